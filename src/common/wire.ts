@@ -1,0 +1,99 @@
+// The Fn v1 wire shapes (2017-2018 Fn server) and the header names every component speaks.
+// Server, balancer, harness and test helpers import these; no other file spells them out.
+
+export type RouteFormat = 'default' | 'http' | 'json';
+export type RouteType = 'sync' | 'async';
+export const ROUTE_FORMATS: readonly RouteFormat[] = ['default', 'http', 'json'];
+export const ROUTE_TYPES: readonly RouteType[] = ['sync', 'async'];
+
+export type Config = Record<string, string>;
+export type Headers = Record<string, string[]>;
+
+export interface App {
+  name: string;
+  config: Config;
+}
+
+export interface Route {
+  app_name: string;
+  path: string;
+  image: string;
+  format: RouteFormat;
+  memory: number;
+  timeout: number;
+  idle_timeout: number;
+  type: RouteType;
+  config: Config;
+  headers: Headers;
+}
+
+/** Body of POST /v1/apps and PATCH /v1/apps/:app. */
+export interface AppBody {
+  app: Partial<App>;
+}
+
+/** Body of POST/PUT/PATCH on routes. */
+export interface RouteBody {
+  route: Partial<Omit<Route, 'app_name'>>;
+}
+
+export interface ErrorBody {
+  error: { message: string };
+}
+
+export interface AppResponse {
+  message: string;
+  app: App;
+}
+export interface AppsResponse {
+  message: string;
+  apps: App[];
+}
+export interface RouteResponse {
+  message: string;
+  route: Route;
+}
+export interface RoutesResponse {
+  message: string;
+  routes: Route[];
+}
+export interface VersionResponse {
+  version: string;
+}
+
+/** Defaults and limits fixed by DESIGN section 3. */
+export const ROUTE_DEFAULTS = {
+  format: 'default' as RouteFormat,
+  type: 'sync' as RouteType,
+  memory: 128,
+  timeout: 30,
+  idle_timeout: 30,
+} as const;
+
+export const ROUTE_LIMITS = {
+  maxMemory: 8192,
+  maxTimeout: 120,
+  maxIdleTimeout: 3600,
+} as const;
+
+/** Response headers of an invocation (`/r/:app/*path`). */
+export const FN_HEADERS = {
+  callId: 'fn-call-id',
+  node: 'fn-node',
+  container: 'fn-container',
+  cold: 'fn-cold',
+  /** Time from arrival to start of execution in Go duration syntax, read by fnlb as its load signal. */
+  wait: 'xxx-fxlb-wait',
+  /** Set by fnlb on responses: the node that served the call. */
+  lbNode: 'fn-lb-node',
+} as const;
+
+/** Fn's error messages that clients match on. */
+export const FN_MESSAGES = {
+  tooBusy: 'Timed out - server too busy',
+  timedOut: 'Timed out',
+} as const;
+
+export function errorBody(message: string): ErrorBody {
+  return { error: { message } };
+}
