@@ -97,3 +97,37 @@ export const FN_MESSAGES = {
 export function errorBody(message: string): ErrorBody {
   return { error: { message } };
 }
+
+/** Per-route counters of GET /stats, keyed by `<app><path>` (for example `primesapp/primes`). */
+export interface RouteStats {
+  calls: number;
+  cold: number;
+  hot: number;
+  containers_started: number;
+  run_ms_ewma: number;
+  start_ms_ewma: number;
+}
+
+/** Body of a node's GET /stats: counted where each event happens, never derived. */
+export interface NodeStats {
+  node: string;
+  calls: { queued: number; running: number; complete: number; failed: number };
+  containers: {
+    started: number;
+    starting: number;
+    busy: number;
+    idle: number;
+    stopped: number;
+    evicted: number;
+  };
+  routes: Record<string, RouteStats>;
+}
+
+export function emptyNodeStats(node: string): NodeStats {
+  return {
+    node,
+    calls: { queued: 0, running: 0, complete: 0, failed: 0 },
+    containers: { started: 0, starting: 0, busy: 0, idle: 0, stopped: 0, evicted: 0 },
+    routes: {},
+  };
+}

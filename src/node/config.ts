@@ -1,0 +1,106 @@
+// fn-node configuration: command-line flags first, then environment variables, then defaults.
+// A bad value is reported naming the flag or variable, so the CLI can exit 2 with a clear message.
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+
+export type DriverChoice = 'auto' | 'docker' | 'process';
+
+export interface NodeConfig {
+  host: string;
+  port: number;
+  /** DB_URL; undefined means the embedded SQLite default. */
+  dbUrl: string | undefined;
+  /** Stable identity of this node: Fn-Node header, HOSTNAME of its functions, /stats. */
+  nodeId: string;
+  driver: DriverChoice;
+  /** FN_MEMORY_MB: memory the runner may reserve for containers; undefined means detect. */
+  memoryMb: number | undefined;
+  /** FN_PROCESS_IMAGES: JSON registry of image -> command for the process driver. */
+  processImages: string | undefined;
+  /** FN_MAX_STARTS: concurrent container starts per node. */
+  maxStarts: number;
+  /** FN_MAX_REQUEST_SIZE: largest accepted request body, in bytes. */
+  maxRequestBytes: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export const USAGE = `Usage: fn-node [--host ADDR] [--port N] [--db-url URL] [--node-id ID] [--driver auto|docker|process]
+
+Flags override environment variables:
+  --host         HOST                 listen address (default 0.0.0.0)
+  --port         PORT                 listen port (default 8080)
+  --db-url       DB_URL               postgres://user:pass@host:5432/db or sqlite:///path/fn.db
+                                      (default sqlite at ./data/fn.db)
+  --node-id      FN_NODE_ID           node identity (default <hostname>:<port>)
+  --driver       FN_DRIVER            auto (default), docker or process
+                 FN_MEMORY_MB         memory for containers (default: cgroup limit or MemAvailable)
+                 FN_PROCESS_IMAGES    JSON file mapping images to commands (process driver)
+                 FN_MAX_STARTS        concurrent container starts (default 4)
+                 FN_MAX_REQUEST_SIZE  largest request body in bytes (default 6291456)
+                 LOG_LEVEL            pino level (default info)`;
+
+function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined || text === '') return fallback;
+  if (!/^\d+$/.test(text.trim()))
+    throw new ConfigError(`${name}: expected a whole number, got ${JSON.stringify(text)}`);
+  const value = Number(text);
+  if (value < min || value > max) throw new ConfigError(`${name}: ${value} is outside ${min}..${max}`);
+  return value;
+}
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConfig | 'help' {
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags(argv);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const flags = parsed.values;
+  if (flags.help) return 'help';
+  const port = integer(flags.port !== undefined ? '--port' : 'PORT', flags.port ?? env.PORT, 8080, 1, 65535);
+  const driver = (flags.driver ?? env.FN_DRIVER ?? 'auto') as DriverChoice;
+  if (!['auto', 'docker', 'process'].includes(driver)) {
+    throw new ConfigError(
+      `${flags.driver !== undefined ? '--driver' : 'FN_DRIVER'}: expected auto, docker or process, got ${JSON.stringify(driver)}`,
+    );
+  }
+  const memory = env.FN_MEMORY_MB;
+  return {
+    host: flags.host ?? env.HOST ?? '0.0.0.0',
+    port,
+    dbUrl: flags['db-url'] ?? (env.DB_URL || undefined),
+    nodeId: flags['node-id'] ?? (env.FN_NODE_ID || `${hostname()}:${port}`),
+    driver,
+    memoryMb: memory ? integer('FN_MEMORY_MB', memory, 0, 1, 16 * 1024 * 1024) : undefined,
+    processImages: env.FN_PROCESS_IMAGES || undefined,
+    maxStarts: integer('FN_MAX_STARTS', env.FN_MAX_STARTS, 4, 1, 1024),
+    maxRequestBytes: integer(
+      'FN_MAX_REQUEST_SIZE',
+      env.FN_MAX_REQUEST_SIZE,
+      6 * 1024 * 1024,
+      1024,
+      1024 ** 3,
+    ),
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+}
+
+function parseFlags(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'db-url': { type: 'string' },
+      'node-id': { type: 'string' },
+      driver: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}

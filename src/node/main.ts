@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// fn-node: one functions node of an Fn-compatible cluster. It owns the Fn v1 API over a shared
+// datastore (Postgres, or embedded SQLite), and runs functions in hot containers through a driver.
+// This file wires configuration, logging, datastore, metrics and the HTTP server, and owns the
+// process lifecycle: exit 2 on bad configuration, drain on SIGTERM/SIGINT.
+import { pino } from 'pino';
+import { ConfigError, loadConfig, USAGE } from './config.js';
+import { DatastoreUnavailableError } from './datastore/datastore.js';
+import { openDatastore } from './datastore/open.js';
+import { createNodeMetrics } from './metrics.js';
+import { buildServer } from './server.js';
+
+/** How long a starting node waits for its database (containers often start before Postgres). */
+const DATASTORE_START_DEADLINE_MS = 30_000;
+
+async function openWithRetry(url: string | undefined, logger: pino.Logger) {
+  const deadline = Date.now() + DATASTORE_START_DEADLINE_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openDatastore(url, logger);
+    } catch (error) {
+      if (!(error instanceof DatastoreUnavailableError) || Date.now() > deadline) throw error;
+      logger.warn({ attempt, err: error.message }, 'datastore not reachable yet, retrying');
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 200 * attempt)));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`fn-node: ${error.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (config === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+
+  const logger = pino({ level: config.logLevel, base: { node: config.nodeId } });
+  const datastore = await openWithRetry(config.dbUrl, logger);
+  const metrics = createNodeMetrics(config.nodeId);
+  const server = await buildServer({
+    nodeId: config.nodeId,
+    maxRequestBytes: config.maxRequestBytes,
+    datastore,
+    metrics,
+    logger,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'draining: no new requests, finishing in-flight ones');
+    await server.close();
+    await datastore.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', (signal) => void shutdown(signal));
+  process.on('SIGINT', (signal) => void shutdown(signal));
+
+  await server.listen({ host: config.host, port: config.port });
+  logger.info({ host: config.host, port: config.port, datastore: datastore.kind }, 'fn-node listening');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`fn-node: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
