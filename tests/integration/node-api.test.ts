@@ -1,0 +1,316 @@
+// The Fn v1 API of a real fn-node process over HTTP: shapes, defaults, limits and error codes.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gte } from 'semver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FnClient } from '../../helpers/fn-client.js';
+import { FN_NODE_ENTRY, FnNodeProcess } from '../../helpers/fn-node-process.js';
+import { ROUTE_DEFAULTS } from '../../src/common/wire.js';
+
+let dir: string;
+let node: FnNodeProcess;
+let api: FnClient;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'fnguard-api-'));
+  node = await FnNodeProcess.start({
+    dbUrl: `sqlite://${join(dir, 'fn.db')}`,
+    env: { FN_MAX_REQUEST_SIZE: '4096' },
+  });
+  api = new FnClient(node.url, { timeoutMs: 10_000 });
+});
+
+afterAll(async () => {
+  await node?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function json(method: string, path: string, body?: unknown, headers?: Record<string, string>) {
+  const result = await api.send(method, path, body, headers);
+  expect(result.headers['content-type']).toMatch(/application\/json/);
+  return {
+    status: result.status,
+    body: JSON.parse(result.body) as Record<string, unknown> & { error?: { message: string } },
+  };
+}
+
+describe('system endpoints', () => {
+  it('answers ping, version, stats and metrics', async () => {
+    expect((await json('GET', '/')).status).toBe(200);
+    const version = await json('GET', '/version');
+    expect(gte(version.body.version as string, '0.0.235')).toBe(true);
+    const stats = await json('GET', '/stats');
+    expect(stats.body).toMatchObject({
+      node: node.nodeId,
+      calls: { complete: 0 },
+      containers: { started: 0 },
+    });
+    const metrics = await api.send('GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^fn_http_requests_total\{.*route="\/version".*\} \d+/m);
+  });
+
+  it('answers unknown paths with a JSON 404', async () => {
+    const result = await json('GET', '/nope');
+    expect(result).toEqual({ status: 404, body: { error: { message: 'Path not found' } } });
+  });
+});
+
+describe('apps', () => {
+  it('creates, lists, loads, patches and deletes an app with Fn shapes', async () => {
+    const created = await json('POST', '/v1/apps', { app: { name: 'shapes', config: { A: '1', B: '2' } } });
+    expect(created).toEqual({
+      status: 200,
+      body: { message: 'App successfully created', app: { name: 'shapes', config: { A: '1', B: '2' } } },
+    });
+    expect((await json('POST', '/v1/apps', { app: { name: 'shapes' } })).status).toBe(409);
+    await api.createApp('another');
+    const listed = await json('GET', '/v1/apps');
+    const names = (listed.body.apps as { name: string }[]).map((app) => app.name);
+    expect(names).toEqual([...names].sort());
+    expect(names).toEqual(expect.arrayContaining(['shapes', 'another']));
+    expect((await json('GET', '/v1/apps/shapes')).body.app).toEqual({
+      name: 'shapes',
+      config: { A: '1', B: '2' },
+    });
+
+    const patched = await json('PATCH', '/v1/apps/shapes', { app: { config: { A: '', C: '3' } } });
+    expect(patched.body).toEqual({
+      message: 'App successfully updated',
+      app: { name: 'shapes', config: { B: '2', C: '3' } },
+    });
+    const renamed = await json('PATCH', '/v1/apps/shapes', { app: { name: 'other' } });
+    expect(renamed.status).toBe(400);
+    expect(renamed.body.error?.message).toMatch(/app\.name/);
+
+    expect(await json('DELETE', '/v1/apps/shapes')).toEqual({
+      status: 200,
+      body: { message: 'App deleted' },
+    });
+    expect(await json('GET', '/v1/apps/shapes')).toEqual({
+      status: 404,
+      body: { error: { message: 'App not found' } },
+    });
+    expect((await json('DELETE', '/v1/apps/shapes')).status).toBe(404);
+  });
+
+  it('accepts JSON sent without a JSON content type, as curl -d does', async () => {
+    const result = await json('POST', '/v1/apps', '{"app":{"name":"curlish"}}', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(result.status).toBe(200);
+  });
+
+  it.each([
+    ['an empty body', ''],
+    ['broken JSON', '{"app":'],
+    ['a JSON array', '[]'],
+  ])('rejects %s with 400 Invalid JSON', async (_what, body) => {
+    const result = await json('POST', '/v1/apps', body);
+    expect(result.status).toBe(400);
+    expect(result.body.error?.message).toMatch(/^Invalid JSON/);
+  });
+
+  it.each([
+    ['missing', { app: {} }, /Missing app name \(app\.name\)/],
+    ['empty', { app: { name: '' } }, /app\.name/],
+    ['too long', { app: { name: 'a'.repeat(31) } }, /app\.name must be 30 characters or less/],
+    ['with ..', { app: { name: 'a..b' } }, /app\.name must not contain "\.\."/],
+    ['with a space', { app: { name: 'a b' } }, /app\.name must not contain spaces or control characters/],
+    [
+      'with a control character',
+      { app: { name: 'a\u0007b' } },
+      /app\.name must not contain spaces or control/,
+    ],
+    ['with a slash', { app: { name: 'a/b' } }, /app\.name may contain only/],
+    ['not a string', { app: { name: 42 } }, /app\.name must be a string/],
+    ['without the app member', { name: 'x' }, /Missing new application/],
+    [
+      'with config values that are not strings',
+      { app: { name: 'cfg', config: { A: 1 } } },
+      /app\.config\.A must be a string/,
+    ],
+  ])('rejects an app name %s with 400 naming the field', async (_what, body, message) => {
+    const result = await json('POST', '/v1/apps', body);
+    expect(result.status).toBe(400);
+    expect(result.body.error?.message).toMatch(message);
+  });
+
+  it('answers 413 with a JSON error for a body over the limit', async () => {
+    const result = await json('POST', '/v1/apps', {
+      app: { name: 'big', config: { BLOB: 'x'.repeat(8192) } },
+    });
+    expect(result.status).toBe(413);
+    expect(result.body.error?.message).toMatch(/too large/);
+  });
+});
+
+describe('routes', () => {
+  it('creates a route with Fn defaults and creates its app', async () => {
+    const created = await json('POST', '/v1/apps/primesapp/routes', {
+      route: { path: '/primes', image: 'fnguard/primes:0.0.1' },
+    });
+    expect(created).toEqual({
+      status: 200,
+      body: {
+        message: 'Route successfully created',
+        route: {
+          app_name: 'primesapp',
+          path: '/primes',
+          image: 'fnguard/primes:0.0.1',
+          format: ROUTE_DEFAULTS.format,
+          type: ROUTE_DEFAULTS.type,
+          memory: ROUTE_DEFAULTS.memory,
+          timeout: ROUTE_DEFAULTS.timeout,
+          idle_timeout: ROUTE_DEFAULTS.idle_timeout,
+          config: {},
+          headers: {},
+        },
+      },
+    });
+    expect((await json('GET', '/v1/apps/primesapp')).status).toBe(200);
+    const again = await json('POST', '/v1/apps/primesapp/routes', { route: { path: '/primes', image: 'x' } });
+    expect(again).toEqual({ status: 409, body: { error: { message: 'Route already exists' } } });
+  });
+
+  it('loads, lists, patches, upserts and deletes routes', async () => {
+    await api.createRoute('crud', { path: '/b', image: 'fnguard/echo', format: 'http', memory: 64 });
+    await api.createRoute('crud', { path: '/a/nested', image: 'fnguard/echo', config: { K: 'v' } });
+    const listed = await json('GET', '/v1/apps/crud/routes');
+    expect((listed.body.routes as { path: string }[]).map((route) => route.path)).toEqual([
+      '/a/nested',
+      '/b',
+    ]);
+    expect((await json('GET', '/v1/apps/crud/routes/a/nested')).body.route).toMatchObject({
+      config: { K: 'v' },
+    });
+
+    const patched = await json('PATCH', '/v1/apps/crud/routes/b', {
+      route: { image: 'fnguard/sleep', timeout: 5, config: { X: '1' }, headers: { 'X-Fn': ['yes'] } },
+    });
+    expect(patched.body).toMatchObject({
+      message: 'Route successfully updated',
+      route: {
+        path: '/b',
+        image: 'fnguard/sleep',
+        format: 'http',
+        memory: 64,
+        timeout: 5,
+        config: { X: '1' },
+      },
+    });
+    const immutable = await json('PATCH', '/v1/apps/crud/routes/b', { route: { path: '/c' } });
+    expect(immutable.status).toBe(400);
+    expect(immutable.body.error?.message).toMatch(/route\.path is immutable/);
+
+    const upserted = await json('PUT', '/v1/apps/crud/routes/c', { route: { image: 'fnguard/echo' } });
+    expect(upserted.body).toMatchObject({
+      message: 'Route successfully created',
+      route: { path: '/c', memory: 128 },
+    });
+    const updated = await json('PUT', '/v1/apps/crud/routes/c', { route: { memory: 256 } });
+    expect(updated.body).toMatchObject({
+      message: 'Route successfully updated',
+      route: { image: 'fnguard/echo', memory: 256 },
+    });
+
+    expect(await json('DELETE', '/v1/apps/crud/routes/c')).toEqual({
+      status: 200,
+      body: { message: 'Route deleted' },
+    });
+    expect(await json('GET', '/v1/apps/crud/routes/c')).toEqual({
+      status: 404,
+      body: { error: { message: 'Route not found' } },
+    });
+    expect(await json('GET', '/v1/apps/nosuchapp/routes/x')).toEqual({
+      status: 404,
+      body: { error: { message: 'App not found' } },
+    });
+    expect((await json('GET', '/v1/apps/nosuchapp/routes')).status).toBe(404);
+    expect((await json('DELETE', '/v1/apps/crud/routes/c')).status).toBe(404);
+  });
+
+  it('removes an app together with its routes', async () => {
+    await api.createRoute('gone', { path: '/r1', image: 'fnguard/echo' });
+    expect((await json('DELETE', '/v1/apps/gone')).status).toBe(200);
+    expect((await json('GET', '/v1/apps/gone/routes/r1')).status).toBe(404);
+  });
+
+  it.each([
+    ['missing path', { image: 'i' }, /Missing route path \(route\.path\)/],
+    ['empty path', { path: '', image: 'i' }, /route\.path/],
+    ['a path without a leading slash', { path: 'p', image: 'i' }, /route\.path must start with "\/"/],
+    [
+      'a path that is too long',
+      { path: `/${'p'.repeat(300)}`, image: 'i' },
+      /route\.path must be 256 characters or less/,
+    ],
+    ['a path with ..', { path: '/a/../b', image: 'i' }, /route\.path must not contain "\.\."/],
+    [
+      'a path with a space',
+      { path: '/a b', image: 'i' },
+      /route\.path must not contain spaces or control characters/,
+    ],
+    [
+      'a path with a control character',
+      { path: '/a\u0001', image: 'i' },
+      /route\.path must not contain spaces or control/,
+    ],
+    ['a path with a query', { path: '/a?b', image: 'i' }, /route\.path contains characters not allowed/],
+    ['missing image', { path: '/p' }, /Missing route image \(route\.image\)/],
+    [
+      'memory over the limit',
+      { path: '/p', image: 'i', memory: 8193 },
+      /route\.memory must be a whole number from 1 to 8192/,
+    ],
+    ['a negative memory', { path: '/p', image: 'i', memory: -5 }, /route\.memory/],
+    [
+      'timeout over the limit',
+      { path: '/p', image: 'i', timeout: 121 },
+      /route\.timeout must be a whole number from 1 to 120/,
+    ],
+    [
+      'idle_timeout over the limit',
+      { path: '/p', image: 'i', idle_timeout: 3601 },
+      /route\.idle_timeout .* 3600/,
+    ],
+    [
+      'an unknown format',
+      { path: '/p', image: 'i', format: 'grpc' },
+      /route\.format must be one of default, http, json/,
+    ],
+    ['type async', { path: '/p', image: 'i', type: 'async' }, /route\.type "async"/],
+    [
+      'headers that are not arrays',
+      { path: '/p', image: 'i', headers: { A: 'b' } },
+      /route\.headers\.A must be an array/,
+    ],
+  ])('rejects a route with %s with 400 naming the field', async (_what, route, message) => {
+    const result = await json('POST', '/v1/apps/valid/routes', { route });
+    expect(result.status).toBe(400);
+    expect(result.body.error?.message).toMatch(message);
+  });
+
+  it('rejects a bad app name in the URL', async () => {
+    const result = await json('POST', '/v1/apps/bad%20name/routes', { route: { path: '/p', image: 'i' } });
+    expect(result.status).toBe(400);
+    expect(result.body.error?.message).toMatch(/app name in the URL/);
+  });
+});
+
+describe('command line', () => {
+  it.each([
+    [['--port', 'abc'], /--port: expected a whole number/],
+    [['--driver', 'kubernetes'], /--driver: expected auto, docker or process/],
+    [['--bogus'], /Unknown option '--bogus'/],
+  ])('exits 2 naming the flag for %j', (args, message) => {
+    const result = spawnSync(process.execPath, [FN_NODE_ENTRY, ...args], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});
