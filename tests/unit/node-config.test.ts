@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/node/config.js';
+
+describe('fn-node configuration', () => {
+  it('takes defaults, then environment, then flags', () => {
+    const defaults = loadConfig([], {});
+    expect(defaults).toMatchObject({ host: '0.0.0.0', port: 8080, dbUrl: undefined, driver: 'auto', maxStarts: 4 });
+    const fromEnv = loadConfig([], { PORT: '9000', DB_URL: 'postgres://x/y', FN_NODE_ID: 'n1', FN_MEMORY_MB: '512' });
+    expect(fromEnv).toMatchObject({ port: 9000, dbUrl: 'postgres://x/y', nodeId: 'n1', memoryMb: 512 });
+    const fromFlags = loadConfig(['--port', '9100', '--driver', 'process'], { PORT: '9000', FN_DRIVER: 'docker' });
+    expect(fromFlags).toMatchObject({ port: 9100, driver: 'process' });
+  });
+
+  it('defaults the node id to hostname:port so nodes on one machine differ', () => {
+    const config = loadConfig(['--port', '8123'], {});
+    expect(config !== 'help' && config.nodeId.endsWith(':8123')).toBe(true);
+  });
+
+  it.each([
+    [['--port', '0'], {}, /--port: 0 is outside 1\.\.65535/],
+    [[], { PORT: '80a' }, /PORT: expected a whole number/],
+    [[], { FN_MAX_STARTS: '-1' }, /FN_MAX_STARTS/],
+    [[], { FN_DRIVER: 'k8s' }, /FN_DRIVER: expected auto, docker or process/],
+    [['--nope'], {}, /--nope/],
+  ])('rejects %j %j naming the flag or variable', (argv, env, message) => {
+    expect(() => loadConfig(argv, env)).toThrow(ConfigError);
+    expect(() => loadConfig(argv, env)).toThrow(message);
+  });
+});
