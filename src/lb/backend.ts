@@ -1,0 +1,60 @@
+// One functions node as the balancer sees it: its health state, the balancer's in-flight count on it,
+// the queueing it reports, counters for /1/lb/stats, and the keep-alive connection pool to it.
+import { Pool } from 'undici';
+import { DecayingEwma } from './ewma.js';
+
+/** `unknown` until the first health check passes: a new node gets no traffic before that. */
+export type NodeState = 'unknown' | 'online' | 'offline';
+
+export interface PoolTimeouts {
+  connectMs: number;
+  headersMs: number;
+  bodyMs: number;
+}
+
+export class Backend {
+  readonly address: string;
+  readonly pool: Pool;
+  state: NodeState = 'unknown';
+  inFlight = 0;
+  /** The node's reported XXX-FXLB-WAIT, in ms. */
+  readonly wait = new DecayingEwma(0.3, 2000);
+  /** Time to response headers as the balancer measured it, in ms (for stats only). */
+  readonly latency = new DecayingEwma(0.3, 60_000);
+  requests = 0;
+  responses5xx = 0;
+  undelivered = 0;
+  refused503 = 0;
+  upstreamErrors = 0;
+  checksPassed = 0;
+  checksFailed = 0;
+  consecutivePassed = 0;
+  consecutiveFailed = 0;
+  lastCheckError: string | undefined;
+  lastStateChange = Date.now();
+
+  constructor(address: string, timeouts: PoolTimeouts) {
+    this.address = address;
+    this.pool = new Pool(`http://${address}`, {
+      connect: { timeout: timeouts.connectMs },
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.bodyMs,
+      keepAliveTimeout: 4000,
+    });
+  }
+
+  get online(): boolean {
+    return this.state === 'online';
+  }
+
+  setState(state: NodeState): boolean {
+    if (state === this.state) return false;
+    this.state = state;
+    this.lastStateChange = Date.now();
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close().catch(() => this.pool.destroy());
+  }
+}

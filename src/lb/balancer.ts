@@ -1,0 +1,130 @@
+// Which node serves a request: consistent hashing with bounded loads (Mirrokni, Thorup and
+// Zadimoghaddam). The key's ring walk lists the online nodes, home node first; the request goes to
+// the first one whose load is under the bound
+//   bound = max(floor, ceil(c * (total_in_flight + 1) / online_nodes)).
+// With light traffic every load is under `floor`, so a route always lands on its home node and its hot
+// containers get reused; a route whose home is genuinely busy spills to the next node of its own walk,
+// so a hot route spreads over a few nodes rather than all of them.
+import { Backend, type PoolTimeouts } from './backend.js';
+import { Ring } from './ring.js';
+
+/**
+ * How reported queueing turns into load: one unit (one in-flight request) per second of the node's
+ * XXX-FXLB-WAIT average. The node's own launch policy queues a call behind a busy hot container only
+ * while that is expected to be quicker than starting a container, so a healthy node's wait stays
+ * under a container start (0.3-0.6 s under Docker) and adds less than one unit: it never moves
+ * sequential traffic (which would cost a cold start elsewhere) and never decides where a hot route
+ * spills, which the balancer's own in-flight counts do exactly. Waits of whole seconds mean the node
+ * is short of memory or start slots, or is loaded by clients we do not see; each such second counts
+ * like a request already queued there, and a wait of `floor` seconds keeps even a route's
+ * sequential traffic away until the average fades (half-life 2 s, see Backend.wait).
+ */
+export const WAIT_MS_PER_LOAD_UNIT = 1000;
+
+export interface BalancerOptions {
+  c: number;
+  floor: number;
+  vnodes: number;
+  timeouts: PoolTimeouts;
+}
+
+export class Balancer {
+  readonly #options: BalancerOptions;
+  readonly #backends = new Map<string, Backend>();
+  #ring: Ring;
+  #totalInFlight = 0;
+
+  constructor(options: BalancerOptions) {
+    this.#options = options;
+    this.#ring = new Ring([], options.vnodes);
+  }
+
+  get totalInFlight(): number {
+    return this.#totalInFlight;
+  }
+
+  backends(): IterableIterator<Backend> {
+    return this.#backends.values();
+  }
+
+  get(address: string): Backend | undefined {
+    return this.#backends.get(address);
+  }
+
+  onlineCount(): number {
+    let count = 0;
+    for (const backend of this.#backends.values()) if (backend.online) count++;
+    return count;
+  }
+
+  /** Adds a node in state `unknown`; returns undefined when it was already known. */
+  add(address: string): Backend | undefined {
+    if (this.#backends.has(address)) return undefined;
+    const backend = new Backend(address, this.#options.timeouts);
+    this.#backends.set(address, backend);
+    this.#ring = this.#ring.with(address);
+    return backend;
+  }
+
+  /** Removes a node from the ring at once; the caller closes its pool once in-flight calls end. */
+  remove(address: string): Backend | undefined {
+    const backend = this.#backends.get(address);
+    if (backend === undefined) return undefined;
+    this.#backends.delete(address);
+    this.#ring = this.#ring.without(address);
+    return backend;
+  }
+
+  bound(): number {
+    const online = this.onlineCount();
+    if (online === 0) return this.#options.floor;
+    return Math.max(this.#options.floor, Math.ceil((this.#options.c * (this.#totalInFlight + 1)) / online));
+  }
+
+  load(backend: Backend, now = Date.now()): number {
+    return backend.inFlight + backend.wait.value(now) / WAIT_MS_PER_LOAD_UNIT;
+  }
+
+  /** Online nodes in the key's ring order, skipping `exclude`. */
+  walk(key: string, exclude?: ReadonlySet<string>): Backend[] {
+    return this.#ring
+      .walk(key, (address) => this.#backends.get(address)?.online === true && !exclude?.has(address))
+      .map((address) => this.#backends.get(address) as Backend);
+  }
+
+  /**
+   * The node for `key`: the first of its walk under the bound. Only the wait term can push every
+   * node over the bound (in-flight counts alone always leave one under it, since c >= 1); then the
+   * least loaded node wins, earlier in the walk on ties, so the choice stays sticky.
+   */
+  choose(key: string, exclude?: ReadonlySet<string>): Backend | undefined {
+    const candidates = this.walk(key, exclude);
+    const bound = this.bound();
+    const now = Date.now();
+    let best: Backend | undefined;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    for (const backend of candidates) {
+      const load = this.load(backend, now);
+      if (load < bound) return backend;
+      if (load < bestLoad) {
+        best = backend;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  begin(backend: Backend): void {
+    backend.inFlight++;
+    this.#totalInFlight++;
+  }
+
+  end(backend: Backend): void {
+    backend.inFlight--;
+    this.#totalInFlight--;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#backends.values()].map((backend) => backend.close()));
+  }
+}

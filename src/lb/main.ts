@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// fnlb: the load balancer in front of the functions nodes (DESIGN section 4).
+//
+// It owns: the historic fnlb command line (flags.ts); routing by consistent hashing with bounded
+// loads, so each route sticks to its home node and a hot route spills to a few more (ring.ts,
+// balancer.ts); failover of requests a node never got or refused with 503 (proxy.ts); active and
+// passive health checks (health.ts); the proxy on per-node keep-alive pools (proxy.ts); the
+// management API, stats and metrics (mgmt.ts, stats.ts); and the SIGTERM drain (server.ts).
+// It shares nothing with the nodes but HTTP.
+import { pino } from 'pino';
+import { parseFlags, usage } from './flags.js';
+import { Fnlb } from './server.js';
+
+async function main(): Promise<void> {
+  const parsed = parseFlags(process.argv.slice(2));
+  if (parsed.kind === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  if (parsed.kind === 'error') {
+    process.stderr.write(`${parsed.message}\nRun fnlb -help for usage.\n`);
+    process.exit(2);
+  }
+  const log = pino({ name: 'fnlb', level: process.env.FNLB_LOG_LEVEL ?? 'info' });
+  const lb = new Fnlb(parsed.options, log, process.env.FNLB_MGMT_TOKEN);
+  try {
+    await lb.start();
+  } catch (error) {
+    log.error({ err: error }, 'cannot start');
+    process.exit(1);
+  }
+  const stop = (signal: string) => {
+    log.info({ signal, in_flight: lb.inFlight }, 'draining');
+    lb.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'drain failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,171 @@
+// The management API, in historic fnlb's shapes:
+//   GET    /1/lb/nodes  -> {"nodes":{"host:port":"online"|"offline"}}
+//   PUT    /1/lb/nodes  {"node":"host:port"} -> {"msg":"node added"}
+//   DELETE /1/lb/nodes  {"node":"host:port"} -> {"msg":"node deleted"}
+//   errors             -> {"msg":"..."} (400 for a body that is not JSON or not a host:port)
+// plus GET /1/lb/stats (JSON per node and per route), GET /metrics (Prometheus) and GET /health.
+// With FNLB_MGMT_TOKEN set, everything but /health needs "Authorization: Bearer <token>".
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { parseNodeAddress } from './address.js';
+import type { Balancer } from './balancer.js';
+import type { HealthChecker } from './health.js';
+import type { LbStats } from './stats.js';
+
+const MAX_BODY = 64 * 1024;
+
+export interface MgmtContext {
+  balancer: Balancer;
+  health: HealthChecker;
+  stats: LbStats;
+  log: Logger;
+  token: string | undefined;
+  draining(): boolean;
+}
+
+export function isManagementPath(path: string): boolean {
+  return path === '/health' || path === '/metrics' || path === '/1/lb' || path.startsWith('/1/lb/');
+}
+
+function send(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...extra,
+    })
+    .end(text);
+}
+
+function authorized(req: IncomingMessage, token: string): boolean {
+  const header = req.headers.authorization ?? '';
+  const match = /^Bearer\s+(.+)$/i.exec(header);
+  if (match === null) return false;
+  const given = Buffer.from((match[1] as string).trim());
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new Error(`body larger than ${MAX_BODY} bytes`);
+    chunks.push(chunk);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+/** The node address of a PUT/DELETE body, or the {"msg"} error to answer with. */
+async function nodeFromBody(req: IncomingMessage): Promise<{ node: string } | { error: string }> {
+  let body: unknown;
+  try {
+    body = await readJson(req);
+  } catch (error) {
+    return { error: `invalid JSON: ${(error as Error).message}` };
+  }
+  const raw = typeof body === 'object' && body !== null ? (body as { node?: unknown }).node : undefined;
+  if (typeof raw !== 'string') return { error: 'body must be {"node":"host:port"}' };
+  const node = parseNodeAddress(raw);
+  return node === undefined ? { error: `invalid node address "${raw}": want host:port` } : { node };
+}
+
+function nodesView(balancer: Balancer): Record<string, 'online' | 'offline'> {
+  const nodes: Record<string, 'online' | 'offline'> = {};
+  for (const backend of balancer.backends()) nodes[backend.address] = backend.online ? 'online' : 'offline';
+  return nodes;
+}
+
+function statsView(ctx: MgmtContext): unknown {
+  const { balancer } = ctx;
+  const now = Date.now();
+  const nodes: Record<string, unknown> = {};
+  for (const backend of balancer.backends()) {
+    nodes[backend.address] = {
+      state: backend.state,
+      in_flight: backend.inFlight,
+      load: Number(balancer.load(backend, now).toFixed(3)),
+      wait_ewma_ms: Number(backend.wait.value(now).toFixed(3)),
+      headers_ewma_ms: Number(backend.latency.value(now).toFixed(3)),
+      requests: backend.requests,
+      responses_5xx: backend.responses5xx,
+      undelivered: backend.undelivered,
+      refused_503: backend.refused503,
+      upstream_errors: backend.upstreamErrors,
+      checks_passed: backend.checksPassed,
+      checks_failed: backend.checksFailed,
+      last_check_error: backend.lastCheckError ?? null,
+    };
+  }
+  return {
+    total_in_flight: balancer.totalInFlight,
+    online: balancer.onlineCount(),
+    bound: balancer.bound(),
+    nodes,
+    ...ctx.stats.routes(),
+  };
+}
+
+export async function manage(req: IncomingMessage, res: ServerResponse, ctx: MgmtContext): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] as string;
+  const method = req.method ?? 'GET';
+  if (path === '/health') {
+    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { msg: 'method not allowed' });
+    const online = ctx.balancer.onlineCount();
+    if (ctx.draining()) return send(res, 503, { status: 'draining', online });
+    return send(res, 200, { status: 'ok', online });
+  }
+  if (ctx.token !== undefined && !authorized(req, ctx.token)) {
+    return send(
+      res,
+      401,
+      { msg: 'unauthorized: send Authorization: Bearer <FNLB_MGMT_TOKEN>' },
+      {
+        'www-authenticate': 'Bearer',
+      },
+    );
+  }
+  if (path === '/metrics') {
+    if (method !== 'GET') return send(res, 405, { msg: 'method not allowed' });
+    const text = await ctx.stats.registry.metrics();
+    res.writeHead(200, { 'content-type': ctx.stats.registry.contentType }).end(text);
+    return;
+  }
+  if (path === '/1/lb/stats') {
+    if (method !== 'GET') return send(res, 405, { msg: 'method not allowed' });
+    return send(res, 200, statsView(ctx));
+  }
+  if (path !== '/1/lb/nodes') return send(res, 404, { msg: `no such endpoint: ${path}` });
+
+  switch (method) {
+    case 'GET':
+      return send(res, 200, { nodes: nodesView(ctx.balancer) });
+    case 'PUT': {
+      const parsed = await nodeFromBody(req);
+      if ('error' in parsed) return send(res, 400, { msg: parsed.error });
+      const backend = ctx.balancer.add(parsed.node);
+      if (backend !== undefined) {
+        ctx.log.info({ node: parsed.node }, 'node added');
+        // Check it now rather than at the next tick: it gets traffic as soon as it passes.
+        void ctx.health.check(backend);
+      }
+      return send(res, 200, { msg: 'node added' });
+    }
+    case 'DELETE': {
+      const parsed = await nodeFromBody(req);
+      if ('error' in parsed) return send(res, 400, { msg: parsed.error });
+      const backend = ctx.balancer.remove(parsed.node);
+      if (backend === undefined) return send(res, 404, { msg: `unknown node "${parsed.node}"` });
+      ctx.log.info({ node: parsed.node }, 'node deleted');
+      // In-flight calls on the node finish; the pool closes after them.
+      void backend.close();
+      void ctx.stats.forgetNode(parsed.node);
+      return send(res, 200, { msg: 'node deleted' });
+    }
+    default:
+      return send(res, 405, { msg: 'method not allowed' });
+  }
+}

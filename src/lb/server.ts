@@ -1,0 +1,144 @@
+// The balancer as one long-lived object: listeners (proxy, and management on the same or its own
+// port), the node set with health checks, and a drain on close(). start() and an idempotent close()
+// make it usable in-process (tests, bench) as well as from the CLI.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { formatHostPort, type HostPort } from './address.js';
+import { Balancer } from './balancer.js';
+import type { LbOptions } from './flags.js';
+import { HealthChecker } from './health.js';
+import { isManagementPath, manage } from './mgmt.js';
+import { proxy } from './proxy.js';
+import { LbStats } from './stats.js';
+
+/**
+ * Upstream deadlines. Connect is local-network quick, so a node that does not accept in 2 s is
+ * treated as unreachable and the call fails over. Headers and body gaps must outlast the longest
+ * legal call: a route timeout of up to 120 s plus up to half of it queued for memory at the node.
+ */
+export const UPSTREAM_TIMEOUTS = { connectMs: 2000, headersMs: 190_000, bodyMs: 190_000 } as const;
+
+export interface LbAddresses {
+  listen: string;
+  mgmt: string;
+}
+
+export class Fnlb {
+  readonly options: LbOptions;
+  readonly balancer: Balancer;
+  readonly health: HealthChecker;
+  readonly stats: LbStats;
+  readonly #log: Logger;
+  readonly #token: string | undefined;
+  readonly #servers: Server[] = [];
+  #active = 0;
+  #draining = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: LbOptions, log: Logger, token?: string) {
+    this.options = options;
+    this.#log = log;
+    this.#token = token === '' ? undefined : token;
+    this.balancer = new Balancer({
+      c: options.c,
+      floor: options.floor,
+      vnodes: options.vnodes,
+      timeouts: UPSTREAM_TIMEOUTS,
+    });
+    this.health = new HealthChecker(
+      this.balancer,
+      {
+        intervalMs: options.hcIntervalMs,
+        path: options.hcPath,
+        timeoutMs: options.hcTimeoutMs,
+        unhealthy: options.hcUnhealthy,
+        healthy: options.hcHealthy,
+        minApiVersion: options.minApiVersion,
+      },
+      log,
+    );
+    this.stats = new LbStats(this.balancer);
+    for (const node of options.nodes) this.balancer.add(node);
+  }
+
+  get inFlight(): number {
+    return this.#active;
+  }
+
+  async start(): Promise<LbAddresses> {
+    const context = {
+      balancer: this.balancer,
+      health: this.health,
+      stats: this.stats,
+      log: this.#log,
+      token: this.#token,
+      draining: () => this.#draining,
+    };
+    const shared = this.options.mgmtListen === undefined;
+    const handler =
+      (withManagement: boolean, withProxy: boolean) => (req: IncomingMessage, res: ServerResponse) => {
+        this.#active++;
+        res.once('close', () => this.#active--);
+        const path = (req.url ?? '/').split('?')[0] as string;
+        const work =
+          withManagement && (!withProxy || isManagementPath(path))
+            ? manage(req, res, context)
+            : proxy(req, res, context);
+        work.catch((error: unknown) => {
+          this.#log.error({ err: error, url: req.url }, 'request handler failed');
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { message: 'internal balancer error' } }));
+        });
+      };
+    const listen = await this.#listen(this.options.listen, handler(shared, true));
+    const mgmt = shared
+      ? listen
+      : await this.#listen(this.options.mgmtListen as HostPort, handler(true, false));
+    this.health.start();
+    this.#log.info({ listen, mgmt, nodes: this.options.nodes }, 'fnlb listening');
+    return { listen, mgmt };
+  }
+
+  async #listen(
+    where: HostPort,
+    handle: (req: IncomingMessage, res: ServerResponse) => void,
+  ): Promise<string> {
+    const server = createServer({ keepAliveTimeout: 5000 }, handle);
+    this.#servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(where.port, where.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    return formatHostPort(address.address, address.port);
+  }
+
+  /** Drains: stop accepting, let requests in flight finish for up to shutdown-timeout, then cut. */
+  close(): Promise<void> {
+    this.#closing ??= this.#drain();
+    return this.#closing;
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    this.health.close();
+    const closed = this.#servers.map(
+      (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+    );
+    const deadline = Date.now() + this.options.shutdownTimeoutMs;
+    while (this.#active > 0 && Date.now() < deadline) {
+      for (const server of this.#servers) server.closeIdleConnections();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (this.#active > 0) this.#log.warn({ in_flight: this.#active }, 'shutdown timeout: cutting requests');
+    for (const server of this.#servers) server.closeAllConnections();
+    await Promise.all(closed);
+    if (this.#active > 0) for (const backend of this.balancer.backends()) await backend.pool.destroy();
+    await this.balancer.close();
+    this.#log.info('fnlb stopped');
+  }
+}

@@ -1,0 +1,144 @@
+// What the balancer did, counted where it happens: per node (in Backend), per route (here) for
+// GET /1/lb/stats, and the same as Prometheus metrics for GET /metrics.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Balancer } from './balancer.js';
+
+/** Routes are client-chosen paths: cap the table so a path scan cannot grow it without bound. */
+export const MAX_ROUTES = 10_000;
+
+export interface RouteStats {
+  requests: number;
+  retries: number;
+  failures: number;
+  nodes: Record<string, number>;
+}
+
+export type RetryReason = 'undelivered' | 'node_503';
+export type FailureReason = 'no_node' | 'undelivered' | 'upstream_error' | 'upstream_timeout';
+
+export class LbStats {
+  readonly registry = new Registry();
+  readonly #routes = new Map<string, RouteStats>();
+  #routesDropped = 0;
+  readonly #requests: Counter<'node' | 'code'>;
+  readonly #retries: Counter<'reason'>;
+  readonly #failures: Counter<'reason'>;
+  readonly #duration: Histogram<'node'>;
+
+  constructor(balancer: Balancer) {
+    const registers = [this.registry];
+    this.#requests = new Counter({
+      name: 'fnlb_requests_total',
+      help: 'Proxied responses by node and status code',
+      labelNames: ['node', 'code'],
+      registers,
+    });
+    this.#retries = new Counter({
+      name: 'fnlb_retries_total',
+      help: 'Requests retried on the next node of their walk',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#failures = new Counter({
+      name: 'fnlb_failures_total',
+      help: 'Requests answered with an error by the balancer itself',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'fnlb_upstream_headers_seconds',
+      help: 'Time from dispatch to response headers, by node',
+      labelNames: ['node'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    new Gauge({
+      name: 'fnlb_node_in_flight',
+      help: 'Requests in flight at the balancer, by node',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const backend of balancer.backends()) this.set({ node: backend.address }, backend.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'fnlb_node_online',
+      help: '1 when the node gets traffic, 0 when it is offline or not yet checked',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const backend of balancer.backends())
+          this.set({ node: backend.address }, backend.online ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'fnlb_node_wait_seconds',
+      help: 'Average queueing the node reports in XXX-FXLB-WAIT',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const backend of balancer.backends()) {
+          this.set({ node: backend.address }, backend.wait.value(now) / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: 'fnlb_bound',
+      help: 'Current bounded-load limit per node',
+      registers,
+      collect() {
+        this.set(balancer.bound());
+      },
+    });
+  }
+
+  #route(key: string): RouteStats | undefined {
+    let route = this.#routes.get(key);
+    if (route === undefined) {
+      if (this.#routes.size >= MAX_ROUTES) {
+        this.#routesDropped++;
+        return undefined;
+      }
+      route = { requests: 0, retries: 0, failures: 0, nodes: {} };
+      this.#routes.set(key, route);
+    }
+    return route;
+  }
+
+  served(key: string, node: string, code: number, headersMs: number): void {
+    this.#requests.inc({ node, code: String(code) });
+    this.#duration.observe({ node }, headersMs / 1000);
+    const route = this.#route(key);
+    if (route === undefined) return;
+    route.requests++;
+    route.nodes[node] = (route.nodes[node] ?? 0) + 1;
+  }
+
+  retried(key: string, reason: RetryReason): void {
+    this.#retries.inc({ reason });
+    const route = this.#route(key);
+    if (route !== undefined) route.retries++;
+  }
+
+  failed(key: string, reason: FailureReason): void {
+    this.#failures.inc({ reason });
+    const route = this.#route(key);
+    if (route !== undefined) route.failures++;
+  }
+
+  /** Drops a deleted node's series, so nodes coming and going do not grow /metrics forever. */
+  async forgetNode(node: string): Promise<void> {
+    for (const series of (await this.#requests.get()).values) {
+      if (series.labels.node === node) this.#requests.remove(series.labels);
+    }
+    this.#duration.remove({ node });
+  }
+
+  routes(): { routes: Record<string, RouteStats>; routes_dropped: number } {
+    return { routes: Object.fromEntries(this.#routes), routes_dropped: this.#routesDropped };
+  }
+}
