@@ -1,7 +1,8 @@
-// fnlb's command line, compatible with the historic Go binary: flags take one or two dashes and
-// either "-flag value" or "-flag=value"; an unknown flag or a bad value names the flag and the caller
-// exits 2, as Go's flag package does.
+// fnlb's command line, compatible with the historic Go binary (single or double dashes, "-flag value"
+// or "-flag=value", via the shared Go-style parser). An unknown flag or a bad value yields a message
+// naming the flag; the CLI prints it and exits 2, as Go's flag package does.
 import semver from 'semver';
+import { FlagError, formatGoUsage, parseGoFlags } from '../common/go-flags.js';
 import { type HostPort, parseListenAddress, parseNodeAddress } from './address.js';
 
 export interface LbOptions {
@@ -23,42 +24,60 @@ export interface LbOptions {
   vnodes: number;
 }
 
-interface FlagSpec {
-  value: string;
-  help: string;
-}
-
-// Defaults as text, so usage shows exactly what the parser would read.
-const FLAGS: Record<string, FlagSpec> = {
-  nodes: { value: '', help: 'comma separated list of functions nodes, host:port' },
-  listen: { value: ':8081', help: 'port to run the proxy on' },
-  'mgmt-listen': { value: '', help: 'port to run the management API on (default: same as -listen)' },
-  'hc-interval': { value: '1', help: 'how often to check node health, in seconds' },
-  'hc-path': { value: '/version', help: 'path to check node health with' },
-  'hc-timeout': { value: '5', help: 'timeout of a health check, in seconds' },
-  'hc-unhealthy': { value: '2', help: 'consecutive failed checks before a node is taken out' },
-  'hc-healthy': { value: '1', help: 'consecutive passed checks before a node gets traffic' },
-  'min-api-version': { value: '0.0.235', help: 'minimum node version (semver) to accept a node' },
-  'shutdown-timeout': {
-    value: '30',
-    help: 'on SIGTERM, how long to let in-flight requests finish, in seconds',
+// Seconds are floats (historic fnlb took integers; fractions let tests check faster).
+const SPECS = {
+  nodes: { kind: 'string', default: '', usage: 'comma separated list of functions nodes, host:port' },
+  listen: { kind: 'string', default: ':8081', usage: 'address to serve the proxy on' },
+  'mgmt-listen': {
+    kind: 'string',
+    default: '',
+    usage: 'address to serve the management API on (default: the -listen address, one server)',
   },
-  c: { value: '1.25', help: 'bounded-load factor: a node takes at most c times the mean in-flight load' },
-  floor: { value: '8', help: 'lowest per-node bound, so light traffic stays on its home node' },
+  'hc-interval': { kind: 'float', default: 1, min: 0.01, usage: 'seconds between health checks of a node' },
+  'hc-path': { kind: 'string', default: '/version', usage: 'path to check node health with' },
+  'hc-timeout': { kind: 'float', default: 5, min: 0.01, usage: 'seconds a health check may take' },
+  'hc-unhealthy': {
+    kind: 'int',
+    default: 2,
+    min: 1,
+    usage: 'consecutive failed checks that take a node out',
+  },
+  'hc-healthy': { kind: 'int', default: 1, min: 1, usage: 'consecutive passed checks that put a node in' },
+  'min-api-version': { kind: 'string', default: '0.0.235', usage: 'lowest node version (semver) accepted' },
+  'shutdown-timeout': {
+    kind: 'float',
+    default: 30,
+    min: 0,
+    usage: 'seconds to let in-flight requests finish on SIGTERM',
+  },
+  c: {
+    kind: 'float',
+    default: 1.25,
+    min: 1,
+    usage: 'bounded-load factor: a node takes at most c times the mean load',
+  },
+  floor: {
+    kind: 'int',
+    default: 8,
+    min: 1,
+    usage: 'lowest per-node bound, so light traffic stays on its home node',
+  },
   // 2000 points per node keep each node's share of the ring within about 2% (1/sqrt(vnodes)) of the
-  // mean; 160, nginx's figure, leaves some 5-node rings with a node 20% above the mean.
-  vnodes: { value: '2000', help: 'virtual nodes per node on the hash ring' },
-};
+  // mean; with 160, nginx's figure, about 1 in 40 random 5-node rings has a node 20% off the mean.
+  vnodes: {
+    kind: 'int',
+    default: 2000,
+    min: 1,
+    max: 100_000,
+    usage: 'virtual nodes per node on the hash ring',
+  },
+} as const;
 
 export function usage(): string {
-  const lines = ['Usage: fnlb [flags]', ''];
-  for (const [name, spec] of Object.entries(FLAGS)) {
-    const shown = spec.value === '' ? '' : ` (default ${JSON.stringify(spec.value)})`;
-    lines.push(`  -${name} value`, `    \t${spec.help}${shown}`);
-  }
-  lines.push('  -help', '    \tprint this help', '');
-  lines.push('Environment: FNLB_MGMT_TOKEN requires "Authorization: Bearer <token>" on the management API.');
-  return `${lines.join('\n')}\n`;
+  return `${formatGoUsage(
+    'fnlb',
+    SPECS,
+  )}\nEnvironment: FNLB_MGMT_TOKEN requires "Authorization: Bearer <token>" on the management API.\n`;
 }
 
 export type ParseResult =
@@ -66,88 +85,61 @@ export type ParseResult =
   | { kind: 'help' }
   | { kind: 'error'; message: string };
 
-class FlagError extends Error {}
-
-function seconds(name: string, text: string, allowZero: boolean): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new FlagError(
-      `invalid value "${text}" for flag -${name}: want ${allowZero ? '>= 0' : '> 0'} seconds`,
-    );
-  }
-  return Math.round(value * 1000);
-}
-
-function integer(name: string, text: string, min: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || value < min) {
-    throw new FlagError(`invalid value "${text}" for flag -${name}: want an integer >= ${min}`);
-  }
-  return value;
-}
-
 function listen(name: string, text: string): HostPort {
   const parsed = parseListenAddress(text);
   if (parsed === undefined)
-    throw new FlagError(`invalid value "${text}" for flag -${name}: want [host]:port`);
+    throw new FlagError(`invalid value "${text}" for flag -${name}: expected [host]:port`);
   return parsed;
 }
 
-function build(values: Record<string, string>): LbOptions {
-  const v = (name: string): string => values[name] ?? (FLAGS[name] as FlagSpec).value;
-  const nodes: string[] = [];
-  for (const part of v('nodes').split(',')) {
-    if (part.trim() === '') continue;
-    const node = parseNodeAddress(part);
-    if (node === undefined) throw new FlagError(`invalid value "${part}" for flag -nodes: want host:port`);
-    if (!nodes.includes(node)) nodes.push(node);
-  }
-  const hcPath = v('hc-path');
-  if (!hcPath.startsWith('/')) throw new FlagError(`invalid value "${hcPath}" for flag -hc-path: want /path`);
-  const minApiVersion = v('min-api-version');
-  if (semver.valid(minApiVersion) === null) {
-    throw new FlagError(`invalid value "${minApiVersion}" for flag -min-api-version: want a semver`);
-  }
-  const c = Number(v('c'));
-  if (!Number.isFinite(c) || c < 1)
-    throw new FlagError(`invalid value "${v('c')}" for flag -c: want a number >= 1`);
-  const mgmtText = v('mgmt-listen');
-  return {
-    nodes,
-    listen: listen('listen', v('listen')),
-    mgmtListen: mgmtText === '' || mgmtText === v('listen') ? undefined : listen('mgmt-listen', mgmtText),
-    hcIntervalMs: seconds('hc-interval', v('hc-interval'), false),
-    hcPath,
-    hcTimeoutMs: seconds('hc-timeout', v('hc-timeout'), false),
-    hcUnhealthy: integer('hc-unhealthy', v('hc-unhealthy'), 1),
-    hcHealthy: integer('hc-healthy', v('hc-healthy'), 1),
-    minApiVersion,
-    shutdownTimeoutMs: seconds('shutdown-timeout', v('shutdown-timeout'), true),
-    c,
-    floor: integer('floor', v('floor'), 1),
-    vnodes: integer('vnodes', v('vnodes'), 1),
-  };
-}
-
 export function parseFlags(argv: readonly string[]): ParseResult {
-  const values: Record<string, string> = {};
   try {
-    for (let i = 0; i < argv.length; i++) {
-      const arg = argv[i] as string;
-      const match = /^--?([^=-][^=]*)(?:=(.*))?$/s.exec(arg);
-      if (match === null) throw new FlagError(`unexpected argument "${arg}": flags look like -name value`);
-      const name = match[1] as string;
-      if (name === 'help' || name === 'h') return { kind: 'help' };
-      if (!(name in FLAGS)) throw new FlagError(`flag provided but not defined: -${name}`);
-      let value = match[2];
-      if (value === undefined) {
-        value = argv[i + 1];
-        if (value === undefined) throw new FlagError(`flag needs an argument: -${name}`);
-        i++;
-      }
-      values[name] = value;
+    const parsed = parseGoFlags(argv, SPECS);
+    if (parsed.help) return { kind: 'help' };
+    const v = parsed.values;
+    if (parsed.positionals.length > 0) {
+      throw new FlagError(`unexpected argument "${parsed.positionals[0]}": fnlb takes flags only`);
     }
-    return { kind: 'ok', options: build(values) };
+    const nodes: string[] = [];
+    for (const part of v.nodes.split(',')) {
+      if (part.trim() === '') continue;
+      const node = parseNodeAddress(part);
+      if (node === undefined)
+        throw new FlagError(`invalid value "${part}" for flag -nodes: expected host:port`);
+      if (!nodes.includes(node)) nodes.push(node);
+    }
+    if (!v['hc-path'].startsWith('/')) {
+      throw new FlagError(
+        `invalid value "${v['hc-path']}" for flag -hc-path: expected a path starting with /`,
+      );
+    }
+    if (semver.valid(v['min-api-version']) === null) {
+      throw new FlagError(
+        `invalid value "${v['min-api-version']}" for flag -min-api-version: expected a semver`,
+      );
+    }
+    const proxyListen = listen('listen', v.listen);
+    const mgmt = v['mgmt-listen'];
+    // The same address means one server, except port 0, where each listener gets its own free port.
+    const shared = mgmt === '' || (mgmt === v.listen && proxyListen.port !== 0);
+    return {
+      kind: 'ok',
+      options: {
+        nodes,
+        listen: proxyListen,
+        mgmtListen: shared ? undefined : listen('mgmt-listen', mgmt),
+        hcIntervalMs: Math.round(v['hc-interval'] * 1000),
+        hcPath: v['hc-path'],
+        hcTimeoutMs: Math.round(v['hc-timeout'] * 1000),
+        hcUnhealthy: v['hc-unhealthy'],
+        hcHealthy: v['hc-healthy'],
+        minApiVersion: v['min-api-version'],
+        shutdownTimeoutMs: Math.round(v['shutdown-timeout'] * 1000),
+        c: v.c,
+        floor: v.floor,
+        vnodes: v.vnodes,
+      },
+    };
   } catch (error) {
     if (error instanceof FlagError) return { kind: 'error', message: error.message };
     throw error;

@@ -12,6 +12,7 @@ import { parseNodeAddress } from './address.js';
 import type { Balancer } from './balancer.js';
 import type { HealthChecker } from './health.js';
 import type { LbStats } from './stats.js';
+import { LB_MESSAGES, LB_PATHS, type LbNodeStats, type LbNodeStatus, type LbStatsResponse } from './wire.js';
 
 const MAX_BODY = 64 * 1024;
 
@@ -25,7 +26,9 @@ export interface MgmtContext {
 }
 
 export function isManagementPath(path: string): boolean {
-  return path === '/health' || path === '/metrics' || path === '/1/lb' || path.startsWith('/1/lb/');
+  return (
+    path === LB_PATHS.health || path === LB_PATHS.metrics || path === '/1/lb' || path.startsWith('/1/lb/')
+  );
 }
 
 function send(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
@@ -73,16 +76,16 @@ async function nodeFromBody(req: IncomingMessage): Promise<{ node: string } | { 
   return node === undefined ? { error: `invalid node address "${raw}": want host:port` } : { node };
 }
 
-function nodesView(balancer: Balancer): Record<string, 'online' | 'offline'> {
-  const nodes: Record<string, 'online' | 'offline'> = {};
+function nodesView(balancer: Balancer): Record<string, LbNodeStatus> {
+  const nodes: Record<string, LbNodeStatus> = {};
   for (const backend of balancer.backends()) nodes[backend.address] = backend.online ? 'online' : 'offline';
   return nodes;
 }
 
-function statsView(ctx: MgmtContext): unknown {
+function statsView(ctx: MgmtContext): LbStatsResponse {
   const { balancer } = ctx;
   const now = Date.now();
-  const nodes: Record<string, unknown> = {};
+  const nodes: Record<string, LbNodeStats> = {};
   for (const backend of balancer.backends()) {
     nodes[backend.address] = {
       state: backend.state,
@@ -112,7 +115,7 @@ function statsView(ctx: MgmtContext): unknown {
 export async function manage(req: IncomingMessage, res: ServerResponse, ctx: MgmtContext): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] as string;
   const method = req.method ?? 'GET';
-  if (path === '/health') {
+  if (path === LB_PATHS.health) {
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { msg: 'method not allowed' });
     const online = ctx.balancer.onlineCount();
     if (ctx.draining()) return send(res, 503, { status: 'draining', online });
@@ -128,17 +131,17 @@ export async function manage(req: IncomingMessage, res: ServerResponse, ctx: Mgm
       },
     );
   }
-  if (path === '/metrics') {
+  if (path === LB_PATHS.metrics) {
     if (method !== 'GET') return send(res, 405, { msg: 'method not allowed' });
     const text = await ctx.stats.registry.metrics();
     res.writeHead(200, { 'content-type': ctx.stats.registry.contentType }).end(text);
     return;
   }
-  if (path === '/1/lb/stats') {
+  if (path === LB_PATHS.stats) {
     if (method !== 'GET') return send(res, 405, { msg: 'method not allowed' });
     return send(res, 200, statsView(ctx));
   }
-  if (path !== '/1/lb/nodes') return send(res, 404, { msg: `no such endpoint: ${path}` });
+  if (path !== LB_PATHS.nodes) return send(res, 404, { msg: `no such endpoint: ${path}` });
 
   switch (method) {
     case 'GET':
@@ -152,7 +155,7 @@ export async function manage(req: IncomingMessage, res: ServerResponse, ctx: Mgm
         // Check it now rather than at the next tick: it gets traffic as soon as it passes.
         void ctx.health.check(backend);
       }
-      return send(res, 200, { msg: 'node added' });
+      return send(res, 200, { msg: LB_MESSAGES.added });
     }
     case 'DELETE': {
       const parsed = await nodeFromBody(req);
@@ -163,7 +166,7 @@ export async function manage(req: IncomingMessage, res: ServerResponse, ctx: Mgm
       // In-flight calls on the node finish; the pool closes after them.
       void backend.close();
       void ctx.stats.forgetNode(parsed.node);
-      return send(res, 200, { msg: 'node deleted' });
+      return send(res, 200, { msg: LB_MESSAGES.deleted });
     }
     default:
       return send(res, 405, { msg: 'method not allowed' });

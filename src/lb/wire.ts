@@ -1,0 +1,55 @@
+// fnlb's management API shapes (historic fnlb's, plus /1/lb/stats). The server (mgmt.ts) and every
+// client (tests, bench, harness) import them from here.
+import type { RouteStats } from './stats.js';
+
+export const LB_PATHS = {
+  nodes: '/1/lb/nodes',
+  stats: '/1/lb/stats',
+  metrics: '/metrics',
+  health: '/health',
+} as const;
+
+export type LbNodeStatus = 'online' | 'offline';
+
+/** GET /1/lb/nodes. */
+export interface LbNodesResponse {
+  nodes: Record<string, LbNodeStatus>;
+}
+
+/** Body of PUT and DELETE /1/lb/nodes. */
+export interface LbNodeBody {
+  node: string;
+}
+
+/** Every other management answer, success or error. */
+export interface LbMsg {
+  msg: string;
+}
+
+export const LB_MESSAGES = { added: 'node added', deleted: 'node deleted' } as const;
+
+export interface LbNodeStats {
+  state: 'unknown' | 'online' | 'offline';
+  in_flight: number;
+  load: number;
+  wait_ewma_ms: number;
+  headers_ewma_ms: number;
+  requests: number;
+  responses_5xx: number;
+  undelivered: number;
+  refused_503: number;
+  upstream_errors: number;
+  checks_passed: number;
+  checks_failed: number;
+  last_check_error: string | null;
+}
+
+/** GET /1/lb/stats. */
+export interface LbStatsResponse {
+  total_in_flight: number;
+  online: number;
+  bound: number;
+  nodes: Record<string, LbNodeStats>;
+  routes: Record<string, RouteStats>;
+  routes_dropped: number;
+}

@@ -1,0 +1,114 @@
+// fnlb's historic command line: defaults, both dash styles, both value styles, and errors that name
+// the flag.
+import { describe, expect, it } from 'vitest';
+import { parseFlags, usage } from '../../src/lb/flags.js';
+
+function ok(argv: string[]) {
+  const result = parseFlags(argv);
+  if (result.kind !== 'ok') throw new Error(`expected options, got ${JSON.stringify(result)}`);
+  return result.options;
+}
+
+function error(argv: string[]): string {
+  const result = parseFlags(argv);
+  if (result.kind !== 'error') throw new Error(`expected an error, got ${JSON.stringify(result)}`);
+  return result.message;
+}
+
+describe('fnlb flags', () => {
+  it('has the historic defaults', () => {
+    expect(ok([])).toEqual({
+      nodes: [],
+      listen: { host: undefined, port: 8081 },
+      mgmtListen: undefined,
+      hcIntervalMs: 1000,
+      hcPath: '/version',
+      hcTimeoutMs: 5000,
+      hcUnhealthy: 2,
+      hcHealthy: 1,
+      minApiVersion: '0.0.235',
+      shutdownTimeoutMs: 30_000,
+      c: 1.25,
+      floor: 8,
+      vnodes: 2000,
+    });
+  });
+
+  it('reads one or two dashes, "-flag value" and "-flag=value"', () => {
+    const options = ok([
+      '-nodes',
+      'a:8080,b:8080, a:8080',
+      '--listen=127.0.0.1:9000',
+      '-mgmt-listen=:9001',
+      '--hc-interval',
+      '0.5',
+      '-hc-path=/',
+      '-hc-timeout=2',
+      '--hc-unhealthy=3',
+      '-hc-healthy',
+      '2',
+      '-min-api-version',
+      '1.2.3',
+      '-shutdown-timeout=0',
+      '-c=1.5',
+      '--floor',
+      '4',
+      '-vnodes=100',
+    ]);
+    expect(options.nodes).toEqual(['a:8080', 'b:8080']);
+    expect(options.listen).toEqual({ host: '127.0.0.1', port: 9000 });
+    expect(options.mgmtListen).toEqual({ host: undefined, port: 9001 });
+    expect(options).toMatchObject({
+      hcIntervalMs: 500,
+      hcPath: '/',
+      hcTimeoutMs: 2000,
+      hcUnhealthy: 3,
+      hcHealthy: 2,
+      minApiVersion: '1.2.3',
+      shutdownTimeoutMs: 0,
+      c: 1.5,
+      floor: 4,
+      vnodes: 100,
+    });
+  });
+
+  it('shares one server when -mgmt-listen equals -listen', () => {
+    expect(ok(['-listen', ':7000', '-mgmt-listen', ':7000']).mgmtListen).toBeUndefined();
+  });
+
+  it('accepts IPv6 and host names as nodes', () => {
+    expect(ok(['-nodes', '[::1]:8080,Fn-Node-1:8080']).nodes).toEqual(['[::1]:8080', 'fn-node-1:8080']);
+  });
+
+  it.each([
+    [['-bogus', '1'], '-bogus'],
+    [['-nodes', 'no-port'], '-nodes'],
+    [['-nodes', 'a:99999'], '-nodes'],
+    [['-listen', 'nope'], '-listen'],
+    [['-mgmt-listen', 'x:y'], '-mgmt-listen'],
+    [['-hc-interval', 'abc'], '-hc-interval'],
+    [['-hc-interval', '0'], '-hc-interval'],
+    [['-hc-path', 'version'], '-hc-path'],
+    [['-hc-timeout', '-1'], '-hc-timeout'],
+    [['-hc-unhealthy', '0'], '-hc-unhealthy'],
+    [['-hc-healthy', '1.5'], '-hc-healthy'],
+    [['-min-api-version', 'latest'], '-min-api-version'],
+    [['-shutdown-timeout', 'soon'], '-shutdown-timeout'],
+    [['-c', '0.9'], '-c'],
+    [['-floor', '0'], '-floor'],
+    [['-vnodes', 'many'], '-vnodes'],
+    [['-floor'], '-floor'],
+    [['stray'], 'stray'],
+  ])('rejects %j naming %s', (argv, named) => {
+    expect(error(argv)).toContain(named);
+  });
+
+  it('answers -help and --help with usage listing every flag', () => {
+    expect(parseFlags(['-help']).kind).toBe('help');
+    expect(parseFlags(['--help']).kind).toBe('help');
+    const text = usage();
+    for (const flag of ['-nodes', '-listen', '-mgmt-listen', '-hc-interval', '-c', '-floor', '-vnodes']) {
+      expect(text).toContain(`  ${flag} `);
+    }
+  });
+});
