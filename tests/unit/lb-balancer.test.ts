@@ -2,7 +2,8 @@
 // spills along its own walk only as far as the bound forces, offline nodes get nothing, and a node
 // reporting long queueing is avoided until its report fades.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Backend, Balancer, WAIT_MS_PER_LOAD_UNIT } from '../../src/lb/balancer.js';
+import type { Backend } from '../../src/lb/backend.js';
+import { Balancer, WAIT_MS_PER_LOAD_UNIT } from '../../src/lb/balancer.js';
 
 const NODES = ['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080', '10.0.0.4:8080', '10.0.0.5:8080'];
 const TIMEOUTS = { connectMs: 1000, headersMs: 1000, bodyMs: 1000 };
@@ -108,7 +109,9 @@ describe('bounded-load balancer', () => {
     const b = fiveOnline();
     const now = Date.now();
     const walk = b.walk('/r/app/all');
-    walk.forEach((backend, i) => backend.wait.add((20 - i) * WAIT_MS_PER_LOAD_UNIT, now));
+    walk.forEach((backend, i) => {
+      backend.wait.add((20 - i) * WAIT_MS_PER_LOAD_UNIT, now);
+    });
     expect(b.choose('/r/app/all')).toBe(walk[4]);
   });
 
