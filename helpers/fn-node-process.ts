@@ -1,9 +1,7 @@
 // Runs a real fn-node (the compiled dist/ build) as a child process on a free 127.0.0.1 port, for
-// tests, benches and the demo. Readiness is a real GET /version; stop() sends SIGTERM and waits,
-// then SIGKILLs by pid. The last lines of its output are kept to explain a failure.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { request } from 'undici';
+// tests, benches and the demo.
 import { distPath } from '../src/common/package-root.js';
+import { ManagedProcess } from './managed-process.js';
 import { freePort } from './ports.js';
 
 export const FN_NODE_ENTRY = distPath('src/node/main.js');
@@ -18,47 +16,12 @@ export interface FnNodeOptions {
   readyTimeoutMs?: number;
 }
 
-const OUTPUT_LINES_KEPT = 200;
-
 export class FnNodeProcess {
-  private exited: Promise<number | null>;
-  private output: string[] = [];
-
   private constructor(
-    readonly child: ChildProcess,
+    readonly managed: ManagedProcess,
     readonly port: number,
     readonly nodeId: string,
-  ) {
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    const keep = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) this.output.push(line);
-      if (this.output.length > OUTPUT_LINES_KEPT)
-        this.output.splice(0, this.output.length - OUTPUT_LINES_KEPT);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-  }
-
-  /** host:port as fnlb and the harness name nodes. */
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  get url(): string {
-    return `http://${this.address}`;
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  recentOutput(): string {
-    return this.output.join('\n');
-  }
+  ) {}
 
   static async start(options: FnNodeOptions = {}): Promise<FnNodeProcess> {
     const port = options.port ?? (await freePort());
@@ -72,57 +35,44 @@ export class FnNodeProcess {
       FN_NODE_ID: nodeId,
     };
     if (options.dbUrl !== undefined) env.DB_URL = options.dbUrl;
-    const child = spawn(process.execPath, [FN_NODE_ENTRY], {
-      cwd: options.cwd ?? process.cwd(),
+    const managed = await ManagedProcess.spawn({
+      label: `fn-node on port ${port}`,
+      entry: FN_NODE_ENTRY,
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      readyUrl: `http://127.0.0.1:${port}/version`,
+      ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
     });
-    const node = new FnNodeProcess(child, port, nodeId);
-    try {
-      await node.waitReady(options.readyTimeoutMs ?? 20_000);
-    } catch (error) {
-      await node.kill();
-      throw error;
-    }
-    return node;
+    return new FnNodeProcess(managed, port, nodeId);
   }
 
-  private async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (!this.running) {
-        throw new Error(
-          `fn-node exited before it was ready (code ${this.child.exitCode}):\n${this.recentOutput()}`,
-        );
-      }
-      try {
-        const response = await request(`${this.url}/version`, { headersTimeout: 1000, bodyTimeout: 1000 });
-        await response.body.dump();
-        if (response.statusCode === 200) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`fn-node on port ${this.port} not ready within ${timeoutMs} ms:\n${this.recentOutput()}`);
+  /** host:port, as fnlb and the harness name nodes. */
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
   }
 
-  /** Graceful stop: SIGTERM, then SIGKILL after `graceMs`. Resolves with the exit code. */
-  async stop(graceMs = 10_000): Promise<number | null> {
-    if (!this.running) return this.exited;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
+  get url(): string {
+    return `http://${this.address}`;
   }
 
-  /** Abrupt stop, as a crash would. */
-  async kill(): Promise<void> {
-    if (this.running) this.child.kill('SIGKILL');
-    await this.exited;
+  get pid(): number {
+    return this.managed.pid;
+  }
+
+  get running(): boolean {
+    return this.managed.running;
+  }
+
+  recentOutput(): string {
+    return this.managed.recentOutput();
+  }
+
+  stop(graceMs?: number): Promise<number | null> {
+    return this.managed.stop(graceMs);
+  }
+
+  kill(): Promise<void> {
+    return this.managed.kill();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
