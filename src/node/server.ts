@@ -1,6 +1,11 @@
 // Assembles the node's HTTP server: the Fn v1 API, system endpoints, and whatever further plugins
 // main.ts hands in (invocation). Errors take Fn's shape in one handler (api/errors.ts).
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  LogController,
+} from 'fastify';
 import { emptyNodeStats, type NodeStats } from '../common/wire.js';
 import { appRoutes } from './api/apps.js';
 import { badRequest, errorHandler, notFoundHandler } from './api/errors.js';
@@ -41,10 +46,11 @@ function parseAnyContentTypeAsJson(api: FastifyInstance): void {
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
-    disableRequestLogging: true,
+    // Calls are counted in metrics; a log line per request would drown the node's log under load.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.maxRequestBytes,
-    // Fn route paths are case-sensitive and may end with "/": keep the URL as sent.
-    ignoreTrailingSlash: true,
+    // "/v1/apps/" and "/r/app/route/" reach the same handlers as without the slash, as in Fn.
+    routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });

@@ -1,0 +1,39 @@
+// Chooses and starts the topology the suite runs against, from FN_TOPOLOGY:
+//   processes  fn-node and fnlb as local processes (process driver), no Docker
+//   external   an existing deployment: FN_LB and FN_NODES
+//   auto       (default) the best backend this machine can run, said on the first line
+import { externalTopology } from './external.js';
+import { ProcessTopology, type ProcessTopologyOptions } from './processes.js';
+import type { Topology, TopologyKind } from './types.js';
+
+export type { Topology, TopologyInfo, TopologyKind } from './types.js';
+
+export interface TopologyChoice {
+  kind: TopologyKind;
+  reason: string;
+}
+
+export function chooseTopology(env: NodeJS.ProcessEnv): TopologyChoice {
+  const wanted = (env.FN_TOPOLOGY ?? 'auto').trim();
+  switch (wanted) {
+    case 'processes':
+    case 'external':
+      return { kind: wanted, reason: `FN_TOPOLOGY=${wanted}` };
+    case 'auto':
+      if (env.FN_LB && env.FN_NODES) return { kind: 'external', reason: 'auto: FN_LB and FN_NODES are set' };
+      return { kind: 'processes', reason: 'auto: local processes (the containers backend is not built yet)' };
+    case 'containers':
+      throw new Error('FN_TOPOLOGY=containers: the containers backend is not built yet; use processes or external');
+    default:
+      throw new Error(`FN_TOPOLOGY=${JSON.stringify(wanted)}: expected auto, processes, external or containers`);
+  }
+}
+
+export async function startTopology(
+  choice: TopologyChoice,
+  env: NodeJS.ProcessEnv,
+  options: ProcessTopologyOptions = {},
+): Promise<Topology> {
+  if (choice.kind === 'external') return externalTopology(env);
+  return ProcessTopology.start(options);
+}
