@@ -1,6 +1,9 @@
 // Runs a real fnlb (the compiled dist/ build) as a child process on a free 127.0.0.1 port in front
-// of the given nodes, for tests, benches and the demo.
+// of the given nodes, for tests, benches and the demo. Readiness is a real GET /health; the
+// management helpers (nodes, stats, waitNodes) speak fnlb's /1/lb API with the token it was given.
+import { request } from 'undici';
 import { distPath } from '../src/common/package-root.js';
+import { LB_PATHS, type LbNodeStatus, type LbNodesResponse, type LbStatsResponse } from '../src/lb/wire.js';
 import { ManagedProcess } from './managed-process.js';
 import { freePort } from './ports.js';
 
@@ -11,28 +14,40 @@ export interface FnlbOptions {
   nodes: string[];
   port?: number;
   /** Further historic flags, for example ['-hc-interval', '0.2']. */
-  args?: string[];
+  flags?: string[];
+  /** FNLB_MGMT_TOKEN for the balancer; the management helpers below send it. */
+  token?: string;
   env?: Record<string, string>;
   readyTimeoutMs?: number;
 }
+
+const MGMT_TIMEOUT_MS = 5000;
 
 export class FnlbProcess {
   private constructor(
     readonly managed: ManagedProcess,
     readonly port: number,
+    readonly token: string | undefined,
   ) {}
 
   static async start(options: FnlbOptions): Promise<FnlbProcess> {
     const port = options.port ?? (await freePort());
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      FNLB_LOG_LEVEL: 'warn',
+      ...options.env,
+    };
+    delete env.FNLB_MGMT_TOKEN;
+    if (options.token !== undefined) env.FNLB_MGMT_TOKEN = options.token;
     const managed = await ManagedProcess.spawn({
       label: `fnlb on port ${port}`,
       entry: FNLB_ENTRY,
-      args: ['-listen', `127.0.0.1:${port}`, '-nodes', options.nodes.join(','), ...(options.args ?? [])],
-      env: { ...(process.env as Record<string, string>), ...options.env },
-      readyUrl: `http://127.0.0.1:${port}/health`,
+      args: ['-listen', `127.0.0.1:${port}`, '-nodes', options.nodes.join(','), ...(options.flags ?? [])],
+      env,
+      readyUrl: `http://127.0.0.1:${port}${LB_PATHS.health}`,
       ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
     });
-    return new FnlbProcess(managed, port);
+    return new FnlbProcess(managed, port, options.token);
   }
 
   get address(): string {
@@ -47,12 +62,68 @@ export class FnlbProcess {
     return this.managed.pid;
   }
 
+  get running(): boolean {
+    return this.managed.running;
+  }
+
   recentOutput(): string {
     return this.managed.recentOutput();
   }
 
+  /** A management call; `token` overrides the one the balancer was started with (null: send none). */
+  async manage(
+    method: 'GET' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+    token: string | null = this.token ?? null,
+  ): Promise<{ status: number; body: string }> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    const response = await request(`${this.url}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headersTimeout: MGMT_TIMEOUT_MS,
+      bodyTimeout: MGMT_TIMEOUT_MS,
+    });
+    return { status: response.statusCode, body: await response.body.text() };
+  }
+
+  async nodes(): Promise<Record<string, LbNodeStatus>> {
+    const answer = await this.manage('GET', LB_PATHS.nodes);
+    if (answer.status !== 200) throw new Error(`GET ${LB_PATHS.nodes}: ${answer.status} ${answer.body}`);
+    return (JSON.parse(answer.body) as LbNodesResponse).nodes;
+  }
+
+  async stats(): Promise<LbStatsResponse> {
+    const answer = await this.manage('GET', LB_PATHS.stats);
+    if (answer.status !== 200) throw new Error(`GET ${LB_PATHS.stats}: ${answer.status} ${answer.body}`);
+    return JSON.parse(answer.body) as LbStatsResponse;
+  }
+
+  /** Polls GET /1/lb/nodes every 20 ms until `wanted` holds; resolves with the time it first did. */
+  async waitNodes(
+    what: string,
+    wanted: (nodes: Record<string, LbNodeStatus>) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let last: Record<string, LbNodeStatus> = {};
+    while (Date.now() < deadline) {
+      last = await this.nodes();
+      if (wanted(last)) return Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`fnlb: ${what} not reached in ${timeoutMs} ms; nodes: ${JSON.stringify(last)}`);
+  }
+
+  /** Graceful stop: SIGTERM (fnlb drains), then SIGKILL after `graceMs`. Resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null> {
     return this.managed.stop(graceMs);
+  }
+
+  kill(): Promise<void> {
+    return this.managed.kill();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
