@@ -2,9 +2,13 @@
 // The API layer validates and merges; a datastore stores whole records and reports what changed.
 import type { App, Config, Route } from '../../common/wire.js';
 
-/** A write that other nodes must see: `path` undefined means the whole app (and its routes) changed. */
+/**
+ * A write that other nodes must see: `path` undefined means the whole app (and its routes) changed;
+ * `app` undefined means changes may have been missed (the Postgres listener reconnected), so anything
+ * may have changed and caches must drop everything.
+ */
 export interface RouteChange {
-  app: string;
+  app?: string;
   path?: string;
 }
 

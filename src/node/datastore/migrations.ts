@@ -1,0 +1,167 @@
+// Versioned schema migrations for both datastore engines. Each migration is a numbered entry with the
+// SQL of each engine; `schema_migrations` records which versions a database has (version + applied_at).
+// Migrations run at open, in order, each in its own transaction. A database whose schema is newer than
+// this code knows is refused: running old code on a new schema is the silent break the design forbids.
+import type BetterSqlite3 from 'better-sqlite3';
+import type pg from 'pg';
+
+export interface Migration {
+  version: number;
+  description: string;
+  sqlite: string;
+  postgres: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'apps and routes',
+    // STRICT: SQLite then rejects a value of the wrong type instead of storing it silently.
+    sqlite: `
+      CREATE TABLE apps (
+        name TEXT PRIMARY KEY,
+        config TEXT NOT NULL DEFAULT '{}'
+      ) STRICT;
+      CREATE TABLE routes (
+        app_name TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        image TEXT NOT NULL,
+        format TEXT NOT NULL,
+        memory INTEGER NOT NULL,
+        timeout INTEGER NOT NULL,
+        idle_timeout INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        config TEXT NOT NULL DEFAULT '{}',
+        headers TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (app_name, path)
+      ) STRICT;`,
+    postgres: `
+      CREATE TABLE apps (
+        name text PRIMARY KEY,
+        config jsonb NOT NULL DEFAULT '{}'
+      );
+      CREATE TABLE routes (
+        app_name text NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+        path text NOT NULL,
+        image text NOT NULL,
+        format text NOT NULL,
+        memory integer NOT NULL,
+        timeout integer NOT NULL,
+        idle_timeout integer NOT NULL,
+        type text NOT NULL,
+        config jsonb NOT NULL DEFAULT '{}',
+        headers jsonb NOT NULL DEFAULT '{}',
+        PRIMARY KEY (app_name, path)
+      );`,
+  },
+];
+
+export const SCHEMA_VERSION = latestVersion(MIGRATIONS);
+
+/** The database was migrated by a newer fn-node; this one must not touch it. */
+export class SchemaTooNewError extends Error {
+  override readonly name = 'SchemaTooNewError';
+  constructor(
+    readonly databaseVersion: number,
+    readonly knownVersion: number,
+  ) {
+    super(
+      `database schema version ${databaseVersion} is newer than this fn-node supports (${knownVersion}); ` +
+        'upgrade fn-node or point DB_URL at another database',
+    );
+  }
+}
+
+/** Any bigint works; this one is "fnguard" in ASCII so it is recognisable in pg_locks. */
+const ADVISORY_LOCK_KEY = '28831838254494308';
+
+const SQLITE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  applied_at TEXT NOT NULL
+) STRICT`;
+
+const POSTGRES_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version integer PRIMARY KEY,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`;
+
+/**
+ * Applies the pending migrations. Each runs under `BEGIN IMMEDIATE`, which takes SQLite's write lock
+ * before reading the applied versions, so several processes opening one file at once apply each
+ * migration exactly once. Returns the versions applied by this call.
+ */
+export function migrateSqlite(db: BetterSqlite3.Database, migrations = MIGRATIONS): number[] {
+  checkOrder(migrations);
+  const known = latestVersion(migrations);
+  db.transaction(() => db.exec(SQLITE_TABLE)).immediate();
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    db.transaction(() => {
+      const versions = new Set(
+        (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+          (row) => row.version,
+        ),
+      );
+      refuseNewer(versions, known);
+      if (versions.has(migration.version)) return;
+      db.exec(migration.sqlite);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(
+        migration.version,
+        new Date().toISOString(),
+      );
+      applied.push(migration.version);
+    }).immediate();
+  }
+  return applied;
+}
+
+/**
+ * Applies the pending migrations on a dedicated session holding a session-level advisory lock, so
+ * nodes starting together against one database queue behind each other and only the first migrates.
+ * The lock is released on unlock or, if the session dies, by the server.
+ */
+export async function migratePostgres(client: pg.Client, migrations = MIGRATIONS): Promise<number[]> {
+  checkOrder(migrations);
+  const known = latestVersion(migrations);
+  await client.query('SELECT pg_advisory_lock($1::bigint)', [ADVISORY_LOCK_KEY]);
+  try {
+    await client.query(POSTGRES_TABLE);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const versions = new Set(rows.map((row) => row.version));
+    refuseNewer(versions, known);
+    const applied: number[] = [];
+    for (const migration of migrations) {
+      if (versions.has(migration.version)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(migration.postgres);
+        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      applied.push(migration.version);
+    }
+    return applied;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1::bigint)', [ADVISORY_LOCK_KEY]).catch(() => undefined);
+  }
+}
+
+function refuseNewer(versions: Set<number>, known: number): void {
+  const newest = Math.max(0, ...versions);
+  if (newest > known) throw new SchemaTooNewError(newest, known);
+}
+
+function latestVersion(migrations: readonly Migration[]): number {
+  return migrations.at(-1)?.version ?? 0;
+}
+
+function checkOrder(migrations: readonly Migration[]): void {
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new Error(`migration ${index} has version ${migration.version}; versions must be 1, 2, 3, ...`);
+    }
+  });
+}

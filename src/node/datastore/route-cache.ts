@@ -1,0 +1,132 @@
+// Read-through cache of apps and routes for the invocation path, so a call costs no database round trip.
+// Entries are dropped by the datastore's change notifications and expire after a TTL chosen when read:
+// short while notifications are not live (SQLite, or the Postgres listener down), where the TTL is what
+// bounds how long another node's write stays invisible; long while live, as a safety net only.
+// Misses are cached too (short TTL) so a flood of calls to an unknown route does not hammer the database,
+// and concurrent misses for one key share a single query.
+import type { App, Route } from '../../common/wire.js';
+import { type Datastore, DatastoreUnavailableError, type RouteChange } from './datastore.js';
+
+export interface RouteCacheOptions {
+  now?: () => number;
+  /** TTL while notifications are live. */
+  liveTtlMs?: number;
+  /** TTL of misses, and of every entry while notifications are not live. */
+  shortTtlMs?: number;
+  /** Bound on cached keys; the oldest entry goes first, so random unknown paths cannot grow memory. */
+  maxEntries?: number;
+}
+
+interface Entry<T> {
+  value: T | undefined;
+  fetchedAt: number;
+}
+
+/** The cached entries of one kind (apps or routes) and the queries in flight for them. */
+class Table<T> {
+  readonly entries = new Map<string, Entry<T>>();
+  readonly inflight = new Map<string, Promise<T | undefined>>();
+}
+
+export class RouteCache {
+  readonly #store: Datastore;
+  readonly #now: () => number;
+  readonly #liveTtlMs: number;
+  readonly #shortTtlMs: number;
+  readonly #maxEntries: number;
+  readonly #apps = new Table<App>();
+  readonly #routes = new Table<Route>();
+  readonly #unsubscribe: () => void;
+  /** Bumped by every change: a query that started before a change must not cache what it read. */
+  #generation = 0;
+
+  constructor(store: Datastore, options: RouteCacheOptions = {}) {
+    this.#store = store;
+    this.#now = options.now ?? (() => performance.now());
+    this.#liveTtlMs = options.liveTtlMs ?? 10_000;
+    this.#shortTtlMs = options.shortTtlMs ?? 500;
+    this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#unsubscribe = store.subscribe((change) => this.#invalidate(change));
+  }
+
+  getApp(name: string): Promise<App | undefined> {
+    return this.#get(this.#apps, name, () => this.#store.getApp(name));
+  }
+
+  getRoute(app: string, path: string): Promise<Route | undefined> {
+    return this.#get(this.#routes, routeKey(app, path), () => this.#store.getRoute(app, path));
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    this.#apps.entries.clear();
+    this.#routes.entries.clear();
+  }
+
+  #get<T>(table: Table<T>, key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    const entry = table.entries.get(key);
+    if (entry && this.#now() - entry.fetchedAt < this.#ttl(entry)) return Promise.resolve(entry.value);
+    const pending = table.inflight.get(key);
+    if (pending) return pending;
+    const generation = this.#generation;
+    const fetchedAt = this.#now();
+    const query = load()
+      .then((value) => {
+        if (generation === this.#generation) this.#put(table, key, { value, fetchedAt });
+        return value;
+      })
+      .catch((err: unknown) => {
+        // The database is down, and nobody can change routes while it is: the last value read is the
+        // best answer, and keeps hot functions serving through a database restart.
+        if (err instanceof DatastoreUnavailableError && entry && table.entries.get(key) === entry) {
+          return entry.value;
+        }
+        throw err;
+      })
+      .finally(() => {
+        if (table.inflight.get(key) === query) table.inflight.delete(key);
+      });
+    table.inflight.set(key, query);
+    return query;
+  }
+
+  #ttl(entry: Entry<unknown>): number {
+    return entry.value !== undefined && this.#store.notificationsLive ? this.#liveTtlMs : this.#shortTtlMs;
+  }
+
+  #put<T>(table: Table<T>, key: string, entry: Entry<T>): void {
+    // Re-inserting moves the key to the end of the Map's order, so the first key is the oldest.
+    table.entries.delete(key);
+    table.entries.set(key, entry);
+    if (table.entries.size > this.#maxEntries) {
+      const oldest = table.entries.keys().next().value;
+      if (oldest !== undefined) table.entries.delete(oldest);
+    }
+  }
+
+  #invalidate(change: RouteChange): void {
+    this.#generation += 1;
+    // A query in flight may have read before the change: later callers must not join it.
+    this.#apps.inflight.clear();
+    this.#routes.inflight.clear();
+    if (change.app === undefined) {
+      this.#apps.entries.clear();
+      this.#routes.entries.clear();
+      return;
+    }
+    this.#apps.entries.delete(change.app);
+    if (change.path !== undefined) {
+      this.#routes.entries.delete(routeKey(change.app, change.path));
+      return;
+    }
+    const prefix = routeKey(change.app, '');
+    for (const key of this.#routes.entries.keys()) {
+      if (key.startsWith(prefix)) this.#routes.entries.delete(key);
+    }
+  }
+}
+
+/** NUL cannot appear in a validated app name, so it separates app from path unambiguously. */
+function routeKey(app: string, path: string): string {
+  return `${app}\0${path}`;
+}

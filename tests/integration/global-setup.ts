@@ -1,0 +1,63 @@
+// Vitest globalSetup of the integration project: builds dist/ (child processes run the compiled code)
+// while starting one throwaway Postgres for the whole run, then hands its URL to the test files as
+// `inject('pgUrl')`. Files isolate themselves with their own databases on it. FN_TEST_DB_URL points the
+// run at an existing Postgres instead (its user must be allowed to create databases).
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type { TestProject } from 'vitest/node';
+import { hasLocalPostgres, POSTGRES_MISSING_MESSAGE, startPostgres } from '../../helpers/postgres.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgUrl: string;
+  }
+}
+
+const BUILD_TIMEOUT_MS = 180_000;
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const external = process.env.FN_TEST_DB_URL;
+  if (!external && !hasLocalPostgres()) throw new Error(POSTGRES_MISSING_MESSAGE);
+  const started = Date.now();
+  const [server, built] = await Promise.allSettled([external ? undefined : startPostgres(), build()]);
+  const postgres = server.status === 'fulfilled' ? server.value : undefined;
+  if (server.status === 'rejected' || built.status === 'rejected') {
+    await postgres?.close();
+    throw server.status === 'rejected' ? server.reason : (built as PromiseRejectedResult).reason;
+  }
+  const url = external ?? postgres!.url;
+  if (postgres) console.log(`[integration] throwaway Postgres on ${url} (setup ${Date.now() - started} ms)`);
+  project.provide('pgUrl', url);
+  return async () => {
+    await postgres?.close();
+  };
+}
+
+/**
+ * Type errors are reported but do not stop the run: tsc still emits, and the CI typecheck step is the
+ * gate for them. A build that cannot run at all (tsc missing, timeout) does stop it.
+ */
+async function build(): Promise<void> {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: BUILD_TIMEOUT_MS,
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (exitCode, signal) =>
+      signal
+        ? reject(new Error(`tsc build killed by ${signal} (timeout ${BUILD_TIMEOUT_MS} ms)`))
+        : resolve(exitCode),
+    );
+  });
+  if (code !== 0)
+    console.warn(`[integration] warning: tsc -p tsconfig.build.json reported errors:\n${output}`);
+}
