@@ -1,0 +1,38 @@
+// Which node served a call. The balancer hides it, so, as the historic harness did, each node's id is
+// learned by calling the node directly (discovery.ts) and the id a call reports is mapped back to the
+// node's address. The body's `hostname` comes first (it is what the function itself saw), then the
+// Fn-Node header (deployments whose function does not report it), then fnlb's Fn-Lb-Node, which names
+// the node by address already. An id no discovery produced is kept as it is, so a node missing from
+// -nodes still shows up in the results instead of vanishing.
+import type { Execution } from './execute.js';
+
+export class NodeDirectory {
+  readonly #addressById = new Map<string, string>();
+
+  /** `addresses` are the -nodes, in the order the results list them. */
+  constructor(readonly addresses: readonly string[]) {}
+
+  /** Records that `address` reported `id`; returns the address that reported it before, if another. */
+  register(id: string, address: string): string | undefined {
+    const previous = this.#addressById.get(id);
+    if (previous === undefined) this.#addressById.set(id, address);
+    return previous !== undefined && previous !== address ? previous : undefined;
+  }
+
+  idOf(address: string): string | undefined {
+    for (const [id, known] of this.#addressById) if (known === address) return id;
+    return undefined;
+  }
+
+  /** The node address (or, failing that, the raw id) that served the call; undefined if nothing says. */
+  attribute(execution: Pick<Execution, 'hostname' | 'nodeHeader' | 'lbNodeHeader'>): string | undefined {
+    for (const id of [execution.hostname, execution.nodeHeader]) {
+      const address = id === undefined ? undefined : this.#addressById.get(id);
+      if (address !== undefined) return address;
+    }
+    if (execution.lbNodeHeader !== undefined && this.addresses.includes(execution.lbNodeHeader)) {
+      return execution.lbNodeHeader;
+    }
+    return execution.hostname ?? execution.nodeHeader ?? execution.lbNodeHeader;
+  }
+}

@@ -1,0 +1,57 @@
+// Discovery: call each node directly once (`GET http://<node><route>?max=100&loops=1`, as the
+// historic harness did) and learn the id it answers with, so calls through the balancer can be
+// attributed to a node address. The calls run in parallel: one per node, each with the call deadline.
+import type { FnClient } from '../common/fn-client.js';
+import type { NodeDirectory } from './attribution.js';
+import { execute } from './execute.js';
+
+export interface DiscoveredNode {
+  node: string;
+  /** The id the node answered with; undefined when discovery failed. */
+  id: string | undefined;
+  /** Why discovery failed (or a warning such as a duplicate id); undefined when all went well. */
+  error: string | undefined;
+  /** True when the node gave an HTTP answer at all, even an error. */
+  reachable: boolean;
+  body: string;
+}
+
+const DISCOVERY_MAX = 100;
+const DISCOVERY_LOOPS = 1;
+
+export async function discoverNodes(
+  directory: NodeDirectory,
+  route: string,
+  clientFor: (node: string) => FnClient,
+): Promise<DiscoveredNode[]> {
+  const executions = await Promise.all(
+    directory.addresses.map((node) => execute(clientFor(node), route, DISCOVERY_MAX, DISCOVERY_LOOPS)),
+  );
+  return directory.addresses.map((node, index): DiscoveredNode => {
+    const execution = executions[index]!;
+    const reachable = execution.status !== undefined;
+    const id = execution.hostname ?? execution.nodeHeader;
+    if (!execution.ok)
+      return { node, id: undefined, error: execution.error, reachable, body: execution.body };
+    if (id === undefined) {
+      return {
+        node,
+        id: undefined,
+        error: 'the answer names no node: no "hostname" in the body and no Fn-Node header',
+        reachable,
+        body: execution.body,
+      };
+    }
+    const other = directory.register(id, node);
+    if (other !== undefined) {
+      return {
+        node,
+        id: undefined,
+        error: `it answered with id ${id}, the same as ${other}: both addresses reach one node`,
+        reachable,
+        body: execution.body,
+      };
+    }
+    return { node, id, error: undefined, reachable, body: execution.body };
+  });
+}
