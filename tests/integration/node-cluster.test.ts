@@ -1,0 +1,96 @@
+// fn-node processes sharing one Postgres: writes through one node are visible through the others
+// (API at once, invocation within a second), several nodes migrate one fresh database at once, and a
+// database outage turns writes into 503 JSON errors while the node keeps serving.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createScratchDatabase, type ScratchDatabase } from '../../helpers/databases.js';
+import { FnClient } from '../../helpers/fn-client.js';
+import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import { startPostgres } from '../../helpers/postgres.js';
+
+describe('nodes on one Postgres', () => {
+  let database: ScratchDatabase;
+  let nodes: FnNodeProcess[] = [];
+
+  beforeAll(async () => {
+    database = await createScratchDatabase(inject('pgUrl'), 'cluster');
+    // Three nodes start at once against a fresh database: migrations must not race.
+    nodes = await Promise.all(
+      [1, 2, 3].map(() => FnNodeProcess.start({ dbUrl: database.url, env: { FN_DRIVER: 'process' } })),
+    );
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(nodes.map((node) => node.stop()));
+    await database?.drop();
+  });
+
+  it('shows a route written through one node on every other node', async () => {
+    const [first, second, third] = nodes.map((node) => new FnClient(node.url, { timeoutMs: 10_000 })) as [
+      FnClient,
+      FnClient,
+      FnClient,
+    ];
+    await first.createRoute('shared', { path: '/echo', image: 'fnguard/echo', format: 'http' });
+    expect((await second.getRoute('shared', '/echo')).image).toBe('fnguard/echo');
+    expect((await third.send('GET', '/v1/apps/shared')).status).toBe(200);
+  });
+
+  it('serves a route created through another node, and its changes, within one second', async () => {
+    const [writer, caller] = nodes.map((node) => new FnClient(node.url, { timeoutMs: 10_000 })) as [
+      FnClient,
+      FnClient,
+    ];
+    // The caller looks the route up first, so a stale negative cache entry would show.
+    expect((await caller.call('visible', '/now')).status).toBe(404);
+    await writer.createRoute('visible', { path: '/now', image: 'fnguard/echo', format: 'http' });
+    const createdAt = Date.now();
+    let status = 0;
+    while (Date.now() - createdAt < 1000) {
+      status = (await caller.call('visible', '/now', '', 'hi')).status;
+      if (status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(status, 'route not served by another node within 1 s of its creation').toBe(200);
+
+    await writer.send('DELETE', '/v1/apps/visible/routes/now');
+    const deletedAt = Date.now();
+    while (Date.now() - deletedAt < 1000) {
+      status = (await caller.call('visible', '/now')).status;
+      if (status === 404) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(status, 'deleted route still served by another node 1 s later').toBe(404);
+  });
+});
+
+describe('database outage', () => {
+  it('answers writes with 503 JSON while the database is down and recovers when it is back', async () => {
+    await using postgres = await startPostgres();
+    await using node = await FnNodeProcess.start({ dbUrl: postgres.url, env: { FN_DRIVER: 'process' } });
+    const api = new FnClient(node.url, { timeoutMs: 15_000 });
+    await api.createApp('before');
+
+    await postgres.stop();
+    const write = await api.send('POST', '/v1/apps', { app: { name: 'during' } });
+    expect(write.status).toBe(503);
+    expect(write.headers['retry-after']).toBeDefined();
+    expect(JSON.parse(write.body)).toEqual({
+      error: { message: expect.stringMatching(/^Datastore unavailable/) },
+    });
+    const read = await api.send('GET', '/v1/apps');
+    expect(read.status).toBe(503);
+    expect((await api.send('GET', '/version')).status).toBe(200);
+    expect(node.running).toBe(true);
+
+    await postgres.start();
+    const deadline = Date.now() + 10_000;
+    let status = 0;
+    while (Date.now() < deadline) {
+      status = (await api.send('POST', '/v1/apps', { app: { name: 'after' } })).status;
+      if (status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(status).toBe(200);
+    expect((await api.send('GET', '/v1/apps/before')).status).toBe(200);
+  });
+});
