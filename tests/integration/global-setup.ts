@@ -1,21 +1,33 @@
 // Vitest globalSetup of the integration project: builds dist/ (child processes run the compiled code)
-// while starting one throwaway Postgres for the whole run, then hands its URL to the test files as
-// `inject('pgUrl')`. Files isolate themselves with their own databases on it. FN_TEST_DB_URL points the
-// run at an existing Postgres instead (its user must be allowed to create databases).
+// while starting one throwaway Postgres for the whole run, then starts the one shared topology of the
+// run (FN_TOPOLOGY: auto, processes or external; said on the first line) and hands both to the test
+// files: `inject('pgUrl')` and `inject('topology')`. Files isolate themselves with their own databases
+// and uniquely named apps. FN_TEST_DB_URL points the run at an existing Postgres instead (its user
+// must be allowed to create databases).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { TestProject } from 'vitest/node';
+import { createScratchDatabase, type ScratchDatabase } from '../../helpers/databases.js';
 import { hasLocalPostgres, POSTGRES_MISSING_MESSAGE, startPostgres } from '../../helpers/postgres.js';
+import {
+  chooseTopology,
+  startTopology,
+  type Topology,
+  type TopologyInfo,
+} from '../../helpers/topology/index.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pgUrl: string;
+    topology: TopologyInfo;
   }
 }
 
 const BUILD_TIMEOUT_MS = 180_000;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const choice = chooseTopology(process.env);
+  console.log(`[integration] topology: ${choice.kind} (${choice.reason})`);
   const external = process.env.FN_TEST_DB_URL;
   if (!external && !hasLocalPostgres()) throw new Error(POSTGRES_MISSING_MESSAGE);
   const started = Date.now();
@@ -28,7 +40,25 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const url = external ?? postgres!.url;
   if (postgres) console.log(`[integration] throwaway Postgres on ${url} (setup ${Date.now() - started} ms)`);
   project.provide('pgUrl', url);
+
+  let database: ScratchDatabase | undefined;
+  let topology: Topology | undefined;
+  try {
+    if (choice.kind === 'processes') database = await createScratchDatabase(url, 'topology');
+    topology = await startTopology(choice, process.env, database ? { dbUrl: database.url } : {});
+  } catch (error) {
+    await database?.drop().catch(() => {});
+    await postgres?.close();
+    throw error;
+  }
+  const { info } = topology;
+  console.log(
+    `[integration] balancer ${info.lbUrl}, nodes ${info.nodes.join(' ')}, database ${info.database}`,
+  );
+  project.provide('topology', info);
   return async () => {
+    await topology.close();
+    await database?.drop().catch(() => {});
     await postgres?.close();
   };
 }
