@@ -66,6 +66,7 @@ export function resultLines(summary: Summary): string[] {
 }
 
 export function formatSeconds(seconds: number): string {
+  if (seconds < 0.001) return `${Math.round(seconds * 1e6)}µs`;
   return seconds < 1 ? `${(seconds * 1000).toFixed(1)}ms` : `${seconds.toFixed(3)}s`;
 }
 

@@ -37,7 +37,7 @@ function maxNodesPerRoute(summary: Summary, bound: number): ThresholdVerdict {
     bound,
     measured,
     passed,
-    detail: `measured ${measured} nodes${where}, bound <= ${bound}`,
+    detail: `measured ${measured} node${measured === 1 ? '' : 's'}${where}, bound <= ${bound}`,
   };
 }
 

@@ -91,7 +91,7 @@ describe('SVG report', () => {
     expect(Number(bars[0]?.[1])).toBeGreaterThan(100);
     for (const node of NODES) expect(svg).toContain(`>${node}</text>`);
     expect(svg).toContain('>20</text>');
-    expect(svg).toContain('ok -max-nodes-per-route: measured 1 nodes');
+    expect(svg).toContain('ok -max-nodes-per-route: measured 1 node on');
   });
 
   it('escapes node names and routes that contain markup', () => {

@@ -149,8 +149,9 @@ describe('summary after the historic block', () => {
     ]);
   });
 
-  it('formats seconds as milliseconds below one second', () => {
+  it('formats seconds as milliseconds below one second, microseconds below one millisecond', () => {
     expect(formatSeconds(0.0123)).toBe('12.3ms');
     expect(formatSeconds(1.5)).toBe('1.500s');
+    expect(formatSeconds(0.000042)).toBe('42µs');
   });
 });
