@@ -1,0 +1,101 @@
+// The fnlb binary itself: bad flags exit 2 naming the flag, -help prints usage, and SIGTERM drains:
+// the listener closes at once, calls in flight finish (up to -shutdown-timeout), then it exits 0.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FnClient } from '../../helpers/fn-client.js';
+import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import { FNLB_ENTRY, FnlbProcess } from '../../helpers/fnlb-process.js';
+import { FAST_CHECKS } from './lb-cluster.js';
+
+function fnlb(...args: string[]) {
+  return spawnSync(process.execPath, [FNLB_ENTRY, ...args], { encoding: 'utf8', timeout: 10_000 });
+}
+
+describe('fnlb command line', () => {
+  it.each([
+    [['-bogus', '1'], '-bogus'],
+    [['--hc-interval=abc'], '-hc-interval'],
+    [['-nodes', 'no-port'], '-nodes'],
+    [['-min-api-version', 'x'], '-min-api-version'],
+  ])('exits 2 on %j, naming %s', (args, flag) => {
+    const run = fnlb(...args);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(flag);
+  });
+
+  it('prints usage on -help and exits 0', () => {
+    const run = fnlb('-help');
+    expect(run.status).toBe(0);
+    for (const flag of ['-nodes', '-listen', '-hc-path', '-min-api-version', '-c', '-floor', '-vnodes']) {
+      expect(run.stdout).toContain(`  ${flag} `);
+    }
+  });
+});
+
+describe('fnlb SIGTERM drain', () => {
+  let dir: string;
+  let node: FnNodeProcess;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fnguard-lb-cli-'));
+    node = await FnNodeProcess.start({
+      dbUrl: `sqlite://${join(dir, 'fn.db')}`,
+      cwd: dir,
+      env: { FN_DRIVER: 'process' },
+    });
+    const api = new FnClient(node.url, { timeoutMs: 10_000 });
+    await api.createRoute('lbcli', { path: '/sleep', image: 'fnguard/sleep', format: 'http', memory: 64 });
+    expect((await api.call('lbcli', '/sleep', '?ms=1')).status).toBe(200);
+  }, 60_000);
+
+  afterAll(async () => {
+    await node?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function balancer(shutdownSeconds: string): Promise<{ lb: FnlbProcess; client: FnClient }> {
+    const lb = await FnlbProcess.start({
+      nodes: [node.address],
+      flags: [...FAST_CHECKS, '-shutdown-timeout', shutdownSeconds],
+    });
+    await lb.waitNodes('node online', (view) => view[node.address] === 'online');
+    return { lb, client: new FnClient(lb.url, { timeoutMs: 10_000 }) };
+  }
+
+  it('stops accepting at once, lets the call in flight finish, then exits 0', async () => {
+    const { lb, client } = await balancer('10');
+    const inFlight = client.call('lbcli', '/sleep', '?ms=700');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const signalled = Date.now();
+    const exit = lb.stop(15_000);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await expect(
+      client.call('lbcli', '/sleep', '?ms=1'),
+      'a new connection during the drain',
+    ).rejects.toThrow();
+    const result = await inFlight;
+    expect([result.status, JSON.parse(result.body).sleptMs]).toEqual([200, 700]);
+    expect(await exit).toBe(0);
+    expect(Date.now() - signalled, 'exit waits for the call, not the whole shutdown timeout').toBeLessThan(
+      5000,
+    );
+  });
+
+  it('cuts calls still running when -shutdown-timeout runs out', async () => {
+    const { lb, client } = await balancer('0.3');
+    const inFlight = client.call('lbcli', '/sleep', '?ms=3000').then(
+      (result) => result.status,
+      () => 'cut',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const signalled = Date.now();
+    expect(await lb.stop(15_000)).toBe(0);
+    const took = Date.now() - signalled;
+    expect(await inFlight).toBe('cut');
+    expect(took, 'exit after about the shutdown timeout').toBeGreaterThanOrEqual(250);
+    expect(took).toBeLessThan(2500);
+  });
+});
