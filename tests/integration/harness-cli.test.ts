@@ -1,20 +1,21 @@
-// The compiled fnlb-harness CLI against a real topology: five fn-node processes (process driver, the
-// shipped fnguard/primes function, one scratch Postgres database) behind a real fnlb. What the harness
-// attributes to each node is checked against what each node counted itself (GET /stats), so a harness
-// that misattributes calls fails here even when its own numbers look plausible.
+// The compiled fnlb-harness CLI against the run's shared topology (with the default processes backend:
+// five fn-node processes with the process driver and the shipped fnguard/primes function, one scratch
+// Postgres database, a real fnlb), on its own uniquely named app. What the harness attributes to each
+// node is checked against what each node counted itself (GET /stats), so a harness that misattributes
+// calls fails here even when its own numbers look plausible.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createScratchDatabase, type ScratchDatabase } from '../../helpers/databases.js';
 import { FnApiError, FnClient } from '../../helpers/fn-client.js';
 import { FnlbProcess } from '../../helpers/fnlb-process.js';
 import { freePort } from '../../helpers/ports.js';
-import { FAST_HEALTH_CHECKS, ProcessTopology } from '../../helpers/topology/processes.js';
+import { FAST_HEALTH_CHECKS } from '../../helpers/topology/processes.js';
 import { distPath } from '../../src/common/package-root.js';
 import type { NodeStats } from '../../src/common/wire.js';
 import type { HarnessReport } from '../../src/harness/report.js';
+import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
 
 const CLI = distPath('src/harness/main.js');
 const CLI_TIMEOUT_MS = 90_000;
@@ -47,43 +48,70 @@ function resultsBlock(stdout: string): Map<string, number> {
   return counts;
 }
 
-let db: ScratchDatabase | undefined;
-let topology: ProcessTopology | undefined;
-let api: FnClient;
-let app: string;
+const topology = inject('topology');
+/** host:port of the balancer and of each node, as the harness (a client like this test) reaches them. */
+const lbAddress = new URL(topology.lbUrl).host;
+const nodes = topology.nodeUrls.map((url) => new URL(url).host);
+const app = `${topology.appPrefix}harness`;
+const api = new FnClient(topology.nodeUrls[0] as string, { timeoutMs: 10_000 });
 let dir: string;
 
-async function routeCalls(node: string, routeKey: string): Promise<number> {
-  const result = await new FnClient(`http://${node}`, { timeoutMs: 5000 }).send('GET', '/stats');
-  return (JSON.parse(result.body) as NodeStats).routes[routeKey]?.calls ?? 0;
+/** Calls each node counted itself (GET /stats) for the given routes (`<app><path>` keys), by node. */
+async function countedCalls(routeKeys: readonly string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const node of nodes) {
+    const result = await new FnClient(`http://${node}`, { timeoutMs: 5000 }).send('GET', '/stats');
+    const { routes } = JSON.parse(result.body) as NodeStats;
+    counts.set(
+      node,
+      routeKeys.reduce((sum, key) => sum + (routes[key]?.calls ?? 0), 0),
+    );
+  }
+  return counts;
+}
+
+/** The shared balancer may still be health-checking its nodes when the first file starts. */
+async function waitForOnlineNodes(): Promise<void> {
+  if (topology.lbMgmtUrl === undefined) return;
+  const mgmt = new FnClient(topology.lbMgmtUrl, { timeoutMs: 2000 });
+  const token = process.env.FNLB_MGMT_TOKEN;
+  const deadline = Date.now() + 10_000;
+  let view: LbNodesResponse = { nodes: {} };
+  while (Date.now() < deadline) {
+    const result = await mgmt.send(
+      'GET',
+      LB_PATHS.nodes,
+      undefined,
+      token ? { authorization: `Bearer ${token}` } : {},
+    );
+    view = JSON.parse(result.body) as LbNodesResponse;
+    if (topology.nodes.every((node) => view.nodes[node] === 'online')) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`fnlb nodes not all online within 10 s: ${JSON.stringify(view)}`);
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'harness-it-'));
-  db = await createScratchDatabase(inject('pgUrl'), 'harness');
-  topology = await ProcessTopology.start({ dbUrl: db.url });
-  const nodes = topology.info.nodes;
-  await topology.lb.waitNodes('every node online', (view) => nodes.every((node) => view[node] === 'online'));
-  api = new FnClient(topology.info.nodeUrls[0] as string, { timeoutMs: 10_000 });
-  app = `${topology.info.appPrefix}primes`;
   await api.createApp(app);
   await api.createRoute(app, { path: '/primes', image: 'fnguard/primes', format: 'http' });
+  await waitForOnlineNodes();
 });
 
 afterAll(async () => {
-  await topology?.close();
-  await db?.drop();
+  await api.deleteRoute(app, '/primes');
+  await api.deleteApp(app);
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('fnlb-harness on fn-node processes behind fnlb', () => {
+describe('fnlb-harness on fn-nodes behind fnlb', () => {
   it('100 sequential calls: the historic block matches what every node counted, all on one node', async () => {
-    const { nodes } = topology!.info;
     const missing = `127.0.0.1:${await freePort()}`;
+    const before = await countedCalls([`${app}/primes`]);
     const json = join(dir, 'sticky.json');
     const result = await runCli([
       '-lb',
-      topology!.lb.address,
+      lbAddress,
       '-nodes',
       [...nodes, missing].join(','),
       '-route',
@@ -104,7 +132,8 @@ describe('fnlb-harness on fn-node processes behind fnlb', () => {
     expect(result.code, result.stderr).toBe(0);
     // The node that cannot be discovered is said, kept in the block with 0, and does not stop the run.
     expect(result.stdout).toContain(`  Ignoring host ${missing} which returned error:`);
-    for (const node of nodes) expect(result.stdout).toContain(`  ${node} node-${node.split(':')[1]}`);
+    for (const node of nodes)
+      expect(result.stdout).toMatch(new RegExp(`^ {2}${node.replaceAll('.', '\\.')} \\S+$`, 'm'));
 
     const counts = resultsBlock(result.stdout);
     expect([...counts.keys()]).toEqual([...nodes, missing]);
@@ -113,8 +142,9 @@ describe('fnlb-harness on fn-node processes behind fnlb', () => {
     expect(served[0]?.[1]).toBe(100);
 
     // Each node counted discovery's one call plus what the harness attributed to it.
+    const after = await countedCalls([`${app}/primes`]);
     for (const node of nodes) {
-      expect(await routeCalls(node, `${app}/primes`), node).toBe(1 + (counts.get(node) ?? 0));
+      expect((after.get(node) ?? 0) - (before.get(node) ?? 0), node).toBe(1 + (counts.get(node) ?? 0));
     }
 
     const report = JSON.parse(readFileSync(json, 'utf8')) as HarnessReport;
@@ -131,12 +161,11 @@ describe('fnlb-harness on fn-node processes behind fnlb', () => {
   });
 
   it('-routes 20: clones the route, keeps each clone on one node, spreads homes, deletes the clones', async () => {
-    const { nodes } = topology!.info;
     const json = join(dir, 'routes.json');
     const svg = join(dir, 'routes.svg');
     const result = await runCli([
       '-lb',
-      topology!.lb.address,
+      lbAddress,
       '-nodes',
       nodes.join(','),
       '-route',
@@ -176,14 +205,10 @@ describe('fnlb-harness on fn-node processes behind fnlb', () => {
     expect(report.totals.cold).toBeGreaterThanOrEqual(1);
     expect(report.totals.cold).toBeLessThanOrEqual(20);
     expect(readFileSync(svg, 'utf8')).toContain('</svg>');
-    // With homes on several nodes, the per-node attribution is checked against the nodes' own counts.
-    for (const node of report.nodes) {
-      let counted = 0;
-      for (const route of report.routes) {
-        counted += await routeCalls(node.node, route.route.slice('/r/'.length));
-      }
-      expect(counted, node.node).toBe(node.executions);
-    }
+    // With homes on several nodes, the per-node attribution is checked against the nodes' own counts
+    // (the clones are new routes: everything they counted came from this run).
+    const counted = await countedCalls(report.routes.map((route) => route.route.slice('/r/'.length)));
+    for (const node of report.nodes) expect(counted.get(node.node), node.node).toBe(node.executions);
 
     for (const path of ['/primes-0001', '/primes-0020']) {
       const gone = await api.getRoute(app, path).then(
@@ -197,49 +222,54 @@ describe('fnlb-harness on fn-node processes behind fnlb', () => {
     expect((await api.getRoute(app, '/primes')).image).toBe('fnguard/primes');
   });
 
-  it('a balancer that spills under load fails -max-nodes-per-route 1 with exit 1, naming the route', async () => {
-    const { nodes } = topology!.info;
-    // Same nodes, a second fnlb with the lowest bound (-floor 1): 8 callers on one route must spill.
-    const spilling = await FnlbProcess.start({ nodes, flags: [...FAST_HEALTH_CHECKS, '-floor', '1'] });
-    try {
-      await spilling.waitNodes('every node online', (view) => nodes.every((node) => view[node] === 'online'));
-      const json = join(dir, 'spill.json');
-      const result = await runCli([
-        '-lb',
-        spilling.address,
-        '-nodes',
-        nodes.join(','),
-        '-route',
-        `/r/${app}/primes`,
-        '-calls',
-        '32',
-        '-concurrency',
-        '8',
-        '-max',
-        '1000000',
-        '-loops',
-        '2',
-        '-timeout',
-        '30s',
-        '-json',
-        json,
-        '-max-nodes-per-route',
-        '1',
-      ]);
-      expect(result.code, result.stdout).toBe(1);
-      expect(result.stderr).toMatch(
-        new RegExp(
-          `threshold failed: -max-nodes-per-route: measured [2-5] nodes on route /r/${app}/primes \\(`,
-        ),
-      );
-      expect(result.stderr).toContain('bound <= 1');
-      const report = JSON.parse(readFileSync(json, 'utf8')) as HarnessReport;
-      expect(report.totals.succeeded).toBe(32);
-      expect(report.nodesPerRoute.max).toBeGreaterThanOrEqual(2);
-      expect(report.homeShare?.min).toBeLessThan(1);
-      expect(report.exitCode).toBe(1);
-    } finally {
-      await spilling.stop();
-    }
-  });
+  // A second, local fnlb in front of the same nodes: only where the nodes are local processes.
+  it.runIf(topology.kind === 'processes')(
+    'a balancer that spills under load fails -max-nodes-per-route 1 with exit 1, naming the route',
+    async () => {
+      // Same nodes, a second fnlb with the lowest bound (-floor 1): 8 callers on one route must spill.
+      const spilling = await FnlbProcess.start({ nodes, flags: [...FAST_HEALTH_CHECKS, '-floor', '1'] });
+      try {
+        await spilling.waitNodes('every node online', (view) =>
+          nodes.every((node) => view[node] === 'online'),
+        );
+        const json = join(dir, 'spill.json');
+        const result = await runCli([
+          '-lb',
+          spilling.address,
+          '-nodes',
+          nodes.join(','),
+          '-route',
+          `/r/${app}/primes`,
+          '-calls',
+          '32',
+          '-concurrency',
+          '8',
+          '-max',
+          '1000000',
+          '-loops',
+          '2',
+          '-timeout',
+          '30s',
+          '-json',
+          json,
+          '-max-nodes-per-route',
+          '1',
+        ]);
+        expect(result.code, result.stdout).toBe(1);
+        expect(result.stderr).toMatch(
+          new RegExp(
+            `threshold failed: -max-nodes-per-route: measured [2-5] nodes on route /r/${app}/primes \\(`,
+          ),
+        );
+        expect(result.stderr).toContain('bound <= 1');
+        const report = JSON.parse(readFileSync(json, 'utf8')) as HarnessReport;
+        expect(report.totals.succeeded).toBe(32);
+        expect(report.nodesPerRoute.max).toBeGreaterThanOrEqual(2);
+        expect(report.homeShare?.min).toBeLessThan(1);
+        expect(report.exitCode).toBe(1);
+      } finally {
+        await spilling.stop();
+      }
+    },
+  );
 });
