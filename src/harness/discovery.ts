@@ -3,7 +3,7 @@
 // attributed to a node address. The calls run in parallel: one per node, each with the call deadline.
 import type { FnClient } from '../common/fn-client.js';
 import type { NodeDirectory } from './attribution.js';
-import { execute } from './execute.js';
+import { execute, primesQuery } from './execute.js';
 
 export interface DiscoveredNode {
   node: string;
@@ -25,7 +25,9 @@ export async function discoverNodes(
   clientFor: (node: string) => FnClient,
 ): Promise<DiscoveredNode[]> {
   const executions = await Promise.all(
-    directory.addresses.map((node) => execute(clientFor(node), route, DISCOVERY_MAX, DISCOVERY_LOOPS)),
+    directory.addresses.map((node) =>
+      execute(clientFor(node), route, primesQuery(DISCOVERY_MAX, DISCOVERY_LOOPS)),
+    ),
   );
   return directory.addresses.map((node, index): DiscoveredNode => {
     const execution = executions[index]!;

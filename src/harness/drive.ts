@@ -30,8 +30,8 @@ export interface DriveOptions {
   client: FnClient;
   routes: readonly string[];
   calls: number;
-  max: number;
-  loops: number;
+  /** Appended to every invoked path, for example `?max=1000&loops=1`. */
+  query: string;
   concurrency: number;
   deadlineMs: number;
   directory: NodeDirectory;
@@ -116,7 +116,7 @@ export async function drive(options: DriveOptions): Promise<DriveResult> {
       }
       const index = next++;
       const route = options.routes[plan[index] as number] as string;
-      const execution = await execute(options.client, route, options.max, options.loops);
+      const execution = await execute(options.client, route, options.query);
       const record = toRecord(index, route, execution, options.directory);
       records.push(record);
       options.onCall?.(record);

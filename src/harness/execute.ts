@@ -1,5 +1,5 @@
-// One call of the primes function, the historic harness's executeFunction: GET <route>?max=&loops=,
-// timed from request to the end of the body. A call succeeds when it answers 200 with a JSON object;
+// One call of a function, the historic harness's executeFunction: GET <route><query> (for primes
+// `?max=&loops=`), timed from request to the end of the body. A call succeeds when it answers 200 with a JSON object;
 // what identifies the node that ran it is kept raw here (body hostname, Fn-Node, Fn-Lb-Node) and
 // resolved to a node address by attribution.ts.
 import type { FnClient } from '../common/fn-client.js';
@@ -52,16 +52,11 @@ export function primesQuery(max: number, loops: number): string {
   return `?max=${max}&loops=${loops}`;
 }
 
-export async function execute(
-  client: FnClient,
-  route: string,
-  max: number,
-  loops: number,
-): Promise<Execution> {
+export async function execute(client: FnClient, route: string, query: string): Promise<Execution> {
   const started = performance.now();
   let result: Awaited<ReturnType<FnClient['send']>>;
   try {
-    result = await client.send('GET', `${route}${primesQuery(max, loops)}`);
+    result = await client.send('GET', `${route}${query}`);
   } catch (error) {
     const err = error as Error & { code?: string };
     return {

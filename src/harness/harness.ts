@@ -9,6 +9,7 @@ import { FnClient } from '../common/fn-client.js';
 import { NodeDirectory } from './attribution.js';
 import { type DiscoveredNode, discoverNodes } from './discovery.js';
 import { type CallRecord, type DriveResult, drive } from './drive.js';
+import { primesQuery } from './execute.js';
 import { EXIT, exitStatus } from './exit-codes.js';
 import { type HarnessOptions, splitInvokePath } from './flags.js';
 import { type Output, ProgressBar, plainOutput } from './progress.js';
@@ -138,8 +139,7 @@ class Run {
         client: this.client(options.lb),
         routes,
         calls: options.calls,
-        max: options.max,
-        loops: options.loops,
+        query: primesQuery(options.max, options.loops),
         concurrency: options.concurrency,
         deadlineMs: options.deadlineMs,
         directory,

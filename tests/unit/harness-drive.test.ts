@@ -65,7 +65,7 @@ describe('attribution of a call to a node', () => {
   directory.register('node-y', '127.0.0.1:9002');
 
   it('maps the body hostname, else Fn-Node, else Fn-Lb-Node to the node address', async () => {
-    const fromBody = await execute(client(), '/r/a/json', 100, 1);
+    const fromBody = await execute(client(), '/r/a/json', '?max=100&loops=1');
     expect(fromBody).toMatchObject({
       ok: true,
       status: 200,
@@ -74,10 +74,12 @@ describe('attribution of a call to a node', () => {
       durationSeconds: 0.25,
     });
     expect(directory.attribute(fromBody)).toBe('127.0.0.1:9001');
-    const fromHeader = await execute(client(), '/r/a/header', 100, 1);
+    const fromHeader = await execute(client(), '/r/a/header', '?max=100&loops=1');
     expect(fromHeader).toMatchObject({ ok: true, hostname: undefined, nodeHeader: 'node-y', cold: false });
     expect(directory.attribute(fromHeader)).toBe('127.0.0.1:9002');
-    expect(directory.attribute(await execute(client(), '/r/a/lb', 100, 1))).toBe('127.0.0.1:9002');
+    expect(directory.attribute(await execute(client(), '/r/a/lb', '?max=100&loops=1'))).toBe(
+      '127.0.0.1:9002',
+    );
   });
 
   it('keeps an id nobody discovered as it is, and gives up only when nothing names a node', () => {
@@ -90,11 +92,11 @@ describe('attribution of a call to a node', () => {
   });
 
   it('fails a call that is not 200, or not a JSON object, keeping the body for the JSON: line', async () => {
-    const failed = await execute(client(), '/r/a/fail', 100, 1);
+    const failed = await execute(client(), '/r/a/fail', '?max=100&loops=1');
     expect(failed).toMatchObject({ ok: false, status: 502, error: 'function returned status code: 502' });
     expect(failed.body).toBe('{"error":{"message":"function crashed"}}');
     expect(directory.attribute(failed)).toBe('127.0.0.1:9002');
-    const text = await execute(client(), '/r/a/text', 100, 1);
+    const text = await execute(client(), '/r/a/text', '?max=100&loops=1');
     expect(text).toMatchObject({
       ok: false,
       status: 200,
@@ -127,8 +129,7 @@ describe('driving', () => {
       client: client(),
       routes: ['/r/a/slow'],
       calls: 24,
-      max: 100,
-      loops: 1,
+      query: '?max=100&loops=1',
       concurrency: 4,
       deadlineMs: 30_000,
       directory,
@@ -144,8 +145,7 @@ describe('driving', () => {
       client: client(),
       routes: ['/r/a/slow'],
       calls: 1000,
-      max: 100,
-      loops: 1,
+      query: '?max=100&loops=1',
       concurrency: 2,
       directory,
     };
