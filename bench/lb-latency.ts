@@ -1,0 +1,191 @@
+// fnlb bench: what the balancer costs. One real fn-node (process driver) serves every target, so the
+// columns differ only by the hop in front of it: a direct call, fnlb, and (when installed) nginx with
+// `hash $uri consistent` and HAProxy with `balance uri` + `hash-balance-factor 125`. For two
+// workloads (GET /version, no function; a hot function call that returns at once) it measures
+// sequential latency (p50/p99, and p50 added over direct) and closed-loop throughput at 16 callers,
+// all in the same run on the same machine. On a 2-core machine the load generator, the proxy, the
+// node and the function share the cores, so throughput is a comparison, not a capacity figure.
+// Also: the cost of one routing decision (ring walk + bounded-load choice) in-process.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+import { FnClient } from '../helpers/fn-client.js';
+import { FnNodeProcess } from '../helpers/fn-node-process.js';
+import { FnlbProcess } from '../helpers/fnlb-process.js';
+import { Balancer } from '../src/lb/balancer.js';
+import { binary, INSTALL_HINT, type RunningProxy, startHaproxy, startNginx } from './lb-proxies.js';
+
+const SEQUENTIAL_CALLS = 1000;
+const WARMUP_CALLS = 200;
+const CALLERS = 16;
+const THROUGHPUT_MS = 3000;
+const CALL_TIMEOUT_MS = 10_000;
+
+interface Target {
+  name: string;
+  url: string;
+}
+
+interface Measured {
+  p50: number;
+  p99: number;
+  perSecond: number;
+  errors: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function once(pool: Pool, path: string): Promise<boolean> {
+  const response = await pool.request({
+    path,
+    method: 'GET',
+    headersTimeout: CALL_TIMEOUT_MS,
+    bodyTimeout: CALL_TIMEOUT_MS,
+  });
+  await response.body.dump();
+  return response.statusCode === 200;
+}
+
+async function measure(target: Target, path: string): Promise<Measured> {
+  const pool = new Pool(target.url, { connections: CALLERS, keepAliveTimeout: 10_000 });
+  try {
+    let errors = 0;
+    for (let i = 0; i < WARMUP_CALLS; i++) if (!(await once(pool, path))) errors++;
+    const latencies: number[] = [];
+    for (let i = 0; i < SEQUENTIAL_CALLS; i++) {
+      const started = performance.now();
+      if (!(await once(pool, path))) errors++;
+      latencies.push(performance.now() - started);
+    }
+    latencies.sort((a, b) => a - b);
+    let calls = 0;
+    const started = performance.now();
+    const deadline = started + THROUGHPUT_MS;
+    await Promise.all(
+      Array.from({ length: CALLERS }, async () => {
+        while (performance.now() < deadline) {
+          if (!(await once(pool, path))) errors++;
+          calls++;
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      perSecond: calls / seconds,
+      errors,
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+function routingCost(): string {
+  const balancer = new Balancer({
+    c: 1.25,
+    floor: 8,
+    vnodes: 2000,
+    timeouts: { connectMs: 1000, headersMs: 1000, bodyMs: 1000 },
+  });
+  for (let i = 0; i < 5; i++) balancer.add(`10.0.0.${i + 1}:8080`)?.setState('online');
+  const keys = Array.from({ length: 1000 }, (_, i) => `/r/app/route-${i}`);
+  const rounds = 200;
+  const started = performance.now();
+  for (let round = 0; round < rounds; round++) for (const key of keys) balancer.choose(key);
+  const ns = ((performance.now() - started) * 1e6) / (rounds * keys.length);
+  void balancer.close();
+  return `routing decision (ring walk + bounded-load choice, 5 nodes x 2000 vnodes): ${ns.toFixed(0)} ns`;
+}
+
+function signed(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(3)}`;
+}
+
+function row(cells: string[], widths: number[]): string {
+  return cells.map((cell, i) => cell.padEnd(widths[i] ?? 10)).join('  ');
+}
+
+export async function runLbBench(): Promise<void> {
+  console.log('== fnlb: added latency and throughput versus a direct call (same node, same run) ==');
+  console.log(routingCost());
+  const dir = mkdtempSync(join(tmpdir(), 'fnguard-bench-lb-'));
+  const running: Array<{ stop(): Promise<unknown> }> = [];
+  try {
+    const node = await FnNodeProcess.start({
+      dbUrl: `sqlite://${join(dir, 'fn.db')}`,
+      cwd: dir,
+      env: { FN_DRIVER: 'process' },
+    });
+    running.push(node);
+    const api = new FnClient(node.url, { timeoutMs: CALL_TIMEOUT_MS });
+    await api.createRoute('bench', { path: '/noop', image: 'fnguard/sleep', format: 'http', memory: 64 });
+    const lb = await FnlbProcess.start({ nodes: [node.address], flags: ['-hc-interval', '0.2'] });
+    running.push(lb);
+    await lb.waitNodes('node online', (view) => view[node.address] === 'online');
+
+    const targets: Target[] = [
+      { name: 'direct to the node', url: node.url },
+      { name: 'fnlb', url: lb.url },
+    ];
+    const missing: string[] = [];
+    const proxies: Array<[string, (command: string, nodes: string[]) => Promise<RunningProxy>]> = [
+      ['nginx', startNginx],
+      ['haproxy', startHaproxy],
+    ];
+    for (const [name, start] of proxies) {
+      const command = binary(name);
+      if (command === undefined) {
+        missing.push(name);
+        continue;
+      }
+      const proxy = await start(command, [node.address]);
+      running.push(proxy);
+      targets.push({ name: proxy.name, url: proxy.url });
+    }
+
+    const widths = [48, 9, 9, 14, 14, 7];
+    const workloads: Array<[string, string]> = [
+      ['GET /version (no function)', '/version'],
+      ['hot function call (fnguard/sleep ?ms=0)', '/r/bench/noop?ms=0'],
+    ];
+    for (const [label, path] of workloads) {
+      console.log(
+        `\n${label}: ${SEQUENTIAL_CALLS} sequential calls, then ${CALLERS} callers for ${THROUGHPUT_MS / 1000} s`,
+      );
+      console.log(
+        row(['target', 'p50 ms', 'p99 ms', 'p50 added ms', `calls/s @${CALLERS}`, 'errors'], widths),
+      );
+      let direct: Measured | undefined;
+      for (const target of targets) {
+        const result = await measure(target, path);
+        direct ??= result;
+        console.log(
+          row(
+            [
+              target.name,
+              result.p50.toFixed(3),
+              result.p99.toFixed(3),
+              target === targets[0] ? '-' : signed(result.p50 - direct.p50),
+              `${result.perSecond.toFixed(0)} (${((result.perSecond / direct.perSecond) * 100).toFixed(0)}%)`,
+              String(result.errors),
+            ],
+            widths,
+          ),
+        );
+      }
+    }
+    if (missing.length > 0) {
+      console.log(
+        `\nnot measured (not installed): ${missing.join(', ')}. To add their columns: ${INSTALL_HINT}`,
+      );
+    }
+  } finally {
+    for (const process of running.reverse()) await process.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
