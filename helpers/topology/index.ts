@@ -23,9 +23,13 @@ export function chooseTopology(env: NodeJS.ProcessEnv): TopologyChoice {
       if (env.FN_LB && env.FN_NODES) return { kind: 'external', reason: 'auto: FN_LB and FN_NODES are set' };
       return { kind: 'processes', reason: 'auto: local processes (the containers backend is not built yet)' };
     case 'containers':
-      throw new Error('FN_TOPOLOGY=containers: the containers backend is not built yet; use processes or external');
+      throw new Error(
+        'FN_TOPOLOGY=containers: the containers backend is not built yet; use processes or external',
+      );
     default:
-      throw new Error(`FN_TOPOLOGY=${JSON.stringify(wanted)}: expected auto, processes, external or containers`);
+      throw new Error(
+        `FN_TOPOLOGY=${JSON.stringify(wanted)}: expected auto, processes, external or containers`,
+      );
   }
 }
 

@@ -48,6 +48,9 @@ export class ProcessTopology implements Topology {
         nodes: nodes.map((node) => node.address),
         flags: options.lbArgs ?? FAST_HEALTH_CHECKS,
       });
+      // New nodes get no traffic until their first health check passes: hand out a ready cluster.
+      const addresses = nodes.map((node) => node.address);
+      await lb.waitNodes('every node online', (view) => addresses.every((node) => view[node] === 'online'));
       const info: TopologyInfo = {
         kind: 'processes',
         lbUrl: lb.url,

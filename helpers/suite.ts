@@ -1,0 +1,180 @@
+// What each integration test file of the suite needs from the run's shared topology: its own app
+// (unique per run and file, removed afterwards), clients for the balancer and the nodes, which node
+// answered (node ids learned by calling each node directly once, as the historic harness did), ways
+// to drive calls, and each node's own counters (GET /stats) for the routes the file created.
+import { FnClient } from '../src/common/fn-client.js';
+import type { NodeStats, RouteBody } from '../src/common/wire.js';
+import { NodeDirectory } from '../src/harness/attribution.js';
+import { discoverNodes } from '../src/harness/discovery.js';
+import { type CallRecord, type DriveResult, drive, toRecord } from '../src/harness/drive.js';
+import { execute } from '../src/harness/execute.js';
+import type { TopologyInfo } from './topology/types.js';
+
+const DISCOVERY_DEADLINE_MS = 5000;
+const CALL_TIMEOUT_MS = 30_000;
+
+export type RouteSpec = RouteBody['route'] & { path: string };
+
+export class SuiteFile {
+  readonly lb: FnClient;
+  private readonly nodeClients: Map<string, FnClient>;
+
+  private constructor(
+    readonly info: TopologyInfo,
+    readonly app: string,
+    readonly directory: NodeDirectory,
+  ) {
+    this.lb = new FnClient(info.lbUrl, { timeoutMs: CALL_TIMEOUT_MS });
+    this.nodeClients = new Map(
+      info.nodes.map((node, index) => [
+        node,
+        new FnClient(info.nodeUrls[index] as string, { timeoutMs: 10_000 }),
+      ]),
+    );
+  }
+
+  /** Creates the file's app and learns every node's id through a small discovery route. */
+  static async open(info: TopologyInfo, name: string): Promise<SuiteFile> {
+    const app = `${info.appPrefix}-${name}`;
+    const file = new SuiteFile(info, app, new NodeDirectory(info.nodes));
+    await file.lb.createApp(app);
+    await file.createRoute({ path: '/discover', image: 'fnguard/sleep', format: 'http' });
+    await file.discover();
+    return file;
+  }
+
+  /** Routes reach every node within about a second: retry until each node answered with its id. */
+  private async discover(): Promise<void> {
+    const deadline = Date.now() + DISCOVERY_DEADLINE_MS;
+    for (;;) {
+      const found = await discoverNodes(this.directory, `/r/${this.app}/discover`, (node) => this.node(node));
+      const missing = found.filter((node) => node.id === undefined);
+      if (missing.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `could not learn the id of ${missing.map((node) => `${node.node} (${node.error})`).join(', ')}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  node(address: string): FnClient {
+    const client = this.nodeClients.get(address);
+    if (!client) throw new Error(`${address} is not a node of this topology`);
+    return client;
+  }
+
+  /** The invocation path of one of this file's routes. */
+  invokePath(path: string): string {
+    return `/r/${this.app}${path}`;
+  }
+
+  async createRoute(route: RouteSpec): Promise<void> {
+    await this.lb.createRoute(this.app, route);
+  }
+
+  /** Creates many routes, a few requests at a time. */
+  async createRoutes(routes: readonly RouteSpec[], concurrency = 8): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < routes.length) await this.createRoute(routes[next++] as RouteSpec);
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  }
+
+  /** `calls` calls through the balancer, `concurrency` at a time, spread over `paths` in a fixed shuffle. */
+  async drive(
+    paths: readonly string[],
+    calls: number,
+    concurrency: number,
+    query = '',
+  ): Promise<DriveResult> {
+    return drive({
+      client: this.lb,
+      routes: paths.map((path) => this.invokePath(path)),
+      calls,
+      query,
+      concurrency,
+      deadlineMs: 120_000,
+      directory: this.directory,
+      signal: new AbortController().signal,
+    });
+  }
+
+  /** `callsEach` sequential calls per route, `concurrency` routes at a time. */
+  async callEachRoute(
+    paths: readonly string[],
+    callsEach: number,
+    concurrency: number,
+    query = '',
+  ): Promise<CallRecord[]> {
+    const records: CallRecord[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < paths.length) {
+        const route = this.invokePath(paths[next++] as string);
+        for (let call = 0; call < callsEach; call++) {
+          const execution = await execute(this.lb, route, query);
+          records.push(toRecord(records.length, route, execution, this.directory));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return records;
+  }
+
+  /** Every node's GET /stats, by node address. */
+  async stats(): Promise<Map<string, NodeStats>> {
+    const entries = await Promise.all(
+      this.info.nodes.map(async (node) => {
+        const result = await this.node(node).send('GET', '/stats');
+        if (result.status !== 200) throw new Error(`GET /stats on ${node}: ${result.status} ${result.body}`);
+        return [node, JSON.parse(result.body) as NodeStats] as const;
+      }),
+    );
+    return new Map(entries);
+  }
+
+  /** One counter of one route (`containers_started`, `hot`...) as each node counted it. */
+  async routeCounter(
+    path: string,
+    counter: 'calls' | 'cold' | 'hot' | 'containers_started',
+  ): Promise<Record<string, number>> {
+    const key = `${this.app}${path}`;
+    const stats = await this.stats();
+    return Object.fromEntries(
+      [...stats].map(([node, nodeStats]) => [node, nodeStats.routes[key]?.[counter] ?? 0]),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.lb.deleteApp(this.app).catch(() => {});
+  }
+}
+
+/** Successful calls per node address (every node present, 0 included). */
+export function callsPerNode(
+  records: readonly CallRecord[],
+  nodes: readonly string[],
+): Record<string, number> {
+  const counts: Record<string, number> = Object.fromEntries(nodes.map((node) => [node, 0]));
+  for (const record of records)
+    if (record.ok && record.node !== null) counts[record.node] = (counts[record.node] ?? 0) + 1;
+  return counts;
+}
+
+/** Distinct nodes that served each route. */
+export function nodesPerRoute(records: readonly CallRecord[]): Map<string, Set<string>> {
+  const byRoute = new Map<string, Set<string>>();
+  for (const record of records) {
+    if (!record.ok || record.node === null) continue;
+    const nodes = byRoute.get(record.route) ?? new Set<string>();
+    nodes.add(record.node);
+    byRoute.set(record.route, nodes);
+  }
+  return byRoute;
+}
+
+export const sumOf = (counts: Record<string, number>) =>
+  Object.values(counts).reduce((total, value) => total + value, 0);
