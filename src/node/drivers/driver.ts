@@ -1,0 +1,55 @@
+// The contract between the runner and whatever runs function instances ("containers"): the process
+// driver today, the Docker driver later. An instance is started from an image name, speaks the
+// function's format on stdin/stdout, logs on stderr, and reports its exit exactly once.
+import type { Readable, Writable } from 'node:stream';
+
+export type DriverKind = 'docker' | 'process';
+
+export interface InstanceSpec {
+  /** The container id the runner chose: FN_CONTAINER_ID, log tags, Docker name. */
+  id: string;
+  image: string;
+  env: Record<string, string>;
+  memoryMb: number;
+  /** Tags that let leftovers be found (Docker labels). */
+  labels: Record<string, string>;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  /** Why the driver ended it, when it did: `stopped` on request, `memory` over its limit. */
+  reason?: 'stopped' | 'memory';
+}
+
+export interface Instance {
+  readonly id: string;
+  /** OS process id when the instance is a local process (tests check leftovers by pid). */
+  readonly pid: number | undefined;
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Settles once, after the instance ended and its stdout/stderr were fully read. */
+  readonly exited: Promise<ExitInfo>;
+  /** Idempotent. Graceful (stdin closed, then TERM, then KILL after a grace period) unless `force`. */
+  stop(options?: { force?: boolean }): Promise<ExitInfo>;
+}
+
+export interface Driver {
+  readonly kind: DriverKind;
+  /**
+   * Resolves once the instance can take calls. Rejects with UnknownImageError for an image the
+   * driver cannot run, or StartError when it failed or died while starting.
+   */
+  start(spec: InstanceSpec): Promise<Instance>;
+  /** Stops every instance it started. */
+  close(): Promise<void>;
+}
+
+export class UnknownImageError extends Error {
+  override readonly name = 'UnknownImageError';
+}
+
+export class StartError extends Error {
+  override readonly name = 'StartError';
+}

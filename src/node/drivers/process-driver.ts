@@ -1,0 +1,169 @@
+// The process driver: every function instance is its own OS child process (never code inside the
+// node), started from an image name through the ImageRegistry. stdin/stdout carry the format;
+// stderr is handed to the runner for its log. Instances get only the function environment (plus
+// PATH), never the node's own variables such as DB_URL. Memory limits: see process-memory.ts.
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { type Driver, type ExitInfo, type Instance, type InstanceSpec, StartError } from './driver.js';
+import { createMemoryLimiter, type MemoryLimiter } from './process-memory.js';
+import type { ImageRegistry } from './process-registry.js';
+
+export interface ProcessDriverOptions {
+  registry: ImageRegistry;
+  /** A start that has not signalled readiness by then fails (default 30 s). */
+  readyTimeoutMs?: number;
+  /** Between TERM and KILL on a graceful stop (default 2 s). */
+  stopGraceMs?: number;
+  memory?: MemoryLimiter;
+}
+
+/** The descriptor on which FDK programs write "ready": after stdin, stdout, stderr. */
+const READY_FD = 3;
+
+class ProcessInstance implements Instance {
+  readonly exited: Promise<ExitInfo>;
+  private reason: ExitInfo['reason'];
+  private stopping: Promise<ExitInfo> | undefined;
+  private done = false;
+
+  constructor(
+    readonly id: string,
+    private readonly child: ChildProcess,
+    private readonly graceMs: number,
+  ) {
+    // 'close' comes after 'exit' once stdout and stderr are drained: a default-format response is
+    // complete by then.
+    this.exited = new Promise((resolve) => {
+      child.once('close', (code, signal) => {
+        this.done = true;
+        resolve({ code, signal, ...(this.reason ? { reason: this.reason } : {}) });
+      });
+    });
+    // A write to a dead child's stdin fails with EPIPE; the exit is reported through `exited`.
+    child.stdin?.on('error', () => {});
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+  get stdin(): Writable {
+    return this.child.stdin as Writable;
+  }
+  get stdout(): Readable {
+    return this.child.stdout as Readable;
+  }
+  get stderr(): Readable {
+    return this.child.stderr as Readable;
+  }
+
+  killForMemory(): void {
+    this.reason ??= 'memory';
+    this.child.kill('SIGKILL');
+  }
+
+  stop(options: { force?: boolean } = {}): Promise<ExitInfo> {
+    if (this.done) return this.exited;
+    this.reason ??= 'stopped';
+    if (options.force) {
+      this.child.kill('SIGKILL');
+      return this.exited;
+    }
+    this.stopping ??= (async () => {
+      this.child.stdin?.end();
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), this.graceMs);
+      try {
+        return await this.exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
+    return this.stopping;
+  }
+}
+
+export class ProcessDriver implements Driver {
+  readonly kind = 'process';
+  private readonly live = new Set<ProcessInstance>();
+  private readonly memory: MemoryLimiter;
+  private readonly readyTimeoutMs: number;
+  private readonly stopGraceMs: number;
+
+  constructor(private readonly options: ProcessDriverOptions) {
+    this.memory = options.memory ?? createMemoryLimiter();
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+    this.stopGraceMs = options.stopGraceMs ?? 2000;
+  }
+
+  get memoryMode(): MemoryLimiter['mode'] {
+    return this.memory.mode;
+  }
+
+  async start(spec: InstanceSpec): Promise<Instance> {
+    const image = this.options.registry.resolve(spec.image);
+    const env: Record<string, string> = { ...spec.env };
+    if (process.env.PATH !== undefined) env.PATH = process.env.PATH;
+    if (image.readyFd) env.FN_READY_FD = String(READY_FD);
+    const args = image.isNode ? [...this.memory.nodeArgs(spec.memoryMb), ...image.args] : image.args;
+    const child = spawn(image.command, args, {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe', image.readyFd ? 'pipe' : 'ignore'],
+    });
+    const instance = new ProcessInstance(spec.id, child, this.stopGraceMs);
+    this.live.add(instance);
+    void instance.exited.then(() => this.live.delete(instance));
+
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', (error) =>
+          reject(new StartError(`cannot run ${image.command}: ${error.message}`)),
+        );
+      });
+    } catch (error) {
+      this.live.delete(instance);
+      throw error;
+    }
+    // Later errors (a signal to a process already gone) change nothing: the exit is what counts.
+    child.on('error', () => {});
+    const release = this.memory.attach(
+      { pid: child.pid as number, id: spec.id, killForMemory: () => instance.killForMemory() },
+      spec.memoryMb,
+    );
+    void instance.exited.then(release);
+    if (image.readyFd) await this.waitReady(child, instance, spec);
+    return instance;
+  }
+
+  private async waitReady(child: ChildProcess, instance: ProcessInstance, spec: InstanceSpec): Promise<void> {
+    const ready = child.stdio[READY_FD] as Readable;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ready.once('data', () => resolve());
+        ready.once('error', () => {});
+        void instance.exited.then((exit) => {
+          reject(
+            new StartError(`${spec.image} exited while starting (code ${exit.code}, signal ${exit.signal})`),
+          );
+        });
+        timer = setTimeout(
+          () =>
+            reject(new StartError(`${spec.image} did not signal readiness within ${this.readyTimeoutMs} ms`)),
+          this.readyTimeoutMs,
+        );
+      });
+    } catch (error) {
+      await instance.stop({ force: true });
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      ready.destroy();
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.live].map((instance) => instance.stop()));
+    this.memory.close();
+  }
+}
