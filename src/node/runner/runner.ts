@@ -1,0 +1,494 @@
+// The hot-functions runner (DESIGN section 3, "Runner"): one pool of containers per route key,
+// idle containers reused most recently used first, the launch policy of policy.ts, a node-wide cap
+// on concurrent starts, idle_timeout, LRU eviction of idle containers of any route under memory
+// pressure, and memory admission that gives up with 503 after half a call's timeout. All formats go
+// through the same path; a `default`-format container is started for one call and then ends.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { App, NodeStats, Route } from '../../common/wire.js';
+import { type Driver, type ExitInfo, type Instance, UnknownImageError } from '../drivers/driver.js';
+import {
+  type FormatCodec,
+  type FunctionRequest,
+  type FunctionResponse,
+  formatCodec,
+  type HeaderMap,
+} from '../formats/index.js';
+import { type Clock, realClock, type Timer } from './clock.js';
+import { Container, type ContainerState } from './container.js';
+import { CallError, tooBusy } from './errors.js';
+import { Ewma } from './ewma.js';
+import { MemoryBudget } from './memory.js';
+import { launchDecision } from './policy.js';
+import { RunnerStats } from './stats.js';
+
+export interface CallRequest {
+  id: string;
+  app: App;
+  route: Route;
+  method: string;
+  /** The URL as the client sent it: `http://host:port/r/app/path?query`. */
+  requestUrl: string;
+  headers: HeaderMap;
+  body: Buffer;
+}
+
+export interface CallResult extends FunctionResponse {
+  containerId: string;
+  /** The call waited for a container start: its container had served no call before. */
+  cold: boolean;
+  /** From arrival at the runner to the start of execution. */
+  waitMs: number;
+}
+
+export interface RunnerOptions {
+  nodeId: string;
+  driver: Driver;
+  logger: Logger;
+  /** Memory the runner may reserve for containers (see memory.ts detectCapacity). */
+  capacityMb: number;
+  /** Concurrent container starts on this node (default 4). */
+  maxStarts?: number;
+  clock?: Clock;
+}
+
+export interface Runner {
+  /** Runs one call; rejects with CallError (502, 503 or 504). */
+  run(call: CallRequest): Promise<CallResult>;
+  /** The GET /stats body. */
+  stats(): NodeStats;
+  /** Drains: refuses new calls, finishes queued and running ones, then stops every container. */
+  close(): Promise<void>;
+}
+
+interface Waiter {
+  call: CallRequest;
+  enqueuedAt: number;
+  timer: Timer;
+  /** Default format: a container is being started for this very call. */
+  ownStart: boolean;
+  grant(container: Container, cold: boolean): void;
+  fail(error: CallError): void;
+}
+
+class Pool {
+  readonly idle: Container[] = [];
+  readonly waiters: Waiter[] = [];
+  busy = 0;
+  starting = 0;
+  everCompleted = false;
+  readonly runMs = new Ewma();
+  readonly startMs = new Ewma();
+
+  constructor(
+    readonly statsKey: string,
+    readonly codec: FormatCodec,
+    readonly memoryMb: number,
+    /** The latest definition seen; idle_timeout may change without changing the key. */
+    public route: Route,
+    readonly app: App,
+  ) {}
+
+  /** Seconds a refused caller should wait: about one run, when a busy container frees up. */
+  get retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil((this.runMs.value ?? 1000) / 1000));
+  }
+}
+
+const DEFAULT_MAX_STARTS = 4;
+
+function sortedConfig(config: Record<string, string>): [string, string][] {
+  return Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Everything that makes two calls able to share a container. */
+function routeKey(app: App, route: Route): string {
+  const { path, image, format, memory, timeout, config } = route;
+  return JSON.stringify([
+    app.name,
+    path,
+    image,
+    format,
+    memory,
+    timeout,
+    sortedConfig(config),
+    sortedConfig(app.config),
+  ]);
+}
+
+class HotRunner implements Runner {
+  private readonly pools = new Map<string, Pool>();
+  private readonly counters = new RunnerStats();
+  private readonly budget: MemoryBudget;
+  private readonly clock: Clock;
+  private readonly maxStarts: number;
+  private readonly live = new Map<Container, Pool>();
+  private readonly idleTimers = new Map<Container, Timer>();
+  /** Starts in progress on this node. */
+  private starting = 0;
+  private pumping = false;
+  private pumpAgain = false;
+  private closing: Promise<void> | undefined;
+  private onDrained: (() => void) | undefined;
+
+  constructor(private readonly options: RunnerOptions) {
+    this.budget = new MemoryBudget(options.capacityMb);
+    this.clock = options.clock ?? realClock;
+    this.maxStarts = options.maxStarts ?? DEFAULT_MAX_STARTS;
+  }
+
+  stats(): NodeStats {
+    return this.counters.snapshot(this.options.nodeId);
+  }
+
+  async run(call: CallRequest): Promise<CallResult> {
+    const routeStats = this.counters.route(`${call.app.name}${call.route.path}`);
+    routeStats.calls++;
+    if (this.closing) {
+      this.counters.calls.failed++;
+      throw tooBusy(1);
+    }
+    const pool = this.poolFor(call);
+    const arrivedAt = this.clock.now();
+    let grant: { container: Container; cold: boolean };
+    try {
+      grant = await this.acquire(pool, call);
+    } catch (error) {
+      this.counters.calls.failed++;
+      throw error;
+    }
+    const { container, cold } = grant;
+    const waitMs = this.clock.now() - arrivedAt;
+    try {
+      const timeoutMs = call.route.timeout * 1000;
+      const request: FunctionRequest = {
+        callId: call.id,
+        method: call.method,
+        requestUrl: call.requestUrl,
+        headers: call.headers,
+        body: call.body,
+        deadline: new Date(Date.now() + timeoutMs),
+      };
+      const { response, runMs } = await container.exchange(request, timeoutMs);
+      pool.runMs.add(runMs);
+      routeStats.run_ms_ewma = pool.runMs.value ?? 0;
+      pool.everCompleted = true;
+      this.counters.calls.complete++;
+      return { ...response, containerId: container.id, cold, waitMs };
+    } catch (error) {
+      this.counters.calls.failed++;
+      if (error instanceof CallError) {
+        this.options.logger.warn(
+          { call: call.id, container: container.id, status: error.status, why: container.broken },
+          `call failed: ${error.message}`,
+        );
+      }
+      throw error;
+    } finally {
+      this.counters.calls.running--;
+      this.afterCall(pool, container);
+    }
+  }
+
+  private poolFor(call: CallRequest): Pool {
+    const key = routeKey(call.app, call.route);
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      const statsKey = `${call.app.name}${call.route.path}`;
+      pool = new Pool(statsKey, formatCodec(call.route.format), call.route.memory, call.route, call.app);
+      this.pools.set(key, pool);
+    }
+    pool.route = call.route;
+    return pool;
+  }
+
+  private acquire(pool: Pool, call: CallRequest): Promise<{ container: Container; cold: boolean }> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        call,
+        enqueuedAt: this.clock.now(),
+        ownStart: false,
+        // Half the timeout in the queue, so a refused caller still has time to try another node.
+        timer: this.clock.setTimeout(() => this.giveUp(pool, waiter), call.route.timeout * 500),
+        grant: (container, cold) => resolve({ container, cold }),
+        fail: reject,
+      };
+      pool.waiters.push(waiter);
+      this.counters.calls.queued++;
+      this.pump();
+    });
+  }
+
+  private dequeue(pool: Pool, waiter: Waiter): boolean {
+    const index = pool.waiters.indexOf(waiter);
+    if (index < 0) return false;
+    pool.waiters.splice(index, 1);
+    waiter.timer.cancel();
+    this.counters.calls.queued--;
+    return true;
+  }
+
+  private giveUp(pool: Pool, waiter: Waiter): void {
+    if (!this.dequeue(pool, waiter)) return;
+    waiter.fail(tooBusy(pool.retryAfterSeconds));
+    this.pump();
+    this.checkDrained();
+  }
+
+  /** Hands a container to a waiting call: from here the call is running, in the same step. */
+  private grant(pool: Pool, waiter: Waiter, container: Container): void {
+    this.dequeue(pool, waiter);
+    this.counters.calls.running++;
+    const cold = container.calls === 0;
+    const routeStats = this.counters.route(pool.statsKey);
+    if (cold) routeStats.cold++;
+    else routeStats.hot++;
+    this.setState(pool, container, 'busy');
+    waiter.grant(container, cold);
+  }
+
+  /** Moves a container between states, keeping the gauges and the pool's idle stack in step. */
+  private setState(pool: Pool, container: Container, next: ContainerState): void {
+    const gauges = this.counters.containers;
+    if (container.state === 'idle') {
+      gauges.idle--;
+      pool.idle.splice(pool.idle.indexOf(container), 1);
+      this.idleTimers.get(container)?.cancel();
+      this.idleTimers.delete(container);
+    } else if (container.state === 'busy') {
+      gauges.busy--;
+      pool.busy--;
+    }
+    container.state = next;
+    if (next === 'idle') {
+      gauges.idle++;
+      container.lastUsedAt = this.clock.now();
+      pool.idle.push(container);
+      const timer = this.clock.setTimeout(() => this.retire(pool, container), pool.route.idle_timeout * 1000);
+      this.idleTimers.set(container, timer);
+    } else if (next === 'busy') {
+      gauges.busy++;
+      pool.busy++;
+    }
+  }
+
+  private afterCall(pool: Pool, container: Container): void {
+    if (container.state === 'busy') {
+      if (pool.codec.hot && container.broken === undefined) this.setState(pool, container, 'idle');
+      else this.retire(pool, container);
+    }
+    this.pump();
+    this.checkDrained();
+  }
+
+  private retire(pool: Pool, container: Container, evicted = false): void {
+    if (container.state === 'stopping' || container.state === 'gone') return;
+    if (evicted) this.counters.containers.evicted++;
+    this.setState(pool, container, 'stopping');
+    void container.stop();
+  }
+
+  private gone(pool: Pool, container: Container, exit: ExitInfo): void {
+    if (container.state === 'idle') {
+      this.options.logger.warn({ container: container.id, exit }, 'idle container ended on its own');
+    }
+    this.setState(pool, container, 'gone');
+    this.live.delete(container);
+    this.budget.release(container.memoryMb);
+    this.counters.containers.stopped++;
+    this.pump();
+    this.checkDrained();
+  }
+
+  /** Re-evaluates every pool with waiters, oldest waiter first; re-entrant calls are folded. */
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        const waiting = [...this.pools.values()].filter((pool) => pool.waiters.length > 0);
+        waiting.sort((a, b) => (a.waiters[0]?.enqueuedAt ?? 0) - (b.waiters[0]?.enqueuedAt ?? 0));
+        for (const pool of waiting) this.serve(pool);
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private serve(pool: Pool): void {
+    for (;;) {
+      const container = pool.idle.at(-1);
+      const waiter = pool.waiters[0];
+      if (container === undefined || waiter === undefined) break;
+      this.grant(pool, waiter, container);
+    }
+    while (this.shouldLaunch(pool) && this.admit(pool)) this.launch(pool);
+  }
+
+  private shouldLaunch(pool: Pool): boolean {
+    if (!pool.codec.hot) {
+      // A cold container serves only the call it was started for.
+      return pool.waiters.some((waiter) => !waiter.ownStart) && this.starting < this.maxStarts;
+    }
+    const decision = launchDecision(
+      {
+        waiting: pool.waiters.length,
+        idle: pool.idle.length,
+        busy: pool.busy,
+        starting: pool.starting,
+        everCompleted: pool.everCompleted,
+        runMs: pool.runMs.value,
+        startMs: pool.startMs.value,
+      },
+      { starting: this.starting, maxStarts: this.maxStarts },
+    );
+    return decision.launch;
+  }
+
+  /**
+   * Reserves the pool's memory. When it does not fit, evicts least recently used idle containers of
+   * any route, but only when that would make room; the call then waits for their exit.
+   */
+  private admit(pool: Pool): boolean {
+    if (this.budget.tryReserve(pool.memoryMb)) return true;
+    let freeing = this.budget.freeMb;
+    for (const container of this.live.keys())
+      if (container.state === 'stopping') freeing += container.memoryMb;
+    if (freeing >= pool.memoryMb) return false;
+    const idle = [...this.live].filter(([container]) => container.state === 'idle');
+    const evictable = idle.reduce((sum, [container]) => sum + container.memoryMb, 0);
+    if (freeing + evictable < pool.memoryMb) return false;
+    idle.sort(([a], [b]) => a.lastUsedAt - b.lastUsedAt);
+    for (const [container, owner] of idle) {
+      if (freeing >= pool.memoryMb) break;
+      this.options.logger.info({ container: container.id, for: pool.statsKey }, 'evicting idle container');
+      this.retire(owner, container, true);
+      freeing += container.memoryMb;
+    }
+    return false;
+  }
+
+  private launch(pool: Pool): void {
+    const id = randomBytes(6).toString('hex');
+    const owner = pool.codec.hot ? undefined : pool.waiters.find((waiter) => !waiter.ownStart);
+    if (owner) owner.ownStart = true;
+    pool.starting++;
+    this.starting++;
+    this.counters.containers.starting++;
+    const { app, route } = pool;
+    const env: Record<string, string> = {
+      ...app.config,
+      ...route.config,
+      FN_APP_NAME: app.name,
+      FN_PATH: route.path,
+      FN_FORMAT: route.format,
+      FN_MEMORY: String(route.memory),
+      FN_CONTAINER_ID: id,
+      HOSTNAME: this.options.nodeId,
+      ...(owner ? pool.codec.callEnv(this.callRequest(owner.call)) : {}),
+    };
+    const began = this.clock.now();
+    this.options.driver
+      .start({
+        id,
+        image: route.image,
+        env,
+        memoryMb: pool.memoryMb,
+        labels: { 'fnguard.node': this.options.nodeId, 'fnguard.app': app.name, 'fnguard.path': route.path },
+      })
+      .then(
+        (instance) => this.started(pool, id, instance, this.clock.now() - began, owner),
+        (error: Error) => this.startFailed(pool, error, owner),
+      );
+  }
+
+  /** The per-call view the default format's environment is built from. */
+  private callRequest(call: CallRequest): FunctionRequest {
+    return {
+      callId: call.id,
+      method: call.method,
+      requestUrl: call.requestUrl,
+      headers: call.headers,
+      body: call.body,
+      deadline: new Date(Date.now() + call.route.timeout * 1000),
+    };
+  }
+
+  private startEnded(pool: Pool): void {
+    pool.starting--;
+    this.starting--;
+    this.counters.containers.starting--;
+  }
+
+  private started(
+    pool: Pool,
+    id: string,
+    instance: Instance,
+    startMs: number,
+    owner: Waiter | undefined,
+  ): void {
+    this.startEnded(pool);
+    this.counters.containers.started++;
+    const routeStats = this.counters.route(pool.statsKey);
+    routeStats.containers_started++;
+    pool.startMs.add(startMs);
+    routeStats.start_ms_ewma = pool.startMs.value ?? 0;
+    const container = new Container(
+      id,
+      pool.memoryMb,
+      instance,
+      pool.codec,
+      this.clock,
+      this.options.logger,
+      () => {
+        if (container.state === 'idle') this.retire(pool, container);
+      },
+    );
+    this.live.set(container, pool);
+    void container.exited.then((exit) => this.gone(pool, container, exit));
+    if (owner === undefined) this.setState(pool, container, 'idle');
+    else if (pool.waiters.includes(owner)) this.grant(pool, owner, container);
+    else this.retire(pool, container);
+    this.pump();
+    this.checkDrained();
+  }
+
+  private startFailed(pool: Pool, error: Error, owner: Waiter | undefined): void {
+    this.startEnded(pool);
+    this.budget.release(pool.memoryMb);
+    const message =
+      error instanceof UnknownImageError ? error.message : `function failed to start: ${error.message}`;
+    this.options.logger.warn({ route: pool.statsKey, image: pool.route.image }, message);
+    // The call the start was for fails; the others stay queued and the policy decides again.
+    const victim = owner ?? pool.waiters[0];
+    if (victim && this.dequeue(pool, victim)) victim.fail(new CallError(502, message));
+    this.pump();
+    this.checkDrained();
+  }
+
+  private checkDrained(): void {
+    const { queued, running } = this.counters.calls;
+    if (this.onDrained && queued === 0 && running === 0 && this.starting === 0) this.onDrained();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        this.onDrained = resolve;
+        this.checkDrained();
+      });
+      for (const [container, pool] of this.live) this.retire(pool, container);
+      await Promise.all([...this.live.keys()].map((container) => container.exited));
+      await this.options.driver.close();
+    })();
+    return this.closing;
+  }
+}
+
+export function createRunner(options: RunnerOptions): Runner {
+  return new HotRunner(options);
+}
