@@ -4,10 +4,14 @@
 // This file wires configuration, logging, datastore, metrics and the HTTP server, and owns the
 // process lifecycle: exit 2 on bad configuration, drain on SIGTERM/SIGINT.
 import { pino } from 'pino';
+import { invokeRoutes } from './api/invoke.js';
 import { ConfigError, loadConfig, USAGE } from './config.js';
 import { DatastoreUnavailableError } from './datastore/datastore.js';
 import { openDatastore } from './datastore/open.js';
+import { RouteCache } from './datastore/route-cache.js';
+import { createDriver } from './drivers/index.js';
 import { createNodeMetrics } from './metrics.js';
+import { createRunner, detectCapacity } from './runner/index.js';
 import { buildServer } from './server.js';
 
 /** How long a starting node waits for its database (containers often start before Postgres). */
@@ -43,12 +47,25 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { node: config.nodeId } });
   const datastore = await openWithRetry(config.dbUrl, logger);
   const metrics = createNodeMetrics(config.nodeId);
+  const { driver, reason } = await createDriver(config.driver, { processImages: config.processImages });
+  const capacity = detectCapacity(config.memoryMb);
+  logger.info({ driver: driver.kind, memoryMb: capacity.mb, memoryFrom: capacity.source }, reason);
+  const runner = createRunner({
+    nodeId: config.nodeId,
+    driver,
+    logger,
+    capacityMb: capacity.mb,
+    maxStarts: config.maxStarts,
+  });
+  const routes = new RouteCache(datastore);
   const server = await buildServer({
     nodeId: config.nodeId,
     maxRequestBytes: config.maxRequestBytes,
     datastore,
     metrics,
     logger,
+    stats: () => runner.stats(),
+    plugins: [invokeRoutes({ nodeId: config.nodeId, routes, runner })],
   });
 
   let stopping = false;
@@ -60,6 +77,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'draining: no new requests, finishing in-flight ones');
     await server.close();
+    await runner.close();
+    routes.close();
     await datastore.close();
     logger.info('stopped');
     process.exit(0);

@@ -1,0 +1,109 @@
+// Invocation: `ANY /r/:app/*path` runs the route's function through the runner. In its own plugin
+// so that any body, of any content type, reaches the function as raw bytes. Answers carry Fn-Call-Id,
+// Fn-Node, Fn-Container, Fn-Cold and XXX-FXLB-WAIT (the load signal fnlb reads).
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formatGoDuration } from '../../common/duration.js';
+import { type App, FN_HEADERS, type Route } from '../../common/wire.js';
+import type { HeaderMap } from '../formats/index.js';
+import { CallError, type Runner } from '../runner/index.js';
+import { ApiError } from './errors.js';
+
+export interface RouteLookup {
+  getApp(name: string): Promise<App | undefined>;
+  getRoute(app: string, path: string): Promise<Route | undefined>;
+}
+
+export interface InvokeDeps {
+  nodeId: string;
+  routes: RouteLookup;
+  runner: Pick<Runner, 'run'>;
+}
+
+/** Not forwarded to the function and not taken from its response: they describe one connection. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+]);
+
+function requestHeaders(request: FastifyRequest): HeaderMap {
+  const headers: HeaderMap = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    headers[name] = Array.isArray(value) ? value : [value];
+  }
+  return headers;
+}
+
+function setHeaders(reply: FastifyReply, headers: HeaderMap): void {
+  for (const [name, values] of Object.entries(headers)) {
+    if (HOP_BY_HOP.has(name.toLowerCase()) || values.length === 0) continue;
+    // A one-element list as a plain string: fastify reads content-type only from a string.
+    reply.header(name, values.length === 1 ? values[0] : values);
+  }
+}
+
+/**
+ * Go duration text safe for a header: header bytes are Latin-1 here, so Go's `µs` would reach a Go
+ * reader as one byte it cannot parse; `us` is the ASCII spelling time.ParseDuration also accepts.
+ */
+function headerDuration(ms: number): string {
+  return formatGoDuration(ms).replace('µs', 'us');
+}
+
+export function invokeRoutes(deps: InvokeDeps) {
+  return async (api: FastifyInstance) => {
+    api.removeAllContentTypeParsers();
+    api.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    // A call still running when the node starts draining would otherwise leave its keep-alive
+    // connection open after the answer, and the server's close would wait for the client to hang up.
+    api.addHook('onSend', async (request, reply) => {
+      if (!request.server.server.listening) reply.header('connection', 'close');
+    });
+
+    api.all<{ Params: { app: string; '*': string } }>('/r/:app/*', async (request, reply) => {
+      const arrivedAt = performance.now();
+      const callId = randomUUID();
+      reply.header(FN_HEADERS.callId, callId).header(FN_HEADERS.node, deps.nodeId);
+      const appName = request.params.app;
+      const path = `/${request.params['*']}`.replace(/(.)\/+$/, '$1');
+      const [app, route] = await Promise.all([
+        deps.routes.getApp(appName),
+        deps.routes.getRoute(appName, path),
+      ]);
+      if (app === undefined) throw new ApiError(404, 'App not found');
+      if (route === undefined) throw new ApiError(404, 'Route not found');
+
+      const lookupMs = performance.now() - arrivedAt;
+      try {
+        const result = await deps.runner.run({
+          id: callId,
+          app,
+          route,
+          method: request.method,
+          requestUrl: `${request.protocol}://${request.host}${request.url}`,
+          headers: requestHeaders(request),
+          body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+        });
+        // Route headers first, so the function's own override them (as Fn did).
+        setHeaders(reply, route.headers);
+        setHeaders(reply, result.headers);
+        reply
+          .header(FN_HEADERS.container, result.containerId)
+          .header(FN_HEADERS.cold, String(result.cold))
+          .header(FN_HEADERS.wait, headerDuration(lookupMs + result.waitMs));
+        return reply.code(result.status).send(result.body);
+      } catch (error) {
+        if (!(error instanceof CallError)) throw error;
+        if (error.containerId) reply.header(FN_HEADERS.container, error.containerId);
+        throw new ApiError(error.status, error.message, error.retryAfterSeconds);
+      }
+    });
+  };
+}

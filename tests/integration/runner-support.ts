@@ -1,0 +1,81 @@
+// Shared by the runner-*.test.ts files: a real fn-node on its own SQLite database, and the function
+// processes it runs, found by pid through /proc (their parent pid and FN_CONTAINER_ID).
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FnClient } from '../../helpers/fn-client.js';
+import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import type { NodeStats } from '../../src/common/wire.js';
+
+export interface RunnerNode {
+  node: FnNodeProcess;
+  api: FnClient;
+  stats(): Promise<NodeStats>;
+  close(): Promise<void>;
+}
+
+/** A node with the process driver on a throwaway SQLite file. */
+export async function startRunnerNode(env: Record<string, string> = {}): Promise<RunnerNode> {
+  const dir = mkdtempSync(join(tmpdir(), 'fnguard-runner-'));
+  const node = await FnNodeProcess.start({ dbUrl: `sqlite://${join(dir, 'fn.db')}`, cwd: dir, env });
+  const api = new FnClient(node.url, { timeoutMs: 20_000 });
+  return {
+    node,
+    api,
+    async stats() {
+      const result = await api.send('GET', '/stats');
+      return JSON.parse(result.body) as NodeStats;
+    },
+    async close() {
+      await node.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Live child processes of `parentPid` that are function instances, by container id. */
+export function functionProcesses(parentPid: number): Map<string, number> {
+  const found = new Map<string, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command (which may hold spaces) start after the last ')': state, ppid, ...
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== parentPid || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      const id = env.find((line) => line.startsWith('FN_CONTAINER_ID='))?.slice('FN_CONTAINER_ID='.length);
+      if (id) found.set(id, Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `check` every 50 ms until it holds or `timeoutMs` passes; returns its last value. */
+export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await check();
+  while (!value && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await check();
+  }
+  return value;
+}
+
+let counter = 0;
+/** An app name unique in this run. */
+export function uniqueApp(prefix: string): string {
+  counter++;
+  return `${prefix}${process.pid}x${counter}`.slice(0, 30);
+}
