@@ -17,10 +17,12 @@ import { FnlbProcess } from '../helpers/fnlb-process.js';
 import { Balancer } from '../src/lb/balancer.js';
 import { binary, INSTALL_HINT, type RunningProxy, startHaproxy, startNginx } from './lb-proxies.js';
 
-const SEQUENTIAL_CALLS = 1000;
-const WARMUP_CALLS = 200;
+const ROUNDS = 3;
+/** Per round and target: sequential calls for latency, then closed-loop callers for throughput. */
+const SEQUENTIAL_CALLS = 300;
 const CALLERS = 16;
-const THROUGHPUT_MS = 3000;
+const ROUND_MS = 1000;
+const WARMUP_MS = 1500;
 const CALL_TIMEOUT_MS = 10_000;
 
 interface Target {
@@ -28,10 +30,10 @@ interface Target {
   url: string;
 }
 
-interface Measured {
-  p50: number;
-  p99: number;
-  perSecond: number;
+interface Tally {
+  latencies: number[];
+  calls: number;
+  seconds: number;
   errors: number;
 }
 
@@ -50,39 +52,54 @@ async function once(pool: Pool, path: string): Promise<boolean> {
   return response.statusCode === 200;
 }
 
-async function measure(target: Target, path: string): Promise<Measured> {
-  const pool = new Pool(target.url, { connections: CALLERS, keepAliveTimeout: 10_000 });
+async function closedLoop(pool: Pool, path: string, ms: number, tally?: Tally): Promise<void> {
+  const started = performance.now();
+  const deadline = started + ms;
+  let calls = 0;
+  let errors = 0;
+  await Promise.all(
+    Array.from({ length: CALLERS }, async () => {
+      while (performance.now() < deadline) {
+        if (!(await once(pool, path))) errors++;
+        calls++;
+      }
+    }),
+  );
+  if (tally === undefined) return;
+  tally.calls += calls;
+  tally.errors += errors;
+  tally.seconds += (performance.now() - started) / 1000;
+}
+
+/**
+ * Warms every target (JIT, hot containers), then measures in rounds whose target order rotates, so
+ * no target profits from going last on a machine that is still warming up.
+ */
+async function measure(targets: Target[], path: string): Promise<Tally[]> {
+  const pools = targets.map(
+    (target) => new Pool(target.url, { connections: CALLERS, keepAliveTimeout: 10_000 }),
+  );
+  const tallies: Tally[] = targets.map(() => ({ latencies: [], calls: 0, seconds: 0, errors: 0 }));
   try {
-    let errors = 0;
-    for (let i = 0; i < WARMUP_CALLS; i++) if (!(await once(pool, path))) errors++;
-    const latencies: number[] = [];
-    for (let i = 0; i < SEQUENTIAL_CALLS; i++) {
-      const started = performance.now();
-      if (!(await once(pool, path))) errors++;
-      latencies.push(performance.now() - started);
-    }
-    latencies.sort((a, b) => a - b);
-    let calls = 0;
-    const started = performance.now();
-    const deadline = started + THROUGHPUT_MS;
-    await Promise.all(
-      Array.from({ length: CALLERS }, async () => {
-        while (performance.now() < deadline) {
-          if (!(await once(pool, path))) errors++;
-          calls++;
+    for (const pool of pools) await closedLoop(pool, path, WARMUP_MS);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < targets.length; k++) {
+        const i = (k + round) % targets.length;
+        const pool = pools[i] as Pool;
+        const tally = tallies[i] as Tally;
+        for (let call = 0; call < SEQUENTIAL_CALLS; call++) {
+          const started = performance.now();
+          if (!(await once(pool, path))) tally.errors++;
+          tally.latencies.push(performance.now() - started);
         }
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-      perSecond: calls / seconds,
-      errors,
-    };
+        await closedLoop(pool, path, ROUND_MS, tally);
+      }
+    }
   } finally {
-    await pool.close();
+    await Promise.all(pools.map((pool) => pool.close()));
   }
+  for (const tally of tallies) tally.latencies.sort((a, b) => a - b);
+  return tallies;
 }
 
 function routingCost(): string {
@@ -155,29 +172,34 @@ export async function runLbBench(): Promise<void> {
     ];
     for (const [label, path] of workloads) {
       console.log(
-        `\n${label}: ${SEQUENTIAL_CALLS} sequential calls, then ${CALLERS} callers for ${THROUGHPUT_MS / 1000} s`,
+        `\n${label}: ${ROUNDS} rounds of ${SEQUENTIAL_CALLS} sequential calls and ${CALLERS} callers for ` +
+          `${ROUND_MS / 1000} s per target`,
       );
       console.log(
         row(['target', 'p50 ms', 'p99 ms', 'p50 added ms', `calls/s @${CALLERS}`, 'errors'], widths),
       );
-      let direct: Measured | undefined;
-      for (const target of targets) {
-        const result = await measure(target, path);
-        direct ??= result;
+      const tallies = await measure(targets, path);
+      const direct = tallies[0] as Tally;
+      const directP50 = percentile(direct.latencies, 50);
+      const directRate = direct.calls / direct.seconds;
+      targets.forEach((target, i) => {
+        const tally = tallies[i] as Tally;
+        const p50 = percentile(tally.latencies, 50);
+        const rate = tally.calls / tally.seconds;
         console.log(
           row(
             [
               target.name,
-              result.p50.toFixed(3),
-              result.p99.toFixed(3),
-              target === targets[0] ? '-' : signed(result.p50 - direct.p50),
-              `${result.perSecond.toFixed(0)} (${((result.perSecond / direct.perSecond) * 100).toFixed(0)}%)`,
-              String(result.errors),
+              p50.toFixed(3),
+              percentile(tally.latencies, 99).toFixed(3),
+              i === 0 ? '-' : signed(p50 - directP50),
+              `${rate.toFixed(0)} (${((rate / directRate) * 100).toFixed(0)}%)`,
+              String(tally.errors),
             ],
             widths,
           ),
         );
-      }
+      });
     }
     if (missing.length > 0) {
       console.log(
