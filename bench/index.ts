@@ -2,8 +2,12 @@
 // measure and report; they never pass or fail a build. `node dist/bench/index.js lb` runs only the
 // modules whose name contains an argument.
 import { runLbBench } from './lb-latency.js';
+import { runRunnerBench } from './runner-process.js';
 
-const BENCHES: Array<{ name: string; run: () => Promise<void> }> = [{ name: 'lb', run: runLbBench }];
+const BENCHES: Array<{ name: string; run: () => Promise<void> }> = [
+  { name: 'lb', run: runLbBench },
+  { name: 'runner', run: runRunnerBench },
+];
 
 const wanted = process.argv.slice(2);
 for (const bench of BENCHES) {
