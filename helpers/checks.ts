@@ -116,10 +116,12 @@ export function scaleOutChecks(
 export function balanceChecks(
   nodesPerRoute: readonly number[],
   loadPerNode: Record<string, number>,
+  calls: number,
 ): Check[] {
   const loads = values(loadPerNode);
   const mean = loads.length === 0 ? 0 : sum(loads) / loads.length;
   return [
+    allSucceed(sum(loads), calls),
     atMost('most nodes used by one route', Math.max(0, ...nodesPerRoute), THRESHOLDS.balanceMaxNodesPerRoute),
     atMost(
       'busiest node load / mean',

@@ -61,18 +61,19 @@ describe('recorded bad distributions fail the thresholds', () => {
   });
 
   it('balance: everything on one node fails, round-robin fails, an even ring passes', () => {
-    const oneNode = balanceChecks(new Array(500).fill(1), perNode([2000]));
+    const oneNode = balanceChecks(new Array(500).fill(1), perNode([2000]), 2000);
     expectFails(oneNode, 'busiest node load / mean');
     expectFails(oneNode, 'idlest node load / mean');
     expectFails(
-      balanceChecks(new Array(500).fill(4), perNode([400, 400, 400, 400, 400])),
+      balanceChecks(new Array(500).fill(4), perNode([400, 400, 400, 400, 400]), 2000),
       'most nodes used by one route',
     );
     expectFails(
-      balanceChecks(new Array(500).fill(1), perNode([1000, 250, 250, 250, 250])),
+      balanceChecks(new Array(500).fill(1), perNode([1000, 250, 250, 250, 250]), 2000),
       'busiest node load / mean',
     );
-    expectPasses(balanceChecks(new Array(500).fill(1), perNode([420, 380, 400, 410, 390])));
+    expectPasses(balanceChecks(new Array(500).fill(1), perNode([420, 380, 400, 410, 390]), 2000));
+    expectFails(balanceChecks(new Array(500).fill(1), perNode([0, 0, 0, 0, 0]), 2000), 'calls succeeded');
   });
 
   it('spill: one node fails, all five fail, two to four pass', () => {
