@@ -43,6 +43,6 @@ describe('Go-style flags', () => {
     const usage = formatGoUsage('fnlb', specs);
     expect(usage).toContain('  -calls int\n    \tnumber of calls (default 100)');
     expect(usage).toContain('  -lb string\n    \tbalancer (default "localhost:8081")');
-    expect(usage).toMatch(/  -v\n    \tverbose$/);
+    expect(usage).toMatch(/ {2}-v\n {4}\tverbose$/);
   });
 });

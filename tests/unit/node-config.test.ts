@@ -4,10 +4,24 @@ import { ConfigError, loadConfig } from '../../src/node/config.js';
 describe('fn-node configuration', () => {
   it('takes defaults, then environment, then flags', () => {
     const defaults = loadConfig([], {});
-    expect(defaults).toMatchObject({ host: '0.0.0.0', port: 8080, dbUrl: undefined, driver: 'auto', maxStarts: 4 });
-    const fromEnv = loadConfig([], { PORT: '9000', DB_URL: 'postgres://x/y', FN_NODE_ID: 'n1', FN_MEMORY_MB: '512' });
+    expect(defaults).toMatchObject({
+      host: '0.0.0.0',
+      port: 8080,
+      dbUrl: undefined,
+      driver: 'auto',
+      maxStarts: 4,
+    });
+    const fromEnv = loadConfig([], {
+      PORT: '9000',
+      DB_URL: 'postgres://x/y',
+      FN_NODE_ID: 'n1',
+      FN_MEMORY_MB: '512',
+    });
     expect(fromEnv).toMatchObject({ port: 9000, dbUrl: 'postgres://x/y', nodeId: 'n1', memoryMb: 512 });
-    const fromFlags = loadConfig(['--port', '9100', '--driver', 'process'], { PORT: '9000', FN_DRIVER: 'docker' });
+    const fromFlags = loadConfig(['--port', '9100', '--driver', 'process'], {
+      PORT: '9000',
+      FN_DRIVER: 'docker',
+    });
     expect(fromFlags).toMatchObject({ port: 9100, driver: 'process' });
   });
 
