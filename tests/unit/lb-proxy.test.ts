@@ -121,6 +121,30 @@ describe('fnlb proxy', () => {
     expect(lb.lb.balancer.get(served.address)?.wait.value(Date.now())).toBeGreaterThan(10);
   });
 
+  it('reads XXX-FXLB-WAIT in every Go duration unit fn-node writes, µs included', async () => {
+    const { nodes, lb } = await cluster(1);
+    const node = nodes[0] as StandInNode;
+    const backend = lb.lb.balancer.get(node.address);
+    // The balancer's average: the first report sets it, each next one moves it 30% of the way.
+    let expected = 0;
+    for (const [text, ms] of [
+      ['850µs', 0.85],
+      ['12.5ms', 12.5],
+      ['1.5s', 1500],
+    ] as const) {
+      node.handle = (_req, _body, res) => {
+        res.writeHead(200, { 'xxx-fxlb-wait': text }).end();
+      };
+      expected = expected === 0 ? ms : expected + 0.3 * (ms - expected);
+      const answer = await call(`${lb.url}/r/app/wait`);
+      expect(answer.headers['xxx-fxlb-wait']).toBeUndefined();
+      const measured = backend?.wait.value(Date.now()) ?? 0;
+      expect(Math.abs(measured - expected) / expected, `${text}: ${measured} vs ${expected}`).toBeLessThan(
+        0.02,
+      );
+    }
+  });
+
   it('keeps a route on one node whatever its query, and spreads routes over every node', async () => {
     const { nodes, lb } = await cluster(3);
     const used = new Set<string>();
