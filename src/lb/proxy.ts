@@ -261,13 +261,20 @@ function isConnectFailure(error: Error & { code?: string }): boolean {
   );
 }
 
-function sendError(res: ServerResponse, status: number, message: string, close: boolean): void {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  close: boolean,
+  node?: string,
+): void {
   if (res.headersSent || res.destroyed) return;
   const body = JSON.stringify(errorBody(message));
   const headers: OutgoingHttpHeaders = {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
   };
+  if (node !== undefined) headers[FN_HEADERS.lbNode] = node;
   if (status === 503) headers['retry-after'] = '1';
   if (close) headers.connection = 'close';
   res.writeHead(status, headers).end(body);
@@ -332,10 +339,16 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, ctx: Prox
         const code = outcome.error.code ?? outcome.error.message;
         if (code === 'UND_ERR_HEADERS_TIMEOUT') {
           stats.failed(key, 'upstream_timeout');
-          sendError(res, 504, FN_MESSAGES.timedOut, ctx.draining());
+          sendError(res, 504, FN_MESSAGES.timedOut, ctx.draining(), backend.address);
         } else {
           stats.failed(key, 'upstream_error');
-          sendError(res, 502, `node ${backend.address} failed before answering (${code})`, ctx.draining());
+          sendError(
+            res,
+            502,
+            `node ${backend.address} failed before answering (${code})`,
+            ctx.draining(),
+            backend.address,
+          );
         }
         ctx.log.warn({ node: backend.address, key, code }, 'request failed after delivery');
         return;

@@ -210,6 +210,7 @@ describe('fnlb proxy', () => {
     const answer = await call(`${lb.url}${path}`, { method: 'POST', body: 'once' });
     expect(answer.status).toBe(502);
     expect(JSON.parse(answer.body).error.message).toContain(victim.address);
+    expect(answer.headers['fn-lb-node']).toBe(victim.address);
     expect(victim.seen).toHaveLength(1);
     expect(nodes[1]?.seen.length, 'no second node may see a delivered call').toBe(0);
     expect(nodes[2]?.seen.length).toBe(0);
