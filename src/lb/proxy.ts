@@ -17,7 +17,7 @@ import { errorBody, FN_HEADERS, FN_MESSAGES } from '../common/wire.js';
 import type { Backend } from './backend.js';
 import type { Balancer } from './balancer.js';
 import type { HealthChecker } from './health.js';
-import type { LbStats } from './stats.js';
+import type { LbStats, RetryReason } from './stats.js';
 
 export const BODY_BUFFER_LIMIT = 1024 * 1024;
 
@@ -297,10 +297,12 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, ctx: Prox
   let current: Attempt | undefined;
   res.on('close', () => current?.abort());
   let reason = 'no node is online';
+  let previous: RetryReason | undefined;
 
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const backend = balancer.choose(key, tried);
     if (backend === undefined) break;
+    if (previous !== undefined) stats.retried(key, previous);
     tried.add(backend.address);
     const hold503 = attempt < maxAttempts && balancer.walk(key, tried).length > 0;
     backend.requests++;
@@ -323,14 +325,14 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, ctx: Prox
         return;
       case 'refused':
         backend.refused503++;
-        stats.retried(key, 'node_503');
+        previous = 'node_503';
         reason = `${backend.address} answered 503`;
         continue;
       case 'undelivered': {
         backend.undelivered++;
         const code = outcome.error.code ?? outcome.error.message;
         if (isConnectFailure(outcome.error)) health.connectFailed(backend, code);
-        stats.retried(key, 'undelivered');
+        previous = 'undelivered';
         reason = `${backend.address} unreachable (${code})`;
         continue;
       }
@@ -355,6 +357,6 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, ctx: Prox
       }
     }
   }
-  stats.failed(key, tried.size === 0 ? 'no_node' : 'undelivered');
+  stats.failed(key, previous ?? 'no_node');
   sendError(res, 503, `no node could take the request: ${reason}`, ctx.draining());
 }

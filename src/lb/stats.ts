@@ -14,7 +14,8 @@ export interface RouteStats {
 }
 
 export type RetryReason = 'undelivered' | 'node_503';
-export type FailureReason = 'no_node' | 'undelivered' | 'upstream_error' | 'upstream_timeout';
+/** Why the balancer answered an error itself: no node at all, every try refused, or a node failed. */
+export type FailureReason = 'no_node' | RetryReason | 'upstream_error' | 'upstream_timeout';
 
 export class LbStats {
   readonly registry = new Registry();

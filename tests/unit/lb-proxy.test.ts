@@ -175,6 +175,7 @@ describe('fnlb proxy', () => {
     expect(home?.seen.map((r) => r.body.toString())).toEqual(['same body']);
     expect(second?.seen.map((r) => r.body.toString())).toEqual(['same body']);
     expect(third?.seen).toHaveLength(0);
+    expect(lb.lb.stats.routes().routes[path]?.retries, 'retries counted for the route').toBe(1);
 
     // Every node busy: each is tried once and the client gets the last node's 503.
     (second as StandInNode).handle = busy;
@@ -183,6 +184,7 @@ describe('fnlb proxy', () => {
     expect(refused.status).toBe(503);
     expect(JSON.parse(refused.body)).toEqual({ error: { message: 'Timed out - server too busy' } });
     expect([home, second, third].map((node) => node?.seen.length)).toEqual([2, 2, 1]);
+    expect(lb.lb.stats.routes().routes[path]?.retries).toBe(3);
     // A node that refuses is busy, not down.
     expect(lb.lb.balancer.onlineCount()).toBe(3);
   });
