@@ -53,6 +53,7 @@ describe(`a burst of ${BURST} concurrent calls to a cold route`, () => {
     ).toEqual([]);
     expect(route.containers_started, why).toBeGreaterThanOrEqual(SLOW_MIN_CONTAINERS);
     expect(route.containers_started, why).toBeLessThanOrEqual(BURST);
-    expect(route.cold, why).toBe(route.containers_started);
+    // A start finishing after the queue drained leaves a container that served no call.
+    expect(route.cold, why).toBeLessThanOrEqual(route.containers_started);
   });
 });
