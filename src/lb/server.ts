@@ -123,6 +123,10 @@ export class Fnlb {
     return this.#closing;
   }
 
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   async #drain(): Promise<void> {
     this.#draining = true;
     this.health.close();
