@@ -145,6 +145,26 @@ describe('runner pools (fake clock)', () => {
     expect(calls.filter((c) => c.result || c.error)).toHaveLength(0);
   });
 
+  it('R is seeded by the first call, then follows hot calls only (a first call pays warm-up)', async () => {
+    const env = setup();
+    const route = testRoute('/seed');
+    const a = await warmUp(env, route, 50, 100);
+    expect(routeStats(env.runner, route)?.run_ms_ewma).toBe(100);
+    const hot = env.call(route);
+    await settle();
+    env.clock.advance(10);
+    a.respond();
+    await hot.done;
+    // Re-seeded by the first hot call, not averaged with the cold one.
+    expect(routeStats(env.runner, route)?.run_ms_ewma).toBe(10);
+    const again = env.call(route);
+    await settle();
+    env.clock.advance(20);
+    a.respond();
+    await again.done;
+    expect(routeStats(env.runner, route)?.run_ms_ewma).toBeCloseTo(0.3 * 20 + 0.7 * 10);
+  });
+
   it('caps concurrent starts per node across routes', async () => {
     const env = setup({ maxStarts: 2 });
     const routes = [testRoute('/r1'), testRoute('/r2'), testRoute('/r3')];

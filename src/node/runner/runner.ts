@@ -17,7 +17,7 @@ import {
 import { type Clock, realClock, type Timer } from './clock.js';
 import { Container, type ContainerState } from './container.js';
 import { CallError, tooBusy } from './errors.js';
-import { Ewma } from './ewma.js';
+import { Ewma, MIN_SAMPLE_MS } from './ewma.js';
 import { MemoryBudget } from './memory.js';
 import { launchDecision } from './policy.js';
 import { RunnerStats } from './stats.js';
@@ -77,7 +77,10 @@ class Pool {
   busy = 0;
   starting = 0;
   everCompleted = false;
-  readonly runMs = new Ewma();
+  /** R from hot calls: a container's first call also pays its runtime's warm-up (part of a start). */
+  private readonly hotRunMs = new Ewma();
+  /** The first measured call, R's seed until a hot call has been measured. */
+  private seedRunMs: number | undefined;
   readonly startMs = new Ewma();
 
   constructor(
@@ -89,9 +92,20 @@ class Pool {
     readonly app: App,
   ) {}
 
+  /** The run time estimate R, undefined before any call finished. */
+  get runMs(): number | undefined {
+    return this.hotRunMs.value ?? this.seedRunMs;
+  }
+
+  /** `firstCall`: the container's first call. Default-format pools have only those. */
+  recordRun(runMs: number, firstCall: boolean): void {
+    if (!firstCall || !this.codec.hot) this.hotRunMs.add(runMs);
+    else this.seedRunMs ??= Math.max(MIN_SAMPLE_MS, runMs);
+  }
+
   /** Seconds a refused caller should wait: about one run, when a busy container frees up. */
   get retryAfterSeconds(): number {
-    return Math.max(1, Math.ceil((this.runMs.value ?? 1000) / 1000));
+    return Math.max(1, Math.ceil((this.runMs ?? 1000) / 1000));
   }
 }
 
@@ -170,8 +184,8 @@ class HotRunner implements Runner {
         deadline: new Date(Date.now() + timeoutMs),
       };
       const { response, runMs } = await container.exchange(request, timeoutMs);
-      pool.runMs.add(runMs);
-      routeStats.run_ms_ewma = pool.runMs.value ?? 0;
+      pool.recordRun(runMs, cold);
+      routeStats.run_ms_ewma = pool.runMs ?? 0;
       pool.everCompleted = true;
       this.counters.calls.complete++;
       return { ...response, containerId: container.id, cold, waitMs };
@@ -341,7 +355,7 @@ class HotRunner implements Runner {
         busy: pool.busy,
         starting: pool.starting,
         everCompleted: pool.everCompleted,
-        runMs: pool.runMs.value,
+        runMs: pool.runMs,
         startMs: pool.startMs.value,
       },
       { starting: this.starting, maxStarts: this.maxStarts },
