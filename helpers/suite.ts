@@ -8,6 +8,7 @@ import { NodeDirectory } from '../src/harness/attribution.js';
 import { discoverNodes } from '../src/harness/discovery.js';
 import { type CallRecord, type DriveResult, drive, toRecord } from '../src/harness/drive.js';
 import { execute } from '../src/harness/execute.js';
+import { pool } from './pool.js';
 import type { TopologyInfo } from './topology/types.js';
 
 const DISCOVERY_DEADLINE_MS = 5000;
@@ -76,11 +77,7 @@ export class SuiteFile {
 
   /** Creates many routes, a few requests at a time. */
   async createRoutes(routes: readonly RouteSpec[], concurrency = 8): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < routes.length) await this.createRoute(routes[next++] as RouteSpec);
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    await pool(routes, concurrency, (route) => this.createRoute(route));
   }
 
   /** `calls` calls through the balancer, `concurrency` at a time, spread over `paths` in a fixed shuffle. */
@@ -110,17 +107,13 @@ export class SuiteFile {
     query = '',
   ): Promise<CallRecord[]> {
     const records: CallRecord[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < paths.length) {
-        const route = this.invokePath(paths[next++] as string);
-        for (let call = 0; call < callsEach; call++) {
-          const execution = await execute(this.lb, route, query);
-          records.push(toRecord(records.length, route, execution, this.directory));
-        }
+    await pool(paths, concurrency, async (path) => {
+      const route = this.invokePath(path);
+      for (let call = 0; call < callsEach; call++) {
+        const execution = await execute(this.lb, route, query);
+        records.push(toRecord(records.length, route, execution, this.directory));
       }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    });
     return records;
   }
 

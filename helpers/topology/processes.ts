@@ -15,8 +15,10 @@ export interface ProcessTopologyOptions {
   dbUrl?: string;
   /** Environment for every node (for example FN_MEMORY_MB). */
   nodeEnv?: Record<string, string>;
-  /** Extra fnlb flags, for example a faster health-check interval. */
+  /** fnlb flags; default FAST_HEALTH_CHECKS. */
   lbArgs?: string[];
+  /** FNLB_MGMT_TOKEN for the balancer; its management helpers send it. */
+  token?: string;
 }
 
 /** Health checks every 200 ms so a killed or added node is noticed within a fraction of a second. */
@@ -47,6 +49,7 @@ export class ProcessTopology implements Topology {
       lb = await FnlbProcess.start({
         nodes: nodes.map((node) => node.address),
         flags: options.lbArgs ?? FAST_HEALTH_CHECKS,
+        ...(options.token === undefined ? {} : { token: options.token }),
       });
       // New nodes get no traffic until their first health check passes: hand out a ready cluster.
       const addresses = nodes.map((node) => node.address);
@@ -69,8 +72,8 @@ export class ProcessTopology implements Topology {
   }
 
   /** Starts one more node on the same database; the balancer learns of it only if told. */
-  async startNode(): Promise<FnNodeProcess> {
-    const node = await startNode(this.options.dbUrl, this.scratchDir, this.options.nodeEnv);
+  async startNode(port?: number): Promise<FnNodeProcess> {
+    const node = await startNode(this.options.dbUrl, this.scratchDir, this.options.nodeEnv, port);
     this.nodes.push(node);
     return node;
   }
@@ -88,6 +91,16 @@ export class ProcessTopology implements Topology {
   }
 }
 
-function startNode(dbUrl: string, cwd: string, env: Record<string, string> = {}): Promise<FnNodeProcess> {
-  return FnNodeProcess.start({ dbUrl, cwd, env: { FN_DRIVER: 'process', ...env } });
+function startNode(
+  dbUrl: string,
+  cwd: string,
+  env: Record<string, string> = {},
+  port?: number,
+): Promise<FnNodeProcess> {
+  return FnNodeProcess.start({
+    dbUrl,
+    cwd,
+    env: { FN_DRIVER: 'process', ...env },
+    ...(port === undefined ? {} : { port }),
+  });
 }

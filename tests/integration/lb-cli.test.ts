@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FnClient } from '../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FNLB_ENTRY, FnlbProcess } from '../../helpers/fnlb-process.js';
-import { FAST_CHECKS } from './lb-cluster.js';
+import { FAST_HEALTH_CHECKS } from '../../helpers/topology/processes.js';
 
 function fnlb(...args: string[]) {
   return spawnSync(process.execPath, [FNLB_ENTRY, ...args], { encoding: 'utf8', timeout: 10_000 });
@@ -59,7 +59,7 @@ describe('fnlb SIGTERM drain', () => {
   async function balancer(shutdownSeconds: string): Promise<{ lb: FnlbProcess; client: FnClient }> {
     const lb = await FnlbProcess.start({
       nodes: [node.address],
-      flags: [...FAST_CHECKS, '-shutdown-timeout', shutdownSeconds],
+      flags: [...FAST_HEALTH_CHECKS, '-shutdown-timeout', shutdownSeconds],
     });
     await lb.waitNodes('node online', (view) => view[node.address] === 'online');
     return { lb, client: new FnClient(lb.url, { timeoutMs: 10_000 }) };

@@ -1,5 +1,5 @@
-// fnlb's integration fixture: N real fn-node processes (process driver) on one scratch Postgres
-// database, a real fnlb process in front of them, and two featherweight function images so that
+// fnlb's integration fixture: the processes topology (N real fn-node processes with the process
+// driver, a real fnlb in front) on one scratch Postgres database, and two featherweight function images so that
 // thousands of calls cost milliseconds each: `cat` (echoes the body) and `nap` (sleeps NAP seconds
 // from the route config, then echoes). Both use the `default` format, a fresh process per call, so
 // a node holds no hot containers between tests and a killed node leaves nothing behind.
@@ -10,14 +10,12 @@ import { Agent } from 'undici';
 import { inject } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/databases.js';
 import { FnClient, type HttpResult } from '../../helpers/fn-client.js';
-import { FnNodeProcess } from '../../helpers/fn-node-process.js';
-import { FnlbProcess } from '../../helpers/fnlb-process.js';
+import type { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import type { FnlbProcess } from '../../helpers/fnlb-process.js';
+import { FAST_HEALTH_CHECKS, ProcessTopology } from '../../helpers/topology/processes.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
 
 export const IMAGES = { cat: 'fnguard-lb/cat', nap: 'fnguard-lb/nap' } as const;
-
-/** Health checks every 200 ms: a node that dies or joins is noticed within a fraction of a second. */
-export const FAST_CHECKS = ['-hc-interval', '0.2', '-hc-timeout', '1'];
 
 export interface LbCluster {
   nodes: FnNodeProcess[];
@@ -37,6 +35,7 @@ export interface ClusterOptions {
   token?: string;
 }
 
+/** The processes topology on a scratch Postgres database, with the featherweight images registered. */
 export async function startLbCluster(options: ClusterOptions = {}): Promise<LbCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'fnguard-lb-'));
   const registry = join(dir, 'images.json');
@@ -53,48 +52,33 @@ export async function startLbCluster(options: ClusterOptions = {}): Promise<LbCl
     }),
   );
   let db: ScratchDatabase | undefined;
-  const nodes: FnNodeProcess[] = [];
-  let lb: FnlbProcess | undefined;
-  const agent = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
-  const startNode = async (port?: number) => {
-    const node = await FnNodeProcess.start({
-      dbUrl: (db as ScratchDatabase).url,
-      cwd: dir,
-      ...(port === undefined ? {} : { port }),
-      env: { FN_DRIVER: 'process', FN_PROCESS_IMAGES: registry, FN_MEMORY_MB: '4096' },
-    });
-    nodes.push(node);
-    return node;
-  };
-  const close = async () => {
-    await lb?.stop();
-    await Promise.allSettled(nodes.map((node) => node.stop()));
-    await agent.close();
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  };
   try {
     db = await createScratchDatabase(inject('pgUrl'), 'lb');
-    // The first node applies the schema; the others start on a migrated database.
-    await startNode();
-    await Promise.all(Array.from({ length: (options.nodes ?? 5) - 1 }, () => startNode()));
-    const addresses = nodes.map((node) => node.address);
-    lb = await FnlbProcess.start({
-      nodes: addresses,
-      flags: [...FAST_CHECKS, ...(options.lbFlags ?? [])],
+    const topology = await ProcessTopology.start({
+      nodes: options.nodes ?? 5,
+      dbUrl: db.url,
+      nodeEnv: { FN_PROCESS_IMAGES: registry, FN_MEMORY_MB: '4096' },
+      lbArgs: [...FAST_HEALTH_CHECKS, ...(options.lbFlags ?? [])],
       ...(options.token === undefined ? {} : { token: options.token }),
     });
-    await lb.waitNodes('every node online', (view) => addresses.every((node) => view[node] === 'online'));
+    const agent = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
+    const database = db;
     return {
-      nodes,
-      lb,
-      api: new FnClient(nodes[0]?.url as string, { timeoutMs: 10_000 }),
-      client: new FnClient(lb.url, { timeoutMs: 30_000, dispatcher: agent }),
-      startNode,
-      close,
+      nodes: topology.nodes,
+      lb: topology.lb,
+      api: new FnClient(topology.nodes[0]?.url as string, { timeoutMs: 10_000 }),
+      client: new FnClient(topology.lb.url, { timeoutMs: 30_000, dispatcher: agent }),
+      startNode: (port) => topology.startNode(port),
+      close: async () => {
+        await topology.close();
+        await agent.close();
+        await database.drop();
+        rmSync(dir, { recursive: true, force: true });
+      },
     };
   } catch (error) {
-    await close();
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
     throw error;
   }
 }
@@ -109,22 +93,6 @@ export function servedBy(result: HttpResult, nodes: readonly FnNodeProcess[]): s
     throw new Error(`fnlb says ${lbNode} but the node says ${result.headers[FN_HEADERS.node]}`);
   }
   return lbNode;
-}
-
-/** Runs `work` over `items` with at most `concurrency` at once, in order of the items. */
-export async function pool<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T, index: number) => Promise<void>,
-) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      await work(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 export function countBy<T>(values: Iterable<T>): Map<T, number> {

@@ -4,11 +4,12 @@
 // it had in flight, and none once the balancer has marked it down.
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pool } from '../../helpers/pool.js';
 import { freePort } from '../../helpers/ports.js';
 import { parseFlags } from '../../src/lb/flags.js';
 import { Ring } from '../../src/lb/ring.js';
 import { LB_MESSAGES, LB_PATHS } from '../../src/lb/wire.js';
-import { IMAGES, type LbCluster, pool, servedBy, startLbCluster } from './lb-cluster.js';
+import { IMAGES, type LbCluster, servedBy, startLbCluster } from './lb-cluster.js';
 
 const APP = 'lbfail';
 const TOKEN = 'lb-test-token';

@@ -1,7 +1,9 @@
 // Where fnlb sends calls, measured through real fn-node processes: a route sticks to one node,
 // 1000 routes spread evenly over five, and a hot route spills over a few nodes but not all of them.
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countBy, IMAGES, type LbCluster, pool, servedBy, startLbCluster } from './lb-cluster.js';
+import { pool } from '../../helpers/pool.js';
+import { countBy, IMAGES, type LbCluster, servedBy, startLbCluster } from './lb-cluster.js';
 
 const APP = 'lbroute';
 /** Bounded load's promise at the default c = 1.25. */
