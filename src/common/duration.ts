@@ -17,11 +17,15 @@ function trimNumber(value: number, digits: number): string {
   return value.toFixed(digits).replace(/\.?0+$/, '');
 }
 
-/** Formats milliseconds the way Go prints a time.Duration. */
-export function formatGoDuration(ms: number): string {
+/**
+ * Formats milliseconds the way Go prints a time.Duration. `microUnit` 'us' gives the ASCII spelling
+ * time.ParseDuration also accepts, for HTTP headers: their bytes are Latin-1, so `µs` would reach a
+ * Go reader as one byte it cannot parse.
+ */
+export function formatGoDuration(ms: number, microUnit: 'µs' | 'us' = 'µs'): string {
   if (!Number.isFinite(ms) || ms <= 0) return '0s';
   if (ms < 1e-3) return `${Math.round(ms * 1e6)}ns`;
-  if (ms < 1) return `${trimNumber(ms * 1e3, 3)}µs`;
+  if (ms < 1) return `${trimNumber(ms * 1e3, 3)}${microUnit}`;
   if (ms < 1000) return `${trimNumber(ms, 6)}ms`;
   let rest = ms / 1000;
   const hours = Math.floor(rest / 3600);

@@ -56,6 +56,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  // A request still running when the node starts draining would otherwise leave its keep-alive
+  // connection open after the answer, and close() would wait for the client to hang up.
+  app.addHook('onSend', async (request, reply) => {
+    if (!request.server.server.listening) reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.apiRequests.inc({
       method: request.method,

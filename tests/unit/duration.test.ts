@@ -29,6 +29,11 @@ describe('Go duration text', () => {
     expect(parseGoDuration(text)).toBeUndefined();
   });
 
+  it('spells microseconds in ASCII for headers when asked', () => {
+    expect(formatGoDuration(0.85, 'us')).toBe('850us');
+    expect(parseGoDuration(formatGoDuration(0.85, 'us'))).toBeCloseTo(0.85, 9);
+  });
+
   it('round-trips what it formats', () => {
     for (const ms of [0.001, 0.25, 3, 999.5, 1000, 59_999, 7_200_000]) {
       expect(parseGoDuration(formatGoDuration(ms))).toBeCloseTo(ms, 6);

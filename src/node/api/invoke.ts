@@ -49,23 +49,10 @@ function setHeaders(reply: FastifyReply, headers: HeaderMap): void {
   }
 }
 
-/**
- * Go duration text safe for a header: header bytes are Latin-1 here, so Go's `µs` would reach a Go
- * reader as one byte it cannot parse; `us` is the ASCII spelling time.ParseDuration also accepts.
- */
-function headerDuration(ms: number): string {
-  return formatGoDuration(ms).replace('µs', 'us');
-}
-
 export function invokeRoutes(deps: InvokeDeps) {
   return async (api: FastifyInstance) => {
     api.removeAllContentTypeParsers();
     api.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    // A call still running when the node starts draining would otherwise leave its keep-alive
-    // connection open after the answer, and the server's close would wait for the client to hang up.
-    api.addHook('onSend', async (request, reply) => {
-      if (!request.server.server.listening) reply.header('connection', 'close');
-    });
 
     api.all<{ Params: { app: string; '*': string } }>('/r/:app/*', async (request, reply) => {
       const arrivedAt = performance.now();
@@ -97,7 +84,7 @@ export function invokeRoutes(deps: InvokeDeps) {
         reply
           .header(FN_HEADERS.container, result.containerId)
           .header(FN_HEADERS.cold, String(result.cold))
-          .header(FN_HEADERS.wait, headerDuration(lookupMs + result.waitMs));
+          .header(FN_HEADERS.wait, formatGoDuration(lookupMs + result.waitMs, 'us'));
         return reply.code(result.status).send(result.body);
       } catch (error) {
         if (!(error instanceof CallError)) throw error;
