@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Offline Docker bootstrap (DESIGN section 7): makes this machine able to run the containers topology
+# without any registry. Each step is skipped when its result already exists, so a second run takes a
+# few seconds:
+#   1. installs docker.io and iptables with apt when dockerd is missing;
+#   2. starts dockerd when no engine answers (a stale /var/run/docker.pid is removed, the socket is
+#      polled with a deadline, the daemon logs to $FNGUARD_DOCKERD_LOG);
+#   3. builds local base images from this host's binaries with `docker import`:
+#      fnguard/base-node:local (the host's node, the libraries ldd lists, libnss, passwd/group) and
+#      fnguard/base-postgres:local (the host's PostgreSQL 15, bash, zoneinfo, an entrypoint honouring
+#      POSTGRES_USER/PASSWORD/DB), each labelled with the host version it came from;
+#   4. builds the project images (docker/build-images.sh) on those bases.
+# With --public-bases, steps 1-3 are skipped and the images build on the public bases the Dockerfiles
+# name (node:20-bookworm-slim): for machines with a registry, such as GitHub Actions.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DOCKERD_LOG=${FNGUARD_DOCKERD_LOG:-/var/log/fnguard-dockerd.log}
+ENGINE_DEADLINE_S=${FNGUARD_ENGINE_DEADLINE_S:-30}
+NODE_BASE=fnguard/base-node:local
+POSTGRES_BASE=fnguard/base-postgres:local
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+say() { echo "bootstrap: $*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+engine_answers() { timeout 5 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+apt_install() {
+  say "installing $* with apt"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_engine() {
+  if engine_answers; then
+    say "Docker engine $(docker version --format '{{.Server.Version}}') answers"
+    return
+  fi
+  command -v dockerd >/dev/null 2>&1 || apt_install docker.io iptables
+  command -v docker >/dev/null 2>&1 || apt_install docker.io
+  # A killed dockerd leaves its pid file behind and the next one refuses to start.
+  local pidfile=/var/run/docker.pid
+  if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    say "removing stale $pidfile"
+    as_root rm -f "$pidfile"
+  fi
+  say "starting dockerd (log: $DOCKERD_LOG)"
+  as_root bash -c "setsid dockerd >>'$DOCKERD_LOG' 2>&1 < /dev/null &"
+  local deadline=$((SECONDS + ENGINE_DEADLINE_S))
+  until engine_answers; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "bootstrap: dockerd did not answer within ${ENGINE_DEADLINE_S}s; last lines of $DOCKERD_LOG:" >&2
+      tail -n 30 "$DOCKERD_LOG" >&2 || true
+      exit 1
+    fi
+    sleep 0.2
+  done
+  say "Docker engine $(docker version --format '{{.Server.Version}}') answers"
+}
+
+image_label() { docker image inspect --format "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null || true; }
+
+# Copies files or folders into the image tree $root at their real paths (the tree has Debian's merged
+# /usr layout, so /lib/... and /usr/lib/... are one), and keeps the name a symlink gave them.
+copy_into() {
+  local root=$1
+  shift
+  local file real dir
+  for file in "$@"; do
+    [ -e "$file" ] || continue
+    real=$(readlink -f "$file")
+    dir=$(readlink -f "$(dirname "$file")")
+    mkdir -p "$root$(dirname "$real")" "$root$dir"
+    if [ -d "$real" ]; then
+      mkdir -p "$root$real"
+      cp -a "$real/." "$root$real/"
+    else
+      cp -a "$real" "$root$real"
+    fi
+    if [ "$dir/$(basename "$file")" != "$real" ]; then ln -sfn "$real" "$root$dir/$(basename "$file")"; fi
+  done
+}
+
+# An empty image tree with Debian's merged /usr layout.
+new_tree() {
+  local root
+  root=$(mktemp -d "$WORK/tree.XXXX")
+  chmod 755 "$root"
+  mkdir -p "$root/usr/bin" "$root/usr/lib" "$root/usr/lib64" "$root/usr/sbin"
+  ln -s usr/bin "$root/bin"
+  ln -s usr/lib "$root/lib"
+  ln -s usr/lib64 "$root/lib64"
+  ln -s usr/sbin "$root/sbin"
+  echo "$root"
+}
+
+# The shared libraries `ldd` lists for the given binaries, plus the dynamic loader.
+libraries_of() {
+  ldd "$@" 2>/dev/null | awk '/=> \//{print $3} /^[[:space:]]*\//{print $1}' | sort -u
+}
+
+# The name-service pieces every image needs so getpwuid() and DNS lookups of container names work.
+add_system_files() {
+  local root=$1 extra_users=$2
+  mkdir -p "$root/etc" "$root/tmp"
+  chmod 1777 "$root/tmp"
+  printf 'root:x:0:0:root:/root:/bin/false\n%snobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
+    "$extra_users" >"$root/etc/passwd"
+  sed -E 's/^([^:]+):x:([0-9]+):.*/\1:x:\2:/' "$root/etc/passwd" >"$root/etc/group"
+  printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
+  copy_into "$root" /lib/x86_64-linux-gnu/libnss_files.so.2 /lib/x86_64-linux-gnu/libnss_dns.so.2 \
+    /lib/x86_64-linux-gnu/libresolv.so.2
+}
+
+build_node_base() {
+  local node version
+  node=$(command -v node)
+  version=$(node --version)
+  if [ "$(image_label "$NODE_BASE" fnguard.node-version)" = "$version" ]; then
+    say "$NODE_BASE present (node $version)"
+    return
+  fi
+  local root
+  root=$(new_tree)
+  mkdir -p "$root/usr/local/bin"
+  cp "$(readlink -f "$node")" "$root/usr/local/bin/node"
+  # shellcheck disable=SC2046
+  copy_into "$root" $(libraries_of "$node")
+  add_system_files "$root" 'node:x:1000:1000:node:/home/node:/bin/false\n'
+  mkdir -p "$root/home/node"
+  chown 1000:1000 "$root/home/node"
+  tar --numeric-owner -C "$root" -c . | docker import \
+    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+    --change "LABEL fnguard=1 fnguard.node-version=$version" \
+    --change 'CMD ["node"]' - "$NODE_BASE" >/dev/null
+  say "built $NODE_BASE from the host's node $version"
+}
+
+build_postgres_base() {
+  local pgroot version
+  pgroot=$(ls -d /usr/lib/postgresql/*/ 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$pgroot" ]; then
+    apt_install postgresql
+    pgroot=$(ls -d /usr/lib/postgresql/*/ | sort -V | tail -n 1)
+  fi
+  pgroot=${pgroot%/}
+  version=$("$pgroot/bin/postgres" --version | awk '{print $3}')
+  if [ "$(image_label "$POSTGRES_BASE" fnguard.postgres-version)" = "$version" ]; then
+    say "$POSTGRES_BASE present (PostgreSQL $version)"
+    return
+  fi
+  local major root
+  major=$(basename "$pgroot")
+  root=$(new_tree)
+  copy_into "$root" "$pgroot" "/usr/share/postgresql/$major" /usr/share/zoneinfo /bin/bash
+  # initdb runs its bootstrap backend through popen(), which needs /bin/sh.
+  ln -s bash "$root/usr/bin/sh"
+  # shellcheck disable=SC2046
+  copy_into "$root" $(libraries_of "$pgroot"/bin/* /bin/bash "$pgroot"/lib/*.so)
+  add_system_files "$root" 'postgres:x:999:999:postgres:/var/lib/postgresql:/bin/bash\n'
+  mkdir -p "$root/var/lib/postgresql/data" "$root/var/run/postgresql" "$root/docker-entrypoint"
+  chown -R 999:999 "$root/var/lib/postgresql" "$root/var/run/postgresql"
+  chmod 700 "$root/var/lib/postgresql/data"
+  cp docker/offline/postgres-entrypoint.sh "$root/docker-entrypoint/entrypoint.sh"
+  chmod 755 "$root/docker-entrypoint/entrypoint.sh"
+  tar --numeric-owner -C "$root" -c . | docker import \
+    --change "ENV PATH=$pgroot/bin:/usr/bin:/bin PGDATA=/var/lib/postgresql/data LANG=C.UTF-8" \
+    --change "LABEL fnguard=1 fnguard.postgres-version=$version" \
+    --change 'USER postgres' \
+    --change 'EXPOSE 5432' \
+    --change 'ENTRYPOINT ["/docker-entrypoint/entrypoint.sh"]' - "$POSTGRES_BASE" >/dev/null
+  say "built $POSTGRES_BASE from the host's PostgreSQL $version"
+}
+
+main() {
+  local bases=local
+  if [ "${1:-}" = "--public-bases" ]; then bases=public; fi
+  local started=$SECONDS
+  if [ "$bases" = local ]; then
+    ensure_engine
+    build_node_base
+    build_postgres_base
+    FNGUARD_NODE_BASE=$NODE_BASE docker/build-images.sh
+  else
+    engine_answers || {
+      echo "bootstrap: --public-bases needs a running Docker engine" >&2
+      exit 1
+    }
+    docker/build-images.sh
+  fi
+  say "done in $((SECONDS - started))s"
+}
+
+main "$@"
