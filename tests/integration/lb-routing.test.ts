@@ -1,11 +1,17 @@
 // Where fnlb sends calls, measured through real fn-node processes: a route sticks to one node,
-// 1000 routes spread evenly over five, and a hot route spills over a few nodes but not all of them.
+// 1000 routes spread evenly over five, a hot route spills over a few nodes but not all of them, and
+// membership changes move only about 1/N of the routes (the suite's thresholds, tests/thresholds.ts).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { membershipAddChecks, membershipRemoveChecks } from '../../helpers/checks.js';
+import { expectChecks } from '../../helpers/expect-checks.js';
 import { pool } from '../../helpers/pool.js';
+import { LB_PATHS } from '../../src/lb/wire.js';
 import { countBy, IMAGES, type LbCluster, servedBy, startLbCluster } from './lb-cluster.js';
 
 const APP = 'lbroute';
+/** Created by the spread test; the membership test measures how they move. */
+const SPREAD_ROUTES = Array.from({ length: 1000 }, (_, i) => `/spread-${i}`);
 /** Bounded load's promise at the default c = 1.25. */
 const MAX_OVER_MEAN = 1.25;
 
@@ -33,7 +39,7 @@ describe('fnlb routing over 5 fn-node processes', () => {
   });
 
   it('puts each of 1000 routes on one node, uses every node, none above 1.25x the mean', async () => {
-    const routes = Array.from({ length: 1000 }, (_, i) => `/spread-${i}`);
+    const routes = SPREAD_ROUTES;
     const createStarted = Date.now();
     await pool(routes, 8, async (path) => {
       await cluster.api.createRoute(APP, { path, image: IMAGES.cat, format: 'default', memory: 16 });
@@ -109,5 +115,45 @@ describe('fnlb routing over 5 fn-node processes', () => {
       2,
     );
     expect(counts.size, `nodes used: ${JSON.stringify(Object.fromEntries(counts))}`).toBeLessThanOrEqual(4);
+  });
+
+  it('moves at most 1/6 + 5% of 1000 routes when a 6th node joins, and only its routes when one leaves', async () => {
+    const placement = async () => {
+      const placed = new Map<string, string>();
+      await pool(SPREAD_ROUTES, 8, async (path) => {
+        const result = await cluster.client.call(APP, path);
+        expect(result.status, `${path}: ${result.body}`).toBe(200);
+        placed.set(path, servedBy(result, cluster.nodes));
+      });
+      return placed;
+    };
+    const movedBetween = (before: Map<string, string>, after: Map<string, string>) =>
+      SPREAD_ROUTES.filter((path) => before.get(path) !== after.get(path));
+    const { lb } = cluster;
+    const before = await placement();
+
+    const sixth = await cluster.startNode();
+    expect((await lb.manage('PUT', LB_PATHS.nodes, { node: sixth.address })).status).toBe(200);
+    await lb.waitNodes(`${sixth.address} online`, (view) => view[sixth.address] === 'online');
+    const withSixth = await placement();
+    const movedOnAdd = movedBetween(before, withSixth);
+    expectChecks('membership: add a 6th node', [
+      ...membershipAddChecks(movedOnAdd.length, SPREAD_ROUTES.length),
+      ...membershipRemoveChecks({
+        movedFromOtherNodes: movedOnAdd.filter((path) => withSixth.get(path) !== sixth.address).length,
+        orphaned: 0,
+      }),
+    ]);
+
+    const leaving = cluster.nodes[1]?.address as string;
+    expect((await lb.manage('DELETE', LB_PATHS.nodes, { node: leaving })).status).toBe(200);
+    const withoutOne = await placement();
+    const movedOnRemove = movedBetween(withSixth, withoutOne);
+    expectChecks('membership: remove a node', [
+      ...membershipRemoveChecks({
+        movedFromOtherNodes: movedOnRemove.filter((path) => withSixth.get(path) !== leaving).length,
+        orphaned: SPREAD_ROUTES.filter((path) => withoutOne.get(path) === leaving).length,
+      }),
+    ]);
   });
 });
