@@ -1,6 +1,7 @@
 // Runs a real fn-node (the compiled dist/ build) as a child process on a free 127.0.0.1 port, for
 // tests, benches and the demo.
 import { distPath } from '../src/common/package-root.js';
+import { LocalServer } from './local-server.js';
 import { ManagedProcess } from './managed-process.js';
 import { freePort } from './ports.js';
 
@@ -16,12 +17,14 @@ export interface FnNodeOptions {
   readyTimeoutMs?: number;
 }
 
-export class FnNodeProcess {
+export class FnNodeProcess extends LocalServer {
   private constructor(
-    readonly managed: ManagedProcess,
-    readonly port: number,
+    managed: ManagedProcess,
+    port: number,
     readonly nodeId: string,
-  ) {}
+  ) {
+    super(managed, port);
+  }
 
   static async start(options: FnNodeOptions = {}): Promise<FnNodeProcess> {
     const port = options.port ?? (await freePort());
@@ -44,38 +47,5 @@ export class FnNodeProcess {
       ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
     });
     return new FnNodeProcess(managed, port, nodeId);
-  }
-
-  /** host:port, as fnlb and the harness name nodes. */
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  get url(): string {
-    return `http://${this.address}`;
-  }
-
-  get pid(): number {
-    return this.managed.pid;
-  }
-
-  get running(): boolean {
-    return this.managed.running;
-  }
-
-  recentOutput(): string {
-    return this.managed.recentOutput();
-  }
-
-  stop(graceMs?: number): Promise<number | null> {
-    return this.managed.stop(graceMs);
-  }
-
-  kill(): Promise<void> {
-    return this.managed.kill();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
   }
 }

@@ -4,6 +4,7 @@
 import { request } from 'undici';
 import { distPath } from '../src/common/package-root.js';
 import { LB_PATHS, type LbNodeStatus, type LbNodesResponse, type LbStatsResponse } from '../src/lb/wire.js';
+import { LocalServer } from './local-server.js';
 import { ManagedProcess } from './managed-process.js';
 import { freePort } from './ports.js';
 
@@ -23,12 +24,14 @@ export interface FnlbOptions {
 
 const MGMT_TIMEOUT_MS = 5000;
 
-export class FnlbProcess {
+export class FnlbProcess extends LocalServer {
   private constructor(
-    readonly managed: ManagedProcess,
-    readonly port: number,
+    managed: ManagedProcess,
+    port: number,
     readonly token: string | undefined,
-  ) {}
+  ) {
+    super(managed, port);
+  }
 
   static async start(options: FnlbOptions): Promise<FnlbProcess> {
     const port = options.port ?? (await freePort());
@@ -48,26 +51,6 @@ export class FnlbProcess {
       ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
     });
     return new FnlbProcess(managed, port, options.token);
-  }
-
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  get url(): string {
-    return `http://${this.address}`;
-  }
-
-  get pid(): number {
-    return this.managed.pid;
-  }
-
-  get running(): boolean {
-    return this.managed.running;
-  }
-
-  recentOutput(): string {
-    return this.managed.recentOutput();
   }
 
   /** A management call; `token` overrides the one the balancer was started with (null: send none). */
@@ -115,18 +98,5 @@ export class FnlbProcess {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error(`fnlb: ${what} not reached in ${timeoutMs} ms; nodes: ${JSON.stringify(last)}`);
-  }
-
-  /** Graceful stop: SIGTERM (fnlb drains), then SIGKILL after `graceMs`. Resolves with the exit code. */
-  stop(graceMs?: number): Promise<number | null> {
-    return this.managed.stop(graceMs);
-  }
-
-  kill(): Promise<void> {
-    return this.managed.kill();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
   }
 }
