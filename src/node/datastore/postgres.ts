@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
-import type { App, Config, Route, RouteFormat, RouteType } from '../../common/wire.js';
+import type { App, Config, Route } from '../../common/wire.js';
 import { ChangeListeners, type DatastoreLog } from './changes.js';
 import {
   AlreadyExistsError,
@@ -17,6 +17,7 @@ import {
 } from './datastore.js';
 import { migratePostgres } from './migrations.js';
 import { NotificationListener } from './postgres-listener.js';
+import { type AppRow, ROUTE_COLUMN_NAMES, type RouteRow, routeRow, rowReaders } from './rows.js';
 
 export const NOTIFY_CHANNEL = 'fn_routes';
 
@@ -31,30 +32,16 @@ export interface PostgresOptions {
 /** Waiting for another node's migration lock is normal at cluster start, so the migrator waits longer. */
 const MIGRATION_TIMEOUT_MS = 60_000;
 
-interface AppRow {
-  name: string;
-  config: Config;
-}
-
-interface RouteRow {
-  app_name: string;
-  path: string;
-  image: string;
-  format: string;
-  memory: number;
-  timeout: number;
-  idle_timeout: number;
-  type: string;
-  config: Config;
-  headers: Route['headers'];
-}
+/** What pg returns for a jsonb column: the parsed value. */
+type Jsonb = unknown;
+const { toApp, toRoute } = rowReaders((value: Jsonb) => value);
 
 /** What travels in a NOTIFY payload; `origin` lets a node skip the echo of its own writes. */
 interface ChangePayload extends RouteChange {
   origin?: string;
 }
 
-const ROUTE_COLUMNS = 'app_name, path, image, format, memory, timeout, idle_timeout, type, config, headers';
+const ROUTE_COLUMNS = ROUTE_COLUMN_NAMES.join(', ');
 
 export class PostgresDatastore implements Datastore {
   readonly kind = 'postgres';
@@ -127,12 +114,12 @@ export class PostgresDatastore implements Datastore {
   }
 
   async getApps(): Promise<App[]> {
-    const rows = await this.#query<AppRow>('SELECT name, config FROM apps ORDER BY name COLLATE "C"');
+    const rows = await this.#query<AppRow<Jsonb>>('SELECT name, config FROM apps ORDER BY name COLLATE "C"');
     return rows.map(toApp);
   }
 
   async getApp(name: string): Promise<App | undefined> {
-    const [row] = await this.#query<AppRow>('SELECT name, config FROM apps WHERE name = $1', [name]);
+    const [row] = await this.#query<AppRow<Jsonb>>('SELECT name, config FROM apps WHERE name = $1', [name]);
     return row && toApp(row);
   }
 
@@ -140,7 +127,7 @@ export class PostgresDatastore implements Datastore {
     return this.#write(
       { app: app.name },
       async (client) => {
-        const { rows } = await client.query<AppRow>(
+        const { rows } = await client.query<AppRow<Jsonb>>(
           'INSERT INTO apps (name, config) VALUES ($1, $2::jsonb) RETURNING name, config',
           [app.name, JSON.stringify(app.config)],
         );
@@ -152,7 +139,7 @@ export class PostgresDatastore implements Datastore {
 
   async updateApp(name: string, config: Config): Promise<App> {
     return this.#write({ app: name }, async (client) => {
-      const { rows } = await client.query<AppRow>(
+      const { rows } = await client.query<AppRow<Jsonb>>(
         'UPDATE apps SET config = $2::jsonb WHERE name = $1 RETURNING name, config',
         [name, JSON.stringify(config)],
       );
@@ -169,7 +156,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   async getRoutes(app: string): Promise<Route[]> {
-    const rows = await this.#query<RouteRow>(
+    const rows = await this.#query<RouteRow<Jsonb>>(
       `SELECT ${ROUTE_COLUMNS} FROM routes WHERE app_name = $1 ORDER BY path COLLATE "C"`,
       [app],
     );
@@ -177,7 +164,7 @@ export class PostgresDatastore implements Datastore {
   }
 
   async getRoute(app: string, path: string): Promise<Route | undefined> {
-    const [row] = await this.#query<RouteRow>(
+    const [row] = await this.#query<RouteRow<Jsonb>>(
       `SELECT ${ROUTE_COLUMNS} FROM routes WHERE app_name = $1 AND path = $2`,
       [app, path],
     );
@@ -189,7 +176,7 @@ export class PostgresDatastore implements Datastore {
       { app: route.app_name, path: route.path },
       async (client) => {
         await client.query('INSERT INTO apps (name) VALUES ($1) ON CONFLICT DO NOTHING', [route.app_name]);
-        const { rows } = await client.query<RouteRow>(
+        const { rows } = await client.query<RouteRow<Jsonb>>(
           `INSERT INTO routes (${ROUTE_COLUMNS})
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb) RETURNING ${ROUTE_COLUMNS}`,
           routeParams(route),
@@ -202,7 +189,7 @@ export class PostgresDatastore implements Datastore {
 
   async updateRoute(route: Route): Promise<Route> {
     return this.#write({ app: route.app_name, path: route.path }, async (client) => {
-      const { rows } = await client.query<RouteRow>(
+      const { rows } = await client.query<RouteRow<Jsonb>>(
         `UPDATE routes SET image = $3, format = $4, memory = $5, timeout = $6, idle_timeout = $7, type = $8,
            config = $9::jsonb, headers = $10::jsonb
          WHERE app_name = $1 AND path = $2 RETURNING ${ROUTE_COLUMNS}`,
@@ -303,38 +290,10 @@ export class PostgresDatastore implements Datastore {
   }
 }
 
+/** The route's columns as positional parameters, in ROUTE_COLUMNS order. */
 function routeParams(route: Route): unknown[] {
-  return [
-    route.app_name,
-    route.path,
-    route.image,
-    route.format,
-    route.memory,
-    route.timeout,
-    route.idle_timeout,
-    route.type,
-    JSON.stringify(route.config),
-    JSON.stringify(route.headers),
-  ];
-}
-
-function toApp(row: AppRow): App {
-  return { name: row.name, config: row.config };
-}
-
-function toRoute(row: RouteRow): Route {
-  return {
-    app_name: row.app_name,
-    path: row.path,
-    image: row.image,
-    format: row.format as RouteFormat,
-    memory: row.memory,
-    timeout: row.timeout,
-    idle_timeout: row.idle_timeout,
-    type: row.type as RouteType,
-    config: row.config,
-    headers: row.headers,
-  };
+  const row = routeRow(route);
+  return ROUTE_COLUMN_NAMES.map((column) => row[column]);
 }
 
 const UNAVAILABLE_ERRNOS = new Set([

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
-import type { App, Config, Route, RouteFormat, RouteType } from '../../common/wire.js';
+import type { App, Config, Route } from '../../common/wire.js';
 import { ChangeListeners, type DatastoreLog } from './changes.js';
 import {
   AlreadyExistsError,
@@ -15,6 +15,7 @@ import {
   type RouteChange,
 } from './datastore.js';
 import { migrateSqlite } from './migrations.js';
+import { type AppRow, type RouteRow, routeRow, rowReaders } from './rows.js';
 
 export interface SqliteOptions {
   log?: DatastoreLog;
@@ -25,23 +26,8 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
 }
 
-interface AppRow {
-  name: string;
-  config: string;
-}
-
-interface RouteRow {
-  app_name: string;
-  path: string;
-  image: string;
-  format: string;
-  memory: number;
-  timeout: number;
-  idle_timeout: number;
-  type: string;
-  config: string;
-  headers: string;
-}
+/** SQLite stores JSON columns as text. */
+const { toApp, toRoute } = rowReaders((text: string) => JSON.parse(text));
 
 export class SqliteDatastore implements Datastore {
   readonly kind = 'sqlite';
@@ -82,14 +68,14 @@ export class SqliteDatastore implements Datastore {
 
   async getApps(): Promise<App[]> {
     return this.#read(() =>
-      (this.#db.prepare('SELECT name, config FROM apps ORDER BY name').all() as AppRow[]).map(toApp),
+      (this.#db.prepare('SELECT name, config FROM apps ORDER BY name').all() as AppRow<string>[]).map(toApp),
     );
   }
 
   async getApp(name: string): Promise<App | undefined> {
     return this.#read(() => {
       const row = this.#db.prepare('SELECT name, config FROM apps WHERE name = ?').get(name) as
-        | AppRow
+        | AppRow<string>
         | undefined;
       return row && toApp(row);
     });
@@ -102,7 +88,7 @@ export class SqliteDatastore implements Datastore {
         toApp(
           this.#db
             .prepare('INSERT INTO apps (name, config) VALUES (?, ?) RETURNING name, config')
-            .get(app.name, JSON.stringify(app.config)) as AppRow,
+            .get(app.name, JSON.stringify(app.config)) as AppRow<string>,
         ),
       'App already exists',
     );
@@ -112,7 +98,7 @@ export class SqliteDatastore implements Datastore {
     return this.#write({ app: name }, () => {
       const row = this.#db
         .prepare('UPDATE apps SET config = ? WHERE name = ? RETURNING name, config')
-        .get(JSON.stringify(config), name) as AppRow | undefined;
+        .get(JSON.stringify(config), name) as AppRow<string> | undefined;
       if (!row) throw new NotFoundError('App not found');
       return toApp(row);
     });
@@ -128,16 +114,18 @@ export class SqliteDatastore implements Datastore {
 
   async getRoutes(app: string): Promise<Route[]> {
     return this.#read(() =>
-      (this.#db.prepare('SELECT * FROM routes WHERE app_name = ? ORDER BY path').all(app) as RouteRow[]).map(
-        toRoute,
-      ),
+      (
+        this.#db
+          .prepare('SELECT * FROM routes WHERE app_name = ? ORDER BY path')
+          .all(app) as RouteRow<string>[]
+      ).map(toRoute),
     );
   }
 
   async getRoute(app: string, path: string): Promise<Route | undefined> {
     return this.#read(() => {
       const row = this.#db.prepare('SELECT * FROM routes WHERE app_name = ? AND path = ?').get(app, path) as
-        | RouteRow
+        | RouteRow<string>
         | undefined;
       return row && toRoute(row);
     });
@@ -155,7 +143,7 @@ export class SqliteDatastore implements Datastore {
                VALUES (@app_name, @path, @image, @format, @memory, @timeout, @idle_timeout, @type, @config, @headers)
                RETURNING *`,
             )
-            .get(fromRoute(route)) as RouteRow,
+            .get(routeRow(route)) as RouteRow<string>,
         );
       },
       'Route already exists',
@@ -170,7 +158,7 @@ export class SqliteDatastore implements Datastore {
              idle_timeout = @idle_timeout, type = @type, config = @config, headers = @headers
            WHERE app_name = @app_name AND path = @path RETURNING *`,
         )
-        .get(fromRoute(route)) as RouteRow | undefined;
+        .get(routeRow(route)) as RouteRow<string> | undefined;
       if (!row) throw new NotFoundError('Route not found');
       return toRoute(row);
     });
@@ -218,40 +206,6 @@ export class SqliteDatastore implements Datastore {
     this.#changes.emit(change);
     return result;
   }
-}
-
-function toApp(row: AppRow): App {
-  return { name: row.name, config: JSON.parse(row.config) as Config };
-}
-
-function toRoute(row: RouteRow): Route {
-  return {
-    app_name: row.app_name,
-    path: row.path,
-    image: row.image,
-    format: row.format as RouteFormat,
-    memory: row.memory,
-    timeout: row.timeout,
-    idle_timeout: row.idle_timeout,
-    type: row.type as RouteType,
-    config: JSON.parse(row.config) as Config,
-    headers: JSON.parse(row.headers) as Route['headers'],
-  };
-}
-
-function fromRoute(route: Route): RouteRow {
-  return {
-    app_name: route.app_name,
-    path: route.path,
-    image: route.image,
-    format: route.format,
-    memory: route.memory,
-    timeout: route.timeout,
-    idle_timeout: route.idle_timeout,
-    type: route.type,
-    config: JSON.stringify(route.config),
-    headers: JSON.stringify(route.headers),
-  };
 }
 
 const UNAVAILABLE_CODES = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_FULL'];
