@@ -11,7 +11,6 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { createScratchDatabase } from '../../helpers/databases.js';
 import { freePort } from '../../helpers/ports.js';
 import { hasLocalPostgres, startPostgres } from '../../helpers/postgres.js';
-import type { Route } from '../../src/common/wire.js';
 import {
   AlreadyExistsError,
   type Datastore,
@@ -30,6 +29,7 @@ import {
 import { DEFAULT_DB_URL, openDatastore, parseDbUrl } from '../../src/node/datastore/open.js';
 import { PostgresDatastore } from '../../src/node/datastore/postgres.js';
 import { SqliteDatastore } from '../../src/node/datastore/sqlite.js';
+import { sampleRoute } from '../sample-route.js';
 
 /** One empty database of one engine, and raw access to it that bypasses the datastore. */
 interface TestDatabase {
@@ -49,22 +49,6 @@ interface Engine {
   setup(): Promise<void>;
   teardown(): Promise<void>;
   create(): Promise<TestDatabase>;
-}
-
-function route(app: string, path: string, overrides: Partial<Route> = {}): Route {
-  return {
-    app_name: app,
-    path,
-    image: 'fnguard/echo',
-    format: 'default',
-    memory: 128,
-    timeout: 30,
-    idle_timeout: 30,
-    type: 'sync',
-    config: {},
-    headers: {},
-    ...overrides,
-  };
 }
 
 /** Polls until `predicate` holds; returns the elapsed milliseconds, or fails naming what it waited for. */
@@ -247,9 +231,9 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
   });
 
   it('removes an app with all its routes and leaves other apps alone', async () => {
-    await store.insertRoute(route('gone', '/a'));
-    await store.insertRoute(route('gone', '/b'));
-    await store.insertRoute(route('kept', '/a'));
+    await store.insertRoute(sampleRoute('gone', '/a'));
+    await store.insertRoute(sampleRoute('gone', '/b'));
+    await store.insertRoute(sampleRoute('kept', '/a'));
     await store.removeApp('gone');
     expect(await store.getApp('gone')).toBeUndefined();
     expect(await store.getRoutes('gone')).toEqual([]);
@@ -262,16 +246,16 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
   });
 
   it('creates the missing app of an inserted route and leaves an existing app untouched', async () => {
-    await store.insertRoute(route('fresh', '/r'));
+    await store.insertRoute(sampleRoute('fresh', '/r'));
     expect(await store.getApp('fresh')).toEqual({ name: 'fresh', config: {} });
     await store.insertApp({ name: 'configured', config: { KEEP: 'me' } });
-    await store.insertRoute(route('configured', '/r'));
+    await store.insertRoute(sampleRoute('configured', '/r'));
     expect(await store.getApp('configured')).toEqual({ name: 'configured', config: { KEEP: 'me' } });
     expect((await store.getApps()).map((app) => app.name)).toEqual(['configured', 'fresh']);
   });
 
   it('round-trips every route field, config and multi-value headers included', async () => {
-    const full = route('app', '/deep/path/ünï', {
+    const full = sampleRoute('app', '/deep/path/ünï', {
       image: 'fnguard/primes:1.2',
       format: 'http',
       memory: 8192,
@@ -288,8 +272,9 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
   });
 
   it('lists the routes of one app in byte order of their paths', async () => {
-    for (const path of ['/b', '/a/x', '/a', '/A', '/a-b', '/ab']) await store.insertRoute(route('app', path));
-    await store.insertRoute(route('other', '/0'));
+    for (const path of ['/b', '/a/x', '/a', '/A', '/a-b', '/ab'])
+      await store.insertRoute(sampleRoute('app', path));
+    await store.insertRoute(sampleRoute('other', '/0'));
     expect((await store.getRoutes('app')).map((r) => r.path)).toEqual([
       '/A',
       '/a',
@@ -301,28 +286,33 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
   });
 
   it('refuses a duplicate route but allows the same path in another app', async () => {
-    await store.insertRoute(route('app', '/r', { image: 'first' }));
-    await expect(store.insertRoute(route('app', '/r', { image: 'second' }))).rejects.toBeInstanceOf(
+    await store.insertRoute(sampleRoute('app', '/r', { image: 'first' }));
+    await expect(store.insertRoute(sampleRoute('app', '/r', { image: 'second' }))).rejects.toBeInstanceOf(
       AlreadyExistsError,
     );
     expect((await store.getRoute('app', '/r'))?.image).toBe('first');
-    await store.insertRoute(route('app2', '/r', { image: 'second' }));
+    await store.insertRoute(sampleRoute('app2', '/r', { image: 'second' }));
     expect((await store.getRoute('app2', '/r'))?.image).toBe('second');
   });
 
   it('replaces a stored route on update and refuses an unknown one', async () => {
-    await store.insertRoute(route('app', '/r', { config: { A: '1' }, headers: { X: ['1'] } }));
-    const changed = route('app', '/r', { image: 'new', format: 'json', memory: 256, config: { B: '2' } });
+    await store.insertRoute(sampleRoute('app', '/r', { config: { A: '1' }, headers: { X: ['1'] } }));
+    const changed = sampleRoute('app', '/r', {
+      image: 'new',
+      format: 'json',
+      memory: 256,
+      config: { B: '2' },
+    });
     expect(await store.updateRoute(changed)).toEqual(changed);
     expect(await store.getRoute('app', '/r')).toEqual(changed);
-    await expect(store.updateRoute(route('app', '/nope'))).rejects.toBeInstanceOf(NotFoundError);
-    await expect(store.updateRoute(route('nope', '/r'))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.updateRoute(sampleRoute('app', '/nope'))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.updateRoute(sampleRoute('nope', '/r'))).rejects.toBeInstanceOf(NotFoundError);
     expect(await store.getRoute('app', '/nope')).toBeUndefined();
   });
 
   it('removes a route, keeps its app, and refuses an unknown one', async () => {
-    await store.insertRoute(route('app', '/r'));
-    await store.insertRoute(route('app', '/s'));
+    await store.insertRoute(sampleRoute('app', '/r'));
+    await store.insertRoute(sampleRoute('app', '/s'));
     await store.removeRoute('app', '/r');
     expect(await store.getRoute('app', '/r')).toBeUndefined();
     expect((await store.getRoutes('app')).map((r) => r.path)).toEqual(['/s']);
@@ -342,13 +332,13 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
 
     await store.insertApp({ name: 'app', config: {} });
     await store.updateApp('app', { A: '1' });
-    await store.insertRoute(route('app', '/r'));
-    await store.updateRoute(route('app', '/r', { image: 'new' }));
+    await store.insertRoute(sampleRoute('app', '/r'));
+    await store.updateRoute(sampleRoute('app', '/r', { image: 'new' }));
     await store.removeRoute('app', '/r');
     await store.removeApp('app');
     // Failed writes: nothing changed, so nobody is told.
     await expect(store.removeApp('app')).rejects.toBeInstanceOf(NotFoundError);
-    await expect(store.updateRoute(route('app', '/r'))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.updateRoute(sampleRoute('app', '/r'))).rejects.toBeInstanceOf(NotFoundError);
     await store.insertApp({ name: 'dup', config: {} });
     await expect(store.insertApp({ name: 'dup', config: {} })).rejects.toBeInstanceOf(AlreadyExistsError);
     unsubscribe();
@@ -370,10 +360,10 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
   });
 
   it('keeps its data and applies no migration twice when reopened', async () => {
-    await store.insertRoute(route('app', '/r'));
+    await store.insertRoute(sampleRoute('app', '/r'));
     await store.close();
     const again = await open();
-    expect(await again.getRoute('app', '/r')).toEqual(route('app', '/r'));
+    expect(await again.getRoute('app', '/r')).toEqual(sampleRoute('app', '/r'));
     await (await open()).close();
     expect(await database.versions()).toEqual(MIGRATIONS.map((m) => m.version));
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
@@ -464,10 +454,10 @@ describe('sqlite specifics', () => {
       const seenByB: RouteChange[] = [];
       a.subscribe((change) => seenByA.push(change));
       b.subscribe((change) => seenByB.push(change));
-      await a.insertRoute(route('app', '/r'));
+      await a.insertRoute(sampleRoute('app', '/r'));
       expect(seenByA).toEqual([{ app: 'app', path: '/r' }]);
       expect(seenByB).toEqual([]);
-      expect(await b.getRoute('app', '/r')).toEqual(route('app', '/r'));
+      expect(await b.getRoute('app', '/r')).toEqual(sampleRoute('app', '/r'));
     } finally {
       await a.close();
       await b.close();
@@ -562,8 +552,8 @@ describe('postgres across connections', () => {
   it('lets 5 nodes open a fresh database at once, migrating it exactly once', async () => {
     const stores = await Promise.all(Array.from({ length: 5 }, () => open()));
     expect(await database.versions()).toEqual(MIGRATIONS.map((m) => m.version));
-    await stores[0]!.insertRoute(route('app', '/r'));
-    for (const store of stores) expect(await store.getRoute('app', '/r')).toEqual(route('app', '/r'));
+    await stores[0]!.insertRoute(sampleRoute('app', '/r'));
+    for (const store of stores) expect(await store.getRoute('app', '/r')).toEqual(sampleRoute('app', '/r'));
   });
 
   it("delivers one node's writes to another node's subscribers within a second", async () => {
@@ -573,8 +563,8 @@ describe('postgres across connections', () => {
     b.subscribe((change) => seenByB.push({ change, at: performance.now() }));
 
     const writes: [RouteChange, () => Promise<unknown>][] = [
-      [{ app: 'app', path: '/r' }, () => a.insertRoute(route('app', '/r'))],
-      [{ app: 'app', path: '/r' }, () => a.updateRoute(route('app', '/r', { image: 'v2' }))],
+      [{ app: 'app', path: '/r' }, () => a.insertRoute(sampleRoute('app', '/r'))],
+      [{ app: 'app', path: '/r' }, () => a.updateRoute(sampleRoute('app', '/r', { image: 'v2' }))],
       [{ app: 'app' }, () => a.updateApp('app', { A: '1' })],
       [{ app: 'app' }, () => a.removeApp('app')],
     ];
@@ -628,7 +618,7 @@ describe('postgres across connections', () => {
     await until('the listener to notice', () => !b.notificationsLive, 2000);
     const downFor = await until('the listener to come back', () => b.notificationsLive, 5000);
     expect(seenByB).toContainEqual({});
-    await a.insertRoute(route('app', '/after'));
+    await a.insertRoute(sampleRoute('app', '/after'));
     await until(
       'B to hear the write made after the reconnect',
       () => seenByB.some((c) => c.path === '/after'),
@@ -648,13 +638,13 @@ describe.skipIf(!hasLocalPostgres())('postgres outage (dedicated server)', () =>
     try {
       const seen: RouteChange[] = [];
       store.subscribe((change) => seen.push(change));
-      await store.insertRoute(route('app', '/before'));
+      await store.insertRoute(sampleRoute('app', '/before'));
       expect(store.notificationsLive).toBe(true);
 
       await server.stop();
       for (const attempt of [
         () => store.insertApp({ name: 'during', config: {} }),
-        () => store.insertRoute(route('app', '/during')),
+        () => store.insertRoute(sampleRoute('app', '/during')),
         () => store.getApps(),
       ]) {
         const started = performance.now();
@@ -680,7 +670,7 @@ describe.skipIf(!hasLocalPostgres())('postgres outage (dedicated server)', () =>
         throw new Error(`${err.message}; last error: ${String(lastError)}`);
       });
       expect(await store.getApp('after')).toEqual({ name: 'after', config: {} });
-      expect(await store.getRoute('app', '/before')).toEqual(route('app', '/before'));
+      expect(await store.getRoute('app', '/before')).toEqual(sampleRoute('app', '/before'));
       await until('the listener to reconnect', () => store.notificationsLive, 10_000);
       expect(seen).toContainEqual({});
       console.log(`outage: writes recovered ${recovered.toFixed(0)} ms after restart`);

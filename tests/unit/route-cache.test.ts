@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Route } from '../../src/common/wire.js';
 import {
   type Datastore,
   DatastoreUnavailableError,
@@ -13,24 +12,12 @@ import {
 } from '../../src/node/datastore/datastore.js';
 import { RouteCache } from '../../src/node/datastore/route-cache.js';
 import { SqliteDatastore } from '../../src/node/datastore/sqlite.js';
+import { sampleRoute } from '../sample-route.js';
 
 const SHORT = 500;
 const LONG = 10_000;
 
-function route(path: string, image = 'v1'): Route {
-  return {
-    app_name: 'app',
-    path,
-    image,
-    format: 'default',
-    memory: 128,
-    timeout: 30,
-    idle_timeout: 30,
-    type: 'sync',
-    config: {},
-    headers: {},
-  };
-}
+const route = (path: string, image = 'v1') => sampleRoute('app', path, { image });
 
 /**
  * The real datastore seen through two switches the test needs and SQLite cannot produce: notifications

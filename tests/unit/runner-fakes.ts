@@ -8,6 +8,7 @@ import type { Driver, ExitInfo, Instance, InstanceSpec } from '../../src/node/dr
 import { encodeHttpResponse, Http1Reader } from '../../src/node/formats/http1.js';
 import type { Clock, Timer } from '../../src/node/runner/clock.js';
 import type { CallRequest } from '../../src/node/runner/runner.js';
+import { sampleRoute } from '../sample-route.js';
 
 export class FakeClock implements Clock {
   private time = 0;
@@ -139,20 +140,9 @@ export class FakeDriver implements Driver {
 
 export const silentLogger = pino({ level: 'silent' });
 
+/** A route of the fake driver: http format, an image named after the path. */
 export function testRoute(path: string, overrides: Partial<Route> = {}): Route {
-  return {
-    app_name: 'app',
-    path,
-    image: `test${path}`,
-    format: 'http',
-    memory: 128,
-    timeout: 30,
-    idle_timeout: 30,
-    type: 'sync',
-    config: {},
-    headers: {},
-    ...overrides,
-  };
+  return sampleRoute('app', path, { image: `test${path}`, format: 'http', ...overrides });
 }
 
 const APP: App = { name: 'app', config: {} };
