@@ -3,36 +3,21 @@
 // Postgres database, a real fnlb), on its own uniquely named app. What the harness attributes to each
 // node is checked against what each node counted itself (GET /stats), so a harness that misattributes
 // calls fails here even when its own numbers look plausible.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FnApiError, FnClient } from '../../helpers/fn-client.js';
 import { FnlbProcess } from '../../helpers/fnlb-process.js';
+import { runHarnessCli } from '../../helpers/harness-cli.js';
 import { freePort } from '../../helpers/ports.js';
 import { FAST_HEALTH_CHECKS } from '../../helpers/topology/processes.js';
-import { distPath } from '../../src/common/package-root.js';
 import type { NodeStats } from '../../src/common/wire.js';
 import type { HarnessReport } from '../../src/harness/report.js';
 import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
 
-const CLI = distPath('src/harness/main.js');
 const CLI_TIMEOUT_MS = 90_000;
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: CLI_TIMEOUT_MS }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const runCli = (args: string[]) => runHarnessCli(args, CLI_TIMEOUT_MS);
 
 /** The historic block: `Results (executions per node):` then `  <host:port> <count>` lines. */
 function resultsBlock(stdout: string): Map<string, number> {

@@ -1,7 +1,6 @@
 // The compiled CLI as a process: exit statuses, stderr messages, and the report files, against a
 // stand-in deployment whose "balancer" alternates between two node ids (the spreading fnlb bug).
 // The real topology (fn-node processes and fnlb) is in tests/integration/harness-cli.test.ts.
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -9,26 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runHarnessCli } from '../../helpers/harness-cli.js';
 import { freePort } from '../../helpers/ports.js';
-import { distPath } from '../../src/common/package-root.js';
 import type { HarnessReport } from '../../src/harness/report.js';
 
-const CLI = distPath('src/harness/main.js');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runCli = (args: string[]) => runHarnessCli(args, 20_000);
 
 let nodeA: Server;
 let nodeB: Server;
