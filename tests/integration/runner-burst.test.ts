@@ -1,8 +1,8 @@
 // The launch policy under a burst of concurrent calls to a cold route (issue 3): fast calls line up
 // behind a few hot containers, slow calls scale out. Both sides are asserted, each with the measured
 // run and start EWMAs in the failure message.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunnerNode, startRunnerNode, uniqueApp } from './runner-support.js';
+import { describe, expect, it } from 'vitest';
+import { runnerNodeForFile, uniqueApp } from './runner-support.js';
 
 const BURST = 50;
 /** A herd starts one container per call; queueing behind the first ones must stay at or under this. */
@@ -10,15 +10,7 @@ const FAST_MAX_CONTAINERS = 4;
 /** Calls of about 1 s outlast a start many times over: a serial runner (1 container) must fail this. */
 const SLOW_MIN_CONTAINERS = 5;
 
-let rn: RunnerNode;
-
-beforeAll(async () => {
-  rn = await startRunnerNode();
-});
-
-afterAll(async () => {
-  await rn?.close();
-});
+const rn = runnerNodeForFile();
 
 async function burst(sleepMs: number) {
   const app = uniqueApp('burst');

@@ -1,28 +1,13 @@
 // Functions that crash, hang or break their framing: the caller gets 502/504 with a JSON error,
 // the container is killed (checked by pid) and never reused; idle containers stop after idle_timeout.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FN_HEADERS } from '../../src/common/wire.js';
-import {
-  functionProcesses,
-  processAlive,
-  type RunnerNode,
-  startRunnerNode,
-  uniqueApp,
-  waitFor,
-} from './runner-support.js';
+import { functionProcesses, processAlive, runnerNodeForFile, uniqueApp, waitFor } from './runner-support.js';
 
 /** How long a killed or stopped function process may take to disappear. */
 const EXIT_DEADLINE_MS = 10_000;
 
-let rn: RunnerNode;
-
-beforeAll(async () => {
-  rn = await startRunnerNode();
-});
-
-afterAll(async () => {
-  await rn?.close();
-});
+const rn = runnerNodeForFile();
 
 /** The pid of the node's function process for `container`, waiting for it to show up. */
 async function pidOf(container: string): Promise<number | undefined> {

@@ -1,24 +1,16 @@
 // Hot functions on a real fn-node with the process driver: container reuse, the three formats, the
 // function environment, invocation headers and the not-found answers.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseGoDuration } from '../../src/common/duration.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
-import { type RunnerNode, startRunnerNode, uniqueApp } from './runner-support.js';
+import { runnerNodeForFile, uniqueApp } from './runner-support.js';
 
 /** Issue 3: 100 sequential calls to a hot route are served by exactly one container. */
 const SEQUENTIAL_CALLS = 100;
 const PRIMES_UP_TO_1000 = 168;
 
-let rn: RunnerNode;
-
-beforeAll(async () => {
-  // Without FN_DRIVER the node picks its driver itself (info level logs the choice).
-  rn = await startRunnerNode({ LOG_LEVEL: 'info' });
-});
-
-afterAll(async () => {
-  await rn?.close();
-});
+// Without FN_DRIVER the node picks its driver itself (info level logs the choice).
+const rn = runnerNodeForFile({ LOG_LEVEL: 'info' });
 
 describe('fn-node runner (process driver)', () => {
   it.skipIf(process.env.FN_DRIVER)('defaults to the process driver when no Docker engine answers', () => {

@@ -1,29 +1,14 @@
 // Memory admission on a node given FN_MEMORY_MB for one 128 MB container: a second route's call
 // evicts the other route's idle container; with nothing idle to evict, the call waits half its
 // timeout and gets 503 with Retry-After.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FN_HEADERS } from '../../src/common/wire.js';
-import {
-  functionProcesses,
-  processAlive,
-  type RunnerNode,
-  startRunnerNode,
-  uniqueApp,
-  waitFor,
-} from './runner-support.js';
+import { functionProcesses, processAlive, runnerNodeForFile, uniqueApp, waitFor } from './runner-support.js';
 
 const CAPACITY_MB = 200;
 const ROUTE_MB = 128;
 
-let rn: RunnerNode;
-
-beforeAll(async () => {
-  rn = await startRunnerNode({ FN_MEMORY_MB: String(CAPACITY_MB) });
-});
-
-afterAll(async () => {
-  await rn?.close();
-});
+const rn = runnerNodeForFile({ FN_MEMORY_MB: String(CAPACITY_MB) });
 
 describe(`memory admission (FN_MEMORY_MB=${CAPACITY_MB}, routes of ${ROUTE_MB} MB)`, () => {
   it('evicts the idle container of another route, then refuses with 503 when nothing is idle', async () => {

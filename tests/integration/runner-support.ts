@@ -1,8 +1,10 @@
-// Shared by the runner-*.test.ts files: a real fn-node on its own SQLite database, and the function
-// processes it runs, found by pid through /proc (their parent pid and FN_CONTAINER_ID).
+// Shared by the runner-*.test.ts files: a real fn-node on its own SQLite database (one per test or one
+// per file), and the function processes it runs, found by pid through /proc (their parent pid and
+// FN_CONTAINER_ID).
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { FnClient } from '../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import type { NodeStats } from '../../src/common/wire.js';
@@ -30,6 +32,33 @@ export async function startRunnerNode(env: Record<string, string> = {}): Promise
       await node.stop();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * One node for the whole test file: started before its tests, stopped after them. The handle reaches
+ * the node from inside tests and later hooks.
+ */
+export function runnerNodeForFile(env: Record<string, string> = {}): Omit<RunnerNode, 'close'> {
+  let started: RunnerNode | undefined;
+  beforeAll(async () => {
+    started = await startRunnerNode(env);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  const current = (): RunnerNode => {
+    if (started === undefined) throw new Error('runner node used before the file started it');
+    return started;
+  };
+  return {
+    get node() {
+      return current().node;
+    },
+    get api() {
+      return current().api;
+    },
+    stats: () => current().stats(),
   };
 }
 
