@@ -1,10 +1,12 @@
 // A tiny function development kit: serves a handler over stdin/stdout in the format the node names
 // in FN_FORMAT (default, http or json), with the same framing code the node uses. It signals
-// readiness on the file descriptor named by FN_READY_FD (the process driver measures start time by
-// it) and exits when stdin ends, so an orphaned function never outlives its node.
+// readiness (the drivers measure start time by it) on the file descriptor named by FN_READY_FD, or
+// with a line on stderr under FN_READY_STREAM=stderr (readiness.ts), and exits when stdin ends, so an
+// orphaned function never outlives its node.
 import { closeSync, writeSync } from 'node:fs';
 import { encodeHttpResponse, type HeaderMap, Http1Reader } from '../node/formats/http1.js';
 import { type JsonCallOut, JsonObjectReader, toJsonCallIn } from '../node/formats/json-frame.js';
+import { READY_STDERR_LINE } from './readiness.js';
 
 export interface FnRequest {
   callId: string;
@@ -42,6 +44,10 @@ function toHeaderMap(headers: Record<string, string> = {}): HeaderMap {
 }
 
 function signalReady(): void {
+  if (process.env.FN_READY_STREAM === 'stderr') {
+    writeSync(2, `${READY_STDERR_LINE}\n`);
+    return;
+  }
   const fd = Number(process.env.FN_READY_FD);
   if (!Number.isInteger(fd) || fd < 3) return;
   writeSync(fd, 'ready\n');

@@ -39,6 +39,8 @@ Flags override environment variables:
   --driver       FN_DRIVER            auto (default), docker or process
                  FN_MEMORY_MB         memory for containers (default: cgroup limit or MemAvailable)
                  FN_PROCESS_IMAGES    JSON file mapping images to commands (process driver)
+                 FN_DOCKER_NETWORK    network the function containers join (docker driver)
+                 DOCKER_HOST          unix:///path/docker.sock (default /var/run/docker.sock)
                  FN_MAX_STARTS        concurrent container starts (default 4)
                  FN_MAX_REQUEST_SIZE  largest request body in bytes (default 6291456)
                  LOG_LEVEL            pino level (default info)`;

@@ -47,7 +47,10 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { node: config.nodeId } });
   const datastore = await openWithRetry(config.dbUrl, logger);
   const metrics = createNodeMetrics(config.nodeId);
-  const { driver, reason } = await createDriver(config.driver, { processImages: config.processImages });
+  const { driver, reason } = await createDriver(config.driver, {
+    nodeId: config.nodeId,
+    processImages: config.processImages,
+  });
   const capacity = detectCapacity(config.memoryMb);
   logger.info({ driver: driver.kind, memoryMb: capacity.mb, memoryFrom: capacity.source }, reason);
   const runner = createRunner({

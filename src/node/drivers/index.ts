@@ -1,7 +1,8 @@
 // src/node/drivers: what runs function instances. The runner sees only the Driver interface
-// (driver.ts); `process` runs each instance as a local child process from a JSON image registry.
-// `docker` (one container per instance via dockerode) is a later issue behind the same interface.
+// (driver.ts); `docker` runs each instance as a container of the route's image (docker-driver.ts),
+// `process` as a local child process from a JSON image registry (process-driver.ts).
 import { request } from 'node:http';
+import { DockerDriver } from './docker-driver.js';
 import type { Driver, DriverKind } from './driver.js';
 import { ProcessDriver } from './process-driver.js';
 import { ImageRegistry } from './process-registry.js';
@@ -29,29 +30,47 @@ export interface DriverChoiceResult {
 }
 
 /** The socket of DOCKER_HOST when it is a unix socket, else Docker's default. */
-function dockerSocket(env: NodeJS.ProcessEnv): string {
+export function dockerSocket(env: NodeJS.ProcessEnv): string {
   const host = env.DOCKER_HOST;
   return host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
 }
 
+export interface DriverOptions {
+  /** This node's id: names its containers' host and labels them, so its leftovers can be found. */
+  nodeId: string;
+  processImages?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 /**
- * Builds the driver FN_DRIVER names. `auto` picks docker when an engine answers, else process; until
- * the docker driver exists, `auto` says so and uses process, and an explicit `docker` is refused.
+ * Builds the driver FN_DRIVER names: `docker` needs an engine answering on DOCKER_HOST's socket (or
+ * Docker's default), `process` needs nothing. `auto` keeps the process driver until the containers
+ * topology has proven the docker driver on these machines.
  */
 export async function createDriver(
   choice: DriverKind | 'auto',
-  options: { processImages?: string; env?: NodeJS.ProcessEnv },
+  options: DriverOptions,
 ): Promise<DriverChoiceResult> {
-  if (choice === 'docker') {
-    throw new Error('FN_DRIVER=docker: the docker driver is not built yet; use FN_DRIVER=process');
-  }
+  const env = options.env ?? process.env;
   const processDriver = () => new ProcessDriver({ registry: ImageRegistry.load(options.processImages) });
   if (choice === 'process') return { driver: processDriver(), reason: 'FN_DRIVER=process' };
-  const docker = await dockerAnswers(dockerSocket(options.env ?? process.env));
+  const socketPath = dockerSocket(env);
+  const answers = await dockerAnswers(socketPath);
+  if (choice === 'docker') {
+    if (!answers) throw new Error(`FN_DRIVER=docker: no Docker engine answers on ${socketPath}`);
+    const network = env.FN_DOCKER_NETWORK || undefined;
+    const { driver, leftovers } = await DockerDriver.start({ socketPath, nodeId: options.nodeId, network });
+    const removed =
+      leftovers > 0 ? `, removed ${leftovers} containers a previous node ${options.nodeId} left` : '';
+    return {
+      driver,
+      reason: `FN_DRIVER=docker: engine on ${socketPath}, network ${network ?? 'default'}${removed}`,
+    };
+  }
   return {
     driver: processDriver(),
-    reason: docker
-      ? 'a Docker engine answers but the docker driver is not built yet: using the process driver'
+    reason: answers
+      ? 'auto: a Docker engine answers, but the docker driver is not built into auto yet (set FN_DRIVER=docker): using the process driver'
       : 'no Docker engine answers: using the process driver',
   };
 }

@@ -1,0 +1,403 @@
+// The docker driver: every function instance is one container of the route's image, started through
+// the engine's API (dockerode) with stdin, stdout and stderr attached (no TTY, so the engine
+// multiplexes stdout and stderr on one stream and docker-modem takes them apart). Containers get the
+// route's memory as a hard limit without swap, `Hostname` = the node id (historic Fn did this; primes
+// reports it), labels naming project, node, app and route, no capabilities, no-new-privileges, a
+// read-only root with a small /tmp, and no Docker socket. Images are never pulled: a missing image is
+// an unknown image. A container is removed once it ended; at start the driver removes what a crashed
+// node with the same id left behind.
+import { constants } from 'node:os';
+import { PassThrough, type Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
+import Docker from 'dockerode';
+import { READY_LABEL, READY_STDERR_LINE } from '../../functions/readiness.js';
+import {
+  type Driver,
+  type ExitInfo,
+  type Instance,
+  type InstanceSpec,
+  StartError,
+  UnknownImageError,
+} from './driver.js';
+
+export interface DockerDriverOptions {
+  /** The engine's unix socket. */
+  socketPath: string;
+  /** This node's id: the containers' Hostname and their `fnguard.node` label. */
+  nodeId: string;
+  /** FN_DOCKER_NETWORK: the network function containers join (the engine's default bridge otherwise). */
+  network?: string;
+  /** A start that has not signalled readiness by then fails (default 30 s). */
+  readyTimeoutMs?: number;
+  /** Between TERM and KILL on a graceful stop (default 2 s; Docker counts in whole seconds). */
+  stopGraceMs?: number;
+  /** Deadline of each short engine call: inspect, create, start, remove (default 20 s). */
+  apiTimeoutMs?: number;
+}
+
+/** Every container this project creates carries it, so cleanup can never touch anything else. */
+export const PROJECT_LABEL = 'fnguard';
+export const NODE_LABEL = 'fnguard.node';
+const ROLE_LABEL = 'fnguard.role';
+
+const TMP_SIZE = 'size=64m';
+const PIDS_LIMIT = 512;
+
+/** A node id as a valid host name (letters, digits, dots, dashes; at most 63 characters). */
+export function hostnameFor(nodeId: string): string {
+  const name = nodeId
+    .replace(/[^A-Za-z0-9.-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 63);
+  return name || 'fn-node';
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${what}: no answer from the Docker engine in ${ms} ms`)),
+          ms,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Drops the FDK's readiness line from stderr and reports it; every other byte passes through. */
+class ReadyFilter extends Transform {
+  private pending = '';
+  private seen = false;
+
+  constructor(private readonly onReady: () => void) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.seen) {
+      done(null, chunk);
+      return;
+    }
+    this.pending += chunk.toString('utf8');
+    let newline = this.pending.indexOf('\n');
+    while (newline >= 0 && !this.seen) {
+      const line = this.pending.slice(0, newline);
+      this.pending = this.pending.slice(newline + 1);
+      if (line === READY_STDERR_LINE) {
+        this.seen = true;
+        this.onReady();
+      } else this.push(`${line}\n`);
+      newline = this.pending.indexOf('\n');
+    }
+    if (this.seen && this.pending) {
+      this.push(this.pending);
+      this.pending = '';
+    }
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(null, this.pending || undefined);
+  }
+}
+
+/** The signal behind a shell-style exit status above 128 (137 is SIGKILL). */
+function signalOf(status: number): string | null {
+  if (status <= 128) return null;
+  const entry = Object.entries(constants.signals).find(([, number]) => number === status - 128);
+  return entry ? entry[0] : null;
+}
+
+class DockerInstance implements Instance {
+  readonly pid = undefined;
+  readonly stdout = new PassThrough();
+  readonly stderr: Readable;
+  readonly exited: Promise<ExitInfo>;
+  /** Settles once the container is gone from the engine. */
+  readonly removed: Promise<void>;
+  private reason: ExitInfo['reason'];
+  private stopping: Promise<ExitInfo> | undefined;
+  private done = false;
+
+  constructor(
+    readonly id: string,
+    private readonly container: Docker.Container,
+    private readonly stream: NodeJS.ReadWriteStream,
+    waited: Promise<{ StatusCode?: number }>,
+    stderr: Readable,
+    private readonly graceMs: number,
+    private readonly apiTimeoutMs: number,
+  ) {
+    this.stderr = stderr;
+    // Everything the container wrote has been handed to stdout and stderr once the attach stream
+    // ends (the engine ends it after the exit); a turn of the event loop lets those deliver it.
+    const drained = new Promise<void>((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+    }).then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+    const status = waited.then(
+      (result) => result.StatusCode ?? null,
+      () => null,
+    );
+    this.exited = Promise.all([status, drained]).then(async ([code]) => {
+      this.done = true;
+      if (code === 137 && this.reason === undefined && (await this.oomKilled())) this.reason = 'memory';
+      return {
+        code,
+        signal: code === null ? null : signalOf(code),
+        ...(this.reason ? { reason: this.reason } : {}),
+      };
+    });
+    this.removed = this.exited.then(() => this.remove());
+    // A write after the container ended fails; the exit is reported through `exited`.
+    (stream as unknown as Writable).on('error', () => {});
+  }
+
+  get stdin(): Writable {
+    return this.stream as unknown as Writable;
+  }
+
+  private async oomKilled(): Promise<boolean> {
+    try {
+      const info = await within(this.apiTimeoutMs, 'inspect', this.container.inspect());
+      return info.State.OOMKilled === true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async remove(): Promise<void> {
+    try {
+      await within(this.apiTimeoutMs, 'remove', this.container.remove({ force: true }));
+    } catch (error) {
+      // 404: already gone; 409: the engine is removing it already.
+      if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+    }
+  }
+
+  stop(options: { force?: boolean } = {}): Promise<ExitInfo> {
+    if (this.done) return this.exited;
+    this.reason ??= 'stopped';
+    const ignoreGone = (error: unknown) => {
+      // 304: not running; 404: gone; 409: already stopping.
+      if (![304, 404, 409].includes(statusOf(error) ?? 0)) throw error;
+    };
+    if (options.force) {
+      this.stopping ??= within(this.apiTimeoutMs, 'kill', this.container.kill())
+        .catch(ignoreGone)
+        .then(() => this.exited);
+      return this.stopping;
+    }
+    this.stopping ??= (async () => {
+      this.stdin.end();
+      const seconds = Math.max(1, Math.ceil(this.graceMs / 1000));
+      await within(this.apiTimeoutMs + this.graceMs, 'stop', this.container.stop({ t: seconds })).catch(
+        ignoreGone,
+      );
+      return this.exited;
+    })();
+    return this.stopping;
+  }
+}
+
+export class DockerDriver implements Driver {
+  readonly kind = 'docker';
+  private readonly docker: Docker;
+  private readonly live = new Set<DockerInstance>();
+  private readonly readyTimeoutMs: number;
+  private readonly stopGraceMs: number;
+  private readonly apiTimeoutMs: number;
+
+  private constructor(private readonly options: DockerDriverOptions) {
+    this.docker = new Docker({ socketPath: options.socketPath });
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+    this.stopGraceMs = options.stopGraceMs ?? 2000;
+    this.apiTimeoutMs = options.apiTimeoutMs ?? 20_000;
+  }
+
+  /** A driver for this node, after removing the containers a crashed node of the same id left. */
+  static async start(options: DockerDriverOptions): Promise<{ driver: DockerDriver; leftovers: number }> {
+    const driver = new DockerDriver(options);
+    return { driver, leftovers: await driver.removeLeftovers() };
+  }
+
+  private async removeLeftovers(): Promise<number> {
+    const leftovers = await within(
+      this.apiTimeoutMs,
+      'list containers',
+      this.docker.listContainers({
+        all: true,
+        filters: { label: [`${PROJECT_LABEL}=1`, `${NODE_LABEL}=${this.options.nodeId}`] },
+      }),
+    );
+    await Promise.all(
+      leftovers.map((info) =>
+        within(this.apiTimeoutMs, 'remove', this.docker.getContainer(info.Id).remove({ force: true })).catch(
+          (error: unknown) => {
+            if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+          },
+        ),
+      ),
+    );
+    return leftovers.length;
+  }
+
+  async start(spec: InstanceSpec): Promise<Instance> {
+    const signalsReady = await this.inspectImage(spec.image);
+    const env = { ...spec.env, ...(signalsReady ? { FN_READY_STREAM: 'stderr' } : {}) };
+    const memory = spec.memoryMb * 1024 * 1024;
+    let container: Docker.Container;
+    try {
+      container = await within(
+        this.apiTimeoutMs,
+        'create container',
+        this.docker.createContainer({
+          name: `fnguard-fn-${spec.id}`,
+          Image: spec.image,
+          Hostname: hostnameFor(this.options.nodeId),
+          Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+          Labels: {
+            ...spec.labels,
+            [PROJECT_LABEL]: '1',
+            [ROLE_LABEL]: 'function',
+            [NODE_LABEL]: this.options.nodeId,
+          },
+          AttachStdin: true,
+          AttachStdout: true,
+          AttachStderr: true,
+          OpenStdin: true,
+          // Closing the attached stdin closes the function's stdin: the default format's end of
+          // input, and how an orphan notices that its node is gone.
+          StdinOnce: true,
+          Tty: false,
+          HostConfig: {
+            Memory: memory,
+            MemorySwap: memory,
+            CapDrop: ['ALL'],
+            SecurityOpt: ['no-new-privileges'],
+            ReadonlyRootfs: true,
+            Tmpfs: { '/tmp': `rw,nosuid,nodev,${TMP_SIZE}` },
+            PidsLimit: PIDS_LIMIT,
+            ...(this.options.network ? { NetworkMode: this.options.network } : {}),
+          },
+        }),
+      );
+    } catch (error) {
+      throw new StartError(`cannot create a container of ${spec.image}: ${(error as Error).message}`);
+    }
+    try {
+      return await this.run(container, spec, signalsReady);
+    } catch (error) {
+      await within(this.apiTimeoutMs, 'remove', container.remove({ force: true })).catch(() => {});
+      throw error instanceof StartError
+        ? error
+        : new StartError(`${spec.image}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Whether the image signals readiness on stderr; UnknownImageError when the engine lacks it. */
+  private async inspectImage(image: string): Promise<boolean> {
+    try {
+      const info = await within(this.apiTimeoutMs, 'inspect image', this.docker.getImage(image).inspect());
+      return info.Config?.Labels?.[READY_LABEL] === 'stderr';
+    } catch (error) {
+      if (statusOf(error) === 404) {
+        throw new UnknownImageError(
+          `image ${JSON.stringify(image)} is not on this node's Docker engine (the docker driver never pulls)`,
+        );
+      }
+      throw new StartError(`cannot inspect image ${image}: ${(error as Error).message}`);
+    }
+  }
+
+  private async run(
+    container: Docker.Container,
+    spec: InstanceSpec,
+    signalsReady: boolean,
+  ): Promise<Instance> {
+    // Attached before start, so not a byte of output is missed. The exit is awaited once started:
+    // "not-running" then answers at once for a container that already ended (it is removed only
+    // after that), so even an instant crash is seen.
+    const stream = await within(
+      this.apiTimeoutMs,
+      'attach',
+      container.attach({ stream: true, hijack: true, stdin: true, stdout: true, stderr: true }),
+    );
+    let started: (ok: boolean) => void = () => {};
+    const waited = new Promise<boolean>((resolve) => {
+      started = resolve;
+    }).then((ok) => (ok ? container.wait({ condition: 'not-running' }) : { StatusCode: undefined }));
+    let markReady: () => void = () => {};
+    const ready = new Promise<void>((resolve) => {
+      markReady = resolve;
+    });
+    const rawStderr = new PassThrough();
+    const stderr = signalsReady ? rawStderr.pipe(new ReadyFilter(markReady)) : rawStderr;
+    const instance = new DockerInstance(
+      spec.id,
+      container,
+      stream,
+      waited,
+      stderr,
+      this.stopGraceMs,
+      this.apiTimeoutMs,
+    );
+    this.docker.modem.demuxStream(stream, instance.stdout, rawStderr);
+    const ended = () => {
+      instance.stdout.end();
+      rawStderr.end();
+    };
+    stream.once('end', ended);
+    stream.once('close', ended);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await within(this.apiTimeoutMs, 'start', container.start()).catch((error: unknown) => {
+        started(false);
+        throw error;
+      });
+      started(true);
+      if (signalsReady) {
+        await new Promise<void>((resolve, reject) => {
+          void ready.then(resolve);
+          void instance.exited.then((exit) =>
+            reject(
+              new StartError(
+                `${spec.image} exited while starting (code ${exit.code}, signal ${exit.signal})`,
+              ),
+            ),
+          );
+          timer = setTimeout(
+            () =>
+              reject(
+                new StartError(`${spec.image} did not signal readiness within ${this.readyTimeoutMs} ms`),
+              ),
+            this.readyTimeoutMs,
+          );
+        });
+      }
+    } catch (error) {
+      // The caller removes the container; a container that never ran may never report an exit.
+      (stream as unknown as Writable).destroy();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.live.add(instance);
+    void instance.removed.catch(() => {}).finally(() => this.live.delete(instance));
+    return instance;
+  }
+
+  async close(): Promise<void> {
+    const instances = [...this.live];
+    await Promise.all(instances.map((instance) => instance.stop()));
+    await Promise.allSettled(instances.map((instance) => instance.removed));
+  }
+}

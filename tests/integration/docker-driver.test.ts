@@ -1,0 +1,176 @@
+// The docker driver on its own, against the real engine and the project's function images (built by
+// docker/offline/bootstrap.sh or docker/build-images.sh): the formats over attached stdin/stdout,
+// readiness, what each container is allowed (memory, capabilities, labels, host name), exits and
+// the memory limit, removal, and the cleanup of a crashed node's leftovers. Skipped, saying so, when
+// no Docker engine answers.
+import { randomBytes } from 'node:crypto';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerDriver, NODE_LABEL, PROJECT_LABEL } from '../../src/node/drivers/docker-driver.js';
+import { type Instance, UnknownImageError } from '../../src/node/drivers/driver.js';
+import { dockerAnswers, dockerSocket } from '../../src/node/drivers/index.js';
+import { type FunctionRequest, formatCodec } from '../../src/node/formats/index.js';
+
+const socketPath = dockerSocket(process.env);
+const engine = await dockerAnswers(socketPath, 2000);
+if (!engine) console.warn(`[docker-driver] skipped: no Docker engine answers on ${socketPath}`);
+
+const docker = new Docker({ socketPath });
+const nodeId = `fng-test-${randomBytes(3).toString('hex')}`;
+let driver: DockerDriver;
+
+const gone = async (id: string) =>
+  docker
+    .getContainer(`fnguard-fn-${id}`)
+    .inspect()
+    .then(
+      () => false,
+      (error: { statusCode?: number }) => error.statusCode === 404,
+    );
+
+function spec(
+  image: string,
+  format: 'http' | 'default',
+  memoryMb = 64,
+  extraEnv: Record<string, string> = {},
+) {
+  const id = randomBytes(6).toString('hex');
+  return {
+    id,
+    image,
+    memoryMb,
+    env: { FN_FORMAT: format, FN_CONTAINER_ID: id, HOSTNAME: nodeId, ...extraEnv },
+    labels: { [NODE_LABEL]: nodeId, 'fnguard.app': 'driverapp', 'fnguard.path': '/p' },
+  };
+}
+
+function request(url: string, body = ''): FunctionRequest {
+  return {
+    callId: randomBytes(4).toString('hex'),
+    method: 'POST',
+    requestUrl: url,
+    headers: { 'content-type': ['text/plain'] },
+    body: Buffer.from(body),
+    deadline: new Date(Date.now() + 30_000),
+  };
+}
+
+/** One call over a hot http-format container, read with the node's own codec. */
+async function callHttp(instance: Instance, url: string) {
+  const codec = formatCodec('http');
+  const reader = codec.createReader();
+  const response = new Promise<ReturnType<typeof reader.push>>((resolve) => {
+    const onData = (chunk: Buffer) => {
+      const done = reader.push(chunk);
+      if (done) {
+        instance.stdout.off('data', onData);
+        resolve(done);
+      }
+    };
+    instance.stdout.on('data', onData);
+  });
+  instance.stdin.write(codec.encodeRequest(request(url)));
+  return response;
+}
+
+describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
+  beforeAll(async () => {
+    ({ driver } = await DockerDriver.start({ socketPath, nodeId, readyTimeoutMs: 15_000 }));
+  });
+
+  afterAll(async () => {
+    await driver?.close();
+    // Whatever a failed assertion left behind.
+    const left = await docker.listContainers({ all: true, filters: { label: [`${NODE_LABEL}=${nodeId}`] } });
+    await Promise.all(left.map((info) => docker.getContainer(info.Id).remove({ force: true })));
+  });
+
+  it('serves hot http calls from one container named after the node, with its limits and labels', async () => {
+    const s = spec('fnguard/primes', 'http', 96);
+    const instance = await driver.start(s);
+    for (let call = 0; call < 3; call++) {
+      const response = await callHttp(instance, 'http://node/r/driverapp/p?max=1000');
+      expect(response?.status).toBe(200);
+      expect(JSON.parse(response?.body.toString() ?? '')).toMatchObject({
+        hostname: nodeId,
+        container: s.id,
+        count: 168,
+      });
+    }
+    const info = await docker.getContainer(`fnguard-fn-${s.id}`).inspect();
+    expect(info.Config.Hostname).toBe(nodeId);
+    expect(info.Config.Labels).toMatchObject({
+      [PROJECT_LABEL]: '1',
+      [NODE_LABEL]: nodeId,
+      'fnguard.app': 'driverapp',
+      'fnguard.path': '/p',
+    });
+    expect(info.HostConfig.Memory).toBe(96 * 1024 * 1024);
+    expect(info.HostConfig.MemorySwap).toBe(96 * 1024 * 1024);
+    expect(info.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(info.HostConfig.SecurityOpt).toEqual(['no-new-privileges']);
+    expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(info.HostConfig.Privileged).toBe(false);
+    expect(info.Mounts).toEqual([]);
+    expect(info.Config.User).not.toBe('');
+    const exit = await instance.stop();
+    expect(exit.reason).toBe('stopped');
+    await expect.poll(() => gone(s.id), { timeout: 10_000 }).toBe(true);
+  });
+
+  it('runs a default-format call to its end: body on stdin, response on stdout, exit 0, removed', async () => {
+    const s = spec('fnguard/echo', 'default', 64, { FN_REQUEST_URL: 'http://node/r/driverapp/p' });
+    const instance = await driver.start(s);
+    let output = '';
+    instance.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    instance.stdin.end('hello from stdin');
+    const exit = await instance.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(output).toBe('hello from stdin');
+    await expect.poll(() => gone(s.id), { timeout: 10_000 }).toBe(true);
+  });
+
+  it('reports a crash with its exit code, and a container over its memory limit as `memory`', async () => {
+    const crash = await driver.start(spec('fnguard/crash', 'http'));
+    const partial = new Promise<string>((resolve) =>
+      crash.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString())),
+    );
+    crash.stdin.write(formatCodec('http').encodeRequest(request('http://node/r/driverapp/p')));
+    expect(await partial).toMatch(/^HTTP\/1.1 200/);
+    expect(await crash.exited).toMatchObject({ code: 3, signal: null });
+
+    // A sieve up to 100 million needs about 100 MB: a 48 MB container is killed by the kernel.
+    const hog = await driver.start(spec('fnguard/primes', 'http', 48));
+    hog.stdin.write(formatCodec('http').encodeRequest(request('http://node/r/driverapp/p?max=100000000')));
+    expect(await hog.exited).toEqual({ code: 137, signal: 'SIGKILL', reason: 'memory' });
+  });
+
+  it('refuses an image the engine does not have, without pulling', async () => {
+    await expect(driver.start(spec('fnguard/no-such-function', 'http'))).rejects.toBeInstanceOf(
+      UnknownImageError,
+    );
+  });
+
+  it('removes the containers a crashed node of the same id left, and only those', async () => {
+    const crashedId = `${nodeId}-crashed`;
+    const create = (node: string) =>
+      docker.createContainer({
+        Image: 'fnguard/sleep',
+        Labels: { [PROJECT_LABEL]: '1', [NODE_LABEL]: node },
+      });
+    const leftover = await create(crashedId);
+    const other = await create(`${nodeId}-other`);
+    try {
+      const restarted = await DockerDriver.start({ socketPath, nodeId: crashedId });
+      expect(restarted.leftovers).toBe(1);
+      await expect(leftover.inspect()).rejects.toMatchObject({ statusCode: 404 });
+      expect((await other.inspect()).Id).toBe(other.id);
+      await restarted.driver.close();
+    } finally {
+      await other.remove({ force: true });
+      await leftover.remove({ force: true }).catch(() => {});
+    }
+  });
+});
