@@ -1,7 +1,7 @@
 // One functions node as the balancer sees it: its health state, the balancer's in-flight count on it,
 // the queueing it reports, counters for /1/lb/stats, and the keep-alive connection pool to it.
 import { Pool } from 'undici';
-import { DecayingEwma } from './ewma.js';
+import { DecayingEwma } from '../common/ewma.js';
 
 /** `unknown` until the first health check passes: a new node gets no traffic before that. */
 export type NodeState = 'unknown' | 'online' | 'offline';

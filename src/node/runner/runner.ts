@@ -5,6 +5,7 @@
 // through the same path; a `default`-format container is started for one call and then ends.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Ewma } from '../../common/ewma.js';
 import type { App, NodeStats, Route } from '../../common/wire.js';
 import { type Driver, type ExitInfo, type Instance, UnknownImageError } from '../drivers/driver.js';
 import {
@@ -17,7 +18,6 @@ import {
 import { type Clock, realClock, type Timer } from './clock.js';
 import { Container, type ContainerState } from './container.js';
 import { CallError, tooBusy } from './errors.js';
-import { Ewma, MIN_SAMPLE_MS } from './ewma.js';
 import { MemoryBudget } from './memory.js';
 import { launchDecision } from './policy.js';
 import { RunnerStats } from './stats.js';
@@ -71,6 +71,11 @@ interface Waiter {
   fail(error: CallError): void;
 }
 
+/** Weight of the newest run or start time in R and S. */
+const EWMA_ALPHA = 0.3;
+/** Smallest sample kept, so an estimate is never zero (a zero would switch the policy off). */
+const MIN_SAMPLE_MS = 0.1;
+
 class Pool {
   readonly idle: Container[] = [];
   readonly waiters: Waiter[] = [];
@@ -78,10 +83,10 @@ class Pool {
   starting = 0;
   everCompleted = false;
   /** R from hot calls: a container's first call also pays its runtime's warm-up (part of a start). */
-  private readonly hotRunMs = new Ewma();
+  private readonly hotRunMs = new Ewma(EWMA_ALPHA);
   /** The first measured call, R's seed until a hot call has been measured. */
   private seedRunMs: number | undefined;
-  readonly startMs = new Ewma();
+  private readonly startEwma = new Ewma(EWMA_ALPHA);
 
   constructor(
     readonly statsKey: string,
@@ -97,10 +102,20 @@ class Pool {
     return this.hotRunMs.value ?? this.seedRunMs;
   }
 
+  /** The start time estimate S, undefined before any start finished. */
+  get startMs(): number | undefined {
+    return this.startEwma.value;
+  }
+
   /** `firstCall`: the container's first call. Default-format pools have only those. */
   recordRun(runMs: number, firstCall: boolean): void {
-    if (!firstCall || !this.codec.hot) this.hotRunMs.add(runMs);
-    else this.seedRunMs ??= Math.max(MIN_SAMPLE_MS, runMs);
+    const sample = Math.max(MIN_SAMPLE_MS, runMs);
+    if (!firstCall || !this.codec.hot) this.hotRunMs.add(sample);
+    else this.seedRunMs ??= sample;
+  }
+
+  recordStart(startMs: number): void {
+    this.startEwma.add(Math.max(MIN_SAMPLE_MS, startMs));
   }
 
   /** Seconds a refused caller should wait: about one run, when a busy container frees up. */
@@ -356,7 +371,7 @@ class HotRunner implements Runner {
         starting: pool.starting,
         everCompleted: pool.everCompleted,
         runMs: pool.runMs,
-        startMs: pool.startMs.value,
+        startMs: pool.startMs,
       },
       { starting: this.starting, maxStarts: this.maxStarts },
     );
@@ -449,8 +464,8 @@ class HotRunner implements Runner {
     this.counters.containers.started++;
     const routeStats = this.counters.route(pool.statsKey);
     routeStats.containers_started++;
-    pool.startMs.add(startMs);
-    routeStats.start_ms_ewma = pool.startMs.value ?? 0;
+    pool.recordStart(startMs);
+    routeStats.start_ms_ewma = pool.startMs ?? 0;
     const container = new Container(
       id,
       pool.memoryMb,
