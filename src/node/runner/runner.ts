@@ -145,6 +145,23 @@ function routeKey(app: App, route: Route): string {
   ]);
 }
 
+/** The call's route in /stats: `<app><path>`, whatever else of the route changes. */
+function statsKey(call: CallRequest): string {
+  return `${call.app.name}${call.route.path}`;
+}
+
+/** What the function sees of a call (the format encodes it; the default format's environment too). */
+function functionRequest(call: CallRequest): FunctionRequest {
+  return {
+    callId: call.id,
+    method: call.method,
+    requestUrl: call.requestUrl,
+    headers: call.headers,
+    body: call.body,
+    deadline: new Date(Date.now() + call.route.timeout * 1000),
+  };
+}
+
 class HotRunner implements Runner {
   private readonly pools = new Map<string, Pool>();
   private readonly counters = new RunnerStats();
@@ -171,7 +188,7 @@ class HotRunner implements Runner {
   }
 
   async run(call: CallRequest): Promise<CallResult> {
-    const routeStats = this.counters.route(`${call.app.name}${call.route.path}`);
+    const routeStats = this.counters.route(statsKey(call));
     routeStats.calls++;
     if (this.closing) {
       this.counters.calls.failed++;
@@ -189,16 +206,7 @@ class HotRunner implements Runner {
     const { container, cold } = grant;
     const waitMs = this.clock.now() - arrivedAt;
     try {
-      const timeoutMs = call.route.timeout * 1000;
-      const request: FunctionRequest = {
-        callId: call.id,
-        method: call.method,
-        requestUrl: call.requestUrl,
-        headers: call.headers,
-        body: call.body,
-        deadline: new Date(Date.now() + timeoutMs),
-      };
-      const { response, runMs } = await container.exchange(request, timeoutMs);
+      const { response, runMs } = await container.exchange(functionRequest(call), call.route.timeout * 1000);
       pool.recordRun(runMs, cold);
       routeStats.run_ms_ewma = pool.runMs ?? 0;
       pool.everCompleted = true;
@@ -223,8 +231,13 @@ class HotRunner implements Runner {
     const key = routeKey(call.app, call.route);
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      const statsKey = `${call.app.name}${call.route.path}`;
-      pool = new Pool(statsKey, formatCodec(call.route.format), call.route.memory, call.route, call.app);
+      pool = new Pool(
+        statsKey(call),
+        formatCodec(call.route.format),
+        call.route.memory,
+        call.route,
+        call.app,
+      );
       this.pools.set(key, pool);
     }
     pool.route = call.route;
@@ -418,7 +431,7 @@ class HotRunner implements Runner {
       FN_MEMORY: String(route.memory),
       FN_CONTAINER_ID: id,
       HOSTNAME: this.options.nodeId,
-      ...(owner ? pool.codec.callEnv(this.callRequest(owner.call)) : {}),
+      ...(owner ? pool.codec.callEnv(functionRequest(owner.call)) : {}),
     };
     const began = this.clock.now();
     this.options.driver
@@ -433,18 +446,6 @@ class HotRunner implements Runner {
         (instance) => this.started(pool, id, instance, this.clock.now() - began, owner),
         (error: Error) => this.startFailed(pool, error, owner),
       );
-  }
-
-  /** The per-call view the default format's environment is built from. */
-  private callRequest(call: CallRequest): FunctionRequest {
-    return {
-      callId: call.id,
-      method: call.method,
-      requestUrl: call.requestUrl,
-      headers: call.headers,
-      body: call.body,
-      deadline: new Date(Date.now() + call.route.timeout * 1000),
-    };
   }
 
   private startEnded(pool: Pool): void {
