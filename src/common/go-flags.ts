@@ -3,8 +3,6 @@
 // `-v=false`, parsing stops at `--` or the first non-flag argument. Errors name the flag, so the CLI
 // can print them and exit 2.
 
-export type FlagKind = 'string' | 'int' | 'float' | 'bool';
-
 interface FlagSpecBase {
   usage: string;
 }

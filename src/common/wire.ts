@@ -4,7 +4,6 @@
 export type RouteFormat = 'default' | 'http' | 'json';
 export type RouteType = 'sync' | 'async';
 export const ROUTE_FORMATS: readonly RouteFormat[] = ['default', 'http', 'json'];
-export const ROUTE_TYPES: readonly RouteType[] = ['sync', 'async'];
 
 export type Config = Record<string, string>;
 export type Headers = Record<string, string[]>;
