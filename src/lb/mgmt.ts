@@ -12,7 +12,15 @@ import { parseNodeAddress } from './address.js';
 import type { Balancer } from './balancer.js';
 import type { HealthChecker } from './health.js';
 import type { LbStats } from './stats.js';
-import { LB_MESSAGES, LB_PATHS, type LbNodeStats, type LbNodeStatus, type LbStatsResponse } from './wire.js';
+import {
+  LB_MESSAGES,
+  LB_PATHS,
+  type LbMsg,
+  type LbNodeBody,
+  type LbNodeStats,
+  type LbNodeStatus,
+  type LbStatsResponse,
+} from './wire.js';
 
 const MAX_BODY = 64 * 1024;
 
@@ -42,6 +50,12 @@ function send(res: ServerResponse, status: number, body: unknown, extra: Record<
     .end(text);
 }
 
+/** The historic {"msg"} answer, success or error. */
+function sendMsg(res: ServerResponse, status: number, msg: string, extra: Record<string, string> = {}): void {
+  const body: LbMsg = { msg };
+  send(res, status, body, extra);
+}
+
 function authorized(req: IncomingMessage, token: string): boolean {
   const header = req.headers.authorization ?? '';
   const match = /^Bearer\s+(.+)$/i.exec(header);
@@ -63,7 +77,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 /** The node address of a PUT/DELETE body, or the {"msg"} error to answer with. */
-async function nodeFromBody(req: IncomingMessage): Promise<{ node: string } | { error: string }> {
+async function nodeFromBody(req: IncomingMessage): Promise<LbNodeBody | { error: string }> {
   let body: unknown;
   try {
     body = await readJson(req);
@@ -116,59 +130,54 @@ export async function manage(req: IncomingMessage, res: ServerResponse, ctx: Mgm
   const path = (req.url ?? '/').split('?')[0] as string;
   const method = req.method ?? 'GET';
   if (path === LB_PATHS.health) {
-    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { msg: 'method not allowed' });
+    if (method !== 'GET' && method !== 'HEAD') return sendMsg(res, 405, 'method not allowed');
     const online = ctx.balancer.onlineCount();
     if (ctx.draining()) return send(res, 503, { status: 'draining', online });
     return send(res, 200, { status: 'ok', online });
   }
   if (ctx.token !== undefined && !authorized(req, ctx.token)) {
-    return send(
-      res,
-      401,
-      { msg: 'unauthorized: send Authorization: Bearer <FNLB_MGMT_TOKEN>' },
-      {
-        'www-authenticate': 'Bearer',
-      },
-    );
+    return sendMsg(res, 401, 'unauthorized: send Authorization: Bearer <FNLB_MGMT_TOKEN>', {
+      'www-authenticate': 'Bearer',
+    });
   }
   if (path === LB_PATHS.metrics) {
-    if (method !== 'GET') return send(res, 405, { msg: 'method not allowed' });
+    if (method !== 'GET') return sendMsg(res, 405, 'method not allowed');
     const text = await ctx.stats.registry.metrics();
     res.writeHead(200, { 'content-type': ctx.stats.registry.contentType }).end(text);
     return;
   }
   if (path === LB_PATHS.stats) {
-    if (method !== 'GET') return send(res, 405, { msg: 'method not allowed' });
+    if (method !== 'GET') return sendMsg(res, 405, 'method not allowed');
     return send(res, 200, statsView(ctx));
   }
-  if (path !== LB_PATHS.nodes) return send(res, 404, { msg: `no such endpoint: ${path}` });
+  if (path !== LB_PATHS.nodes) return sendMsg(res, 404, `no such endpoint: ${path}`);
 
   switch (method) {
     case 'GET':
       return send(res, 200, { nodes: nodesView(ctx.balancer) });
     case 'PUT': {
       const parsed = await nodeFromBody(req);
-      if ('error' in parsed) return send(res, 400, { msg: parsed.error });
+      if ('error' in parsed) return sendMsg(res, 400, parsed.error);
       const backend = ctx.balancer.add(parsed.node);
       if (backend !== undefined) {
         ctx.log.info({ node: parsed.node }, 'node added');
         // Check it now rather than at the next tick: it gets traffic as soon as it passes.
         void ctx.health.check(backend);
       }
-      return send(res, 200, { msg: LB_MESSAGES.added });
+      return sendMsg(res, 200, LB_MESSAGES.added);
     }
     case 'DELETE': {
       const parsed = await nodeFromBody(req);
-      if ('error' in parsed) return send(res, 400, { msg: parsed.error });
+      if ('error' in parsed) return sendMsg(res, 400, parsed.error);
       const backend = ctx.balancer.remove(parsed.node);
-      if (backend === undefined) return send(res, 404, { msg: `unknown node "${parsed.node}"` });
+      if (backend === undefined) return sendMsg(res, 404, `unknown node "${parsed.node}"`);
       ctx.log.info({ node: parsed.node }, 'node deleted');
       // In-flight calls on the node finish; the pool closes after them.
       void backend.close();
       void ctx.stats.forgetNode(parsed.node);
-      return send(res, 200, { msg: LB_MESSAGES.deleted });
+      return sendMsg(res, 200, LB_MESSAGES.deleted);
     }
     default:
-      return send(res, 405, { msg: 'method not allowed' });
+      return sendMsg(res, 405, 'method not allowed');
   }
 }
