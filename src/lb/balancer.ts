@@ -57,6 +57,13 @@ export class Balancer {
     return count;
   }
 
+  /** Whether an online node outside `exclude` is left: the same as a non-empty walk, without hashing. */
+  hasOnline(exclude: ReadonlySet<string>): boolean {
+    for (const backend of this.#backends.values())
+      if (backend.online && !exclude.has(backend.address)) return true;
+    return false;
+  }
+
   /** Adds a node in state `unknown`; returns undefined when it was already known. */
   add(address: string): Backend | undefined {
     if (this.#backends.has(address)) return undefined;

@@ -304,7 +304,7 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, ctx: Prox
     if (backend === undefined) break;
     if (previous !== undefined) stats.retried(key, previous);
     tried.add(backend.address);
-    const hold503 = attempt < maxAttempts && balancer.walk(key, tried).length > 0;
+    const hold503 = attempt < maxAttempts && balancer.hasOnline(tried);
     backend.requests++;
     balancer.begin(backend);
     const outcome = await new Promise<Outcome>((resolve) => {

@@ -92,6 +92,18 @@ describe('bounded-load balancer', () => {
     expect(b.choose('/r/app/x')).toBeUndefined();
   });
 
+  it('says whether an online node is left outside a set of tried ones, as a non-empty walk would', () => {
+    const b = fiveOnline();
+    const tried = new Set(NODES.slice(0, 4));
+    expect(b.hasOnline(tried)).toBe(true);
+    b.get(NODES[4] as string)?.setState('offline');
+    expect(b.hasOnline(tried)).toBe(false);
+    expect(b.walk('/r/app/x', tried)).toEqual([]);
+    tried.delete(NODES[0] as string);
+    expect(b.hasOnline(tried)).toBe(true);
+    expect(b.walk('/r/app/x', tried).map((backend) => backend.address)).toEqual([NODES[0]]);
+  });
+
   it('avoids a node reporting seconds of queueing, keeps one reporting a cold start, and forgives', () => {
     const b = fiveOnline();
     const [home, next] = b.walk('/r/app/q') as [Backend, Backend];
