@@ -206,6 +206,7 @@ async function accepts(port: number): Promise<boolean> {
     user: 'postgres',
     database: 'postgres',
     connectionTimeoutMillis: 1000,
+    query_timeout: 1000,
   });
   client.on('error', () => undefined);
   try {
