@@ -31,7 +31,6 @@ export class Backend {
   consecutivePassed = 0;
   consecutiveFailed = 0;
   lastCheckError: string | undefined;
-  lastStateChange = Date.now();
 
   constructor(address: string, timeouts: PoolTimeouts) {
     this.address = address;
@@ -50,7 +49,6 @@ export class Backend {
   setState(state: NodeState): boolean {
     if (state === this.state) return false;
     this.state = state;
-    this.lastStateChange = Date.now();
     return true;
   }
 
