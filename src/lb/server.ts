@@ -4,12 +4,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { errorBody } from '../common/wire.js';
 import { formatHostPort, type HostPort } from './address.js';
 import { Balancer } from './balancer.js';
 import type { LbOptions } from './flags.js';
 import { HealthChecker } from './health.js';
 import { isManagementPath, manage } from './mgmt.js';
-import { proxy } from './proxy.js';
+import { proxy, routeKey } from './proxy.js';
 import { LbStats } from './stats.js';
 
 /**
@@ -80,15 +81,14 @@ export class Fnlb {
       (withManagement: boolean, withProxy: boolean) => (req: IncomingMessage, res: ServerResponse) => {
         this.#active++;
         res.once('close', () => this.#active--);
-        const path = (req.url ?? '/').split('?')[0] as string;
         const work =
-          withManagement && (!withProxy || isManagementPath(path))
+          withManagement && (!withProxy || isManagementPath(routeKey(req.url ?? '/')))
             ? manage(req, res, context)
             : proxy(req, res, context);
         work.catch((error: unknown) => {
           this.#log.error({ err: error, url: req.url }, 'request handler failed');
           if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: { message: 'internal balancer error' } }));
+          res.end(JSON.stringify(errorBody('internal balancer error')));
         });
       };
     const listen = await this.#listen(this.options.listen, handler(shared, true));
