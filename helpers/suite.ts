@@ -120,11 +120,7 @@ export class SuiteFile {
   /** Every node's GET /stats, by node address. */
   async stats(): Promise<Map<string, NodeStats>> {
     const entries = await Promise.all(
-      this.info.nodes.map(async (node) => {
-        const result = await this.node(node).send('GET', '/stats');
-        if (result.status !== 200) throw new Error(`GET /stats on ${node}: ${result.status} ${result.body}`);
-        return [node, JSON.parse(result.body) as NodeStats] as const;
-      }),
+      this.info.nodes.map(async (node) => [node, await this.node(node).stats()] as const),
     );
     return new Map(entries);
   }

@@ -2,7 +2,7 @@
 // dist/) and the test helpers, which re-export it. Every call has a deadline; errors keep the server's
 // `{"error":{"message"}}` so tests can assert on it.
 import { type Agent, request } from 'undici';
-import type { App, AppResponse, Route, RouteBody, RouteResponse } from './wire.js';
+import type { App, AppResponse, NodeStats, Route, RouteBody, RouteResponse } from './wire.js';
 
 export interface HttpResult {
   status: number;
@@ -110,6 +110,11 @@ export class FnClient {
   async deleteRoute(app: string, routePath: string): Promise<void> {
     const path = `/v1/apps/${encodeURIComponent(app)}/routes${routePath}`;
     await this.expectJson(`delete route ${app}${routePath}`, 'DELETE', path);
+  }
+
+  /** A node's own counters (GET /stats). */
+  async stats(): Promise<NodeStats> {
+    return this.expectJson<NodeStats>(`GET /stats on ${this.base}`, 'GET', '/stats');
   }
 
   /** Invokes `/r/<app><path><query>`. */

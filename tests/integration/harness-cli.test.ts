@@ -12,7 +12,6 @@ import { FnlbProcess } from '../../helpers/fnlb-process.js';
 import { runHarnessCli } from '../../helpers/harness-cli.js';
 import { freePort } from '../../helpers/ports.js';
 import { FAST_HEALTH_CHECKS } from '../../helpers/topology/processes.js';
-import type { NodeStats } from '../../src/common/wire.js';
 import type { HarnessReport } from '../../src/harness/report.js';
 import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
 
@@ -45,8 +44,7 @@ let dir: string;
 async function countedCalls(routeKeys: readonly string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (const node of nodes) {
-    const result = await new FnClient(`http://${node}`, { timeoutMs: 5000 }).send('GET', '/stats');
-    const { routes } = JSON.parse(result.body) as NodeStats;
+    const { routes } = await new FnClient(`http://${node}`, { timeoutMs: 5000 }).stats();
     counts.set(
       node,
       routeKeys.reduce((sum, key) => sum + (routes[key]?.calls ?? 0), 0),

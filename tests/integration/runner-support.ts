@@ -24,10 +24,7 @@ export async function startRunnerNode(env: Record<string, string> = {}): Promise
   return {
     node,
     api,
-    async stats() {
-      const result = await api.send('GET', '/stats');
-      return JSON.parse(result.body) as NodeStats;
-    },
+    stats: () => api.stats(),
     async close() {
       await node.stop();
       rmSync(dir, { recursive: true, force: true });
