@@ -86,3 +86,36 @@ export const THRESHOLDS = {
     'adding a 6th node to 5 should move about 1/6 of routes (consistent hashing), not reshuffle them',
   ),
 } as const;
+
+/** The topology kinds, as helpers/topology names them. */
+export type TopologyKindName = 'processes' | 'containers' | 'external';
+
+export interface TimeBudget {
+  /** Milliseconds for the test on each kind of topology. */
+  ms: Record<TopologyKindName, number>;
+  env: string;
+  reason: string;
+}
+
+function timeBudget(env: string, ms: Record<TopologyKindName, number>, reason: string): TimeBudget {
+  const override = process.env[env];
+  if (override === undefined || override === '') return { ms, env, reason };
+  const parsed = Number(override);
+  if (!Number.isFinite(parsed) || parsed <= 0)
+    throw new Error(`${env}=${JSON.stringify(override)} is not a duration in ms`);
+  return { ms: { processes: parsed, containers: parsed, external: parsed }, env, reason };
+}
+
+/**
+ * Time budgets (test timeouts, not assertions: every bound above is the same on every topology).
+ * They differ per topology kind where a test's length is set by how fast instances start.
+ */
+export const TIME_BUDGETS = {
+  balance: timeBudget(
+    'FNG_BALANCE_BUDGET_MS',
+    { processes: 120_000, containers: 360_000, external: 360_000 },
+    'the balance test starts 500 cold containers: a process starts in about 0.05 s, a Docker container ' +
+      'in about 0.35 s alone and at about 6 per second with 8 starting at once on a 2-core machine ' +
+      '(measured 143 s for the whole test there)',
+  ),
+} as const;

@@ -1,7 +1,9 @@
 // Chooses and starts the topology the suite runs against, from FN_TOPOLOGY:
+//   containers Postgres, fn-node (docker driver) and fnlb containers through Testcontainers
 //   processes  fn-node and fnlb as local processes (process driver), no Docker
 //   external   an existing deployment: FN_LB and FN_NODES
 //   auto       (default) the best backend this machine can run, said on the first line
+import { ContainerTopology } from './containers.js';
 import { externalTopology } from './external.js';
 import { ProcessTopology, type ProcessTopologyOptions } from './processes.js';
 import type { Topology, TopologyKind } from './types.js';
@@ -18,14 +20,11 @@ export function chooseTopology(env: NodeJS.ProcessEnv): TopologyChoice {
   switch (wanted) {
     case 'processes':
     case 'external':
+    case 'containers':
       return { kind: wanted, reason: `FN_TOPOLOGY=${wanted}` };
     case 'auto':
       if (env.FN_LB && env.FN_NODES) return { kind: 'external', reason: 'auto: FN_LB and FN_NODES are set' };
       return { kind: 'processes', reason: 'auto: local processes (the containers backend is not built yet)' };
-    case 'containers':
-      throw new Error(
-        'FN_TOPOLOGY=containers: the containers backend is not built yet; use processes or external',
-      );
     default:
       throw new Error(
         `FN_TOPOLOGY=${JSON.stringify(wanted)}: expected auto, processes, external or containers`,
@@ -39,5 +38,6 @@ export async function startTopology(
   options: ProcessTopologyOptions = {},
 ): Promise<Topology> {
   if (choice.kind === 'external') return externalTopology(env);
+  if (choice.kind === 'containers') return ContainerTopology.start({ env, nodeEnv: options.nodeEnv });
   return ProcessTopology.start(options);
 }

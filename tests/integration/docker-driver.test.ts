@@ -110,6 +110,7 @@ describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
     expect(info.HostConfig.CapDrop).toEqual(['ALL']);
     expect(info.HostConfig.SecurityOpt).toEqual(['no-new-privileges']);
     expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(info.HostConfig.NetworkMode).toBe('none');
     expect(info.HostConfig.Privileged).toBe(false);
     expect(info.Mounts).toEqual([]);
     expect(info.Config.User).not.toBe('');

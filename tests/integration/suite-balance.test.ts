@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { balanceChecks } from '../../helpers/checks.js';
 import { expectChecks } from '../../helpers/expect-checks.js';
 import { callsPerNode, nodesPerRoute, SuiteFile } from '../../helpers/suite.js';
+import { TIME_BUDGETS } from '../thresholds.js';
 
 const ROUTES = 500;
 const CALLS_EACH = 4;
@@ -26,16 +27,20 @@ afterAll(async () => {
 });
 
 describe(`${ROUTES} routes x ${CALLS_EACH} sequential calls`, () => {
-  it('keeps each route on one node and spreads the routes evenly over every node', async () => {
-    const records = await suite.callEachRoute(paths, CALLS_EACH, CONCURRENCY);
-    const failed = records.filter((record) => !record.ok);
-    const perRoute = [...nodesPerRoute(records).values()].map((nodes) => nodes.size);
-    const perNode = callsPerNode(records, suite.info.nodes);
-    const checks = balanceChecks(perRoute, perNode, ROUTES * CALLS_EACH);
-    const context = [
-      `calls per node: ${JSON.stringify(perNode)}`,
-      `failed calls: ${failed.length}${failed[0] ? ` (first: ${failed[0].status} ${failed[0].error} ${failed[0].body})` : ''}`,
-    ];
-    expectChecks('balance', checks, context);
-  });
+  it(
+    'keeps each route on one node and spreads the routes evenly over every node',
+    async () => {
+      const records = await suite.callEachRoute(paths, CALLS_EACH, CONCURRENCY);
+      const failed = records.filter((record) => !record.ok);
+      const perRoute = [...nodesPerRoute(records).values()].map((nodes) => nodes.size);
+      const perNode = callsPerNode(records, suite.info.nodes);
+      const checks = balanceChecks(perRoute, perNode, ROUTES * CALLS_EACH);
+      const context = [
+        `calls per node: ${JSON.stringify(perNode)}`,
+        `failed calls: ${failed.length}${failed[0] ? ` (first: ${failed[0].status} ${failed[0].error} ${failed[0].body})` : ''}`,
+      ];
+      expectChecks('balance', checks, context);
+    },
+    TIME_BUDGETS.balance.ms[inject('topology').kind],
+  );
 });

@@ -64,7 +64,7 @@ export async function createDriver(
       leftovers > 0 ? `, removed ${leftovers} containers a previous node ${options.nodeId} left` : '';
     return {
       driver,
-      reason: `FN_DRIVER=docker: engine on ${socketPath}, network ${network ?? 'default'}${removed}`,
+      reason: `FN_DRIVER=docker: engine on ${socketPath}, network ${network ?? 'none'}${removed}`,
     };
   }
   return {
