@@ -2,7 +2,9 @@
 //   containers Postgres, fn-node (docker driver) and fnlb containers through Testcontainers
 //   processes  fn-node and fnlb as local processes (process driver), no Docker
 //   external   an existing deployment: FN_LB and FN_NODES
-//   auto       (default) the best backend this machine can run, said on the first line
+//   auto       (default) external when FN_LB and FN_NODES are set, else containers when a Docker
+//              engine answers, else processes; said on the first line
+import { dockerAnswers, dockerSocket } from '../../src/node/drivers/index.js';
 import { ContainerTopology } from './containers.js';
 import { externalTopology } from './external.js';
 import { ProcessTopology, type ProcessTopologyOptions } from './processes.js';
@@ -15,7 +17,7 @@ export interface TopologyChoice {
   reason: string;
 }
 
-export function chooseTopology(env: NodeJS.ProcessEnv): TopologyChoice {
+export async function chooseTopology(env: NodeJS.ProcessEnv): Promise<TopologyChoice> {
   const wanted = (env.FN_TOPOLOGY ?? 'auto').trim();
   switch (wanted) {
     case 'processes':
@@ -24,7 +26,10 @@ export function chooseTopology(env: NodeJS.ProcessEnv): TopologyChoice {
       return { kind: wanted, reason: `FN_TOPOLOGY=${wanted}` };
     case 'auto':
       if (env.FN_LB && env.FN_NODES) return { kind: 'external', reason: 'auto: FN_LB and FN_NODES are set' };
-      return { kind: 'processes', reason: 'auto: local processes (the containers backend is not built yet)' };
+      if (await dockerAnswers(dockerSocket(env), 2000)) {
+        return { kind: 'containers', reason: `auto: a Docker engine answers on ${dockerSocket(env)}` };
+      }
+      return { kind: 'processes', reason: `auto: no Docker engine answers on ${dockerSocket(env)}` };
     default:
       throw new Error(
         `FN_TOPOLOGY=${JSON.stringify(wanted)}: expected auto, processes, external or containers`,

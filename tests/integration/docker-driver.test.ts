@@ -2,10 +2,14 @@
 // docker/offline/bootstrap.sh or docker/build-images.sh): the formats over attached stdin/stdout,
 // readiness, what each container is allowed (memory, capabilities, labels, host name), exits and
 // the memory limit, removal, and the cleanup of a crashed node's leftovers. Skipped, saying so, when
-// no Docker engine answers.
+// no Docker engine answers. Also fn-node's own choice of driver under FN_DRIVER=auto, on any machine.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { DockerDriver, NODE_LABEL, PROJECT_LABEL } from '../../src/node/drivers/docker-driver.js';
 import { type Instance, UnknownImageError } from '../../src/node/drivers/driver.js';
 import { dockerAnswers, dockerSocket } from '../../src/node/drivers/index.js';
@@ -172,6 +176,26 @@ describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
     } finally {
       await other.remove({ force: true });
       await leftover.remove({ force: true }).catch(() => {});
+    }
+  });
+});
+
+describe('fn-node with FN_DRIVER=auto', () => {
+  it(`picks the ${engine ? 'docker' : 'process'} driver ${engine ? 'since an engine answers' : 'since no engine answers'} and logs why`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fnguard-auto-'));
+    try {
+      await using node = await FnNodeProcess.start({
+        dbUrl: `sqlite://${join(dir, 'fn.db')}`,
+        cwd: dir,
+        env: { FN_DRIVER: 'auto', LOG_LEVEL: 'info', DOCKER_HOST: `unix://${socketPath}` },
+      });
+      expect(node.recentOutput()).toMatch(
+        engine
+          ? /"driver":"docker".*auto: a Docker engine answers: docker driver/
+          : /"driver":"process".*auto: no Docker engine answers/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,6 @@
 // Vitest globalSetup of the integration project: builds dist/ (child processes run the compiled code)
 // while starting one throwaway Postgres for the whole run, then starts the one shared topology of the
-// run (FN_TOPOLOGY: auto, processes or external; said on the first line) and hands both to the test
+// run (FN_TOPOLOGY: auto, containers, processes or external; said on the first line) and hands both to the test
 // files: `inject('pgUrl')` and `inject('topology')`. Files isolate themselves with their own databases
 // and uniquely named apps. FN_TEST_DB_URL points the run at an existing Postgres instead (its user
 // must be allowed to create databases).
@@ -26,7 +26,7 @@ declare module 'vitest' {
 const BUILD_TIMEOUT_MS = 180_000;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const choice = chooseTopology(process.env);
+  const choice = await chooseTopology(process.env);
   console.log(`[integration] topology: ${choice.kind} (${choice.reason})`);
   const external = process.env.FN_TEST_DB_URL;
   if (!external && !hasLocalPostgres()) throw new Error(POSTGRES_MISSING_MESSAGE);

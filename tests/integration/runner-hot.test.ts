@@ -9,16 +9,9 @@ import { runnerNodeForFile, uniqueApp } from './runner-support.js';
 const SEQUENTIAL_CALLS = 100;
 const PRIMES_UP_TO_1000 = 168;
 
-// Without FN_DRIVER the node picks its driver itself (info level logs the choice).
-const rn = runnerNodeForFile({ LOG_LEVEL: 'info' });
+const rn = runnerNodeForFile();
 
 describe('fn-node runner (process driver)', () => {
-  it.skipIf(process.env.FN_DRIVER)('defaults to the process driver when no Docker engine answers', () => {
-    expect(rn.node.recentOutput()).toMatch(
-      /"driver":"process".*(no Docker engine answers|docker driver is not built)/,
-    );
-  });
-
   it(`serves ${SEQUENTIAL_CALLS} sequential calls of a hot http primes route with one container`, async () => {
     const app = uniqueApp('hot');
     await rn.api.createRoute(app, { path: '/primes', image: 'fnguard/primes', format: 'http' });

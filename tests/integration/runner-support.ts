@@ -19,7 +19,12 @@ export interface RunnerNode {
 /** A node with the process driver on a throwaway SQLite file. */
 export async function startRunnerNode(env: Record<string, string> = {}): Promise<RunnerNode> {
   const dir = mkdtempSync(join(tmpdir(), 'fnguard-runner-'));
-  const node = await FnNodeProcess.start({ dbUrl: `sqlite://${join(dir, 'fn.db')}`, cwd: dir, env });
+  // Explicitly: with a Docker engine on the machine, fn-node's `auto` would pick the docker driver.
+  const node = await FnNodeProcess.start({
+    dbUrl: `sqlite://${join(dir, 'fn.db')}`,
+    cwd: dir,
+    env: { FN_DRIVER: 'process', ...env },
+  });
   const api = new FnClient(node.url, { timeoutMs: 20_000 });
   return {
     node,

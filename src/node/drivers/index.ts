@@ -44,8 +44,7 @@ export interface DriverOptions {
 
 /**
  * Builds the driver FN_DRIVER names: `docker` needs an engine answering on DOCKER_HOST's socket (or
- * Docker's default), `process` needs nothing. `auto` keeps the process driver until the containers
- * topology has proven the docker driver on these machines.
+ * Docker's default), `process` needs nothing, `auto` is docker when an engine answers, else process.
  */
 export async function createDriver(
   choice: DriverKind | 'auto',
@@ -56,21 +55,17 @@ export async function createDriver(
   if (choice === 'process') return { driver: processDriver(), reason: 'FN_DRIVER=process' };
   const socketPath = dockerSocket(env);
   const answers = await dockerAnswers(socketPath);
-  if (choice === 'docker') {
-    if (!answers) throw new Error(`FN_DRIVER=docker: no Docker engine answers on ${socketPath}`);
-    const network = env.FN_DOCKER_NETWORK || undefined;
-    const { driver, leftovers } = await DockerDriver.start({ socketPath, nodeId: options.nodeId, network });
-    const removed =
-      leftovers > 0 ? `, removed ${leftovers} containers a previous node ${options.nodeId} left` : '';
+  if (!answers) {
+    if (choice === 'docker') throw new Error(`FN_DRIVER=docker: no Docker engine answers on ${socketPath}`);
     return {
-      driver,
-      reason: `FN_DRIVER=docker: engine on ${socketPath}, network ${network ?? 'none'}${removed}`,
+      driver: processDriver(),
+      reason: `auto: no Docker engine answers on ${socketPath}: process driver`,
     };
   }
-  return {
-    driver: processDriver(),
-    reason: answers
-      ? 'auto: a Docker engine answers, but the docker driver is not built into auto yet (set FN_DRIVER=docker): using the process driver'
-      : 'no Docker engine answers: using the process driver',
-  };
+  const network = env.FN_DOCKER_NETWORK || undefined;
+  const { driver, leftovers } = await DockerDriver.start({ socketPath, nodeId: options.nodeId, network });
+  const removed =
+    leftovers > 0 ? `; removed ${leftovers} containers that an earlier node ${options.nodeId} left` : '';
+  const why = choice === 'docker' ? 'FN_DRIVER=docker' : 'auto: a Docker engine answers';
+  return { driver, reason: `${why}: docker driver on ${socketPath}, network ${network ?? 'none'}${removed}` };
 }
