@@ -25,6 +25,19 @@ trap 'rm -rf "$WORK"' EXIT
 
 say() { echo "bootstrap: $*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# A pid counts as live only for a running process of that name: not a zombie (nothing here may reap
+# a killed daemon), not a process that took the number over.
+process_running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ $stat == *"($2) "[!Z]* ]]
+}
+remove_stale_pidfile() {
+  if [ -f "$1" ] && ! process_running "$(cat "$1")" "$2"; then
+    say "removing stale $1"
+    as_root rm -f "$1"
+  fi
+}
 engine_answers() { timeout 5 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
 apt_install() {
@@ -40,12 +53,10 @@ ensure_engine() {
   fi
   command -v dockerd >/dev/null 2>&1 || apt_install docker.io iptables
   command -v docker >/dev/null 2>&1 || apt_install docker.io
-  # A killed dockerd leaves its pid file behind and the next one refuses to start.
-  local pidfile=/var/run/docker.pid
-  if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    say "removing stale $pidfile"
-    as_root rm -f "$pidfile"
-  fi
+  # A killed dockerd leaves its pid files behind (its own and its containerd's), and the next one
+  # refuses to start or waits for a containerd that is gone.
+  remove_stale_pidfile /var/run/docker.pid dockerd
+  remove_stale_pidfile /var/run/docker/containerd/containerd.pid containerd
   say "starting dockerd (log: $DOCKERD_LOG)"
   as_root bash -c "setsid dockerd >>'$DOCKERD_LOG' 2>&1 < /dev/null &"
   local deadline=$((SECONDS + ENGINE_DEADLINE_S))

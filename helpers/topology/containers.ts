@@ -94,7 +94,9 @@ export class ContainerTopology implements Topology {
       env.FN_POSTGRES_IMAGE ||
       ((await imagePresent(docker, LOCAL_POSTGRES)) ? LOCAL_POSTGRES : 'postgres:16');
     if (!env.FN_NODE_IMAGE && !env.FNLB_IMAGE && env.FN_BUILD_IMAGES !== '0') {
+      const building = Date.now();
       await run(join(PACKAGE.root, 'docker/build-images.sh'), [], BUILD_TIMEOUT_MS);
+      console.log(`[containers] project images up to date (${Date.now() - building} ms)`);
     }
     for (const image of [nodeImage, lbImage]) {
       if (!(await imagePresent(docker, image))) {
@@ -104,6 +106,7 @@ export class ContainerTopology implements Topology {
       }
     }
 
+    const starting = Date.now();
     const id = `fng${randomBytes(3).toString('hex')}`;
     const labels = { fnguard: '1', [TOPOLOGY_LABEL]: id };
     const network = `fnguard-${id}`;
@@ -167,6 +170,7 @@ export class ContainerTopology implements Topology {
       );
       const lbUrl = `http://127.0.0.1:${lbContainer.getMappedPort(LB_PORT)}`;
       await waitOnline(lbUrl, nodes);
+      console.log(`[containers] topology ${id} up, every node online at fnlb (${Date.now() - starting} ms)`);
       return new ContainerTopology(docker, id, nodeIds, started, {
         kind: 'containers',
         lbUrl,
