@@ -103,7 +103,12 @@ async function driverStarts(): Promise<number[]> {
 
 async function nodeCalls(): Promise<{ cold: number[]; hot: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'fnguard-bench-'));
-  const node = await FnNodeProcess.start({ dbUrl: `sqlite://${join(dir, 'fn.db')}`, cwd: dir });
+  // Explicitly: with a Docker engine on the machine, fn-node's `auto` would pick the docker driver.
+  const node = await FnNodeProcess.start({
+    dbUrl: `sqlite://${join(dir, 'fn.db')}`,
+    cwd: dir,
+    env: { FN_DRIVER: 'process' },
+  });
   try {
     const api = new FnClient(node.url, { timeoutMs: CALL_TIMEOUT_MS });
     await api.createRoute('bench', { path: '/cold', image: 'fnguard/echo', format: 'default' });
