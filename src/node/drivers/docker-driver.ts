@@ -161,7 +161,9 @@ class DockerInstance implements Instance {
         ...(this.reason ? { reason: this.reason } : {}),
       };
     });
-    this.removed = this.exited.then(() => this.remove());
+    // A removal the engine refused leaves a labelled container behind, which the next start of a
+    // node with this id removes: nothing to report to the runner.
+    this.removed = this.exited.then(() => this.remove()).catch(() => {});
     // A write after the container ended fails; the exit is reported through `exited`.
     (stream as unknown as Writable).on('error', () => {});
   }
@@ -191,25 +193,27 @@ class DockerInstance implements Instance {
   stop(options: { force?: boolean } = {}): Promise<ExitInfo> {
     if (this.done) return this.exited;
     this.reason ??= 'stopped';
-    const ignoreGone = (error: unknown) => {
-      // 304: not running; 404: gone; 409: already stopping.
-      if (![304, 404, 409].includes(statusOf(error) ?? 0)) throw error;
-    };
-    if (options.force) {
-      this.stopping ??= within(this.apiTimeoutMs, 'kill', this.container.kill())
-        .catch(ignoreGone)
-        .then(() => this.exited);
-      return this.stopping;
-    }
-    this.stopping ??= (async () => {
-      this.stdin.end();
-      const seconds = Math.max(1, Math.ceil(this.graceMs / 1000));
-      await within(this.apiTimeoutMs + this.graceMs, 'stop', this.container.stop({ t: seconds })).catch(
-        ignoreGone,
-      );
-      return this.exited;
-    })();
+    this.stopping ??= this.halt(options.force === true).then(() => this.exited);
     return this.stopping;
+  }
+
+  /** Kills, or closes stdin and lets Docker send TERM then KILL after the grace period. */
+  private async halt(force: boolean): Promise<void> {
+    try {
+      if (force) {
+        await within(this.apiTimeoutMs, 'kill', this.container.kill());
+      } else {
+        this.stdin.end();
+        const seconds = Math.max(1, Math.ceil(this.graceMs / 1000));
+        await within(this.apiTimeoutMs + this.graceMs, 'stop', this.container.stop({ t: seconds }));
+      }
+    } catch (error) {
+      // 304: not running; 404: gone; 409: already stopping. Anything else: removing it with force
+      // ends it all the same.
+      if (![304, 404, 409].includes(statusOf(error) ?? 0)) {
+        await within(this.apiTimeoutMs, 'remove', this.container.remove({ force: true })).catch(() => {});
+      }
+    }
   }
 }
 
@@ -396,13 +400,13 @@ export class DockerDriver implements Driver {
       clearTimeout(timer);
     }
     this.live.add(instance);
-    void instance.removed.catch(() => {}).finally(() => this.live.delete(instance));
+    void instance.removed.then(() => this.live.delete(instance));
     return instance;
   }
 
   async close(): Promise<void> {
     const instances = [...this.live];
     await Promise.all(instances.map((instance) => instance.stop()));
-    await Promise.allSettled(instances.map((instance) => instance.removed));
+    await Promise.all(instances.map((instance) => instance.removed));
   }
 }
