@@ -14,6 +14,12 @@ cd "$(dirname "$0")/.."
 say() { echo "build-images: $*"; }
 [ -d node_modules ] || { echo "build-images: run npm ci first" >&2; exit 1; }
 
+# Two test runs at once (each containers topology runs this) take turns: the staging below and the
+# image tags are shared.
+mkdir -p dist
+exec 9>dist/.build-images.lock
+flock 9
+
 npx tsc -p tsconfig.build.json
 
 # Production dependencies, restaged only when the lockfile changed.
