@@ -1,6 +1,7 @@
 // Every bound the integration suite asserts, in one place, each with the reason it exists and the
 // environment variable that overrides it (for a slower machine or another build under test).
 // Bounds are two-sided where a trivial system could pass one side.
+import type { TopologyKind } from '../helpers/topology/types.js';
 
 export interface Threshold {
   value: number;
@@ -87,17 +88,14 @@ export const THRESHOLDS = {
   ),
 } as const;
 
-/** The topology kinds, as helpers/topology names them. */
-export type TopologyKindName = 'processes' | 'containers' | 'external';
-
 export interface TimeBudget {
   /** Milliseconds for the test on each kind of topology. */
-  ms: Record<TopologyKindName, number>;
+  ms: Record<TopologyKind, number>;
   env: string;
   reason: string;
 }
 
-function timeBudget(env: string, ms: Record<TopologyKindName, number>, reason: string): TimeBudget {
+function timeBudget(env: string, ms: Record<TopologyKind, number>, reason: string): TimeBudget {
   const override = process.env[env];
   if (override === undefined || override === '') return { ms, env, reason };
   const parsed = Number(override);
