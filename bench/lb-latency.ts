@@ -16,6 +16,7 @@ import { FnNodeProcess } from '../helpers/fn-node-process.js';
 import { FnlbProcess } from '../helpers/fnlb-process.js';
 import { Balancer } from '../src/lb/balancer.js';
 import { binary, INSTALL_HINT, type RunningProxy, startHaproxy, startNginx } from './lb-proxies.js';
+import { pct } from './percentile.js';
 
 const ROUNDS = 3;
 /** Per round and target: sequential calls for latency, then closed-loop callers for throughput. */
@@ -35,10 +36,6 @@ interface Tally {
   calls: number;
   seconds: number;
   errors: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
 async function once(pool: Pool, path: string): Promise<boolean> {
@@ -180,18 +177,18 @@ export async function runLbBench(): Promise<void> {
       );
       const tallies = await measure(targets, path);
       const direct = tallies[0] as Tally;
-      const directP50 = percentile(direct.latencies, 50);
+      const directP50 = pct(direct.latencies, 50);
       const directRate = direct.calls / direct.seconds;
       targets.forEach((target, i) => {
         const tally = tallies[i] as Tally;
-        const p50 = percentile(tally.latencies, 50);
+        const p50 = pct(tally.latencies, 50);
         const rate = tally.calls / tally.seconds;
         console.log(
           row(
             [
               target.name,
               p50.toFixed(3),
-              percentile(tally.latencies, 99).toFixed(3),
+              pct(tally.latencies, 99).toFixed(3),
               i === 0 ? '-' : signed(p50 - directP50),
               `${rate.toFixed(0)} (${((rate / directRate) * 100).toFixed(0)}%)`,
               String(tally.errors),

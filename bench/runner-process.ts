@@ -14,6 +14,7 @@ import { FnClient } from '../helpers/fn-client.js';
 import { FnNodeProcess } from '../helpers/fn-node-process.js';
 import { ProcessDriver } from '../src/node/drivers/process-driver.js';
 import { ImageRegistry } from '../src/node/drivers/process-registry.js';
+import { pct } from './percentile.js';
 
 const SPAWNS = 20;
 const COLD_CALLS = 20;
@@ -24,10 +25,6 @@ const CALL_TIMEOUT_MS = 20_000;
 interface Row {
   name: string;
   samples: number[];
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
 async function timed(action: () => Promise<unknown>): Promise<number> {
@@ -134,7 +131,7 @@ function print(rows: Row[]): void {
   console.log(`${'what'.padEnd(pad)}  ${'n'.padStart(4)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}`);
   for (const row of rows) {
     const sorted = [...row.samples].sort((a, b) => a - b);
-    const cells = [percentile(sorted, 50), percentile(sorted, 99)].map((ms) => ms.toFixed(2).padStart(8));
+    const cells = [pct(sorted, 50), pct(sorted, 99)].map((ms) => ms.toFixed(2).padStart(8));
     console.log(`${row.name.padEnd(pad)}  ${String(sorted.length).padStart(4)}  ${cells.join('  ')}`);
   }
 }
