@@ -45,6 +45,7 @@ const TOPOLOGY_LABEL = 'fnguard.topology';
 interface Started {
   stop(options?: { timeout?: number }): Promise<unknown>;
   getMappedPort(port: number): number;
+  getName(): string;
 }
 
 function run(command: string, args: string[], timeoutMs: number): Promise<void> {
@@ -202,6 +203,8 @@ export class ContainerTopology implements Topology {
  * container of the topology and every function container of its nodes by label, then the network.
  */
 async function teardown(docker: Docker, id: string, nodeIds: string[], started: Started[]): Promise<void> {
+  // Endpoints are named after their containers: kept to drop stale ones below.
+  const names = started.map((container) => container.getName().replace(/^\//, ''));
   await Promise.allSettled(started.map((container) => container.stop({ timeout: STOP_TIMEOUT_MS })));
   const filters = [`${TOPOLOGY_LABEL}=${id}`, ...nodeIds.map((nodeId) => `${NODE_LABEL}=${nodeId}`)];
   // A container that a node was still removing answers 409 and keeps its endpoint for a moment:
@@ -220,9 +223,24 @@ async function teardown(docker: Docker, id: string, nodeIds: string[], started: 
     );
     const failed = removed.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (!failed && lists.every((list) => list.length === 0)) return;
+    if (failed && /active endpoints/.test((failed.reason as Error).message)) {
+      // Docker 20.10 sometimes keeps the endpoint of a container whose shim died after removal, and
+      // then refuses to remove the network; a forced disconnect by the container's name drops it.
+      await Promise.allSettled(
+        networks.flatMap((network) =>
+          names.map((name) => docker.getNetwork(network.Id).disconnect({ Container: name, Force: true })),
+        ),
+      );
+    }
     if (Date.now() > deadline) {
-      const what = failed ? `network fnguard-${id} (${(failed.reason as Error).message})` : 'containers';
-      throw new Error(`containers topology ${id}: teardown left ${what}`);
+      if (lists.some((list) => list.length > 0))
+        throw new Error(`containers topology ${id}: teardown left containers`);
+      // Only the network is left, held by an endpoint the engine lost track of: it holds no process and
+      // no port, so say so rather than fail a run whose tests passed.
+      console.warn(
+        `[containers] topology ${id}: could not remove network fnguard-${id}: ${String((failed?.reason as Error | undefined)?.message)}`,
+      );
+      return;
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
