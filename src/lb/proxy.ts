@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { parseGoDuration } from '../common/duration.js';
+import { CONNECTION_HEADERS } from '../common/hop-by-hop.js';
 import { errorBody, FN_HEADERS, FN_MESSAGES } from '../common/wire.js';
 import type { Backend } from './backend.js';
 import type { Balancer } from './balancer.js';
@@ -21,18 +22,8 @@ import type { LbStats, RetryReason } from './stats.js';
 
 export const BODY_BUFFER_LIMIT = 1024 * 1024;
 
-/** RFC 9110 section 7.6.1 connection-specific fields, plus the pre-standard ones still seen. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+/** Connection-specific fields, and the credentials meant for a proxy (this one has none to check). */
+const HOP_BY_HOP = new Set([...CONNECTION_HEADERS, 'proxy-authenticate', 'proxy-authorization']);
 
 export interface ProxyContext {
   balancer: Balancer;

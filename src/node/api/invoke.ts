@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatGoDuration } from '../../common/duration.js';
+import { CONNECTION_HEADERS } from '../../common/hop-by-hop.js';
 import { type App, FN_HEADERS, type Route } from '../../common/wire.js';
 import type { HeaderMap } from '../formats/index.js';
 import { CallError, type Runner } from '../runner/index.js';
@@ -20,17 +21,11 @@ export interface InvokeDeps {
   runner: Pick<Runner, 'run'>;
 }
 
-/** Not forwarded to the function and not taken from its response: they describe one connection. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'content-length',
-]);
+/**
+ * Not forwarded to the function and not taken from its response: they describe one connection, and
+ * the node frames the body itself (content-length).
+ */
+const HOP_BY_HOP = new Set([...CONNECTION_HEADERS, 'content-length']);
 
 function requestHeaders(request: FastifyRequest): HeaderMap {
   const headers: HeaderMap = {};
