@@ -15,11 +15,11 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { request } from 'undici';
 import { PACKAGE } from '../../src/common/package-root.js';
-import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
+import { LB_PATHS } from '../../src/lb/wire.js';
 import { NODE_LABEL } from '../../src/node/drivers/docker-driver.js';
 import { dockerSocket } from '../../src/node/drivers/index.js';
+import { waitUntilOnline } from '../lb-online.js';
 import { FAST_HEALTH_CHECKS } from './processes.js';
 import type { Topology, TopologyInfo } from './types.js';
 
@@ -170,7 +170,8 @@ export class ContainerTopology implements Topology {
         nodeContainers.map(async (node) => `http://127.0.0.1:${(await node).getMappedPort(NODE_PORT)}`),
       );
       const lbUrl = `http://127.0.0.1:${lbContainer.getMappedPort(LB_PORT)}`;
-      await waitOnline(lbUrl, nodes);
+      // fnlb gives a node no traffic until its first health check passes: hand out a ready cluster.
+      await waitUntilOnline(lbUrl, nodes, { timeoutMs: ONLINE_TIMEOUT_MS });
       console.log(`[containers] topology ${id} up, every node online at fnlb (${Date.now() - starting} ms)`);
       return new ContainerTopology(docker, id, nodeIds, started, {
         kind: 'containers',
@@ -244,22 +245,4 @@ async function teardown(docker: Docker, id: string, nodeIds: string[], started: 
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-/** fnlb gives a node no traffic until its first health check passes: hand out a ready cluster. */
-async function waitOnline(lbUrl: string, nodes: string[]): Promise<void> {
-  const deadline = Date.now() + ONLINE_TIMEOUT_MS;
-  let last: LbNodesResponse = { nodes: {} };
-  while (Date.now() < deadline) {
-    const response = await request(`${lbUrl}${LB_PATHS.nodes}`, {
-      headersTimeout: 2000,
-      bodyTimeout: 2000,
-    });
-    last = (await response.body.json()) as LbNodesResponse;
-    if (nodes.every((node) => last.nodes[node] === 'online')) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(
-    `fnlb: not every node online within ${ONLINE_TIMEOUT_MS} ms: ${JSON.stringify(last.nodes)}`,
-  );
 }

@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FnApiError, FnClient } from '../../helpers/fn-client.js';
 import { FnlbProcess } from '../../helpers/fnlb-process.js';
 import { runHarnessCli } from '../../helpers/harness-cli.js';
+import { waitUntilOnline } from '../../helpers/lb-online.js';
 import { freePort } from '../../helpers/ports.js';
 import { FAST_HEALTH_CHECKS } from '../../helpers/topology/processes.js';
 import type { HarnessReport } from '../../src/harness/report.js';
-import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
 
 const CLI_TIMEOUT_MS = 90_000;
 const runCli = (args: string[]) => runHarnessCli(args, CLI_TIMEOUT_MS);
@@ -56,22 +56,7 @@ async function countedCalls(routeKeys: readonly string[]): Promise<Map<string, n
 /** The shared balancer may still be health-checking its nodes when the first file starts. */
 async function waitForOnlineNodes(): Promise<void> {
   if (topology.lbMgmtUrl === undefined) return;
-  const mgmt = new FnClient(topology.lbMgmtUrl, { timeoutMs: 2000 });
-  const token = process.env.FNLB_MGMT_TOKEN;
-  const deadline = Date.now() + 10_000;
-  let view: LbNodesResponse = { nodes: {} };
-  while (Date.now() < deadline) {
-    const result = await mgmt.send(
-      'GET',
-      LB_PATHS.nodes,
-      undefined,
-      token ? { authorization: `Bearer ${token}` } : {},
-    );
-    view = JSON.parse(result.body) as LbNodesResponse;
-    if (topology.nodes.every((node) => view.nodes[node] === 'online')) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`fnlb nodes not all online within 10 s: ${JSON.stringify(view)}`);
+  await waitUntilOnline(topology.lbMgmtUrl, topology.nodes, { token: process.env.FNLB_MGMT_TOKEN });
 }
 
 beforeAll(async () => {
