@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { createScratchDatabase } from '../../helpers/databases.js';
 import { freePort } from '../../helpers/ports.js';
 import { hasLocalPostgres, startPostgres } from '../../helpers/postgres.js';
+import { waitUntil } from '../../helpers/wait.js';
 import {
   AlreadyExistsError,
   type Datastore,
@@ -52,15 +53,9 @@ interface Engine {
 }
 
 /** Polls until `predicate` holds; returns the elapsed milliseconds, or fails naming what it waited for. */
-async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs: number) {
-  const started = performance.now();
-  while (!(await predicate())) {
-    if (performance.now() - started > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return performance.now() - started;
-}
+/** Polls every 10 ms; resolves with the milliseconds it took. */
+const until = (what: string, predicate: () => boolean | Promise<boolean>, timeoutMs: number) =>
+  waitUntil(what, predicate, timeoutMs, 10);
 
 /** A raw session on `url` for the duration of `fn`, bypassing the datastore. */
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { request } from 'undici';
+import { waitUntil } from '../../helpers/wait.js';
 import { type LbOptions, parseFlags } from '../../src/lb/flags.js';
 import { Fnlb } from '../../src/lb/server.js';
 
@@ -110,11 +111,7 @@ export async function waitFor(
   check: () => boolean | Promise<boolean>,
   timeoutMs = 5000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitUntil(what, check, timeoutMs);
 }
 
 /** Waits until the balancer reports every one of `nodes` online. */
