@@ -85,6 +85,19 @@ export const FN_HEADERS = {
   wait: 'xxx-fxlb-wait',
   /** Set by fnlb on responses: the node that served the call. */
   lbNode: 'fn-lb-node',
+  /**
+   * Set by a node on a 503 for a call it refused before running it (values: FN_REFUSALS). A balancer
+   * may send such a call to another node; a 503 without it came from the function and must not be.
+   */
+  refused: 'fn-refused',
+} as const;
+
+/** Values of the Fn-Refused header. */
+export const FN_REFUSALS = {
+  /** No container could take the call within half its timeout. */
+  busy: 'busy',
+  /** The node is shutting down and takes no new calls. */
+  draining: 'draining',
 } as const;
 
 /** Fn's error messages that clients match on. */

@@ -14,6 +14,8 @@ export interface PoolTimeouts {
 
 export class Backend {
   readonly address: string;
+  /** The ip:port pairs the address resolved to when it was added (to refuse aliases of it). */
+  addresses: string[] = [];
   readonly pool: Pool;
   state: NodeState = 'unknown';
   inFlight = 0;

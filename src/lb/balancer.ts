@@ -25,8 +25,16 @@ export interface BalancerOptions {
   c: number;
   floor: number;
   vnodes: number;
+  /** Nodes accepted at most; add() refuses more. */
+  maxNodes: number;
   timeouts: PoolTimeouts;
 }
+
+export type AddResult =
+  | { kind: 'added'; backend: Backend }
+  | { kind: 'known' }
+  | { kind: 'alias'; of: string }
+  | { kind: 'full'; max: number };
 
 export class Balancer {
   readonly #options: BalancerOptions;
@@ -64,13 +72,22 @@ export class Balancer {
     return false;
   }
 
-  /** Adds a node in state `unknown`; returns undefined when it was already known. */
-  add(address: string): Backend | undefined {
-    if (this.#backends.has(address)) return undefined;
+  /**
+   * Adds a node in state `unknown`. `addresses` are the ip:port pairs its name resolves to: a node
+   * reached at an address another node already has is that node under another name, and is refused.
+   */
+  add(address: string, addresses: readonly string[] = []): AddResult {
+    if (this.#backends.has(address)) return { kind: 'known' };
+    for (const backend of this.#backends.values()) {
+      if (addresses.some((one) => backend.addresses.includes(one)))
+        return { kind: 'alias', of: backend.address };
+    }
+    if (this.#backends.size >= this.#options.maxNodes) return { kind: 'full', max: this.#options.maxNodes };
     const backend = new Backend(address, this.#options.timeouts);
+    backend.addresses = [...addresses];
     this.#backends.set(address, backend);
     this.#ring = this.#ring.with(address);
-    return backend;
+    return { kind: 'added', backend };
   }
 
   /** Removes a node from the ring at once; the caller closes its pool once in-flight calls end. */
@@ -105,20 +122,26 @@ export class Balancer {
    * least loaded node wins, earlier in the walk on ties, so the choice stays sticky.
    */
   choose(key: string, exclude?: ReadonlySet<string>): Backend | undefined {
-    const candidates = this.walk(key, exclude);
     const bound = this.bound();
     const now = Date.now();
+    let chosen: Backend | undefined;
     let best: Backend | undefined;
     let bestLoad = Number.POSITIVE_INFINITY;
-    for (const backend of candidates) {
+    this.#ring.visit(key, (address) => {
+      const backend = this.#backends.get(address);
+      if (backend?.online !== true || exclude?.has(address)) return false;
       const load = this.load(backend, now);
-      if (load < bound) return backend;
+      if (load < bound) {
+        chosen = backend;
+        return true;
+      }
       if (load < bestLoad) {
         best = backend;
         bestLoad = load;
       }
-    }
-    return best;
+      return false;
+    });
+    return chosen ?? best;
   }
 
   begin(backend: Backend): void {

@@ -22,9 +22,18 @@ export interface LbOptions {
   /** Lowest bound, so light traffic never leaves a route's home node. */
   floor: number;
   vnodes: number;
+  /** Longest a node may take to answer a forwarded call before the client gets 504. */
+  upstreamTimeoutMs: number;
+  /** Longest a client may take to send a whole request (headers and body). */
+  bodyTimeoutMs: number;
+  /** All request bodies kept in memory for a retry, together. */
+  replayBudgetBytes: number;
+  maxConns: number;
+  maxNodes: number;
 }
 
-// Seconds are floats (historic fnlb took integers; fractions let tests check faster).
+// Seconds are floats (historic fnlb took integers; whole numbers parse the same, fractions let tests
+// check faster).
 const SPECS = {
   nodes: { kind: 'string', default: '', usage: 'comma separated list of functions nodes, host:port' },
   listen: { kind: 'string', default: ':8081', usage: 'address to serve the proxy on' },
@@ -62,6 +71,33 @@ const SPECS = {
     min: 1,
     usage: 'lowest per-node bound, so light traffic stays on its home node',
   },
+  'upstream-timeout': {
+    kind: 'float',
+    default: 190,
+    min: 0.01,
+    usage:
+      'seconds a node may take to answer a call (the longest legal call, 120 s, plus queueing); then 504, never a retry',
+  },
+  'body-timeout': {
+    kind: 'float',
+    default: 60,
+    min: 0.01,
+    usage: 'seconds a client may take to send a whole request; then 408 and the connection is closed',
+  },
+  'replay-budget': {
+    kind: 'float',
+    default: 64,
+    min: 0,
+    usage: 'MiB of request bodies kept in memory for retries, all requests together (each at most 1 MiB)',
+  },
+  'max-conns': { kind: 'int', default: 10_000, min: 1, usage: 'client connections served at once' },
+  'max-nodes': {
+    kind: 'int',
+    default: 1000,
+    min: 1,
+    max: 100_000,
+    usage: 'nodes the balancer accepts (each costs vnodes points on the ring)',
+  },
   // 2000 points per node keep each node's share of the ring within about 2% (1/sqrt(vnodes)) of the
   // mean; with 160, nginx's figure, about 1 in 40 random 5-node rings has a node 20% off the mean.
   vnodes: {
@@ -77,7 +113,8 @@ export function usage(): string {
   return `${formatGoUsage(
     'fnlb',
     SPECS,
-  )}\nEnvironment: FNLB_MGMT_TOKEN requires "Authorization: Bearer <token>" on the management API.\n`;
+  )}\nEnvironment: FNLB_MGMT_TOKEN requires "Authorization: Bearer <token>" on the management API. Without
+it, nodes can be added or removed through the API only when it listens on a loopback address.\n`;
 }
 
 export type ParseResult =
@@ -107,6 +144,9 @@ export function parseFlags(argv: readonly string[]): ParseResult {
       if (node === undefined)
         throw new FlagError(`invalid value "${part}" for flag -nodes: expected host:port`);
       if (!nodes.includes(node)) nodes.push(node);
+    }
+    if (nodes.length > v['max-nodes']) {
+      throw new FlagError(`flag -nodes lists ${nodes.length} nodes, more than -max-nodes ${v['max-nodes']}`);
     }
     if (!v['hc-path'].startsWith('/')) {
       throw new FlagError(
@@ -138,6 +178,11 @@ export function parseFlags(argv: readonly string[]): ParseResult {
         c: v.c,
         floor: v.floor,
         vnodes: v.vnodes,
+        upstreamTimeoutMs: Math.round(v['upstream-timeout'] * 1000),
+        bodyTimeoutMs: Math.round(v['body-timeout'] * 1000),
+        replayBudgetBytes: Math.round(v['replay-budget'] * 1024 * 1024),
+        maxConns: v['max-conns'],
+        maxNodes: v['max-nodes'],
       },
     };
   } catch (error) {

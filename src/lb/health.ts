@@ -67,6 +67,13 @@ export class HealthChecker {
     this.#transition(backend, 'offline', `connect failed: ${reason}`);
   }
 
+  /** Passive marking: the node answered that it is draining; it takes no new calls from now on. */
+  draining(backend: Backend): void {
+    backend.consecutivePassed = 0;
+    backend.lastCheckError = 'draining';
+    this.#transition(backend, 'offline', 'node is draining');
+  }
+
   async #probe(backend: Backend): Promise<string | undefined> {
     const { timeoutMs, path, minApiVersion } = this.#options;
     try {

@@ -4,11 +4,15 @@
 //   DELETE /1/lb/nodes  {"node":"host:port"} -> {"msg":"node deleted"}
 //   errors             -> {"msg":"..."} (400 for a body that is not JSON or not a host:port)
 // plus GET /1/lb/stats (JSON per node and per route), GET /metrics (Prometheus) and GET /health.
-// With FNLB_MGMT_TOKEN set, everything but /health needs "Authorization: Bearer <token>".
+// With FNLB_MGMT_TOKEN set, everything but /health needs "Authorization: Bearer <token>". Without a
+// token, PUT and DELETE answer 403 unless the management API listens on a loopback address only: the
+// default shares the proxy's port on every interface, and whoever reaches the proxy must not be able
+// to take every node out or point the balancer at any upstream. A second name for a known node (an
+// alias that resolves to the same ip:port) is refused with 409, and so is a node past -max-nodes.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { parseNodeAddress } from './address.js';
+import { parseNodeAddress, resolveNodeAddress } from './address.js';
 import type { Balancer } from './balancer.js';
 import type { HealthChecker } from './health.js';
 import type { LbStats } from './stats.js';
@@ -30,6 +34,8 @@ export interface MgmtContext {
   stats: LbStats;
   log: Logger;
   token: string | undefined;
+  /** Whether PUT and DELETE are allowed without a token (the API listens on loopback only). */
+  membershipOpen: boolean;
   draining(): boolean;
 }
 
@@ -152,19 +158,38 @@ export async function manage(req: IncomingMessage, res: ServerResponse, ctx: Mgm
   }
   if (path !== LB_PATHS.nodes) return sendMsg(res, 404, `no such endpoint: ${path}`);
 
+  if ((method === 'PUT' || method === 'DELETE') && ctx.token === undefined && !ctx.membershipOpen) {
+    return sendMsg(
+      res,
+      403,
+      'node changes need FNLB_MGMT_TOKEN set on the balancer, or -mgmt-listen on a loopback address',
+    );
+  }
   switch (method) {
     case 'GET':
       return send(res, 200, { nodes: nodesView(ctx.balancer) });
     case 'PUT': {
       const parsed = await nodeFromBody(req);
       if ('error' in parsed) return sendMsg(res, 400, parsed.error);
-      const backend = ctx.balancer.add(parsed.node);
-      if (backend !== undefined) {
-        ctx.log.info({ node: parsed.node }, 'node added');
-        // Check it now rather than at the next tick: it gets traffic as soon as it passes.
-        void ctx.health.check(backend);
+      const added = ctx.balancer.add(parsed.node, await resolveNodeAddress(parsed.node));
+      switch (added.kind) {
+        case 'alias':
+          return sendMsg(res, 409, `node "${parsed.node}" is node "${added.of}" under another name`);
+        case 'full':
+          return sendMsg(
+            res,
+            409,
+            `node limit reached: the balancer takes at most ${added.max} nodes (-max-nodes)`,
+          );
+        case 'added':
+          ctx.log.info({ node: parsed.node }, 'node added');
+          // Check it now rather than at the next tick: it gets traffic as soon as it passes.
+          void ctx.health.check(added.backend);
+          return sendMsg(res, 200, LB_MESSAGES.added);
+        case 'known':
+          return sendMsg(res, 200, LB_MESSAGES.added);
       }
-      return sendMsg(res, 200, LB_MESSAGES.added);
+      break;
     }
     case 'DELETE': {
       const parsed = await nodeFromBody(req);

@@ -1,12 +1,21 @@
-// The proxy: picks a node with the balancer, forwards the request on that node's keep-alive pool and
-// streams the response back. Failover: a request that never reached a node (connect refused, reset
-// or timed out before undici handed it to a socket) and a request a node refused with 503 go to the
-// next node of the same ring walk, at most once per online node; then the client gets 503 JSON.
-// Anything else that goes wrong after the node got the request is passed on, never retried: a
-// function call is not idempotent.
+// The proxy: reads the request target as the nodes do (src/common/request-target.ts), picks a node
+// with the balancer by that canonical path, forwards the request on the node's keep-alive pool and
+// streams the response back.
 //
-// Retrying needs the request body again, so bodies up to BODY_BUFFER_LIMIT (1 MiB, far above what
-// function calls carry) are read into memory first. A larger body streams straight to the first node
+// Failover is for calls that provably did not run: a request that never reached a node (its connect
+// was refused, reset or timed out before undici handed it to a socket), and one the node refused
+// before running it, which the node marks with `Fn-Refused` (busy: no room within half the call's
+// timeout; draining: it is shutting down). Those go to the next node of the same ring walk, at most once
+// per online node; then the client gets 503 JSON. Everything else (any other 5xx, a function's own
+// 503, a reset after delivery, a timeout) goes to the client as it is: a function call is not
+// idempotent, and running it twice is worse than failing it once.
+//
+// A request the balancer cannot forward (a target that is not a path, a bad escape, an absolute-form
+// target naming another host than its Host header) is the client's 400 and never counts against a node.
+//
+// Retrying needs the request body again, so bodies up to the replay budget's per-request limit
+// (1 MiB, far above what function calls carry) are read into memory first, while the budget's total
+// allows. A larger body, or one that finds the budget spent, streams straight to the first node
 // chosen and gets that one attempt only.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -14,12 +23,15 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { parseGoDuration } from '../common/duration.js';
 import { CONNECTION_HEADERS } from '../common/hop-by-hop.js';
-import { errorBody, FN_HEADERS, FN_MESSAGES } from '../common/wire.js';
+import { parseRequestTarget } from '../common/request-target.js';
+import { errorBody, FN_HEADERS, FN_MESSAGES, FN_REFUSALS } from '../common/wire.js';
 import type { Backend } from './backend.js';
 import type { Balancer } from './balancer.js';
 import type { HealthChecker } from './health.js';
+import type { ReplayBudget } from './replay-budget.js';
 import type { LbStats, RetryReason } from './stats.js';
 
+/** Largest request body kept in memory for a retry. */
 export const BODY_BUFFER_LIMIT = 1024 * 1024;
 
 /** Connection-specific fields, and the credentials meant for a proxy (this one has none to check). */
@@ -30,14 +42,9 @@ export interface ProxyContext {
   health: HealthChecker;
   stats: LbStats;
   log: Logger;
+  replay: ReplayBudget;
   /** True while draining: responses then close their connection. */
   draining(): boolean;
-}
-
-/** The hashing key: the path without its query string. */
-export function routeKey(url: string): string {
-  const query = url.indexOf('?');
-  return query < 0 ? url : url.slice(0, query);
 }
 
 function connectionTokens(value: string | string[] | undefined): Set<string> {
@@ -87,12 +94,22 @@ export function responseHeaders(
   return out;
 }
 
-type Body = { kind: 'buffered'; data: Buffer | null } | { kind: 'stream'; data: Readable };
+type Body =
+  | { kind: 'buffered'; data: Buffer | null; reserved: number }
+  | { kind: 'stream'; data: Readable; reserved: 0 };
 
-/** Reads the body into memory up to BODY_BUFFER_LIMIT; past it, returns a stream of the whole body. */
-function readBody(req: IncomingMessage): Promise<Body> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > BODY_BUFFER_LIMIT) return Promise.resolve({ kind: 'stream', data: req });
+/**
+ * Reads the body into memory while it fits the replay budget (reserving its size as it arrives);
+ * past that, returns a stream of the whole body with nothing reserved.
+ */
+function readBody(req: IncomingMessage, budget: ReplayBudget): Promise<Body> {
+  // Absent (chunked or no body): 0, and the budget is taken as the chunks arrive.
+  const declared = Number(req.headers['content-length'] ?? 0) || 0;
+  const limit = budget.perRequest;
+  if (declared > limit || (declared > 0 && !budget.take(declared))) {
+    return Promise.resolve({ kind: 'stream', data: req, reserved: 0 });
+  }
+  let reserved = declared;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -105,21 +122,31 @@ function readBody(req: IncomingMessage): Promise<Body> {
     const onData = (chunk: Buffer) => {
       chunks.push(chunk);
       size += chunk.length;
-      if (size <= BODY_BUFFER_LIMIT) return;
+      if (size > reserved && size <= limit && budget.take(size - reserved)) reserved = size;
+      if (size <= reserved) return;
+      // Over the per-request limit or the total: hand back what was taken and stream the rest.
+      budget.give(reserved);
       req.pause();
       cleanup();
       async function* whole() {
         yield* chunks;
         yield* req;
       }
-      resolve({ kind: 'stream', data: Readable.from(whole(), { objectMode: false }) });
+      resolve({ kind: 'stream', data: Readable.from(whole(), { objectMode: false }), reserved: 0 });
     };
     const onEnd = () => {
       cleanup();
-      resolve({ kind: 'buffered', data: size === 0 ? null : Buffer.concat(chunks, size) });
+      // A body shorter than it declared never gets here (the parser waits for the rest, then the
+      // request timeout closes the connection); a chunked one reserved exactly its size.
+      if (reserved > size) {
+        budget.give(reserved - size);
+        reserved = size;
+      }
+      resolve({ kind: 'buffered', data: size === 0 ? null : Buffer.concat(chunks, size), reserved });
     };
     const onError = (error: Error) => {
       cleanup();
+      budget.give(reserved);
       reject(error);
     };
     const onClose = () => {
@@ -137,8 +164,8 @@ type Outcome =
   | { kind: 'done'; statusCode: number; headersMs: number }
   /** The request never reached the node. */
   | { kind: 'undelivered'; error: Error & { code?: string } }
-  /** The node answered 503 and we held that answer back to try the next node. */
-  | { kind: 'refused' }
+  /** The node refused the call before running it (Fn-Refused) and we held its answer back. */
+  | { kind: 'refused'; refusal: string }
   /** The node got the request and failed before answering: not retried. */
   | { kind: 'failed'; error: Error & { code?: string } };
 
@@ -146,7 +173,7 @@ type Outcome =
 class Attempt implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
   readonly #backend: Backend;
-  readonly #hold503: boolean;
+  readonly #holdRefusal: boolean;
   readonly #close: boolean;
   readonly #resolve: (outcome: Outcome) => void;
   readonly #started = performance.now();
@@ -154,20 +181,20 @@ class Attempt implements Dispatcher.DispatchHandler {
   #delivered = false;
   #statusCode = 0;
   #headersMs = 0;
-  #holding = false;
+  #holding: string | undefined;
   #responding = false;
   #finished = false;
 
   constructor(
     res: ServerResponse,
     backend: Backend,
-    hold503: boolean,
+    holdRefusal: boolean,
     close: boolean,
     resolve: (o: Outcome) => void,
   ) {
     this.#res = res;
     this.#backend = backend;
-    this.#hold503 = hold503;
+    this.#holdRefusal = holdRefusal;
     this.#close = close;
     this.#resolve = resolve;
   }
@@ -201,8 +228,11 @@ class Attempt implements Dispatcher.DispatchHandler {
     const wait = headers[FN_HEADERS.wait];
     const waitMs = typeof wait === 'string' ? parseGoDuration(wait) : undefined;
     if (waitMs !== undefined && waitMs >= 0) this.#backend.wait.add(waitMs, Date.now());
-    if (statusCode === 503 && this.#hold503) {
-      this.#holding = true;
+    const refusal = refusalOf(statusCode, headers);
+    if (refusal !== undefined && (this.#holdRefusal || refusal === FN_REFUSALS.draining)) {
+      // A draining node's refusal is held back even on the last attempt: the proxy then answers its
+      // own 503, and the node is taken out at once.
+      this.#holding = refusal;
       return;
     }
     this.#responding = true;
@@ -214,7 +244,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#holding) return;
+    if (this.#holding !== undefined) return;
     if (!this.#res.write(chunk)) {
       controller.pause();
       this.#res.once('drain', () => controller.resume());
@@ -222,8 +252,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (this.#holding) {
-      this.#finish({ kind: 'refused' });
+    if (this.#holding !== undefined) {
+      this.#finish({ kind: 'refused', refusal: this.#holding });
       return;
     }
     this.#res.end();
@@ -231,8 +261,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (this.#holding) {
-      this.#finish({ kind: 'refused' });
+    if (this.#holding !== undefined) {
+      this.#finish({ kind: 'refused', refusal: this.#holding });
     } else if (this.#responding) {
       // Headers are out: the only honest signal left is to cut the client's connection.
       this.#res.destroy(error);
@@ -245,11 +275,34 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 }
 
-/** Errors that say the node is unreachable (not that we closed its pool or the client left). */
-function isConnectFailure(error: Error & { code?: string }): boolean {
-  return (
-    error.code !== 'UND_ERR_CLOSED' && error.code !== 'UND_ERR_DESTROYED' && error.code !== 'UND_ERR_ABORTED'
-  );
+/** The node's own refusal of a call it did not run: a 503 it marked with Fn-Refused. */
+function refusalOf(statusCode: number, headers: IncomingHttpHeaders): string | undefined {
+  if (statusCode !== 503) return undefined;
+  const marked = headers[FN_HEADERS.refused];
+  return typeof marked === 'string' && marked !== '' ? marked : undefined;
+}
+
+/**
+ * Errors that say the node cannot be reached. Anything else before delivery is about the request
+ * (undici refused to send it) or about us (the pool closed, the client left): never the node's fault.
+ */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+function isUnreachable(error: Error & { code?: string }): boolean {
+  return error.code !== undefined && UNREACHABLE.has(error.code);
 }
 
 function sendError(
@@ -271,16 +324,51 @@ function sendError(
   res.writeHead(status, headers).end(body);
 }
 
+/** The request's canonical path and the origin-form target to forward, or why it cannot be forwarded. */
+function forwardTarget(req: IncomingMessage): { key: string; target: string } | { error: string } {
+  const parsed = parseRequestTarget(req.url ?? '');
+  if (!parsed.ok) return { error: parsed.reason };
+  const host = req.headers.host?.toLowerCase();
+  if (parsed.authority !== undefined && parsed.authority !== host) {
+    return {
+      error: `the request target names host "${parsed.authority}", not this balancer's "${host ?? ''}"`,
+    };
+  }
+  return { key: parsed.path, target: `${parsed.path}${parsed.query}` };
+}
+
 export async function proxy(req: IncomingMessage, res: ServerResponse, ctx: ProxyContext): Promise<void> {
-  const { balancer, health, stats } = ctx;
-  const key = routeKey(req.url ?? '/');
+  const { stats } = ctx;
+  const forward = forwardTarget(req);
+  if ('error' in forward) {
+    stats.rejected();
+    sendError(res, 400, `Bad request: ${forward.error}`, true);
+    return;
+  }
+  const { key, target } = forward;
   let body: Body;
   try {
-    body = await readBody(req);
+    body = await readBody(req, ctx.replay);
   } catch {
     res.destroy();
     return;
   }
+  try {
+    await forwardWithFailover(req, res, ctx, key, target, body);
+  } finally {
+    ctx.replay.give(body.reserved);
+  }
+}
+
+async function forwardWithFailover(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: ProxyContext,
+  key: string,
+  target: string,
+  body: Body,
+): Promise<void> {
+  const { balancer, health, stats } = ctx;
   const replayable = body.kind === 'buffered';
   const headers = requestHeaders(req, replayable);
   const maxAttempts = replayable ? Math.max(1, balancer.onlineCount()) : 1;
@@ -295,15 +383,12 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, ctx: Prox
     if (backend === undefined) break;
     if (previous !== undefined) stats.retried(key, previous);
     tried.add(backend.address);
-    const hold503 = attempt < maxAttempts && balancer.hasOnline(tried);
+    const holdRefusal = attempt < maxAttempts && balancer.hasOnline(tried);
     backend.requests++;
     balancer.begin(backend);
     const outcome = await new Promise<Outcome>((resolve) => {
-      current = new Attempt(res, backend, hold503, ctx.draining(), resolve);
-      backend.pool.dispatch(
-        { path: req.url ?? '/', method: req.method ?? 'GET', headers, body: body.data },
-        current,
-      );
+      current = new Attempt(res, backend, holdRefusal, ctx.draining(), resolve);
+      backend.pool.dispatch({ path: target, method: req.method ?? 'GET', headers, body: body.data }, current);
     });
     balancer.end(backend);
     current = undefined;
@@ -316,13 +401,20 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, ctx: Prox
         return;
       case 'refused':
         backend.refused503++;
-        previous = 'node_503';
-        reason = `${backend.address} answered 503`;
+        if (outcome.refusal === FN_REFUSALS.draining) health.draining(backend);
+        previous = 'node_refused';
+        reason = `${backend.address} refused it (${outcome.refusal})`;
         continue;
       case 'undelivered': {
-        backend.undelivered++;
         const code = outcome.error.code ?? outcome.error.message;
-        if (isConnectFailure(outcome.error)) health.connectFailed(backend, code);
+        if (!isUnreachable(outcome.error)) {
+          // undici would not send it: the request itself is at fault, not the node.
+          stats.rejected();
+          sendError(res, 400, `Bad request: cannot forward it (${code})`, true);
+          return;
+        }
+        backend.undelivered++;
+        health.connectFailed(backend, code);
         previous = 'undelivered';
         reason = `${backend.address} unreachable (${code})`;
         continue;

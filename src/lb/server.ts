@@ -4,21 +4,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { canonicalPath } from '../common/request-target.js';
 import { errorBody } from '../common/wire.js';
-import { formatHostPort, type HostPort } from './address.js';
+import { formatHostPort, type HostPort, isLoopbackHost, resolveNodeAddress } from './address.js';
 import { Balancer } from './balancer.js';
 import type { LbOptions } from './flags.js';
 import { HealthChecker } from './health.js';
 import { isManagementPath, manage } from './mgmt.js';
-import { proxy, routeKey } from './proxy.js';
+import { BODY_BUFFER_LIMIT, proxy } from './proxy.js';
+import { ReplayBudget } from './replay-budget.js';
 import { LbStats } from './stats.js';
 
 /**
- * Upstream deadlines. Connect is local-network quick, so a node that does not accept in 2 s is
- * treated as unreachable and the call fails over. Headers and body gaps must outlast the longest
- * legal call: a route timeout of up to 120 s plus up to half of it queued for memory at the node.
+ * Connect is local-network quick, so a node that does not accept in 2 s is treated as unreachable and
+ * the call fails over. Waiting for headers and between body chunks is -upstream-timeout.
  */
-export const UPSTREAM_TIMEOUTS = { connectMs: 2000, headersMs: 190_000, bodyMs: 190_000 } as const;
+export const UPSTREAM_CONNECT_TIMEOUT_MS = 2000;
+/** A client must send its request headers within this (or within -body-timeout, if shorter). */
+export const CLIENT_HEADERS_TIMEOUT_MS = 10_000;
 
 export interface LbAddresses {
   listen: string;
@@ -30,6 +33,8 @@ export class Fnlb {
   readonly balancer: Balancer;
   readonly health: HealthChecker;
   readonly stats: LbStats;
+  /** Memory for request bodies kept for a retry. */
+  readonly replay: ReplayBudget;
   readonly #log: Logger;
   readonly #token: string | undefined;
   readonly #servers: Server[] = [];
@@ -45,7 +50,12 @@ export class Fnlb {
       c: options.c,
       floor: options.floor,
       vnodes: options.vnodes,
-      timeouts: UPSTREAM_TIMEOUTS,
+      maxNodes: options.maxNodes,
+      timeouts: {
+        connectMs: UPSTREAM_CONNECT_TIMEOUT_MS,
+        headersMs: options.upstreamTimeoutMs,
+        bodyMs: options.upstreamTimeoutMs,
+      },
     });
     this.health = new HealthChecker(
       this.balancer,
@@ -60,7 +70,16 @@ export class Fnlb {
       log,
     );
     this.stats = new LbStats(this.balancer);
-    for (const node of options.nodes) this.balancer.add(node);
+    this.replay = new ReplayBudget(BODY_BUFFER_LIMIT, options.replayBudgetBytes);
+    for (const node of options.nodes) {
+      const added = this.balancer.add(node);
+      // Learn what the name reaches, so a later PUT of an alias of it is refused.
+      if (added.kind === 'added') {
+        void resolveNodeAddress(node).then((addresses) => {
+          added.backend.addresses = addresses;
+        });
+      }
+    }
   }
 
   get inFlight(): number {
@@ -68,21 +87,25 @@ export class Fnlb {
   }
 
   async start(): Promise<LbAddresses> {
+    const shared = this.options.mgmtListen === undefined;
+    const mgmtListen = this.options.mgmtListen ?? this.options.listen;
     const context = {
       balancer: this.balancer,
       health: this.health,
       stats: this.stats,
       log: this.#log,
       token: this.#token,
+      // Without a token, only a management API that nobody off this machine can reach may change nodes.
+      membershipOpen: this.#token === undefined && isLoopbackHost(mgmtListen.host),
+      replay: this.replay,
       draining: () => this.#draining,
     };
-    const shared = this.options.mgmtListen === undefined;
     const handler =
       (withManagement: boolean, withProxy: boolean) => (req: IncomingMessage, res: ServerResponse) => {
         this.#active++;
         res.once('close', () => this.#active--);
         const work =
-          withManagement && (!withProxy || isManagementPath(routeKey(req.url ?? '/')))
+          withManagement && (!withProxy || isManagementPath(canonicalPath(req.url ?? '') ?? ''))
             ? manage(req, res, context)
             : proxy(req, res, context);
         work.catch((error: unknown) => {
@@ -104,7 +127,17 @@ export class Fnlb {
     where: HostPort,
     handle: (req: IncomingMessage, res: ServerResponse) => void,
   ): Promise<string> {
-    const server = createServer({ keepAliveTimeout: 5000 }, handle);
+    const { bodyTimeoutMs, maxConns } = this.options;
+    const server = createServer(
+      {
+        keepAliveTimeout: 5000,
+        requestTimeout: bodyTimeoutMs,
+        headersTimeout: Math.min(CLIENT_HEADERS_TIMEOUT_MS, bodyTimeoutMs),
+        connectionsCheckingInterval: Math.min(1000, bodyTimeoutMs),
+      },
+      handle,
+    );
+    server.maxConnections = maxConns;
     this.#servers.push(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

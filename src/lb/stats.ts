@@ -3,8 +3,14 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Balancer } from './balancer.js';
 
-/** Routes are client-chosen paths: cap the table so a path scan cannot grow it without bound. */
-export const MAX_ROUTES = 10_000;
+/**
+ * Routes are client-chosen paths: the table is capped in bytes (paths can be kilobytes long), and
+ * once full the least recently used route goes first, so a path scan evicts itself, not the routes
+ * that carry traffic.
+ */
+export const MAX_ROUTE_TABLE_BYTES = 4 * 1024 * 1024;
+/** What one entry costs besides its path and node names: the object, counters and map slots. */
+const ROUTE_ENTRY_OVERHEAD_BYTES = 200;
 
 export interface RouteStats {
   requests: number;
@@ -13,14 +19,17 @@ export interface RouteStats {
   nodes: Record<string, number>;
 }
 
-export type RetryReason = 'undelivered' | 'node_503';
+export type RetryReason = 'undelivered' | 'node_refused';
 /** Why the balancer answered an error itself: no node at all, every try refused, or a node failed. */
 export type FailureReason = 'no_node' | RetryReason | 'upstream_error' | 'upstream_timeout';
 
 export class LbStats {
   readonly registry = new Registry();
+  /** In least-recently-used order: a touched route moves to the end. */
   readonly #routes = new Map<string, RouteStats>();
+  #routeBytes = 0;
   #routesDropped = 0;
+  readonly #rejected: Counter;
   readonly #requests: Counter<'node' | 'code'>;
   readonly #retries: Counter<'reason'>;
   readonly #failures: Counter<'reason'>;
@@ -44,6 +53,11 @@ export class LbStats {
       name: 'fnlb_failures_total',
       help: 'Requests answered with an error by the balancer itself',
       labelNames: ['reason'],
+      registers,
+    });
+    this.#rejected = new Counter({
+      name: 'fnlb_rejected_total',
+      help: 'Requests answered 400 by the balancer because they cannot be forwarded',
       registers,
     });
     this.#duration = new Histogram({
@@ -97,38 +111,61 @@ export class LbStats {
     });
   }
 
-  #route(key: string): RouteStats | undefined {
+  #route(key: string): RouteStats {
     let route = this.#routes.get(key);
-    if (route === undefined) {
-      if (this.#routes.size >= MAX_ROUTES) {
-        this.#routesDropped++;
-        return undefined;
-      }
-      route = { requests: 0, retries: 0, failures: 0, nodes: {} };
+    if (route !== undefined) {
+      this.#routes.delete(key);
       this.#routes.set(key, route);
+      return route;
     }
+    route = { requests: 0, retries: 0, failures: 0, nodes: {} };
+    this.#routes.set(key, route);
+    this.#routeBytes += entryBytes(key);
+    this.#evict();
     return route;
+  }
+
+  #countNode(route: RouteStats, node: string): void {
+    if (route.nodes[node] === undefined) this.#routeBytes += node.length * 2 + 16;
+    route.nodes[node] = (route.nodes[node] ?? 0) + 1;
+    this.#evict();
+  }
+
+  #evict(): void {
+    for (const [key, route] of this.#routes) {
+      if (this.#routeBytes <= MAX_ROUTE_TABLE_BYTES) return;
+      this.#routes.delete(key);
+      this.#routeBytes -= entryBytes(key) + nodeBytes(route);
+      this.#routesDropped++;
+    }
+  }
+
+  /** Bytes the route table accounts for (its bound is MAX_ROUTE_TABLE_BYTES). */
+  get routeTableBytes(): number {
+    return this.#routeBytes;
   }
 
   served(key: string, node: string, code: number, headersMs: number): void {
     this.#requests.inc({ node, code: String(code) });
     this.#duration.observe({ node }, headersMs / 1000);
     const route = this.#route(key);
-    if (route === undefined) return;
     route.requests++;
-    route.nodes[node] = (route.nodes[node] ?? 0) + 1;
+    this.#countNode(route, node);
   }
 
   retried(key: string, reason: RetryReason): void {
     this.#retries.inc({ reason });
-    const route = this.#route(key);
-    if (route !== undefined) route.retries++;
+    this.#route(key).retries++;
   }
 
   failed(key: string, reason: FailureReason): void {
     this.#failures.inc({ reason });
-    const route = this.#route(key);
-    if (route !== undefined) route.failures++;
+    this.#route(key).failures++;
+  }
+
+  /** A request answered 400 before any node saw it: counted, but it names no route. */
+  rejected(): void {
+    this.#rejected.inc();
   }
 
   /** Drops a deleted node's series, so nodes coming and going do not grow /metrics forever. */
@@ -142,4 +179,12 @@ export class LbStats {
   routes(): { routes: Record<string, RouteStats>; routes_dropped: number } {
     return { routes: Object.fromEntries(this.#routes), routes_dropped: this.#routesDropped };
   }
+}
+
+function entryBytes(key: string): number {
+  return key.length * 2 + ROUTE_ENTRY_OVERHEAD_BYTES;
+}
+
+function nodeBytes(route: RouteStats): number {
+  return Object.keys(route.nodes).reduce((bytes, node) => bytes + node.length * 2 + 16, 0);
 }

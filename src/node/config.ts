@@ -21,6 +21,8 @@ export interface NodeConfig {
   maxStarts: number;
   /** FN_MAX_REQUEST_SIZE: largest accepted request body, in bytes. */
   maxRequestBytes: number;
+  /** FN_SHUTDOWN_TIMEOUT: how long a SIGTERM drain may wait for calls in flight, in ms. */
+  shutdownTimeoutMs: number;
   logLevel: string;
 }
 
@@ -43,6 +45,7 @@ Flags override environment variables:
                  DOCKER_HOST          unix:///path/docker.sock (default /var/run/docker.sock)
                  FN_MAX_STARTS        concurrent container starts (default 4)
                  FN_MAX_REQUEST_SIZE  largest request body in bytes (default 6291456)
+                 FN_SHUTDOWN_TIMEOUT  seconds a SIGTERM drain waits for calls in flight (default 30)
                  LOG_LEVEL            pino level (default info)`;
 
 function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
@@ -87,6 +90,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConfig |
       1024,
       1024 ** 3,
     ),
+    shutdownTimeoutMs: integer('FN_SHUTDOWN_TIMEOUT', env.FN_SHUTDOWN_TIMEOUT, 30, 0, 3600) * 1000,
     logLevel: env.LOG_LEVEL || 'info',
   };
 }

@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, USAGE } from './config.js';
 import { DatastoreUnavailableError } from './datastore/datastore.js';
 import { openDatastore } from './datastore/open.js';
 import { RouteCache } from './datastore/route-cache.js';
+import { Drain } from './drain.js';
 import { createDriver } from './drivers/index.js';
 import { createNodeMetrics } from './metrics.js';
 import { createRunner, detectCapacity } from './runner/index.js';
@@ -61,7 +62,9 @@ async function main(): Promise<void> {
     maxStarts: config.maxStarts,
   });
   const routes = new RouteCache(datastore);
+  const drain = new Drain();
   const server = await buildServer({
+    drain,
     nodeId: config.nodeId,
     maxRequestBytes: config.maxRequestBytes,
     datastore,
@@ -78,7 +81,12 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal }, 'draining: no new requests, finishing in-flight ones');
+    logger.info({ signal }, 'draining: refusing new calls, finishing in-flight ones');
+    const ended = await drain.begin(config.shutdownTimeoutMs);
+    if (ended === 'deadline') {
+      logger.warn({ active: drain.active }, 'shutdown timeout: closing what is left');
+      server.server.closeAllConnections();
+    }
     await server.close();
     await runner.close();
     routes.close();

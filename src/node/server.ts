@@ -6,12 +6,14 @@ import Fastify, {
   type FastifyPluginAsync,
   LogController,
 } from 'fastify';
-import { emptyNodeStats, type NodeStats } from '../common/wire.js';
+import { parseRequestTarget } from '../common/request-target.js';
+import { emptyNodeStats, FN_HEADERS, FN_REFUSALS, type NodeStats } from '../common/wire.js';
 import { appRoutes } from './api/apps.js';
-import { badRequest, errorHandler, notFoundHandler } from './api/errors.js';
+import { ApiError, badRequest, errorHandler, notFoundHandler, sendError } from './api/errors.js';
 import { routeRoutes } from './api/routes.js';
 import { systemRoutes } from './api/system.js';
 import type { Datastore } from './datastore/datastore.js';
+import type { Drain } from './drain.js';
 import type { NodeMetrics } from './metrics.js';
 
 export interface ServerDeps {
@@ -24,7 +26,12 @@ export interface ServerDeps {
   stats?: () => NodeStats;
   /** Further plugins registered at the root, such as invocation. */
   plugins?: FastifyPluginAsync[];
+  /** The graceful stop: while it drains, every request is refused with 503 Fn-Refused: draining. */
+  drain?: Drain;
 }
+
+/** Why a request target could not be read, for the request it belongs to (see rewriteUrl below). */
+const badTargets = new WeakMap<object, string>();
 
 /**
  * Parses any content type as JSON: Fn clients (and `curl -d`) often send JSON without
@@ -49,17 +56,37 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Calls are counted in metrics; a log line per request would drown the node's log under load.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.maxRequestBytes,
-    // "/v1/apps/" and "/r/app/route/" reach the same handlers as without the slash, as in Fn.
+    // Every request is routed by its canonical target, the same reading fnlb hashes: "/r/app/route/",
+    // "/r/app//route" and "/r/app/%72oute" are one route, on one node.
+    rewriteUrl: (req) => {
+      const target = parseRequestTarget(req.url ?? '');
+      if (target.ok) return `${target.path}${target.query}`;
+      badTargets.set(req, target.reason);
+      return '/';
+    },
     routerOptions: { ignoreTrailingSlash: true },
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
+    // The drain (drain.ts) refuses requests itself, and closes connections only once it is quiet.
+    return503OnClosing: false,
+    forceCloseConnections: false,
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onRequest', async (request, reply) => {
+    const badTarget = badTargets.get(request.raw);
+    if (badTarget !== undefined) return sendError(reply, badRequest(`Bad request: ${badTarget}`));
+    const drain = deps.drain;
+    if (drain === undefined) return;
+    // Health checks do not keep a draining node up: only calls and API requests count as activity.
+    if (request.url !== '/version') reply.raw.once('close', drain.arrived());
+    if (drain.draining) {
+      reply.header(FN_HEADERS.refused, FN_REFUSALS.draining).header('connection', 'close');
+      return sendError(reply, new ApiError(503, 'Node is shutting down', 1));
+    }
+  });
   // A request still running when the node starts draining would otherwise leave its keep-alive
-  // connection open after the answer, and close() would wait for the client to hang up.
+  // connection open after the answer, and the drain would wait for the client to hang up.
   app.addHook('onSend', async (request, reply) => {
-    if (!request.server.server.listening) reply.header('connection', 'close');
+    if (deps.drain?.draining || !request.server.server.listening) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.apiRequests.inc({

@@ -15,9 +15,10 @@ function fiveOnline(options: { c?: number; floor?: number } = {}): Balancer {
     c: options.c ?? 1.25,
     floor: options.floor ?? 8,
     vnodes: 2000,
+    maxNodes: 1000,
     timeouts: TIMEOUTS,
   });
-  for (const node of NODES) balancer.add(node)?.setState('online');
+  for (const node of NODES) online(balancer, node);
   return balancer;
 }
 
@@ -138,3 +139,8 @@ describe('bounded-load balancer', () => {
     });
   });
 });
+
+function online(balancer: Balancer, node: string): void {
+  const added = balancer.add(node);
+  if (added.kind === 'added') added.backend.setState('online');
+}

@@ -31,6 +31,11 @@ describe('fnlb flags', () => {
       c: 1.25,
       floor: 8,
       vnodes: 2000,
+      upstreamTimeoutMs: 190_000,
+      bodyTimeoutMs: 60_000,
+      replayBudgetBytes: 64 * 1024 * 1024,
+      maxConns: 10_000,
+      maxNodes: 1000,
     });
   });
 

@@ -158,14 +158,14 @@ describe('fnlb proxy', () => {
     expect([...spread].sort()).toEqual(nodes.map((node) => node.address).sort());
   });
 
-  it('retries a 503 on the next node of the walk with the same body, once per node', async () => {
+  it('retries a call a node refused (503 Fn-Refused) on the next node of the walk with the same body, once per node', async () => {
     const { nodes, lb } = await cluster(3);
     const path = pathHomedOn(lb, nodes[0]?.address as string);
     const [home, second, third] = lb.lb.balancer
       .walk(path)
       .map((b) => byAddress(nodes, b.address)) as StandInNode[];
     const busy = (_req: unknown, _body: Buffer, res: import('node:http').ServerResponse) => {
-      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1', 'fn-refused': 'busy' });
       res.end('{"error":{"message":"Timed out - server too busy"}}');
     };
     (home as StandInNode).handle = busy;
@@ -187,6 +187,41 @@ describe('fnlb proxy', () => {
     expect(lb.lb.stats.routes().routes[path]?.retries).toBe(3);
     // A node that refuses is busy, not down.
     expect(lb.lb.balancer.onlineCount()).toBe(3);
+  });
+
+  it.each([
+    [503, {}],
+    [500, {}],
+    [502, { 'fn-refused': 'busy' }],
+  ])(
+    'passes a %i %j the function answered to the client: it ran, so it is never retried',
+    async (status, extra) => {
+      const { nodes, lb } = await cluster(3);
+      const path = pathHomedOn(lb, nodes[0]?.address as string);
+      const home = nodes[0] as StandInNode;
+      home.handle = (_req, _body, res) => {
+        res.writeHead(status, { 'content-type': 'application/json', ...extra }).end('{"from":"function"}');
+      };
+      const answer = await call(`${lb.url}${path}`, { method: 'POST', body: 'once' });
+      expect([answer.status, answer.body]).toEqual([status, '{"from":"function"}']);
+      expect(nodes.map((node) => node.seen.length)).toEqual([1, 0, 0]);
+      expect(lb.lb.stats.routes().routes[path]?.retries ?? 0).toBe(0);
+    },
+  );
+
+  it('takes a draining node out at once and sends its refused call to the next node', async () => {
+    const { nodes, lb } = await cluster(3, ['-hc-interval', '30']);
+    const home = nodes[0] as StandInNode;
+    const path = pathHomedOn(lb, home.address);
+    home.handle = (_req, _body, res) => {
+      res.writeHead(503, { 'fn-refused': 'draining', connection: 'close' }).end('{}');
+    };
+    const answer = await call(`${lb.url}${path}`, { method: 'POST', body: 'moved' });
+    expect(answer.status).toBe(200);
+    expect(answer.headers['fn-lb-node']).not.toBe(home.address);
+    expect(lb.lb.balancer.get(home.address)?.state).toBe('offline');
+    expect((await call(`${lb.url}${path}`)).headers['fn-lb-node']).not.toBe(home.address);
+    expect(home.seen).toHaveLength(1);
   });
 
   it('fails over a refused connection to the next node and marks the dead node offline at once', async () => {

@@ -102,3 +102,31 @@ describe('ring walk', () => {
     expect(new Ring([], VNODES).walk('/r/a/b')).toEqual([]);
   });
 });
+
+describe('incremental membership changes', () => {
+  it('a ring grown and shrunk one node at a time is the ring built from scratch', () => {
+    // Few points per node make hash ties likely enough to exercise the tie rule on 300 nodes.
+    const vnodes = 64;
+    const nodes = Array.from({ length: 300 }, (_, i) => `10.1.${i >> 8}.${i & 255}:8080`);
+    let grown = new Ring([], vnodes);
+    for (const node of [...nodes].reverse()) grown = grown.with(node);
+    const scratch = new Ring(nodes, vnodes);
+    expect(grown.nodes).toEqual(scratch.nodes);
+    expect(grown.layout()).toEqual(scratch.layout());
+
+    let shrunk = scratch;
+    for (const node of nodes.filter((_, i) => i % 3 === 0)) shrunk = shrunk.without(node);
+    const rest = new Ring(
+      nodes.filter((_, i) => i % 3 !== 0),
+      vnodes,
+    );
+    expect(shrunk.layout()).toEqual(rest.layout());
+    for (const key of KEYS.slice(0, 500)) expect(shrunk.walk(key)).toEqual(rest.walk(key));
+  });
+
+  it('adding a node already on the ring or removing an unknown one changes nothing', () => {
+    const ring = new Ring(['a:1', 'b:1'], 16);
+    expect(ring.with('a:1')).toBe(ring);
+    expect(ring.without('z:1')).toBe(ring);
+  });
+});

@@ -1,11 +1,13 @@
 // Invocation: `ANY /r/:app/*path` runs the route's function through the runner. In its own plugin
 // so that any body, of any content type, reaches the function as raw bytes. Answers carry Fn-Call-Id,
-// Fn-Node, Fn-Container, Fn-Cold and XXX-FXLB-WAIT (the load signal fnlb reads).
+// Fn-Node, Fn-Container, Fn-Cold and XXX-FXLB-WAIT (the load signal fnlb reads), and a refusal of a
+// call that never ran carries Fn-Refused: busy. Those are the node's own words: a route's headers or
+// a function's answer cannot set or overwrite them.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatGoDuration } from '../../common/duration.js';
 import { CONNECTION_HEADERS } from '../../common/hop-by-hop.js';
-import { type App, FN_HEADERS, type Route } from '../../common/wire.js';
+import { type App, FN_HEADERS, FN_REFUSALS, type Route } from '../../common/wire.js';
 import type { HeaderMap } from '../formats/index.js';
 import { CallError, type Runner } from '../runner/index.js';
 import { ApiError } from './errors.js';
@@ -26,6 +28,8 @@ export interface InvokeDeps {
  * the node frames the body itself (content-length).
  */
 const HOP_BY_HOP = new Set([...CONNECTION_HEADERS, 'content-length']);
+/** The node's and the balancer's own response headers. */
+const RESERVED = new Set<string>(Object.values(FN_HEADERS));
 
 function requestHeaders(request: FastifyRequest): HeaderMap {
   const headers: HeaderMap = {};
@@ -38,7 +42,8 @@ function requestHeaders(request: FastifyRequest): HeaderMap {
 
 function setHeaders(reply: FastifyReply, headers: HeaderMap): void {
   for (const [name, values] of Object.entries(headers)) {
-    if (HOP_BY_HOP.has(name.toLowerCase()) || values.length === 0) continue;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || RESERVED.has(lower) || values.length === 0) continue;
     // A one-element list as a plain string: fastify reads content-type only from a string.
     reply.header(name, values.length === 1 ? values[0] : values);
   }
@@ -84,6 +89,7 @@ export function invokeRoutes(deps: InvokeDeps) {
       } catch (error) {
         if (!(error instanceof CallError)) throw error;
         if (error.containerId) reply.header(FN_HEADERS.container, error.containerId);
+        if (error.refused) reply.header(FN_HEADERS.refused, FN_REFUSALS.busy);
         throw new ApiError(error.status, error.message, error.retryAfterSeconds);
       }
     });

@@ -13,10 +13,13 @@ export class CallError extends Error {
     readonly retryAfterSeconds?: number,
     /** The container involved, when one was. */
     readonly containerId?: string,
+    /** True when the function never ran: another node may take the call (Fn-Refused). */
+    readonly refused = false,
   ) {
     super(message);
   }
 }
 
+/** No room within half the call's timeout, or the node is closing: the call did not run. */
 export const tooBusy = (retryAfterSeconds: number) =>
-  new CallError(503, FN_MESSAGES.tooBusy, retryAfterSeconds);
+  new CallError(503, FN_MESSAGES.tooBusy, retryAfterSeconds, undefined, true);

@@ -1,0 +1,52 @@
+// Raw HTTP/1.1 over a TCP socket, for requests an HTTP client library refuses to send (`OPTIONS *`, a
+// bad escape, a control character in a header, a body shorter than its Content-Length): the bytes go
+// out as given, and what comes back is the status line's code, or how the connection ended.
+import { connect } from 'node:net';
+
+export interface RawAnswer {
+  /** The first response's status code; undefined when none came. */
+  status: number | undefined;
+  /** How the exchange ended: an answer, the peer closing or resetting, or our deadline. */
+  ended: 'answered' | 'closed' | 'reset' | 'timeout';
+  /** The first bytes received, for messages. */
+  head: string;
+}
+
+/** Sends `bytes` to host:port and waits up to `timeoutMs` for a status line or the end of the connection. */
+export function rawRequest(hostPort: string, bytes: string | Buffer, timeoutMs = 5000): Promise<RawAnswer> {
+  const colon = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(hostPort.slice(colon + 1));
+  return new Promise((resolve) => {
+    let received = '';
+    let settled = false;
+    const socket = connect({ host, port });
+    const finish = (ended: RawAnswer['ended']) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const match = /^HTTP\/1\.[01] (\d{3})/.exec(received);
+      resolve({
+        status: match ? Number(match[1]) : undefined,
+        ended: match ? 'answered' : ended,
+        head: received.slice(0, 200),
+      });
+    };
+    const timer = setTimeout(() => finish('timeout'), timeoutMs);
+    socket.on('connect', () => socket.write(bytes));
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (/\r\n\r\n/.test(received)) finish('answered');
+    });
+    socket.on('end', () => finish('closed'));
+    socket.on('error', (error: Error & { code?: string }) =>
+      finish(error.code === 'ECONNRESET' ? 'reset' : 'closed'),
+    );
+  });
+}
+
+/** The authority (host:port) of a base URL such as http://127.0.0.1:8081. */
+export function authorityOf(url: string): string {
+  return new URL(url).host;
+}
