@@ -126,9 +126,7 @@ describe('management API safety', () => {
     const alias = await put(`localhost:${port}`);
     expect(alias.status).toBe(409);
     expect(JSON.parse(alias.body).msg).toContain(`127.0.0.1:${port}`);
-    expect([...lb.lb.balancer.backends()].map((backend) => backend.address)).toEqual([
-      `127.0.0.1:${port}`,
-    ]);
+    expect([...lb.lb.balancer.backends()].map((backend) => backend.address)).toEqual([`127.0.0.1:${port}`]);
   });
 
   it('refuses nodes past -max-nodes with 409', async () => {
