@@ -1,5 +1,7 @@
 // Two projects: `unit` runs in seconds with no processes or servers beyond the test itself;
-// `integration` drives real fn-node/fnlb processes and a real Postgres started once per run.
+// `integration` drives real fn-node and balancer processes or containers, a real Postgres started once
+// per run, and the topology under test: its white-box files (tests/integration) and the guard, one
+// file per property (tests/guard).
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -16,7 +18,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['tests/integration/**/*.test.ts'],
+          include: ['tests/integration/**/*.test.ts', 'tests/guard/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['tests/integration/global-setup.ts'],
           testTimeout: 120_000,

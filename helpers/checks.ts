@@ -1,6 +1,8 @@
 // Threshold checks over measured distributions. Each check compares one measured number with one
 // named bound and carries the bound's reason, so a failure reads "measured 37, bound <= 10: <why>".
-// Pure functions of recorded numbers, so tests/unit can show each check failing on bad distributions.
+// Node checks are judged per node against what that node received, so a balancer that piles a burst
+// on one node fails spill, not that node's stampede check. Pure functions of recorded numbers, so
+// tests/unit can show each check failing on bad distributions.
 import { THRESHOLDS, type Threshold } from '../tests/thresholds.js';
 
 export interface Check {
@@ -9,30 +11,27 @@ export interface Check {
   op: '<=' | '>=';
   bound: number;
   reason: string;
+  /** The environment variable that overrode the bound, when one did. */
+  overriddenBy?: string;
   ok: boolean;
 }
 
-export function atMost(name: string, measured: number, threshold: Threshold): Check {
+function check(name: string, measured: number, op: Check['op'], threshold: Threshold): Check {
   return {
     name,
     measured,
-    op: '<=',
+    op,
     bound: threshold.value,
     reason: threshold.reason,
-    ok: measured <= threshold.value,
+    ...(threshold.overridden ? { overriddenBy: threshold.env } : {}),
+    ok: op === '<=' ? measured <= threshold.value : measured >= threshold.value,
   };
 }
 
-export function atLeast(name: string, measured: number, threshold: Threshold): Check {
-  return {
-    name,
-    measured,
-    op: '>=',
-    bound: threshold.value,
-    reason: threshold.reason,
-    ok: measured >= threshold.value,
-  };
-}
+export const atMost = (name: string, measured: number, threshold: Threshold) =>
+  check(name, measured, '<=', threshold);
+export const atLeast = (name: string, measured: number, threshold: Threshold) =>
+  check(name, measured, '>=', threshold);
 
 function round(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(3);
@@ -40,7 +39,8 @@ function round(value: number): string {
 
 export function describeCheck(check: Check): string {
   const mark = check.ok ? 'ok  ' : 'FAIL';
-  return `${mark} ${check.name}: measured ${round(check.measured)}, bound ${check.op} ${round(check.bound)} (${check.reason})`;
+  const bound = `${check.op} ${round(check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`;
+  return `${mark} ${check.name}: measured ${round(check.measured)}, bound ${bound} (${check.reason})`;
 }
 
 export function failedChecks(checks: readonly Check[]): Check[] {
@@ -53,61 +53,117 @@ export function checkReport(checks: readonly Check[], context: readonly string[]
   return [...ordered.map(describeCheck), ...context].join('\n');
 }
 
-const values = (counts: Record<string, number>) => Object.values(counts);
+type PerNode = Record<string, number>;
+
+const values = (counts: PerNode) => Object.values(counts);
 const sum = (numbers: number[]) => numbers.reduce((total, value) => total + value, 0);
-const nodesUsed = (counts: Record<string, number>) => values(counts).filter((count) => count > 0).length;
+const nodesUsed = (counts: PerNode) => values(counts).filter((count) => count > 0).length;
 
 /** A bound that is not configurable: it follows from the test itself (every call must succeed). */
-function required(value: number, reason: string): Threshold {
-  return { value, env: '', reason };
+export function required(value: number, reason: string): Threshold {
+  return { value, env: '', reason, overridden: false };
 }
 
-const allSucceed = (succeeded: number, calls: number) =>
+export const allSucceed = (succeeded: number, calls: number) =>
   atLeast('calls succeeded', succeeded, required(calls, 'every call of the test must succeed'));
 
 /** Sequential calls to one route: calls served per node. */
-export function stickinessChecks(callsPerNode: Record<string, number>, calls: number): Check[] {
+export function stickinessChecks(callsPerNode: PerNode, calls: number): Check[] {
   return [
     atMost('nodes serving the route', nodesUsed(callsPerNode), THRESHOLDS.stickyMaxNodes),
     allSucceed(sum(values(callsPerNode)), calls),
   ];
 }
 
-/** Sequential calls to one route: containers started in the cluster and calls answered hot. */
-export function hotReuseChecks(measured: { containersStarted: number; hotCalls: number }): Check[] {
+/** Other spellings of routes' paths: how many reached another node than the plain spelling, or failed. */
+export function pathVariantChecks(measured: {
+  variants: number;
+  elsewhere: number;
+  failed: number;
+}): Check[] {
   return [
-    atMost('containers started in the cluster', measured.containersStarted, THRESHOLDS.hotMaxContainers),
-    atLeast(
-      'containers started in the cluster',
-      measured.containersStarted,
-      required(1, 'the first call must start a container'),
+    atMost(
+      'path spellings served by another node than the route’s',
+      measured.elsewhere,
+      required(
+        0,
+        'the node routes every spelling to the same route, so the balancer must send it to the same node',
+      ),
     ),
-    atLeast('calls answered hot', measured.hotCalls, THRESHOLDS.hotMinHotCalls),
+    atMost(
+      'path spellings that failed',
+      measured.failed,
+      required(0, 'every spelling names an existing route'),
+    ),
   ];
 }
 
-/** A concurrent burst to a fast cold route: containers started per node. */
-export function stampedeChecks(
-  startedPerNode: Record<string, number>,
+/** Per node: what it received, what it started and answered hot for one route. */
+export interface NodeRouteCounts {
+  received: number;
+  started: number;
+  hot: number;
+}
+
+function perNodeChecks(
+  counts: Record<string, NodeRouteCounts>,
+  each: (node: string, counts: NodeRouteCounts) => Check[],
+): Check[] {
+  return Object.entries(counts)
+    .filter(([, node]) => node.received > 0 || node.started > 0)
+    .flatMap(([node, nodeCounts]) => each(node, nodeCounts));
+}
+
+/** Sequential calls: each node that received some starts one container and answers the rest hot. */
+export function hotReuseChecks(counts: Record<string, NodeRouteCounts>): Check[] {
+  return perNodeChecks(counts, (node, { received, started, hot }) => [
+    atMost(`containers started on ${node}`, started, THRESHOLDS.hotMaxContainers),
+    atLeast(`containers started on ${node}`, started, required(1, 'its first call must start a container')),
+    atMost(`calls answered cold on ${node}`, received - hot, THRESHOLDS.hotMaxColdCalls),
+  ]);
+}
+
+/** The bound on containers a node may start for a burst of `received` concurrent calls. */
+export function herdBound(received: number): Threshold {
+  const { stampedeMaxPerNode: floor, stampedeMaxShare: share } = THRESHOLDS;
+  const value = Math.max(floor.value, Math.ceil(share.value * received));
+  return {
+    value,
+    env: floor.overridden ? floor.env : share.env,
+    overridden: floor.overridden || share.overridden,
+    reason: `${floor.reason}: max(${floor.value}, ${share.value} x ${received} calls received)`,
+  };
+}
+
+/** A concurrent burst to a fast cold route: containers each node started for what it received. */
+export function herdChecks(
+  counts: Record<string, NodeRouteCounts>,
   succeeded: number,
   calls: number,
 ): Check[] {
-  const started = values(startedPerNode);
   return [
-    atMost('containers started on the busiest node', Math.max(0, ...started), THRESHOLDS.stampedeMaxPerNode),
-    atMost('containers started in the cluster', sum(started), THRESHOLDS.stampedeMaxCluster),
+    ...perNodeChecks(counts, (node, { received, started }) => [
+      atMost(`containers started on ${node}`, started, herdBound(received)),
+    ]),
     allSucceed(succeeded, calls),
   ];
 }
 
-/** The same burst to a slow route: the policy must scale out. */
+/** The same burst to a slow route: each node must scale out for the calls it received. */
 export function scaleOutChecks(
-  startedPerNode: Record<string, number>,
+  counts: Record<string, NodeRouteCounts>,
   succeeded: number,
   calls: number,
 ): Check[] {
+  const share = THRESHOLDS.scaleOutMinShare;
   return [
-    atLeast('containers started in the cluster', sum(values(startedPerNode)), THRESHOLDS.scaleOutMinCluster),
+    ...perNodeChecks(counts, (node, { received, started }) => [
+      atLeast(`containers started on ${node}`, started, {
+        ...share,
+        value: Math.ceil(share.value * received),
+        reason: `${share.reason}: ${share.value} x ${received} calls received`,
+      }),
+    ]),
     allSucceed(succeeded, calls),
   ];
 }
@@ -115,7 +171,7 @@ export function scaleOutChecks(
 /** Many routes, sequential calls each: nodes used per route and calls served per node. */
 export function balanceChecks(
   nodesPerRoute: readonly number[],
-  loadPerNode: Record<string, number>,
+  loadPerNode: PerNode,
   calls: number,
 ): Check[] {
   const loads = values(loadPerNode);
@@ -137,7 +193,7 @@ export function balanceChecks(
 }
 
 /** A hot slow route under many callers: nodes that served it. */
-export function spillChecks(callsPerNode: Record<string, number>): Check[] {
+export function spillChecks(callsPerNode: PerNode): Check[] {
   const used = nodesUsed(callsPerNode);
   return [
     atLeast('nodes serving the hot route', used, THRESHOLDS.spillMinNodes),
@@ -165,14 +221,56 @@ export function failoverChecks(measured: {
   ];
 }
 
-/** A node added: the share of routes whose node changed. */
-export function membershipAddChecks(moved: number, routes: number): Check[] {
+/** A node stopped with SIGTERM mid-run: it drains, so no call may fail. */
+export function gracefulStopChecks(measured: { failed: number; servedByStopped: number }): Check[] {
+  return [
+    atMost('failed calls', measured.failed, THRESHOLDS.gracefulMaxFailed),
+    atLeast(
+      'calls the stopped node served before it stopped',
+      measured.servedByStopped,
+      required(1, 'the stopped node must have carried load, or nothing was tested'),
+    ),
+  ];
+}
+
+/** A killed node started again: how long until its routes came back, and whether only they moved. */
+export function recoveryChecks(measured: {
+  intervalsUntilBack: number;
+  wrongPlacements: number;
+  victimRoutes: number;
+}): Check[] {
+  return [
+    atMost(
+      'health intervals until its routes were back',
+      measured.intervalsUntilBack,
+      THRESHOLDS.recoveryMaxIntervals,
+    ),
+    atMost(
+      'routes not on their node before the kill',
+      measured.wrongPlacements,
+      required(0, 'consistent hashing gives a node that comes back exactly its own routes'),
+    ),
+    atLeast(
+      'routes of the killed node',
+      measured.victimRoutes,
+      required(1, 'the killed node must have had routes'),
+    ),
+  ];
+}
+
+/** A node added: the share of routes whose node changed, and where they went. */
+export function membershipAddChecks(moved: number, routes: number, movedElsewhere = 0): Check[] {
   return [
     atMost('share of routes moved', moved / routes, THRESHOLDS.membershipAddMaxMoved),
     atLeast(
       'routes moved to the new node',
-      moved,
+      moved - movedElsewhere,
       required(1, 'the new node must take some routes, or it is unused'),
+    ),
+    atMost(
+      'routes moved between old nodes',
+      movedElsewhere,
+      required(0, 'a new node takes routes only onto itself: the others keep theirs'),
     ),
   ];
 }
@@ -189,6 +287,22 @@ export function membershipRemoveChecks(measured: { movedFromOtherNodes: number; 
       'routes of the removed node left without an answer',
       measured.orphaned,
       required(0, 'every route must be served after a removal'),
+    ),
+  ];
+}
+
+/** Executions the nodes counted for calls made through the balancer. */
+export function exactlyOnceChecks(what: string, measured: { calls: number; executions: number }): Check[] {
+  return [
+    atMost(
+      `executions of ${what}`,
+      measured.executions,
+      required(measured.calls, 'a call that reached a function must not run again on another node'),
+    ),
+    atLeast(
+      `executions of ${what}`,
+      measured.executions,
+      required(measured.calls, 'every call must run once'),
     ),
   ];
 }

@@ -10,6 +10,9 @@ import { freePort } from './ports.js';
 
 export const FNLB_ENTRY = distPath('src/lb/main.js');
 
+/** Health checks every 200 ms so a killed or added node is noticed within a fraction of a second. */
+export const FAST_HEALTH_CHECKS = ['-hc-interval', '0.2', '-hc-timeout', '1'];
+
 export interface FnlbOptions {
   /** host:port of each node. */
   nodes: string[];

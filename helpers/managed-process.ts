@@ -1,6 +1,8 @@
-// A child process the suite started and owns: spawned from the compiled build, ready when an HTTP
-// GET answers 200, stopped by pid (SIGTERM, then SIGKILL after a grace period). The last lines of
-// its output are kept so a failure can say what the process said.
+// A child process the suite started and owns: a compiled entry of this project, or a shell command
+// (a balancer under test), ready when an HTTP GET answers (200, or any status for programs that
+// serve no health path), stopped by pid (SIGTERM, then SIGKILL after a grace period). A shell command
+// runs in its own process group and signals go to that group, so the program the shell started stops
+// with it. The last lines of its output are kept so a failure can say what the process said.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'undici';
 
@@ -9,12 +11,16 @@ const OUTPUT_LINES_KEPT = 200;
 export interface SpawnOptions {
   /** What the process is, for messages: "fn-node on port 1234". */
   label: string;
-  entry: string;
+  /** A compiled entry run with this Node, or `shell`: a command line for /bin/sh. */
+  entry?: string;
   args?: string[];
+  shell?: string;
   env: Record<string, string>;
   cwd?: string;
-  /** URL that answers 200 once the process serves. */
+  /** URL that answers once the process serves. */
   readyUrl: string;
+  /** Ready on a 200 (default), or on any HTTP answer. */
+  readyOn?: 'ok' | 'any-answer';
   readyTimeoutMs?: number;
 }
 
@@ -25,6 +31,8 @@ export class ManagedProcess {
   private constructor(
     readonly child: ChildProcess,
     readonly label: string,
+    /** Signals go to the process group (a shell command and what it started). */
+    private readonly group: boolean,
   ) {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     const keep = (chunk: Buffer) => {
@@ -37,14 +45,19 @@ export class ManagedProcess {
   }
 
   static async spawn(options: SpawnOptions): Promise<ManagedProcess> {
-    const child = spawn(process.execPath, [options.entry, ...(options.args ?? [])], {
+    const group = options.shell !== undefined;
+    const [file, args] = group
+      ? ['/bin/sh', ['-c', options.shell as string]]
+      : [process.execPath, [options.entry as string, ...(options.args ?? [])]];
+    const child = spawn(file, args, {
       cwd: options.cwd ?? process.cwd(),
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: group,
     });
-    const managed = new ManagedProcess(child, options.label);
+    const managed = new ManagedProcess(child, options.label, group);
     try {
-      await managed.waitReady(options.readyUrl, options.readyTimeoutMs ?? 20_000);
+      await managed.waitReady(options.readyUrl, options.readyOn ?? 'ok', options.readyTimeoutMs ?? 20_000);
     } catch (error) {
       await managed.kill();
       throw error;
@@ -64,7 +77,7 @@ export class ManagedProcess {
     return this.output.join('\n');
   }
 
-  private async waitReady(url: string, timeoutMs: number): Promise<void> {
+  private async waitReady(url: string, readyOn: 'ok' | 'any-answer', timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) {
@@ -75,7 +88,7 @@ export class ManagedProcess {
       try {
         const response = await request(url, { headersTimeout: 1000, bodyTimeout: 1000 });
         await response.body.dump();
-        if (response.statusCode === 200) return;
+        if (readyOn === 'any-answer' || response.statusCode === 200) return;
       } catch {
         // not listening yet
       }
@@ -87,8 +100,8 @@ export class ManagedProcess {
   /** Graceful stop: SIGTERM, then SIGKILL after `graceMs`. Resolves with the exit code. */
   async stop(graceMs = 10_000): Promise<number | null> {
     if (!this.running) return this.exited;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     try {
       return await this.exited;
     } finally {
@@ -98,7 +111,19 @@ export class ManagedProcess {
 
   /** Abrupt stop, as a crash would. */
   async kill(): Promise<void> {
-    if (this.running) this.child.kill('SIGKILL');
+    if (this.running) this.signal('SIGKILL');
     await this.exited;
+  }
+
+  private signal(name: NodeJS.Signals): void {
+    if (!this.group || this.child.pid === undefined) {
+      this.child.kill(name);
+      return;
+    }
+    try {
+      process.kill(-this.child.pid, name);
+    } catch {
+      // The group is gone already.
+    }
   }
 }

@@ -12,15 +12,25 @@ export interface RawAnswer {
   head: string;
 }
 
-/** Sends `bytes` to host:port and waits up to `timeoutMs` for a status line or the end of the connection. */
-export function rawRequest(hostPort: string, bytes: string | Buffer, timeoutMs = 5000): Promise<RawAnswer> {
+/**
+ * Sends `bytes` to host:port and waits up to `timeoutMs` for a status line or the end of the connection.
+ * With `halfClose`, the deadline ends our side of the connection (FIN) and waits a second more for the
+ * peer's answer to that: a request cut short, as a client that gives up would leave it.
+ */
+export function rawRequest(
+  hostPort: string,
+  bytes: string | Buffer,
+  timeoutMs = 5000,
+  options: { halfClose?: boolean } = {},
+): Promise<RawAnswer> {
   const colon = hostPort.lastIndexOf(':');
   const host = hostPort.slice(0, colon).replace(/^\[|\]$/g, '');
   const port = Number(hostPort.slice(colon + 1));
   return new Promise((resolve) => {
     let received = '';
     let settled = false;
-    const socket = connect({ host, port });
+    // With halfClose the peer may still answer after our FIN.
+    const socket = connect({ host, port, allowHalfOpen: options.halfClose === true });
     const finish = (ended: RawAnswer['ended']) => {
       if (settled) return;
       settled = true;
@@ -33,7 +43,11 @@ export function rawRequest(hostPort: string, bytes: string | Buffer, timeoutMs =
         head: received.slice(0, 200),
       });
     };
-    const timer = setTimeout(() => finish('timeout'), timeoutMs);
+    let timer = setTimeout(() => {
+      if (!options.halfClose) return finish('timeout');
+      socket.end();
+      timer = setTimeout(() => finish('timeout'), 1000);
+    }, timeoutMs);
     socket.on('connect', () => socket.write(bytes));
     socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('latin1');

@@ -1,13 +1,15 @@
-// What each integration test file of the suite needs from the run's shared topology: its own app
-// (unique per run and file, removed afterwards), clients for the balancer and the nodes, which node
-// answered (node ids learned by calling each node directly once, as the historic harness did), ways
-// to drive calls, and each node's own counters (GET /stats) for the routes the file created.
+// What each guard file needs from the run's shared topology: its own app (unique per run and file,
+// removed afterwards), clients for the balancer and the nodes, which node answered (node ids learned
+// by calling each node directly once, as the historic harness did; never the balancer's word, since
+// the balancer is under test), ways to drive calls, and each node's own counters (GET /stats) for the
+// routes the file created.
 import { FnClient } from '../src/common/fn-client.js';
 import type { NodeStats, RouteBody } from '../src/common/wire.js';
 import { NodeDirectory } from '../src/harness/attribution.js';
 import { discoverNodes } from '../src/harness/discovery.js';
 import { type CallRecord, type DriveResult, drive, toRecord } from '../src/harness/drive.js';
 import { execute } from '../src/harness/execute.js';
+import type { NodeRouteCounts } from './checks.js';
 import { pool } from './pool.js';
 import type { TopologyInfo } from './topology/types.js';
 
@@ -20,11 +22,15 @@ export class SuiteFile {
   readonly lb: FnClient;
   private readonly nodeClients: Map<string, FnClient>;
 
+  /** Node addresses as the balancer names them: the topology's, plus any this file added. */
+  readonly nodes: string[];
+
   private constructor(
     readonly info: TopologyInfo,
     readonly app: string,
     readonly directory: NodeDirectory,
   ) {
+    this.nodes = directory.addresses;
     this.lb = new FnClient(info.lbUrl, { timeoutMs: CALL_TIMEOUT_MS });
     this.nodeClients = new Map(
       info.nodes.map((node, index) => [
@@ -37,11 +43,24 @@ export class SuiteFile {
   /** Creates the file's app and learns every node's id through a small discovery route. */
   static async open(info: TopologyInfo, name: string): Promise<SuiteFile> {
     const app = `${info.appPrefix}-${name}`;
-    const file = new SuiteFile(info, app, new NodeDirectory(info.nodes));
+    const file = new SuiteFile(info, app, new NodeDirectory([...info.nodes], { trustBalancer: false }));
     await file.lb.createApp(app);
     await file.createRoute({ path: '/discover', image: 'fnguard/sleep', format: 'http' });
     await file.discover();
     return file;
+  }
+
+  /** A node that joined the cluster after the file opened: learns its id like the others'. */
+  async addNode(address: string, url: string): Promise<void> {
+    this.nodeClients.set(address, new FnClient(url, { timeoutMs: 10_000 }));
+    this.directory.addAddress(address);
+    await this.discover();
+  }
+
+  /** A node that left the cluster for good (an added node discarded). */
+  forgetNode(address: string): void {
+    this.nodeClients.delete(address);
+    this.directory.removeAddress(address);
   }
 
   /** Routes reach every node within about a second: retry until each node answered with its id. */
@@ -120,7 +139,7 @@ export class SuiteFile {
   /** Every node's GET /stats, by node address. */
   async stats(): Promise<Map<string, NodeStats>> {
     const entries = await Promise.all(
-      this.info.nodes.map(async (node) => [node, await this.node(node).stats()] as const),
+      this.nodes.map(async (node) => [node, await this.node(node).stats()] as const),
     );
     return new Map(entries);
   }
@@ -134,6 +153,27 @@ export class SuiteFile {
     const stats = await this.stats();
     return Object.fromEntries(
       [...stats].map(([node, nodeStats]) => [node, nodeStats.routes[key]?.[counter] ?? 0]),
+    );
+  }
+
+  /**
+   * Per node, for one of the file's routes: the calls `records` say it received, and the containers it
+   * started and the calls it answered hot as the node counted them (GET /stats).
+   */
+  async nodeRouteCounts(
+    path: string,
+    records: readonly CallRecord[],
+  ): Promise<Record<string, NodeRouteCounts>> {
+    const received = callsPerNode(records, this.nodes);
+    const [started, hot] = await Promise.all([
+      this.routeCounter(path, 'containers_started'),
+      this.routeCounter(path, 'hot'),
+    ]);
+    return Object.fromEntries(
+      this.nodes.map((node) => [
+        node,
+        { received: received[node] ?? 0, started: started[node] ?? 0, hot: hot[node] ?? 0 },
+      ]),
     );
   }
 

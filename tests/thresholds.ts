@@ -8,6 +8,8 @@ export interface Threshold {
   /** Environment variable that overrides `value`. */
   env: string;
   reason: string;
+  /** True when the environment variable set `value`. */
+  overridden: boolean;
 }
 
 function threshold(env: string, value: number, reason: string): Threshold {
@@ -15,9 +17,9 @@ function threshold(env: string, value: number, reason: string): Threshold {
   if (override !== undefined && override !== '') {
     const parsed = Number(override);
     if (!Number.isFinite(parsed)) throw new Error(`${env}=${JSON.stringify(override)} is not a number`);
-    return { value: parsed, env, reason };
+    return { value: parsed, env, reason, overridden: true };
   }
-  return { value, env, reason };
+  return { value, env, reason, overridden: false };
 }
 
 export const THRESHOLDS = {
@@ -29,27 +31,27 @@ export const THRESHOLDS = {
   hotMaxContainers: threshold(
     'FNG_HOT_MAX_CONTAINERS',
     1,
-    '100 sequential calls to one hot route need one container; more means hot containers are not reused',
+    'sequential calls to one hot route need one container per node that got them; more means hot containers are not reused',
   ),
-  hotMinHotCalls: threshold(
-    'FNG_HOT_MIN_HOT_CALLS',
-    99,
-    'every call after the first must find the hot container idle (Fn-Cold: false)',
+  hotMaxColdCalls: threshold(
+    'FNG_HOT_MAX_COLD_CALLS',
+    1,
+    'only the first call a node gets for the route may be cold: every later one must find the hot container idle',
   ),
   stampedeMaxPerNode: threshold(
     'FNG_STAMPEDE_MAX_PER_NODE',
     3,
     'a burst to a fast cold route must queue behind the first containers, not start one per call (the herd)',
   ),
-  stampedeMaxCluster: threshold(
-    'FNG_STAMPEDE_MAX_CLUSTER',
-    10,
-    'a naive runner starts one container per concurrent call (100); the herd-proof policy stays near 1-3 per node',
+  stampedeMaxShare: threshold(
+    'FNG_STAMPEDE_MAX_SHARE',
+    0.1,
+    'a node that receives a larger burst may start more, but at most one container per 10 calls: a naive runner starts one per call',
   ),
-  scaleOutMinCluster: threshold(
-    'FNG_SCALE_OUT_MIN_CLUSTER',
-    10,
-    'calls of about 1 s outlast a container start, so the policy must scale out; a serial runner starts 1 per node',
+  scaleOutMinShare: threshold(
+    'FNG_SCALE_OUT_MIN_SHARE',
+    0.1,
+    'calls of about 1 s outlast a container start, so a node must start at least one container per 10 calls it received; a serial runner starts 1',
   ),
   balanceMaxNodesPerRoute: threshold(
     'FNG_BALANCE_MAX_NODES_PER_ROUTE',
@@ -80,6 +82,16 @@ export const THRESHOLDS = {
     'FNG_FAILOVER_MAX_AFTER_DOWN',
     0,
     'once the balancer has marked a node down, no call may fail because of it',
+  ),
+  gracefulMaxFailed: threshold(
+    'FNG_GRACEFUL_MAX_FAILED',
+    0,
+    'a node stopped with SIGTERM finishes its calls and refuses new ones as refused (Fn-Refused), which the balancer sends elsewhere',
+  ),
+  recoveryMaxIntervals: threshold(
+    'FNG_RECOVERY_MAX_INTERVALS',
+    3,
+    'a node that answers again must pass a health check and get its routes back within a few intervals',
   ),
   membershipAddMaxMoved: threshold(
     'FNG_MEMBERSHIP_ADD_MAX_MOVED',

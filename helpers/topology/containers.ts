@@ -1,27 +1,36 @@
-// The `containers` backend (Testcontainers 11): one network, Postgres, N fn-node containers with the
-// docker driver (the engine's socket mounted, so each node starts its functions as sibling
-// containers) and one fnlb container. The function containers get no network (FN_DOCKER_NETWORK
-// unset): they speak only over stdin/stdout, start about 25% faster without an endpoint, and Docker
-// 20.10 was seen to leave a stale endpoint behind after hundreds of sibling starts and stops on a
-// user network, which then refused to be removed. Every container waits on HTTP or a log
-// line: the offline images have no shell, so no default port check. Images:
-//   FN_NODE_IMAGE (fnguard/fn-node), FNLB_IMAGE (fnguard/fnlb), FN_POSTGRES_IMAGE (the offline
-//   fnguard/base-postgres:local when present, else postgres:16).
-// The project's own images are brought up to date by docker/build-images.sh first (a second or two
-// when nothing changed) unless FN_NODE_IMAGE or FNLB_IMAGE point at another build under test, or
-// FN_BUILD_IMAGES=0. Teardown removes every container it started and, by label, every function
-// container its nodes started, even after a failed test or a failed start.
-import { execFile } from 'node:child_process';
+// The `containers` backend (Testcontainers 11): one network, Postgres, N node containers (fn-node with
+// the docker driver and the engine's socket mounted, so each node starts its functions as sibling
+// containers, or FN_NODE_IMAGE) and the balancer under test: FNLB_IMAGE (default fnguard/fnlb) run
+// with FNLB_ARGS, an argument template with the placeholders of balancer-template.ts. Its default
+// holds only flags the historic Go fnlb takes; for this project's image the upstream timeout is
+// added. The balancer gets FNLB_MGMT_TOKEN (random per run; the suite sends it) because its
+// management API is reached from outside its container.
+//
+// Nodes publish fixed host ports, so one killed and started again keeps its URL. Faults go through
+// the engine: docker kill, docker stop (SIGTERM, then the drain), docker start, and one more node
+// container on the network. The function containers get no network (FN_DOCKER_NETWORK unset): they
+// speak only over stdin/stdout, start faster without an endpoint, and Docker 20.10 was seen to leave
+// stale endpoints behind after hundreds of sibling starts on a user network. Every container waits
+// on HTTP or a log line: the offline images have no shell for a port check. Teardown removes every
+// container it started and, by label, every function container its nodes started, even after a
+// failed test or a failed start.
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import Docker from 'dockerode';
-import { PACKAGE } from '../../src/common/package-root.js';
-import { LB_PATHS } from '../../src/lb/wire.js';
+import type { StartedTestContainer } from 'testcontainers';
 import { NODE_LABEL } from '../../src/node/drivers/docker-driver.js';
 import { dockerSocket } from '../../src/node/drivers/index.js';
-import { waitUntilOnline } from '../lb-online.js';
-import { FAST_HEALTH_CHECKS } from './processes.js';
-import type { Topology, TopologyInfo } from './types.js';
+import { freePort } from '../ports.js';
+import {
+  argv,
+  FNLB_ARGS,
+  HC_INTERVAL_S,
+  PROJECT_FNLB_ARGS,
+  UPSTREAM_TIMEOUT_S,
+  uses,
+} from './balancer-template.js';
+import { type Images, prepareImages } from './images.js';
+import { probeCapabilities, waitForBalancer, waitUntilNodesOnline, waitUntilServing } from './probe.js';
+import type { AddedNode, Faults, Topology, TopologyInfo } from './types.js';
 
 export interface ContainerTopologyOptions {
   nodes?: number;
@@ -32,52 +41,98 @@ export interface ContainerTopologyOptions {
 
 const NODE_PORT = 8080;
 const LB_PORT = 8081;
+const MGMT_PORT = 8082;
 const PG = { user: 'fnguard', password: 'fnguard', db: 'fnguard' } as const;
 const STARTUP_TIMEOUT_MS = 60_000;
-const BUILD_TIMEOUT_MS = 300_000;
-const ONLINE_TIMEOUT_MS = 15_000;
-const STOP_TIMEOUT_MS = 10_000;
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_S = 30;
 const SWEEP_TIMEOUT_MS = 15_000;
-const LOCAL_POSTGRES = 'fnguard/base-postgres:local';
 /** Labels every container and the network of one topology carries: the sweep in close() uses it. */
 const TOPOLOGY_LABEL = 'fnguard.topology';
 
-interface Started {
-  stop(options?: { timeout?: number }): Promise<unknown>;
-  getMappedPort(port: number): number;
-  getName(): string;
+interface NodeContainer {
+  alias: string;
+  nodeId: string;
+  address: string;
+  url: string;
+  container: StartedTestContainer;
 }
 
-function run(command: string, args: string[], timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd: PACKAGE.root, timeout: timeoutMs }, (error, stdout, stderr) => {
-      if (error)
-        reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stdout}${stderr}`));
-      else resolve();
-    });
-  });
+interface Context {
+  docker: Docker;
+  id: string;
+  images: Images;
+  network: string;
+  socketPath: string;
+  labels: Record<string, string>;
+  nodeEnv: Record<string, string>;
 }
 
-async function imagePresent(docker: Docker, image: string): Promise<boolean> {
-  return docker
-    .getImage(image)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    );
+async function startNodeContainer(ctx: Context, index: number): Promise<NodeContainer> {
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const alias = `node${index}`;
+  const nodeId = `${ctx.id}-${alias}`;
+  const hostPort = await freePort();
+  const container = await new GenericContainer(ctx.images.node)
+    .withNetworkMode(ctx.network)
+    .withNetworkAliases(alias)
+    .withLabels(ctx.labels)
+    .withEnvironment({
+      DB_URL: `postgres://${PG.user}:${PG.password}@postgres:5432/${PG.db}`,
+      FN_NODE_ID: nodeId,
+      FN_DRIVER: 'docker',
+      PORT: String(NODE_PORT),
+      ...ctx.nodeEnv,
+    })
+    .withBindMounts([{ source: ctx.socketPath, target: '/var/run/docker.sock' }])
+    .withExposedPorts({ container: NODE_PORT, host: hostPort })
+    .withWaitStrategy(Wait.forHttp('/version', NODE_PORT).forStatusCode(200))
+    .withStartupTimeout(STARTUP_TIMEOUT_MS)
+    .start();
+  return { alias, nodeId, address: `${alias}:${NODE_PORT}`, url: `http://127.0.0.1:${hostPort}`, container };
 }
 
 export class ContainerTopology implements Topology {
   private closing: Promise<void> | undefined;
+  readonly faults: Faults;
+  private readonly down = new Set<string>();
+  private readonly added: NodeContainer[] = [];
 
   private constructor(
-    private readonly docker: Docker,
-    private readonly id: string,
-    private readonly nodeIds: string[],
-    private readonly started: Started[],
+    private readonly ctx: Context,
+    private readonly nodes: NodeContainer[],
+    private readonly started: StartedTestContainer[],
     readonly info: TopologyInfo,
-  ) {}
+  ) {
+    const engine = (node: string) => ctx.docker.getContainer(this.node(node).container.getId());
+    this.faults = {
+      kill: async (node) => {
+        this.down.add(node);
+        await engine(node).kill();
+        await engine(node).wait();
+      },
+      stop: async (node) => {
+        this.down.add(node);
+        await engine(node).stop({ t: STOP_TIMEOUT_S });
+      },
+      start: async (node) => {
+        await engine(node).start();
+        await this.waitServing(this.node(node));
+        this.down.delete(node);
+      },
+      add: async (): Promise<AddedNode> => {
+        const node = await startNodeContainer(ctx, this.nodes.length + this.added.length + 1);
+        this.added.push(node);
+        return { address: node.address, url: node.url };
+      },
+      discard: async (node) => {
+        const index = this.added.findIndex((added) => added.address === node);
+        if (index < 0) throw new Error(`${node} was not added by the topology`);
+        const [gone] = this.added.splice(index, 1);
+        await gone?.container.stop({ timeout: STOP_TIMEOUT_S * 1000 });
+      },
+    };
+  }
 
   static async start(options: ContainerTopologyOptions = {}): Promise<ContainerTopology> {
     const env = options.env ?? process.env;
@@ -88,42 +143,24 @@ export class ContainerTopology implements Topology {
     const { GenericContainer, Wait } = await import('testcontainers');
     const socketPath = dockerSocket(env);
     const docker = new Docker({ socketPath });
-
-    const nodeImage = env.FN_NODE_IMAGE || 'fnguard/fn-node';
-    const lbImage = env.FNLB_IMAGE || 'fnguard/fnlb';
-    const postgresImage =
-      env.FN_POSTGRES_IMAGE ||
-      ((await imagePresent(docker, LOCAL_POSTGRES)) ? LOCAL_POSTGRES : 'postgres:16');
-    if (!env.FN_NODE_IMAGE && !env.FNLB_IMAGE && env.FN_BUILD_IMAGES !== '0') {
-      const building = Date.now();
-      await run(join(PACKAGE.root, 'docker/build-images.sh'), [], BUILD_TIMEOUT_MS);
-      console.log(`[containers] project images up to date (${Date.now() - building} ms)`);
-    }
-    for (const image of [nodeImage, lbImage]) {
-      if (!(await imagePresent(docker, image))) {
-        throw new Error(
-          `image ${image} is not on the Docker engine: run docker/offline/bootstrap.sh (offline) or docker/build-images.sh`,
-        );
-      }
-    }
+    const images = await prepareImages(docker, env);
 
     const starting = Date.now();
     const id = `fng${randomBytes(3).toString('hex')}`;
     const labels = { fnguard: '1', [TOPOLOGY_LABEL]: id };
     const network = `fnguard-${id}`;
     await docker.createNetwork({ Name: network, Driver: 'bridge', Labels: labels });
+    const ctx: Context = { docker, id, images, network, socketPath, labels, nodeEnv: options.nodeEnv ?? {} };
     const count = options.nodes ?? 5;
-    const nodeIds = Array.from({ length: count }, (_, index) => `${id}-node${index + 1}`);
-    const aliases = nodeIds.map((_, index) => `node${index + 1}`);
-    const nodes = aliases.map((alias) => `${alias}:${NODE_PORT}`);
-    const started: Started[] = [];
-    const keep = <T extends Started>(container: T) => {
+    const started: StartedTestContainer[] = [];
+    const keep = <T extends StartedTestContainer>(container: T) => {
       started.push(container);
       return container;
     };
+    const nodeContainers: NodeContainer[] = [];
 
     try {
-      const postgres = new GenericContainer(postgresImage)
+      const postgres = new GenericContainer(images.postgres)
         .withNetworkMode(network)
         .withNetworkAliases('postgres')
         .withLabels(labels)
@@ -133,64 +170,114 @@ export class ContainerTopology implements Topology {
         .start()
         .then(keep);
       // Nodes retry their database for 30 s, so they start alongside Postgres.
-      const nodeContainers = nodeIds.map((nodeId, index) =>
-        new GenericContainer(nodeImage)
-          .withNetworkMode(network)
-          .withNetworkAliases(aliases[index] as string)
-          .withLabels(labels)
-          .withEnvironment({
-            DB_URL: `postgres://${PG.user}:${PG.password}@postgres:5432/${PG.db}`,
-            FN_NODE_ID: nodeId,
-            FN_DRIVER: 'docker',
-            PORT: String(NODE_PORT),
-            ...options.nodeEnv,
-          })
-          .withBindMounts([{ source: socketPath, target: '/var/run/docker.sock' }])
-          .withExposedPorts(NODE_PORT)
-          .withWaitStrategy(Wait.forHttp('/version', NODE_PORT).forStatusCode(200))
-          .withStartupTimeout(STARTUP_TIMEOUT_MS)
-          .start()
-          .then(keep),
+      const nodes = Array.from({ length: count }, (_, index) =>
+        startNodeContainer(ctx, index + 1).then((node) => {
+          keep(node.container);
+          nodeContainers.push(node);
+          return node;
+        }),
       );
-      const lb = new GenericContainer(lbImage)
+      const settled = await Promise.allSettled([postgres, ...nodes]);
+      const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      const ordered = await Promise.all(nodes);
+
+      const custom = env.FNLB_ARGS || undefined;
+      const template = custom ?? (images.projectBalancer ? PROJECT_FNLB_ARGS : FNLB_ARGS);
+      const ownMgmt = uses(template, 'mgmt');
+      const token = randomBytes(12).toString('hex');
+      const lb = await new GenericContainer(images.balancer)
         .withNetworkMode(network)
         .withNetworkAliases('fnlb')
         .withLabels(labels)
-        .withCommand(['-nodes', nodes.join(','), '-listen', `:${LB_PORT}`, ...FAST_HEALTH_CHECKS])
-        .withExposedPorts(LB_PORT)
-        .withWaitStrategy(Wait.forHttp(LB_PATHS.nodes, LB_PORT).forStatusCode(200))
+        .withEnvironment({ FNLB_MGMT_TOKEN: token })
+        .withCommand(
+          argv(
+            template,
+            {
+              listen: `:${LB_PORT}`,
+              mgmt: `:${ownMgmt ? MGMT_PORT : LB_PORT}`,
+              nodes: ordered.map((node) => node.address),
+              hcIntervalS: HC_INTERVAL_S,
+              upstreamTimeoutS: UPSTREAM_TIMEOUT_S,
+            },
+            custom === undefined ? 'the default FNLB_ARGS' : 'FNLB_ARGS',
+          ),
+        )
+        .withExposedPorts(...(ownMgmt ? [LB_PORT, MGMT_PORT] : [LB_PORT]))
+        .withWaitStrategy(Wait.forHttp('/', LB_PORT).forStatusCodeMatching(() => true))
         .withStartupTimeout(STARTUP_TIMEOUT_MS)
         .start()
         .then(keep);
-      const settled = await Promise.allSettled([postgres, lb, ...nodeContainers]);
-      const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-      if (failed) throw failed.reason;
-      const lbContainer = await lb;
-      const nodeUrls = await Promise.all(
-        nodeContainers.map(async (node) => `http://127.0.0.1:${(await node).getMappedPort(NODE_PORT)}`),
-      );
-      const lbUrl = `http://127.0.0.1:${lbContainer.getMappedPort(LB_PORT)}`;
-      // fnlb gives a node no traffic until its first health check passes: hand out a ready cluster.
-      await waitUntilOnline(lbUrl, nodes, { timeoutMs: ONLINE_TIMEOUT_MS });
-      console.log(`[containers] topology ${id} up, every node online at fnlb (${Date.now() - starting} ms)`);
-      return new ContainerTopology(docker, id, nodeIds, started, {
-        kind: 'containers',
+      const lbUrl = `http://127.0.0.1:${lb.getMappedPort(LB_PORT)}`;
+      const partial = {
         lbUrl,
-        lbMgmtUrl: lbUrl,
-        nodes,
-        nodeUrls,
+        lbMgmtUrl: ownMgmt ? `http://127.0.0.1:${lb.getMappedPort(MGMT_PORT)}` : lbUrl,
+        mgmtToken: token,
+        nodes: ordered.map((node) => node.address),
+        nodeUrls: ordered.map((node) => node.url),
         appPrefix: id,
-        database: `postgres (${postgresImage} container)`,
-      });
+      };
+      await waitForBalancer(partial, READY_TIMEOUT_MS);
+      const probed = await probeCapabilities(partial);
+      if (probed.capabilities.mgmtApi) await waitUntilNodesOnline(partial, partial.nodes, READY_TIMEOUT_MS);
+      console.log(`[containers] topology ${id} up, the balancer answers (${Date.now() - starting} ms)`);
+      const info: TopologyInfo = {
+        kind: 'containers',
+        ...partial,
+        database: `postgres (${images.postgres} container)`,
+        balancer: {
+          label: images.projectBalancer
+            ? 'fnlb (this project, image fnguard/fnlb)'
+            : `image: ${images.balancer}${custom ? ` with FNLB_ARGS ${custom}` : ''}`,
+          hcIntervalS: uses(template, 'hc_interval') ? HC_INTERVAL_S : undefined,
+          upstreamTimeoutS: uses(template, 'upstream_timeout') ? UPSTREAM_TIMEOUT_S : undefined,
+        },
+        nodeBuild: images.projectNode ? 'fn-node (this project, docker driver)' : `image: ${images.node}`,
+        capabilities: { ...probed.capabilities, kill: true, stop: true, start: true, add: true },
+        missing: probed.missing,
+      };
+      return new ContainerTopology(ctx, ordered, started, info);
     } catch (error) {
-      await teardown(docker, id, nodeIds, started);
+      await teardown(
+        ctx,
+        nodeContainers.map((node) => node.nodeId),
+        started,
+      );
       throw error;
     }
   }
 
+  private node(address: string): NodeContainer {
+    const node = [...this.nodes, ...this.added].find((candidate) => candidate.address === address);
+    if (node === undefined) throw new Error(`${address} is not a node of this topology`);
+    return node;
+  }
+
+  private waitServing(node: NodeContainer): Promise<void> {
+    return waitUntilServing(node.address, node.url, STARTUP_TIMEOUT_MS);
+  }
+
+  async restore(): Promise<void> {
+    for (const address of [...this.down]) {
+      const container = this.ctx.docker.getContainer(this.node(address).container.getId());
+      const state = await container.inspect();
+      if (!state.State.Running) await container.start();
+      await this.waitServing(this.node(address));
+      this.down.delete(address);
+    }
+    await Promise.allSettled(
+      this.added.splice(0).map((node) => node.container.stop({ timeout: STOP_TIMEOUT_S * 1000 })),
+    );
+  }
+
   /** Stops every container, then removes whatever is left by label. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= teardown(this.docker, this.id, this.nodeIds, this.started);
+    this.closing ??= teardown(
+      this.ctx,
+      [...this.nodes, ...this.added].map((node) => node.nodeId),
+      [...this.started, ...this.added.map((node) => node.container)],
+    );
     return this.closing;
   }
 
@@ -203,10 +290,11 @@ export class ContainerTopology implements Topology {
  * Stops the containers (nodes drain: they stop their function containers), then removes every
  * container of the topology and every function container of its nodes by label, then the network.
  */
-async function teardown(docker: Docker, id: string, nodeIds: string[], started: Started[]): Promise<void> {
+async function teardown(ctx: Context, nodeIds: string[], started: StartedTestContainer[]): Promise<void> {
+  const { docker, id } = ctx;
   // Endpoints are named after their containers: kept to drop stale ones below.
   const names = started.map((container) => container.getName().replace(/^\//, ''));
-  await Promise.allSettled(started.map((container) => container.stop({ timeout: STOP_TIMEOUT_MS })));
+  await Promise.allSettled(started.map((container) => container.stop({ timeout: STOP_TIMEOUT_S * 1000 })));
   const filters = [`${TOPOLOGY_LABEL}=${id}`, ...nodeIds.map((nodeId) => `${NODE_LABEL}=${nodeId}`)];
   // A container that a node was still removing answers 409 and keeps its endpoint for a moment:
   // sweep again until nothing is left.

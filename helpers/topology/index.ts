@@ -1,6 +1,6 @@
 // Chooses and starts the topology the suite runs against, from FN_TOPOLOGY:
-//   containers Postgres, fn-node (docker driver) and fnlb containers through Testcontainers
-//   processes  fn-node and fnlb as local processes (process driver), no Docker
+//   containers Postgres, node (fn-node, docker driver) and balancer containers through Testcontainers
+//   processes  fn-node processes (process driver) and the balancer command, no Docker
 //   external   an existing deployment: FN_LB and FN_NODES
 //   auto       (default) external when FN_LB and FN_NODES are set, else containers when a Docker
 //              engine answers, else processes; said on the first line
@@ -10,7 +10,7 @@ import { externalTopology } from './external.js';
 import { ProcessTopology, type ProcessTopologyOptions } from './processes.js';
 import type { Topology, TopologyKind } from './types.js';
 
-export type { Topology, TopologyInfo, TopologyKind } from './types.js';
+export type { Capabilities, Capability, Faults, Topology, TopologyInfo, TopologyKind } from './types.js';
 
 export interface TopologyChoice {
   kind: TopologyKind;
@@ -43,6 +43,8 @@ export async function startTopology(
   options: ProcessTopologyOptions = {},
 ): Promise<Topology> {
   if (choice.kind === 'external') return externalTopology(env);
-  if (choice.kind === 'containers') return ContainerTopology.start({ env, nodeEnv: options.nodeEnv });
-  return ProcessTopology.start(options);
+  if (choice.kind === 'containers') {
+    return ContainerTopology.start({ env, ...(options.nodeEnv ? { nodeEnv: options.nodeEnv } : {}) });
+  }
+  return ProcessTopology.start({ ...options, env });
 }

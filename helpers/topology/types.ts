@@ -1,6 +1,35 @@
-// What every topology backend gives the suite: where the balancer and the nodes answer, and a
-// run-unique prefix so test files never collide with each other or with a shared deployment.
+// What every topology backend gives the suite: where the balancer and the nodes answer, which builds
+// are under test, what the topology can do to them (faults), what the balancer offers (measured, not
+// assumed), and a run-unique prefix so test files never collide with each other or with a shared
+// deployment.
 export type TopologyKind = 'processes' | 'external' | 'containers';
+
+/** The balancer under test, as the run's first lines and the reports name it. */
+export interface BalancerInfo {
+  /** "fnlb (this project)", "command: ...", "image: ...", "external at host:port". */
+  label: string;
+  /** Seconds between its health checks when the suite set them ({hc_interval}); undefined when unknown. */
+  hcIntervalS: number | undefined;
+  /** Seconds it waits for a node's answer when the suite set it ({upstream_timeout}); undefined when unknown. */
+  upstreamTimeoutS: number | undefined;
+}
+
+/** What the suite can do and read here; a property whose needs are not met is skipped with the reason. */
+export interface Capabilities {
+  /** The balancer answers fnlb's GET /1/lb/nodes. */
+  mgmtApi: boolean;
+  /** It also accepts PUT and DELETE there from the suite (token or loopback). */
+  mgmtWrite: boolean;
+  /** The topology can SIGKILL a node, SIGTERM it, start it again, and start one more. */
+  kill: boolean;
+  stop: boolean;
+  start: boolean;
+  add: boolean;
+  /** Every node answers GET /stats with per-route counters. */
+  nodeStats: boolean;
+}
+
+export type Capability = keyof Capabilities;
 
 /** Serializable: handed from Vitest's globalSetup to the test workers with provide/inject. */
 export interface TopologyInfo {
@@ -15,12 +44,53 @@ export interface TopologyInfo {
   appPrefix: string;
   /** Management API base URL of the balancer (fnlb's /1/lb/nodes), when it has one. */
   lbMgmtUrl?: string;
+  /** Token for that API, when the topology set one. */
+  mgmtToken?: string;
   /** What the nodes store their apps in, for messages. */
   database: string;
+  balancer: BalancerInfo;
+  /** The node build under test, for messages ("fn-node (this project)", "image: ..."). */
+  nodeBuild: string;
+  capabilities: Capabilities;
+  /** Why each missing capability is missing, for skip reasons. */
+  missing: Partial<Record<Capability, string>>;
+  /** Base URL of the fault control server (helpers/topology/control.ts), when the topology has faults. */
+  controlUrl?: string;
+}
+
+/** A node the topology started on request (add), named as the balancer will name it. */
+export interface AddedNode {
+  address: string;
+  url: string;
+}
+
+/** Faults and membership operations; each may be absent (see Capabilities). */
+export interface Faults {
+  /** SIGKILL (or docker kill); resolves once the node is gone. */
+  kill?(node: string): Promise<void>;
+  /** SIGTERM (or docker stop); resolves once the node has exited. */
+  stop?(node: string): Promise<void>;
+  /** Starts a killed or stopped node again at the same address; resolves once it answers /version. */
+  start?(node: string): Promise<void>;
+  /** Starts one more node on the same database; the balancer learns of it only if told. */
+  add?(): Promise<AddedNode>;
+  /** Stops a node add() started and forgets it. */
+  discard?(node: string): Promise<void>;
 }
 
 export interface Topology extends AsyncDisposable {
   readonly info: TopologyInfo;
+  readonly faults: Faults;
+  /** Starts every node a fault left down and discards added ones, so the next file finds the cluster whole. */
+  restore(): Promise<void>;
   /** Stops everything this topology started; idempotent. */
   close(): Promise<void>;
+}
+
+declare module 'vitest' {
+  /** What the integration project's globalSetup hands every test file (inject()). */
+  export interface ProvidedContext {
+    pgUrl: string;
+    topology: TopologyInfo;
+  }
 }

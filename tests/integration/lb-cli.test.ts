@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FnClient } from '../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
-import { FNLB_ENTRY, FnlbProcess } from '../../helpers/fnlb-process.js';
-import { FAST_HEALTH_CHECKS } from '../../helpers/topology/processes.js';
+import { FAST_HEALTH_CHECKS, FNLB_ENTRY, FnlbProcess } from '../../helpers/fnlb-process.js';
 
 function fnlb(...args: string[]) {
   return spawnSync(process.execPath, [FNLB_ENTRY, ...args], { encoding: 'utf8', timeout: 10_000 });

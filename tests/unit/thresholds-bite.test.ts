@@ -1,25 +1,40 @@
-// Each threshold of the integration suite must fail on the distributions that a broken system
-// produces (calls spread round-robin, one container per call, everything on one node, a serial
-// runner) and pass on a healthy one: proof that no check is vacuous.
+// Each threshold of the guard must fail on the distributions that a broken system produces (calls
+// spread round-robin, one container per call, everything on one node, a serial runner) and pass on a
+// healthy one: proof that no check is vacuous. Node checks must also pass where only the balancer is
+// at fault (a burst piled on one node, sequential calls sprayed), so a failure blames the right part.
+// tests/unit/guard-mutants.test.ts shows the same on live, deliberately broken balancers.
 import { describe, expect, it } from 'vitest';
 import {
   balanceChecks,
   type Check,
   checkReport,
+  exactlyOnceChecks,
   failedChecks,
   failoverChecks,
+  gracefulStopChecks,
+  herdChecks,
   hotReuseChecks,
   membershipAddChecks,
   membershipRemoveChecks,
+  type NodeRouteCounts,
+  pathVariantChecks,
+  recoveryChecks,
   scaleOutChecks,
   spillChecks,
-  stampedeChecks,
   stickinessChecks,
 } from '../../helpers/checks.js';
 
 const NODES = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const perNode = (counts: number[]) =>
   Object.fromEntries(NODES.map((node, index) => [node, counts[index] ?? 0]));
+/** Per node: [received, started, hot]. */
+const routeCounts = (counts: Array<[number, number, number]>): Record<string, NodeRouteCounts> =>
+  Object.fromEntries(
+    NODES.map((node, index) => {
+      const [received, started, hot] = counts[index] ?? [0, 0, 0];
+      return [node, { received, started, hot }];
+    }),
+  );
 
 function expectFails(checks: Check[], name: string) {
   expect(
@@ -39,25 +54,87 @@ describe('recorded bad distributions fail the thresholds', () => {
     expectPasses(stickinessChecks(perNode([0, 0, 100]), 100));
   });
 
-  it('hot reuse: one container per call fails, one container passes', () => {
-    expectFails(hotReuseChecks({ containersStarted: 100, hotCalls: 0 }), 'containers started in the cluster');
-    expectFails(hotReuseChecks({ containersStarted: 100, hotCalls: 0 }), 'calls answered hot');
-    expectFails(hotReuseChecks({ containersStarted: 0, hotCalls: 100 }), 'containers started in the cluster');
-    expectPasses(hotReuseChecks({ containersStarted: 1, hotCalls: 99 }));
+  it('stickiness of spellings: a raw-path hash fails, the canonical path passes', () => {
+    expectFails(
+      pathVariantChecks({ variants: 40, elsewhere: 29, failed: 0 }),
+      'path spellings served by another node than the route’s',
+    );
+    expectFails(pathVariantChecks({ variants: 40, elsewhere: 0, failed: 3 }), 'path spellings that failed');
+    expectPasses(pathVariantChecks({ variants: 40, elsewhere: 0, failed: 0 }));
   });
 
-  it('stampede: one container per call (the herd) fails, a few per node pass', () => {
-    const herd = stampedeChecks(perNode([100]), 100, 100);
-    expectFails(herd, 'containers started on the busiest node');
-    expectFails(herd, 'containers started in the cluster');
-    expectFails(stampedeChecks(perNode([3, 3, 3, 3]), 100, 100), 'containers started in the cluster');
-    expectFails(stampedeChecks(perNode([2]), 97, 100), 'calls succeeded');
-    expectPasses(stampedeChecks(perNode([2, 1]), 100, 100));
+  it('hot reuse: one container per call fails, one container per node that got calls passes', () => {
+    const herd = hotReuseChecks(routeCounts([[100, 100, 0]]));
+    expectFails(herd, 'containers started on n1');
+    expectFails(herd, 'calls answered cold on n1');
+    expectFails(hotReuseChecks(routeCounts([[100, 0, 100]])), 'containers started on n1');
+    expectPasses(hotReuseChecks(routeCounts([[100, 1, 99]])));
+    // A round-robin balancer: each node got 20 sequential calls and reused its container. Not the nodes' fault.
+    expectPasses(
+      hotReuseChecks(
+        routeCounts([
+          [20, 1, 19],
+          [20, 1, 19],
+          [20, 1, 19],
+          [20, 1, 19],
+          [20, 1, 19],
+        ]),
+      ),
+    );
   });
 
-  it('scale-out: a serial runner fails, scaling out passes', () => {
-    expectFails(scaleOutChecks(perNode([1, 1]), 100, 100), 'containers started in the cluster');
-    expectPasses(scaleOutChecks(perNode([8, 6]), 100, 100));
+  it('herd: one container per call fails; judged by what each node received', () => {
+    const herd = herdChecks(routeCounts([[100, 100, 0]]), 100, 100);
+    expectFails(herd, 'containers started on n1');
+    expectFails(
+      herdChecks(
+        routeCounts([
+          [20, 20, 0],
+          [20, 4, 16],
+        ]),
+        100,
+        100,
+      ),
+      'containers started on n1',
+    );
+    expectFails(herdChecks(routeCounts([[20, 2, 18]]), 97, 100), 'calls succeeded');
+    expectPasses(
+      herdChecks(
+        routeCounts([
+          [50, 2, 48],
+          [50, 1, 49],
+        ]),
+        100,
+        100,
+      ),
+    );
+    // A balancer piled the whole burst on one node, which started 5: the node did not stampede.
+    expectPasses(herdChecks(routeCounts([[100, 5, 95]]), 100, 100));
+  });
+
+  it('scale-out: a serial runner fails, scaling out in proportion passes', () => {
+    expectFails(
+      scaleOutChecks(
+        routeCounts([
+          [50, 1, 49],
+          [50, 1, 49],
+        ]),
+        100,
+        100,
+      ),
+      'containers started on n1',
+    );
+    expectPasses(
+      scaleOutChecks(
+        routeCounts([
+          [50, 8, 42],
+          [50, 6, 44],
+        ]),
+        100,
+        100,
+      ),
+    );
+    expectFails(scaleOutChecks(routeCounts([[100, 30, 70]]), 90, 100), 'calls succeeded');
   });
 
   it('balance: everything on one node fails, round-robin fails, an even ring passes', () => {
@@ -94,9 +171,40 @@ describe('recorded bad distributions fail the thresholds', () => {
     expectPasses(failoverChecks({ failed: 3, inFlightOnKilledNode: 8, failedAfterMarkedDown: 0 }));
   });
 
-  it('membership: a reshuffle or an unused new node fails, about 1/6 passes', () => {
+  it('graceful stop and recovery: a failed call, or a route that did not come back exactly, fails', () => {
+    expectFails(gracefulStopChecks({ failed: 4, servedByStopped: 60 }), 'failed calls');
+    expectFails(
+      gracefulStopChecks({ failed: 0, servedByStopped: 0 }),
+      'calls the stopped node served before it stopped',
+    );
+    expectPasses(gracefulStopChecks({ failed: 0, servedByStopped: 60 }));
+    expectFails(
+      recoveryChecks({ intervalsUntilBack: 9, wrongPlacements: 0, victimRoutes: 200 }),
+      'health intervals until its routes were back',
+    );
+    expectFails(
+      recoveryChecks({ intervalsUntilBack: 1, wrongPlacements: 80, victimRoutes: 200 }),
+      'routes not on their node before the kill',
+    );
+    expectPasses(recoveryChecks({ intervalsUntilBack: 1.5, wrongPlacements: 0, victimRoutes: 200 }));
+  });
+
+  it('no duplicate execution: a retried call and a call never run both fail', () => {
+    expectFails(
+      exactlyOnceChecks('calls answering 503', { calls: 5, executions: 10 }),
+      'executions of calls answering 503',
+    );
+    expectFails(
+      exactlyOnceChecks('calls answering 503', { calls: 5, executions: 0 }),
+      'executions of calls answering 503',
+    );
+    expectPasses(exactlyOnceChecks('calls answering 503', { calls: 5, executions: 5 }));
+  });
+
+  it('membership: a reshuffle, an unused new node or moves between old nodes fail, about 1/6 passes', () => {
     expectFails(membershipAddChecks(500, 1000), 'share of routes moved');
     expectFails(membershipAddChecks(0, 1000), 'routes moved to the new node');
+    expectFails(membershipAddChecks(170, 1000, 20), 'routes moved between old nodes');
     expectPasses(membershipAddChecks(170, 1000));
     expectFails(
       membershipRemoveChecks({ movedFromOtherNodes: 120, orphaned: 0 }),
@@ -106,9 +214,7 @@ describe('recorded bad distributions fail the thresholds', () => {
   });
 
   it('names the measured value, the bound and the reason in the report', () => {
-    const report = checkReport(stampedeChecks(perNode([100]), 100, 100));
-    expect(report).toMatch(
-      /^FAIL containers started on the busiest node: measured 100, bound <= 3 \(.*herd.*\)$/m,
-    );
+    const report = checkReport(herdChecks(routeCounts([[100, 100, 0]]), 100, 100));
+    expect(report).toMatch(/^FAIL containers started on n1: measured 100, bound <= 10 \(.*herd.*\)$/m);
   });
 });

@@ -1,0 +1,123 @@
+// How a guard file judges its property: guardProperty(id) opens the file's app on the run's topology,
+// and each test it declares gets the suite file, the topology's faults and a judge. A test whose
+// needs the topology does not meet is skipped with the reason (Vitest's skip note); a test judges by
+// checks (helpers/checks.ts) that go into the test's metadata for the reports, and fails naming the
+// component its property implicates with each measured value beside its bound. After the file, the
+// topology is restored (nodes a fault took down are started again, added ones discarded).
+import { afterAll, beforeAll, expect, inject, it, type TestContext } from 'vitest';
+import { type Check, checkReport, failedChecks } from '../checks.js';
+import { SuiteFile } from '../suite.js';
+import { FaultClient } from '../topology/control.js';
+import type { Capability, TopologyInfo } from '../topology/types.js';
+import { type Component, PROPERTIES, type Property, type PropertyId } from './properties.js';
+
+/** What a guard test leaves in its Vitest task meta, for the reporters. */
+export interface GuardMeta {
+  property: PropertyId;
+  title: string;
+  implicates: Component;
+  checks: Check[];
+  context: string[];
+  /** Why the test could not judge its property here. */
+  skipped?: string;
+}
+
+declare module 'vitest' {
+  interface TaskMeta {
+    guard?: GuardMeta;
+  }
+}
+
+export interface GuardContext {
+  readonly suite: SuiteFile;
+  readonly info: TopologyInfo;
+  readonly property: Property;
+  /** The topology's faults; a test may use those its needs declared. */
+  readonly faults: FaultClient;
+  /** Records the checks and fails the test if one fails. */
+  judge(checks: readonly Check[], context?: readonly string[]): void;
+  /** Skips the rest of the test, with the reason in the reports. */
+  skip(reason: string): never;
+}
+
+export interface GuardTestOptions {
+  needs?: readonly Capability[];
+  timeout?: number;
+}
+
+export interface GuardFile {
+  test(name: string, body: (guard: GuardContext) => Promise<void>, options?: GuardTestOptions): void;
+  /** The file's suite, once beforeAll has opened it (for setup steps of its own). */
+  readonly suite: SuiteFile;
+}
+
+/** The first need of `needs` the topology lacks, with the reason; undefined when all are met. */
+export function unmetNeed(info: TopologyInfo, needs: readonly Capability[]): string | undefined {
+  const missing = needs.find((need) => !info.capabilities[need]);
+  return missing === undefined ? undefined : `needs ${missing}: ${info.missing[missing] ?? 'not offered'}`;
+}
+
+export function guardProperty(id: PropertyId): GuardFile {
+  const property = PROPERTIES[id];
+  const info = inject('topology');
+  const faults = info.controlUrl ? new FaultClient(info.controlUrl) : undefined;
+  let suite: SuiteFile | undefined;
+  let faulted = false;
+
+  beforeAll(async () => {
+    suite = await SuiteFile.open(info, id);
+  });
+  afterAll(async () => {
+    await suite?.close();
+    if (faulted) await faults?.restore();
+  });
+
+  return {
+    get suite(): SuiteFile {
+      if (!suite) throw new Error('the guard file is not open yet (use it inside a test or beforeAll)');
+      return suite;
+    },
+    test(name, body, options = {}) {
+      it(
+        name,
+        async (ctx: TestContext) => {
+          const meta: GuardMeta = {
+            property: id,
+            title: property.title,
+            implicates: property.implicates,
+            checks: [],
+            context: [],
+          };
+          ctx.task.meta.guard = meta;
+          const skip = (reason: string): never => {
+            meta.skipped = reason;
+            return ctx.skip(reason);
+          };
+          const needs = [...property.needs, ...(options.needs ?? [])];
+          const unmet = unmetNeed(info, needs);
+          if (unmet !== undefined) skip(unmet);
+          if (needs.some((need) => ['kill', 'stop', 'start', 'add'].includes(need))) faulted = true;
+          if (!suite) throw new Error(`${id}: the file's app was not opened`);
+          await body({
+            suite,
+            info,
+            property,
+            faults: faults as FaultClient,
+            skip,
+            judge(checks, context = []) {
+              meta.checks.push(...checks);
+              meta.context.push(...context);
+              const report = checkReport(checks, context);
+              console.info(`[${id}] ${name}\n${report}`);
+              expect(
+                failedChecks(checks),
+                `${property.implicates} fails ${property.title}:\n${report}`,
+              ).toEqual([]);
+            },
+          });
+        },
+        options.timeout,
+      );
+    },
+  };
+}

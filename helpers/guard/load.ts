@@ -1,0 +1,78 @@
+// Load with a fault in the middle: `calls` calls over the routes, `concurrency` at a time, and after
+// `faultAfter` of them have completed the fault runs (kill or stop a node) while the load goes on.
+// Every call keeps its start and end on one clock, its status and the node that says it ran it, and
+// the calls in flight at the fault are kept, so a property can tell what the fault could cost.
+import { execute } from '../../src/harness/execute.js';
+import { pool } from '../pool.js';
+import type { SuiteFile } from '../suite.js';
+
+export interface TimedCall {
+  path: string;
+  startedAt: number;
+  endedAt: number;
+  ok: boolean;
+  status: number | undefined;
+  /** The node that answered, by its own word; undefined for a failed call. */
+  node: string | undefined;
+  error: string | undefined;
+}
+
+export interface FaultedLoad {
+  calls: TimedCall[];
+  /** When the fault was started, and when it was done (the node gone), on the calls' clock. */
+  faultAt: number;
+  faultDoneAt: number;
+  /** Paths of the calls in flight when the fault started. */
+  inFlightAtFault: string[];
+}
+
+export async function loadWithFault(
+  suite: SuiteFile,
+  paths: readonly string[],
+  options: {
+    calls: number;
+    concurrency: number;
+    query: string;
+    /** After how many completed calls `fault` runs; no fault when absent. */
+    faultAfter?: number;
+    fault?: () => Promise<void>;
+  },
+): Promise<FaultedLoad> {
+  const calls: TimedCall[] = [];
+  const inFlight = new Map<number, string>();
+  let completed = 0;
+  let faultAt = Number.POSITIVE_INFINITY;
+  let inFlightAtFault: string[] = [];
+  let faultDone: Promise<number> | undefined;
+  const plan = Array.from({ length: options.calls }, (_, index) => paths[index % paths.length] as string);
+  await pool(plan, options.concurrency, async (path, index) => {
+    inFlight.set(index, path);
+    const startedAt = performance.now();
+    const execution = await execute(suite.lb, path, options.query);
+    inFlight.delete(index);
+    calls.push({
+      path,
+      startedAt,
+      endedAt: performance.now(),
+      ok: execution.ok,
+      status: execution.status,
+      node: execution.ok ? suite.directory.attribute(execution) : undefined,
+      error: execution.ok ? undefined : `${execution.error ?? ''} ${execution.body.slice(0, 200)}`.trim(),
+    });
+    if (++completed === options.faultAfter && options.fault) {
+      faultAt = performance.now();
+      inFlightAtFault = [...inFlight.values()];
+      faultDone = options.fault().then(() => performance.now());
+    }
+  });
+  const faultDoneAt = faultDone ? await faultDone : Number.POSITIVE_INFINITY;
+  return { calls, faultAt, faultDoneAt, inFlightAtFault };
+}
+
+/** The node each path is served by, from calls that succeeded before `before` (one clock). */
+export function homes(calls: readonly TimedCall[], before = Number.POSITIVE_INFINITY): Map<string, string> {
+  const home = new Map<string, string>();
+  for (const call of calls)
+    if (call.ok && call.node !== undefined && call.startedAt < before) home.set(call.path, call.node);
+  return home;
+}

@@ -1,0 +1,93 @@
+// The shared shape of failover and graceful stop: routes with calls of about 20 ms, so a node always has
+// calls in flight; a placement run to learn each route's node; 1000 calls at concurrency 8 with the
+// fault after 300; then the node is started again. And when the balancer took the node out: from its
+// management API when it has one, else after a detection window of a few health intervals.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FnClient } from '../../src/common/fn-client.js';
+import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
+import type { GuardContext } from './guard.js';
+import { type FaultedLoad, homes, loadWithFault } from './load.js';
+
+export const NODE_DOWN_LOAD = {
+  routes: 40,
+  calls: 1000,
+  concurrency: 8,
+  faultAfter: 300,
+  query: '?ms=20',
+} as const;
+/** Health intervals a balancer without a management API is given to take a dead node out. */
+export const DETECTION_INTERVALS = 3;
+/** When even the health interval is unknown. */
+const UNKNOWN_INTERVAL_S = 2;
+
+export interface NodeDown {
+  victim: string;
+  /** Route path -> node, before the fault. */
+  home: Map<string, string>;
+  load: FaultedLoad;
+  /** When the balancer stopped sending to the victim, on the calls' clock, and how that is known. */
+  downAt: number;
+  downBasis: string;
+}
+
+export async function nodeDown(
+  guard: GuardContext,
+  fault: (node: string) => Promise<void>,
+): Promise<NodeDown> {
+  const { suite, info } = guard;
+  const paths = Array.from({ length: NODE_DOWN_LOAD.routes }, (_, index) => `/down-${index}`);
+  await suite.createRoutes(
+    paths.map((path) => ({ path, image: 'fnguard/sleep', format: 'http', memory: 64 })),
+  );
+  const routes = paths.map((path) => suite.invokePath(path));
+  const warm = await loadWithFault(suite, routes, {
+    calls: routes.length,
+    concurrency: NODE_DOWN_LOAD.concurrency,
+    query: NODE_DOWN_LOAD.query,
+  });
+  const home = homes(warm.calls);
+  const perNode = new Map<string, number>();
+  for (const node of home.values()) perNode.set(node, (perNode.get(node) ?? 0) + 1);
+  const victim = [...perNode].sort((a, b) => b[1] - a[1])[0]?.[0];
+  if (victim === undefined)
+    throw new Error(`no route was served during placement: ${JSON.stringify(warm.calls[0])}`);
+
+  let watched: Promise<number | undefined> = Promise.resolve(undefined);
+  const load = await loadWithFault(suite, routes, {
+    ...NODE_DOWN_LOAD,
+    fault: async () => {
+      watched = watchOffline(info.lbMgmtUrl, info.capabilities.mgmtApi ? info.mgmtToken : null, victim);
+      await fault(victim);
+    },
+  });
+  const observed = await watched;
+  const intervalS = info.balancer.hcIntervalS ?? UNKNOWN_INTERVAL_S;
+  const window = DETECTION_INTERVALS * intervalS * 1000;
+  const downAt = observed ?? load.faultDoneAt + window;
+  const downBasis =
+    observed !== undefined
+      ? `the management API reported ${victim} offline ${Math.round(observed - load.faultAt)} ms after the fault`
+      : `no management API: ${DETECTION_INTERVALS} health intervals of ${intervalS} s${info.balancer.hcIntervalS === undefined ? ' (interval unknown, assumed)' : ''} after the node was gone`;
+  await guard.faults.start(victim);
+  return { victim, home, load, downAt, downBasis };
+}
+
+/** Polls GET /1/lb/nodes until `node` is offline; the time on the calls' clock, or undefined without an API. */
+async function watchOffline(
+  mgmtUrl: string | undefined,
+  token: string | null | undefined,
+  node: string,
+): Promise<number | undefined> {
+  if (mgmtUrl === undefined || token === null) return undefined;
+  const mgmt = new FnClient(mgmtUrl, { timeoutMs: 2000 });
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const deadline = performance.now() + 30_000;
+  while (performance.now() < deadline) {
+    const answer = await mgmt.send('GET', LB_PATHS.nodes, undefined, headers).catch(() => undefined);
+    if (answer?.status === 200 && (JSON.parse(answer.body) as LbNodesResponse).nodes[node] !== 'online') {
+      return performance.now();
+    }
+    await sleep(20);
+  }
+  return undefined;
+}

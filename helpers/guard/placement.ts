@@ -1,0 +1,61 @@
+// Where the balancer sends paths, measured black-box and cheaply: one call per path to routes that do
+// not exist in the file's app. Where a balancer sends a path cannot depend on whether a route exists
+// there (it cannot know), and the node answers 404 at once naming itself in its Fn-Node header, so
+// 1000 routes cost a thousand 404s instead of a thousand cold containers. Eight calls at a time: under
+// any bounded-load floor, so every call goes to its path's home node.
+import { FN_HEADERS } from '../../src/common/wire.js';
+import { pool } from '../pool.js';
+import type { SuiteFile } from '../suite.js';
+
+export const PLACEMENT_CONCURRENCY = 8;
+
+/** Paths of routes that do not exist: `/r/<app>/<prefix>-<i>`. */
+export function unroutedPaths(suite: SuiteFile, prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, index) => suite.invokePath(`/${prefix}-${index}`));
+}
+
+export interface Placement {
+  /** Path -> node address; a path the node did not name, or that failed, is missing. */
+  nodeOf: Map<string, string>;
+  /** Paths whose call failed (no answer, or not the node's 404), with what came back. */
+  failures: Map<string, string>;
+  /** Paths answered 404 but without a node name: the node build does not name itself. */
+  anonymous: number;
+}
+
+export async function placement(suite: SuiteFile, paths: readonly string[]): Promise<Placement> {
+  const nodeOf = new Map<string, string>();
+  const failures = new Map<string, string>();
+  let anonymous = 0;
+  await pool(paths, PLACEMENT_CONCURRENCY, async (path) => {
+    try {
+      const answer = await suite.lb.send('GET', path);
+      if (answer.status !== 404) {
+        failures.set(path, `${answer.status} ${answer.body.slice(0, 120)}`);
+        return;
+      }
+      const id = answer.headers[FN_HEADERS.node];
+      const address = id === undefined ? undefined : suite.directory.addressOf(id);
+      if (address === undefined) anonymous++;
+      else nodeOf.set(path, address);
+    } catch (error) {
+      failures.set(path, String(error));
+    }
+  });
+  return { nodeOf, failures, anonymous };
+}
+
+/** Why placement cannot be measured here, or undefined when it can. */
+export function placementUnmeasurable(measured: Placement, paths: number): string | undefined {
+  if (measured.anonymous > paths / 2) {
+    return 'the nodes do not name themselves on unrouted paths (no Fn-Node header on their 404)';
+  }
+  return undefined;
+}
+
+/** Paths per node. */
+export function countByNode(nodeOf: ReadonlyMap<string, string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const node of nodeOf.values()) counts.set(node, (counts.get(node) ?? 0) + 1);
+  return counts;
+}

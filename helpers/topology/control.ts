@@ -1,0 +1,97 @@
+// Faults across processes. The topology lives in Vitest's globalSetup (the main process); test files
+// run in workers. So the topology serves its faults on 127.0.0.1, behind a random token, and test
+// files call them with FaultClient: POST /kill|stop|start|discard {"node"}, POST /add, POST /restore.
+// Each answers when the operation is done (a killed node is gone, a started one answers /version).
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import type { AddedNode, Faults, Topology } from './types.js';
+
+const CALL_TIMEOUT_MS = 180_000;
+const NODE_OPS = ['kill', 'stop', 'start', 'discard'] as const;
+
+export interface FaultServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function readJson(req: IncomingMessage): Promise<{ node?: unknown }> {
+  let text = '';
+  for await (const chunk of req) {
+    text += chunk;
+    if (text.length > 10_000) throw new Error('body too large');
+  }
+  return text === '' ? {} : (JSON.parse(text) as { node?: unknown });
+}
+
+export async function serveFaults(topology: Topology): Promise<FaultServer> {
+  const token = randomBytes(16).toString('hex');
+  const server = createServer((req, res) => {
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    if (req.method !== 'POST' || req.headers.authorization !== `Bearer ${token}`) return reply(404, {});
+    const op = (req.url ?? '').slice(1);
+    void (async () => {
+      try {
+        const body = await readJson(req);
+        if (op === 'restore') {
+          await topology.restore();
+          return reply(200, {});
+        }
+        if (op === 'add') {
+          if (!topology.faults.add) return reply(501, { error: 'this topology cannot add nodes' });
+          return reply(200, await topology.faults.add());
+        }
+        if (!(NODE_OPS as readonly string[]).includes(op)) return reply(404, { error: `no operation ${op}` });
+        const fault = topology.faults[op as (typeof NODE_OPS)[number]];
+        if (!fault) return reply(501, { error: `this topology cannot ${op} a node` });
+        if (typeof body.node !== 'string') return reply(400, { error: 'body must be {"node":"host:port"}' });
+        await fault(body.node);
+        return reply(200, {});
+      } catch (error) {
+        return reply(500, { error: (error as Error).message });
+      }
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${token}@127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The topology's faults, from a test worker. */
+export class FaultClient implements Required<Faults> {
+  readonly #base: string;
+  readonly #token: string;
+
+  constructor(controlUrl: string) {
+    const url = new URL(controlUrl);
+    this.#token = url.username;
+    this.#base = `${url.protocol}//${url.host}`;
+  }
+
+  async #call(op: string, body: unknown = {}): Promise<unknown> {
+    const response = await request(`${this.#base}/${op}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.#token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      headersTimeout: CALL_TIMEOUT_MS,
+      bodyTimeout: CALL_TIMEOUT_MS,
+    });
+    const answer = (await response.body.json()) as { error?: string };
+    if (response.statusCode !== 200)
+      throw new Error(`topology ${op}: ${answer.error ?? response.statusCode}`);
+    return answer;
+  }
+
+  kill = async (node: string) => void (await this.#call('kill', { node }));
+  stop = async (node: string) => void (await this.#call('stop', { node }));
+  start = async (node: string) => void (await this.#call('start', { node }));
+  discard = async (node: string) => void (await this.#call('discard', { node }));
+  add = async () => (await this.#call('add')) as AddedNode;
+  restore = async () => void (await this.#call('restore'));
+}

@@ -1,0 +1,36 @@
+// Balance (balancer): 500 routes with 4 sequential calls each, through the balancer. Every route must
+// stay on one node, and the routes must spread evenly: no node far above the mean (historic jump hash
+// gave its busiest node 2.5x) and none idle. Always-one-node and round-robin both fail here.
+import { describe, inject } from 'vitest';
+import { balanceChecks } from '../../helpers/checks.js';
+import { guardProperty } from '../../helpers/guard/guard.js';
+import { callsPerNode, nodesPerRoute } from '../../helpers/suite.js';
+import { TIME_BUDGETS } from '../thresholds.js';
+
+const ROUTES = 500;
+const CALLS_EACH = 4;
+/** Well under fnlb's floor of 8 in flight per node, so every call may stay on its home node. */
+const CONCURRENCY = 8;
+const paths = Array.from({ length: ROUTES }, (_, index) => `/balance-${String(index).padStart(4, '0')}`);
+const guard = guardProperty('balance');
+
+describe(`${ROUTES} routes x ${CALLS_EACH} sequential calls`, () => {
+  guard.test(
+    'keep each route on one node and spread the routes evenly over every node',
+    async ({ suite, judge }) => {
+      // Small, short-lived containers: 500 of them would otherwise sit idle for 30 s each.
+      await suite.createRoutes(
+        paths.map((path) => ({ path, image: 'fnguard/sleep', format: 'http', memory: 64, idle_timeout: 2 })),
+      );
+      const records = await suite.callEachRoute(paths, CALLS_EACH, CONCURRENCY);
+      const failed = records.filter((record) => !record.ok);
+      const perRoute = [...nodesPerRoute(records).values()].map((nodes) => nodes.size);
+      const perNode = callsPerNode(records, suite.nodes);
+      judge(balanceChecks(perRoute, perNode, ROUTES * CALLS_EACH), [
+        `calls per node: ${JSON.stringify(perNode)}`,
+        `failed calls: ${failed.length}${failed[0] ? ` (first: ${failed[0].status} ${failed[0].error} ${failed[0].body})` : ''}`,
+      ]);
+    },
+    { timeout: TIME_BUDGETS.balance.ms[inject('topology').kind] },
+  );
+});

@@ -1,0 +1,16 @@
+// No stampede (node): a burst of 100 concurrent calls to a cold fast route (about 5 ms per call) must
+// start a few containers per node, never one per call. Judged per node against the calls that node
+// received, so a balancer that piles the burst on one node is not taken for a stampeding node.
+import { describe } from 'vitest';
+import { herdChecks } from '../../helpers/checks.js';
+import { burst } from '../../helpers/guard/burst.js';
+import { guardProperty } from '../../helpers/guard/guard.js';
+
+const guard = guardProperty('herd');
+
+describe('a burst of 100 concurrent calls to a cold fast route', () => {
+  guard.test('queues behind a few containers per node', async ({ suite, judge }) => {
+    const measured = await burst(suite, '/fast', 5);
+    judge(herdChecks(measured.counts, measured.succeeded, measured.calls), measured.context);
+  });
+});

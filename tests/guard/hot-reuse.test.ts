@@ -1,0 +1,21 @@
+// Hot reuse (node): sequential calls to one route must reuse the hot container. Judged per node against
+// the calls that node received: each node that got calls starts one container and answers every
+// later call hot, so a balancer that sprays the calls fails stickiness, not the nodes.
+import { describe } from 'vitest';
+import { hotReuseChecks } from '../../helpers/checks.js';
+import { guardProperty } from '../../helpers/guard/guard.js';
+
+const CALLS = 100;
+const guard = guardProperty('hot-reuse');
+
+describe('one route, sequential calls', () => {
+  guard.test(
+    'start one container per node that got them and are answered hot after the first',
+    async ({ suite, judge }) => {
+      await suite.createRoute({ path: '/primes', image: 'fnguard/primes', format: 'http' });
+      const { records } = await suite.drive(['/primes'], CALLS, 1, '?max=1000&loops=1');
+      const counts = await suite.nodeRouteCounts('/primes', records);
+      judge(hotReuseChecks(counts), [`per node (received, started, hot): ${JSON.stringify(counts)}`]);
+    },
+  );
+});

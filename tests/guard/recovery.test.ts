@@ -1,0 +1,92 @@
+// Recovery (balancer): a node killed, then started again, gets exactly its own routes back, and soon:
+// within 3 of the balancer's health intervals from the moment it answers again. While it is down its
+// routes are served by the others. Placement is measured on 1000 unrouted paths
+// (helpers/guard/placement.ts).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe } from 'vitest';
+import { recoveryChecks } from '../../helpers/checks.js';
+import { guardProperty } from '../../helpers/guard/guard.js';
+import {
+  countByNode,
+  type Placement,
+  placement,
+  placementUnmeasurable,
+  unroutedPaths,
+} from '../../helpers/guard/placement.js';
+import { waitUntil } from '../../helpers/wait.js';
+import { THRESHOLDS } from '../thresholds.js';
+
+const ROUTES = 1000;
+const POLL_MS = 100;
+const guard = guardProperty('recovery');
+
+function sameAs(reference: Placement, now: Placement, paths: readonly string[]): number {
+  return paths.filter((path) => now.nodeOf.get(path) === reference.nodeOf.get(path)).length;
+}
+
+describe('a killed node started again', () => {
+  guard.test(
+    'gets exactly its own routes back within 3 health intervals',
+    async ({ suite, info, faults, judge, skip }) => {
+      const intervalS = info.balancer.hcIntervalS;
+      if (intervalS === undefined) {
+        skip(
+          "the balancer's health interval is unknown (its command takes no {hc_interval}; external: set FN_LB_HC_INTERVAL)",
+        );
+      }
+      const paths = unroutedPaths(suite, 'recover', ROUTES);
+      const before = await placement(suite, paths);
+      const unmeasurable = placementUnmeasurable(before, ROUTES);
+      if (unmeasurable) skip(unmeasurable);
+      const victim = [...countByNode(before.nodeOf)].sort((a, b) => b[1] - a[1])[0]?.[0] as string;
+      const victimPaths = paths.filter((path) => before.nodeOf.get(path) === victim);
+
+      await faults.kill(victim);
+      let whileDown = before;
+      await waitUntil(
+        `${victim}'s routes to be served by other nodes`,
+        async () => {
+          whileDown = await placement(suite, victimPaths);
+          return (
+            whileDown.failures.size === 0 &&
+            victimPaths.every((path) => whileDown.nodeOf.get(path) !== victim)
+          );
+        },
+        30_000,
+        POLL_MS,
+      );
+      await faults.start(victim);
+      const startedAt = performance.now();
+      const budgetMs = 10 * (intervalS as number) * 1000;
+      // Poll the killed node's own paths (a short pass, so the time measured is the balancer's, not ours),
+      // then check every path once they are back.
+      let backAt = Number.POSITIVE_INFINITY;
+      while (performance.now() - startedAt < budgetMs) {
+        const now = await placement(suite, victimPaths);
+        if (sameAs(before, now, victimPaths) === victimPaths.length) {
+          backAt = performance.now();
+          break;
+        }
+        await sleep(POLL_MS);
+      }
+      const after = await placement(suite, paths);
+      const wrong = paths.filter((path) => after.nodeOf.get(path) !== before.nodeOf.get(path));
+      judge(
+        recoveryChecks({
+          intervalsUntilBack: (backAt - startedAt) / 1000 / (intervalS as number),
+          wrongPlacements: wrong.length,
+          victimRoutes: victimPaths.length,
+        }),
+        [
+          `killed ${victim} with ${victimPaths.length} of ${ROUTES} routes; health interval ${intervalS} s (bound ${THRESHOLDS.recoveryMaxIntervals.value} intervals)`,
+          ...wrong
+            .slice(0, 5)
+            .map(
+              (path) =>
+                `${path}: was on ${before.nodeOf.get(path)}, now ${after.nodeOf.get(path) ?? after.failures.get(path)}`,
+            ),
+        ],
+      );
+    },
+  );
+});

@@ -1,0 +1,15 @@
+// Scale-out (node): the same burst as the herd test to a slow route (about 1 s per call) must start
+// containers in proportion to the calls each node received: a serial runner fails here.
+import { describe } from 'vitest';
+import { scaleOutChecks } from '../../helpers/checks.js';
+import { burst } from '../../helpers/guard/burst.js';
+import { guardProperty } from '../../helpers/guard/guard.js';
+
+const guard = guardProperty('scale-out');
+
+describe('a burst of 100 concurrent calls to a cold slow route', () => {
+  guard.test('scales out on every node that got calls', async ({ suite, judge }) => {
+    const measured = await burst(suite, '/slow', 1000);
+    judge(scaleOutChecks(measured.counts, measured.succeeded, measured.calls), measured.context);
+  });
+});

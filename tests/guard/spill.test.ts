@@ -1,0 +1,31 @@
+// Spill (balancer): one hot route whose calls take about 200 ms, under 32 concurrent callers. Its home
+// node saturates, so a bounded-load balancer must spill it to the next nodes of the ring walk: at
+// least 2 nodes (a balancer that never spreads a hot route fails) and at most 4 (one that sprays
+// fails). The route is hot: the same load runs once before the measured run. Cold starts make a node
+// report queueing (XXX-FXLB-WAIT), which fnlb rightly steers around; with Docker's slower starts that
+// alone reached the 5th node. Herds of cold starts are the herd test's subject; this one measures
+// where a hot route goes.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe } from 'vitest';
+import { spillChecks } from '../../helpers/checks.js';
+import { guardProperty } from '../../helpers/guard/guard.js';
+import { callsPerNode } from '../../helpers/suite.js';
+
+const CALLERS = 32;
+const CALLS = CALLERS * 5;
+/** fnlb's average of reported waits halves every 2 s: the warm-up's cold waits fade before measuring. */
+const WAIT_FADE_MS = 3000;
+const guard = guardProperty('spill');
+
+describe(`a hot slow route under ${CALLERS} callers`, () => {
+  guard.test('spills from its home node to a few neighbours, not to every node', async ({ suite, judge }) => {
+    // Idle containers outlive the pause between warm-up and measurement, then soon hand memory back.
+    await suite.createRoute({ path: '/hot', image: 'fnguard/sleep', format: 'http', idle_timeout: 10 });
+    await suite.drive(['/hot'], CALLS, CALLERS, '?ms=200');
+    await sleep(WAIT_FADE_MS);
+    const { records } = await suite.drive(['/hot'], CALLS, CALLERS, '?ms=200');
+    const perNode = callsPerNode(records, suite.nodes);
+    const failed = records.filter((record) => !record.ok).length;
+    judge(spillChecks(perNode), [`calls per node: ${JSON.stringify(perNode)}`, `failed calls: ${failed}`]);
+  });
+});

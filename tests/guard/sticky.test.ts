@@ -1,0 +1,109 @@
+// Stickiness (balancer): 100 sequential calls to one route reach one node; and every spelling of a
+// route's path that the node reads as that route (a trailing /, a doubled /, a query string,
+// %-escaped unreserved characters, an absolute-form target) reaches the route's node too, or a client
+// could move a route off its hot containers by spelling its URL differently.
+import { request } from 'node:http';
+import { describe } from 'vitest';
+import { pathVariantChecks, stickinessChecks } from '../../helpers/checks.js';
+import { guardProperty } from '../../helpers/guard/guard.js';
+import { pool } from '../../helpers/pool.js';
+import { callsPerNode } from '../../helpers/suite.js';
+import { FN_HEADERS } from '../../src/common/wire.js';
+
+const CALLS = 100;
+const VARIANT_ROUTES = 8;
+const guard = guardProperty('sticky');
+
+describe('one route, sequential calls', () => {
+  guard.test('stay on one node', async ({ suite, judge }) => {
+    await suite.createRoute({ path: '/primes', image: 'fnguard/primes', format: 'http' });
+    const { records } = await suite.drive(['/primes'], CALLS, 1, '?max=1000&loops=1');
+    const perNode = callsPerNode(records, suite.nodes);
+    judge(stickinessChecks(perNode, CALLS), [`calls per node: ${JSON.stringify(perNode)}`]);
+  });
+});
+
+/** One GET with the request target exactly as given (undici would normalise some of them). */
+function rawGet(
+  base: string,
+  target: string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: target, method: 'GET', timeout: 30_000, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer to GET ${target} within 30 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('spellings of a route path', () => {
+  guard.test('reach the route’s node', async ({ suite, judge }) => {
+    const routes = Array.from({ length: VARIANT_ROUTES }, (_, index) => `/spell-${index}`);
+    await suite.createRoutes(routes.map((path) => ({ path, image: 'fnguard/sleep', format: 'http' })));
+    const lb = new URL(suite.info.lbUrl);
+    const nodeOf = (answer: { headers: Record<string, unknown>; body: string }) => {
+      let hostname: string | undefined;
+      try {
+        hostname = (JSON.parse(answer.body) as { hostname?: string }).hostname;
+      } catch {
+        hostname = undefined;
+      }
+      const header = answer.headers[FN_HEADERS.node];
+      return suite.directory.attribute({
+        hostname,
+        nodeHeader: typeof header === 'string' ? header : undefined,
+        lbNodeHeader: undefined,
+      });
+    };
+    const spellings = (path: string) => {
+      const plain = suite.invokePath(path);
+      const escaped = plain.replace('/spell-', '/%73pell%2D');
+      return [
+        `${plain}/`,
+        plain.replace(`/r/${suite.app}/`, `/r/${suite.app}//`),
+        `${plain}?variant=1`,
+        escaped,
+        `http://${lb.host}${plain}`,
+      ];
+    };
+    const details: string[] = [];
+    let variants = 0;
+    let elsewhere = 0;
+    let failed = 0;
+    await pool(routes, 4, async (path) => {
+      const home = await rawGet(suite.info.lbUrl, suite.invokePath(path));
+      const homeNode = home.status === 200 ? nodeOf(home) : undefined;
+      if (homeNode === undefined) {
+        failed++;
+        details.push(`${path}: plain spelling answered ${home.status} ${home.body.slice(0, 100)}`);
+        return;
+      }
+      for (const target of spellings(path)) {
+        variants++;
+        const answer = await rawGet(suite.info.lbUrl, target);
+        if (answer.status !== 200) {
+          failed++;
+          details.push(`${target}: ${answer.status} ${answer.body.slice(0, 100)}`);
+        } else if (nodeOf(answer) !== homeNode) {
+          elsewhere++;
+          details.push(`${target}: served by ${nodeOf(answer)}, the route is on ${homeNode}`);
+        }
+      }
+    });
+    judge(pathVariantChecks({ variants, elsewhere, failed }), [
+      `${variants} spellings of ${routes.length} routes`,
+      ...details.slice(0, 20),
+    ]);
+  });
+});
