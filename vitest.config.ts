@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The guard's verdicts (table and reports/fnguard.json) come from the checks the tests recorded.
+    reporters: ['default', './helpers/guard/reporter.ts'],
     projects: [
       {
         test: {

@@ -3,7 +3,6 @@
 // Every call keeps its start and end on one clock, its status and the node that says it ran it, and
 // the calls in flight at the fault are kept, so a property can tell what the fault could cost.
 import { execute } from '../../src/harness/execute.js';
-import { pool } from '../pool.js';
 import type { SuiteFile } from '../suite.js';
 
 export interface TimedCall {
@@ -26,6 +25,9 @@ export interface FaultedLoad {
   inFlightAtFault: string[];
 }
 
+/** A load never runs longer than this, whatever `until` says. */
+const LOAD_DEADLINE_MS = 120_000;
+
 export async function loadWithFault(
   suite: SuiteFile,
   paths: readonly string[],
@@ -36,35 +38,51 @@ export async function loadWithFault(
     /** After how many completed calls `fault` runs; no fault when absent. */
     faultAfter?: number;
     fault?: () => Promise<void>;
+    /**
+     * Keep calling past `calls` until this time (on the calls' clock), asked again as calls end: a
+     * property that must see calls after a moment it learns late (the node marked down).
+     */
+    until?: () => number;
   },
 ): Promise<FaultedLoad> {
   const calls: TimedCall[] = [];
   const inFlight = new Map<number, string>();
+  const deadline = performance.now() + LOAD_DEADLINE_MS;
+  let started = 0;
   let completed = 0;
   let faultAt = Number.POSITIVE_INFINITY;
   let inFlightAtFault: string[] = [];
   let faultDone: Promise<number> | undefined;
-  const plan = Array.from({ length: options.calls }, (_, index) => paths[index % paths.length] as string);
-  await pool(plan, options.concurrency, async (path, index) => {
-    inFlight.set(index, path);
-    const startedAt = performance.now();
-    const execution = await execute(suite.lb, path, options.query);
-    inFlight.delete(index);
-    calls.push({
-      path,
-      startedAt,
-      endedAt: performance.now(),
-      ok: execution.ok,
-      status: execution.status,
-      node: execution.ok ? suite.directory.attribute(execution) : undefined,
-      error: execution.ok ? undefined : `${execution.error ?? ''} ${execution.body.slice(0, 200)}`.trim(),
-    });
-    if (++completed === options.faultAfter && options.fault) {
-      faultAt = performance.now();
-      inFlightAtFault = [...inFlight.values()];
-      faultDone = options.fault().then(() => performance.now());
+  const more = () => {
+    const now = performance.now();
+    if (now > deadline) return false;
+    return started < options.calls || now < (options.until?.() ?? 0);
+  };
+  const worker = async () => {
+    while (more()) {
+      const index = started++;
+      const path = paths[index % paths.length] as string;
+      inFlight.set(index, path);
+      const startedAt = performance.now();
+      const execution = await execute(suite.lb, path, options.query);
+      inFlight.delete(index);
+      calls.push({
+        path,
+        startedAt,
+        endedAt: performance.now(),
+        ok: execution.ok,
+        status: execution.status,
+        node: execution.ok ? suite.directory.attribute(execution) : undefined,
+        error: execution.ok ? undefined : `${execution.error ?? ''} ${execution.body.slice(0, 200)}`.trim(),
+      });
+      if (++completed === options.faultAfter && options.fault) {
+        faultAt = performance.now();
+        inFlightAtFault = [...inFlight.values()];
+        faultDone = options.fault().then(() => performance.now());
+      }
     }
-  });
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
   const faultDoneAt = faultDone ? await faultDone : Number.POSITIVE_INFINITY;
   return { calls, faultAt, faultDoneAt, inFlightAtFault };
 }

@@ -19,6 +19,8 @@ export const NODE_DOWN_LOAD = {
 export const DETECTION_INTERVALS = 3;
 /** When even the health interval is unknown. */
 const UNKNOWN_INTERVAL_S = 2;
+/** How long the load goes on after the node counts as taken out. */
+const AFTER_DOWN_MS = 1000;
 
 export interface NodeDown {
   victim: string;
@@ -52,17 +54,22 @@ export async function nodeDown(
   if (victim === undefined)
     throw new Error(`no route was served during placement: ${JSON.stringify(warm.calls[0])}`);
 
+  const intervalS = info.balancer.hcIntervalS ?? UNKNOWN_INTERVAL_S;
+  const window = DETECTION_INTERVALS * intervalS * 1000;
   let watched: Promise<number | undefined> = Promise.resolve(undefined);
+  let faultDoneAt = Number.POSITIVE_INFINITY;
   const load = await loadWithFault(suite, routes, {
     ...NODE_DOWN_LOAD,
     fault: async () => {
       watched = watchOffline(info.lbMgmtUrl, info.capabilities.mgmtApi ? info.mgmtToken : null, victim);
       await fault(victim);
+      faultDoneAt = performance.now();
     },
+    // Calls go on until the balancer without a management API is deemed to have taken the node out,
+    // and a while after: the property is about those calls too.
+    until: () => faultDoneAt + window + AFTER_DOWN_MS,
   });
   const observed = await watched;
-  const intervalS = info.balancer.hcIntervalS ?? UNKNOWN_INTERVAL_S;
-  const window = DETECTION_INTERVALS * intervalS * 1000;
   const downAt = observed ?? load.faultDoneAt + window;
   const downBasis =
     observed !== undefined
