@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FnApiError, FnClient } from '../../helpers/fn-client.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../helpers/fnlb-process.js';
 import { runHarnessCli } from '../../helpers/harness-cli.js';
-import { waitUntilOnline } from '../../helpers/lb-online.js';
 import { freePort } from '../../helpers/ports.js';
+import { waitUntilNodesOnline } from '../../helpers/topology/probe.js';
 
 import type { HarnessReport } from '../../src/harness/report.js';
 
@@ -55,8 +55,8 @@ async function countedCalls(routeKeys: readonly string[]): Promise<Map<string, n
 
 /** The shared balancer may still be health-checking its nodes when the first file starts. */
 async function waitForOnlineNodes(): Promise<void> {
-  if (topology.lbMgmtUrl === undefined) return;
-  await waitUntilOnline(topology.lbMgmtUrl, topology.nodes, { token: process.env.FNLB_MGMT_TOKEN });
+  if (!topology.capabilities.mgmtApi) return;
+  await waitUntilNodesOnline(topology, topology.nodes, 10_000);
 }
 
 beforeAll(async () => {

@@ -1,0 +1,41 @@
+#!/bin/sh
+# HAProxy as the balancer under test, for FNLB_CMD:
+#   FNLB_CMD='examples/balancers/haproxy.sh {listen} {nodes} {hc_interval}' npm run test:guard
+# Consistent hashing of the normalised path (merged slashes, decoded unreserved characters, no
+# trailing slash) with bounded loads (hash-balance-factor 125), active health checks on /version every
+# hc_interval seconds, retries only of connections that failed. No management API: the guard skips
+# what needs one and says why. Runs in the foreground until the guard stops its process group.
+# Needs HAProxy 2.4 or later (Debian: apt-get install haproxy).
+set -eu
+listen=$1 nodes=$2 interval=${3:-1}
+dir=$(mktemp -d "${TMPDIR:-/tmp}/fnguard-haproxy-XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+trap 'exit 0' INT TERM
+servers=$(echo "$nodes" | tr ',' '\n' | awk -v i="$interval" '{ printf "  server n%d %s check inter %ds fall 2 rise 1\n", NR, $0, i }')
+cat >"$dir/haproxy.cfg" <<CONF
+global
+  maxconn 2000
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 60s
+  timeout server 190s
+  option http-keep-alive
+frontend fe
+  bind $listen
+  http-request normalize-uri path-merge-slashes
+  http-request normalize-uri percent-decode-unreserved
+  http-request normalize-uri percent-to-uppercase
+  http-request replace-path (.+?)/+\$ \1
+  default_backend fns
+backend fns
+  balance uri
+  hash-type consistent
+  hash-balance-factor 125
+  option httpchk GET /version
+  retries 2
+  retry-on conn-failure
+  option redispatch
+$servers
+CONF
+haproxy -db -f "$dir/haproxy.cfg"
