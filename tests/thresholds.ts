@@ -71,7 +71,7 @@ export const THRESHOLDS = {
   spillMinNodes: threshold(
     'FNG_SPILL_MIN_NODES',
     2,
-    'a slow route under 32 callers must spill off its saturated home node (bounded load)',
+    'a slow route under 24 callers must spill off its saturated home node (bounded load)',
   ),
   spillMaxNodes: threshold(
     'FNG_SPILL_MAX_NODES',

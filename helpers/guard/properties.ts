@@ -70,7 +70,7 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     title: 'spill',
     implicates: 'balancer',
     needs: [],
-    summary: 'a hot 200 ms route under 32 callers spreads over a few nodes, not one and not all',
+    summary: 'a hot 200 ms route under 24 callers spreads over a few nodes, not one and not all',
   },
   failover: {
     title: 'failover',
