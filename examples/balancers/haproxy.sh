@@ -1,13 +1,13 @@
 #!/bin/sh
 # HAProxy as the balancer under test, for FNLB_CMD:
-#   FNLB_CMD='examples/balancers/haproxy.sh {listen} {nodes} {hc_interval}' npm run test:guard
-# Consistent hashing of the normalised path (merged slashes, decoded unreserved characters, no
+#   FNLB_CMD='examples/balancers/haproxy.sh {listen} {nodes} {hc_interval} {upstream_timeout}' npm run test:guard
+# Consistent hashing of the normalised path only (merged slashes, decoded unreserved characters, no
 # trailing slash) with bounded loads (hash-balance-factor 125), active health checks on /version every
 # hc_interval seconds, retries only of connections that failed. No management API: the guard skips
 # what needs one and says why. Runs in the foreground until the guard stops its process group.
 # Needs HAProxy 2.4 or later (Debian: apt-get install haproxy).
 set -eu
-listen=$1 nodes=$2 interval=${3:-1}
+listen=$1 nodes=$2 interval=${3:-1} upstream_timeout=${4:-190}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/fnguard-haproxy-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 trap 'exit 0' INT TERM
@@ -15,11 +15,13 @@ servers=$(echo "$nodes" | tr ',' '\n' | awk -v i="$interval" '{ printf "  server
 cat >"$dir/haproxy.cfg" <<CONF
 global
   maxconn 2000
+  # normalize-uri is experimental in HAProxy 2.4-2.6 (Debian 12 ships 2.6).
+  expose-experimental-directives
 defaults
   mode http
   timeout connect 2s
   timeout client 60s
-  timeout server 190s
+  timeout server ${upstream_timeout}s
   option http-keep-alive
 frontend fe
   bind $listen
@@ -29,7 +31,7 @@ frontend fe
   http-request replace-path (.+?)/+\$ \1
   default_backend fns
 backend fns
-  balance uri
+  balance uri path-only
   hash-type consistent
   hash-balance-factor 125
   option httpchk GET /version
