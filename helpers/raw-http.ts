@@ -10,6 +10,21 @@ export interface RawAnswer {
   ended: 'answered' | 'closed' | 'reset' | 'timeout';
   /** The first bytes received, for messages. */
   head: string;
+  /** The first response's header fields, names in lower case (empty when no full head came). */
+  headers: Record<string, string>;
+}
+
+const MAX_HEAD_BYTES = 64 * 1024;
+
+function parseHeaders(received: string): Record<string, string> {
+  const end = received.indexOf('\r\n\r\n');
+  if (end < 0) return {};
+  const headers: Record<string, string> = {};
+  for (const line of received.slice(0, end).split('\r\n').slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return headers;
 }
 
 /**
@@ -41,6 +56,7 @@ export function rawRequest(
         status: match ? Number(match[1]) : undefined,
         ended: match ? 'answered' : ended,
         head: received.slice(0, 200),
+        headers: parseHeaders(received),
       });
     };
     let timer = setTimeout(() => {
@@ -51,7 +67,7 @@ export function rawRequest(
     socket.on('connect', () => socket.write(bytes));
     socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('latin1');
-      if (/\r\n\r\n/.test(received)) finish('answered');
+      if (/\r\n\r\n/.test(received) || received.length > MAX_HEAD_BYTES) finish('answered');
     });
     socket.on('end', () => finish('closed'));
     socket.on('error', (error: Error & { code?: string }) =>

@@ -3,13 +3,15 @@
 // needs the topology does not meet is skipped with the reason (Vitest's skip note); a test judges by
 // checks (helpers/checks.ts) that go into the test's metadata for the reports, and fails naming the
 // component its property implicates with each measured value beside its bound. After the file, the
-// topology is restored (nodes a fault took down are started again, added ones discarded).
+// topology is restored (nodes a fault took down are started again, added ones discarded) and the
+// balancer given time to take them back.
 import { afterAll, beforeAll, expect, inject, it, type TestContext } from 'vitest';
 import { type Check, checkReport, failedChecks } from '../checks.js';
 import { SuiteFile } from '../suite.js';
 import { FaultClient } from '../topology/control.js';
 import type { Capability, TopologyInfo } from '../topology/types.js';
 import { type Component, PROPERTIES, type Property, type PropertyId } from './properties.js';
+import { settleAfterFaults } from './settle.js';
 
 /** What a guard test leaves in its Vitest task meta, for the reporters. */
 export interface GuardMeta {
@@ -69,7 +71,10 @@ export function guardProperty(id: PropertyId): GuardFile {
   });
   afterAll(async () => {
     await suite?.close();
-    if (faulted) await faults?.restore();
+    if (faulted && faults) {
+      await faults.restore();
+      await settleAfterFaults(info);
+    }
   });
 
   return {

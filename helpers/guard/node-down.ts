@@ -7,6 +7,7 @@ import { FnClient } from '../../src/common/fn-client.js';
 import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
 import type { GuardContext } from './guard.js';
 import { type FaultedLoad, homes, loadWithFault } from './load.js';
+import { DETECTION_INTERVALS, detectionWindow } from './settle.js';
 
 export const NODE_DOWN_LOAD = {
   routes: 40,
@@ -15,10 +16,6 @@ export const NODE_DOWN_LOAD = {
   faultAfter: 300,
   query: '?ms=20',
 } as const;
-/** Health intervals a balancer without a management API is given to take a dead node out. */
-export const DETECTION_INTERVALS = 3;
-/** When even the health interval is unknown. */
-const UNKNOWN_INTERVAL_S = 2;
 /** How long the load goes on after the node counts as taken out. */
 const AFTER_DOWN_MS = 1000;
 
@@ -54,8 +51,7 @@ export async function nodeDown(
   if (victim === undefined)
     throw new Error(`no route was served during placement: ${JSON.stringify(warm.calls[0])}`);
 
-  const intervalS = info.balancer.hcIntervalS ?? UNKNOWN_INTERVAL_S;
-  const window = DETECTION_INTERVALS * intervalS * 1000;
+  const detection = detectionWindow(info);
   let watched: Promise<number | undefined> = Promise.resolve(undefined);
   let faultDoneAt = Number.POSITIVE_INFINITY;
   const load = await loadWithFault(suite, routes, {
@@ -67,14 +63,14 @@ export async function nodeDown(
     },
     // Calls go on until the balancer without a management API is deemed to have taken the node out,
     // and a while after: the property is about those calls too.
-    until: () => faultDoneAt + window + AFTER_DOWN_MS,
+    until: () => faultDoneAt + detection.ms + AFTER_DOWN_MS,
   });
   const observed = await watched;
-  const downAt = observed ?? load.faultDoneAt + window;
+  const downAt = observed ?? load.faultDoneAt + detection.ms;
   const downBasis =
     observed !== undefined
       ? `the management API reported ${victim} offline ${Math.round(observed - load.faultAt)} ms after the fault`
-      : `no management API: ${DETECTION_INTERVALS} health intervals of ${intervalS} s${info.balancer.hcIntervalS === undefined ? ' (interval unknown, assumed)' : ''} after the node was gone`;
+      : `no management API: ${DETECTION_INTERVALS} health intervals of ${detection.intervalS} s${detection.assumed ? ' (interval unknown, assumed)' : ''} after the node was gone`;
   await guard.faults.start(victim);
   return { victim, home, load, downAt, downBasis };
 }

@@ -132,6 +132,8 @@ function isNodeStats(value: NodeStats | undefined): boolean {
   );
 }
 
+const seconds = (value: number | undefined) => (value === undefined ? 'unknown' : `${value} s`);
+
 /** The run's first lines: what is under test and what the guard can do with it. */
 export function describeTopology(info: TopologyInfo): string[] {
   const offered = (Object.keys(info.capabilities) as Capability[])
@@ -142,7 +144,7 @@ export function describeTopology(info: TopologyInfo): string[] {
   return [
     `balancer under test: ${info.balancer.label} at ${info.lbUrl}` +
       (info.lbMgmtUrl ? `, management API at ${info.lbMgmtUrl}` : ''),
-    `  health interval ${info.balancer.hcIntervalS ?? 'unknown'} s, upstream timeout ${info.balancer.upstreamTimeoutS ?? 'unknown'} s`,
+    `  health interval ${seconds(info.balancer.hcIntervalS)}, upstream timeout ${seconds(info.balancer.upstreamTimeoutS)}`,
     `nodes under test: ${info.nodeBuild}: ${info.nodes.join(' ')} (database: ${info.database})`,
     `offers: ${offered}`,
   ];
