@@ -1,0 +1,73 @@
+// A guard run inside a test: some of the guard's files, in a child Vitest process with the topology
+// and the balancer under test the environment names, reporting to a scratch directory. The verdicts
+// come from that run's reports/fnguard.json, as a pipeline would read them, never from its output.
+// Used to show the guard's verdicts on deliberately broken balancers, on other balancers and on an
+// external deployment.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE } from '../../src/common/package-root.js';
+import type { GuardReport, Verdict } from './reporter.js';
+
+export const NESTED_RUN_TIMEOUT_MS = 240_000;
+const OUTPUT_LIMIT = 1024 * 1024;
+
+export interface NestedRun {
+  code: number | null;
+  /** The run's output, its last megabyte, for failure messages. */
+  output: string;
+  report: GuardReport;
+  /** "property: test name" -> verdict. */
+  verdicts: Record<string, Verdict>;
+  /** Names of the checks that failed, over every test. */
+  failedChecks: string[];
+}
+
+/** Runs the guard files of `properties` with `env` over the test's own environment. */
+export async function runNestedGuard(
+  properties: readonly string[],
+  env: Record<string, string>,
+): Promise<NestedRun> {
+  const reports = mkdtempSync(join(tmpdir(), 'fnguard-nested-'));
+  try {
+    const vitest = join(PACKAGE.root, 'node_modules/vitest/vitest.mjs');
+    const files = properties.map((property) => `tests/guard/${property}.test.ts`);
+    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [vitest, 'run', '--project', 'integration', ...files], {
+        cwd: PACKAGE.root,
+        // FNG_BUILD=0: the outer run built dist/ already.
+        env: { ...process.env, ...env, FNG_REPORTS: reports, FNG_BUILD: '0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: NESTED_RUN_TIMEOUT_MS,
+      });
+      let text = '';
+      const keep = (chunk: Buffer) => {
+        text = (text + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
+      };
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      child.once('error', reject);
+      child.once('exit', (exitCode) => resolve({ code: exitCode, output: text }));
+    });
+    let report: GuardReport;
+    try {
+      report = JSON.parse(readFileSync(join(reports, 'fnguard.json'), 'utf8')) as GuardReport;
+    } catch {
+      throw new Error(`the nested guard run left no report (exit ${code}):\n${output.slice(-4000)}`);
+    }
+    return {
+      code,
+      output,
+      report,
+      verdicts: Object.fromEntries(
+        report.tests.map((test) => [`${test.property}: ${test.test}`, test.verdict]),
+      ),
+      failedChecks: report.tests.flatMap((test) =>
+        test.checks.filter((check) => !check.ok).map((check) => check.name),
+      ),
+    };
+  } finally {
+    rmSync(reports, { recursive: true, force: true });
+  }
+}
