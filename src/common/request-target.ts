@@ -16,6 +16,10 @@ export type RequestTarget =
 /** Characters a path segment may carry without escaping (RFC 3986 pchar minus '%'). */
 const PCHAR = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]$/;
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)(.*)$/;
+/** A path already in canonical form (the common case, answered without decoding): pchars only, no
+ * escape, no empty segment, no trailing '/', and (checked apart) no '.' or '..' segment. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-._~!$&'()*+,;=:@]+)+$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
 
 const HEX = '0123456789ABCDEF';
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -70,6 +74,8 @@ export function parseRequestTarget(target: string): RequestTarget {
   const queryStart = rest.indexOf('?');
   const rawPath = queryStart < 0 ? rest : rest.slice(0, queryStart);
   const query = queryStart < 0 ? '' : rest.slice(queryStart);
+  if (PLAIN_PATH.test(rawPath) && !DOT_SEGMENT.test(rawPath))
+    return { ok: true, path: rawPath, query, authority };
 
   const segments: string[] = [];
   for (const segment of rawPath.split('/')) {

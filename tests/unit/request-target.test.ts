@@ -45,4 +45,43 @@ describe('parseRequestTarget', () => {
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.reason).toContain(reason);
   });
+
+  it('reads its own canonical form as itself (5000 generated paths, decoded or not)', () => {
+    const alphabet = [
+      '/',
+      '/',
+      'a',
+      'Z',
+      '9',
+      '-',
+      '.',
+      '_',
+      '~',
+      '%',
+      '2',
+      'e',
+      'F',
+      '7',
+      '2',
+      ':',
+      '@',
+      ' ',
+      'é',
+    ];
+    let seed = 42;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    let read = 0;
+    for (let run = 0; run < 5000; run++) {
+      const length = 1 + (next() % 20);
+      const path = `/${Array.from({ length }, () => alphabet[next() % alphabet.length]).join('')}`;
+      const first = parseRequestTarget(path);
+      if (!first.ok) continue;
+      read++;
+      expect(parseRequestTarget(first.path), path).toMatchObject({ ok: true, path: first.path });
+    }
+    expect(read).toBeGreaterThan(1000);
+  });
 });
