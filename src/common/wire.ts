@@ -134,12 +134,3 @@ export interface NodeStats {
   };
   routes: Record<string, RouteStats>;
 }
-
-export function emptyNodeStats(node: string): NodeStats {
-  return {
-    node,
-    calls: { queued: 0, running: 0, complete: 0, failed: 0 },
-    containers: { started: 0, starting: 0, busy: 0, idle: 0, stopped: 0, evicted: 0 },
-    routes: {},
-  };
-}

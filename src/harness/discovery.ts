@@ -13,6 +13,8 @@ export interface DiscoveredNode {
   error: string | undefined;
   /** True when the node gave an HTTP answer at all, even an error. */
   reachable: boolean;
+  /** When it answered with the id another node answered with: that id and that node. */
+  sharedWith?: { id: string; node: string };
   body: string;
 }
 
@@ -52,6 +54,7 @@ export async function discoverNodes(
         error: `it answered with id ${id}, the same as ${other}: both addresses reach one node`,
         reachable,
         body: execution.body,
+        sharedWith: { id, node: other },
       };
     }
     return { node, id, error: undefined, reachable, body: execution.body };

@@ -24,6 +24,13 @@ export interface NodeConfig {
   /** FN_SHUTDOWN_TIMEOUT: how long a SIGTERM drain may wait for calls in flight, in ms. */
   shutdownTimeoutMs: number;
   logLevel: string;
+  /**
+   * FN_TEST_OPAQUE=1, for the guard's own tests: no /stats and no Fn-Node header, like a node build
+   * that counts nothing itself (the Fn server), so the guard's engine-side counting can be tested.
+   */
+  opaque: boolean;
+  /** FN_TEST_LAUNCH=naive, for the guard's own tests: no launch policy, a container per waiting call. */
+  launch: 'adaptive' | 'naive';
 }
 
 export class ConfigError extends Error {
@@ -46,7 +53,10 @@ Flags override environment variables:
                  FN_MAX_STARTS        concurrent container starts (default 4)
                  FN_MAX_REQUEST_SIZE  largest request body in bytes (default 6291456)
                  FN_SHUTDOWN_TIMEOUT  seconds a SIGTERM drain waits for calls in flight (default 30)
-                 LOG_LEVEL            pino level (default info)`;
+                 LOG_LEVEL            pino level (default info)
+                 FN_TEST_OPAQUE       1: no /stats and no Fn-Node header (the guard's own tests)
+                 FN_TEST_LAUNCH       naive: no launch policy, the herd (the guard's own tests)
+Fn's own names are read too: FN_DB_URL for DB_URL, FN_PORT for PORT, FN_LOG_LEVEL for LOG_LEVEL.`;
 
 function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
   if (text === undefined || text === '') return fallback;
@@ -55,6 +65,18 @@ function integer(name: string, text: string | undefined, fallback: number, min: 
   const value = Number(text);
   if (value < min || value > max) throw new ConfigError(`${name}: ${value} is outside ${min}..${max}`);
   return value;
+}
+
+function flagOf(name: string, text: string | undefined): boolean {
+  if (text === undefined || text === '' || text === '0') return false;
+  if (text === '1') return true;
+  throw new ConfigError(`${name}: expected 0 or 1, got ${JSON.stringify(text)}`);
+}
+
+function launchOf(text: string | undefined): 'adaptive' | 'naive' {
+  if (text === undefined || text === '' || text === 'adaptive') return 'adaptive';
+  if (text === 'naive') return 'naive';
+  throw new ConfigError(`FN_TEST_LAUNCH: expected adaptive or naive, got ${JSON.stringify(text)}`);
 }
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConfig | 'help' {
@@ -66,7 +88,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConfig |
   }
   const flags = parsed.values;
   if (flags.help) return 'help';
-  const port = integer(flags.port !== undefined ? '--port' : 'PORT', flags.port ?? env.PORT, 8080, 1, 65535);
+  const portName = flags.port !== undefined ? '--port' : env.PORT ? 'PORT' : 'FN_PORT';
+  const port = integer(portName, flags.port ?? (env.PORT || env.FN_PORT), 8080, 1, 65535);
   const driver = (flags.driver ?? env.FN_DRIVER ?? 'auto') as DriverChoice;
   if (!['auto', 'docker', 'process'].includes(driver)) {
     throw new ConfigError(
@@ -77,7 +100,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConfig |
   return {
     host: flags.host ?? env.HOST ?? '0.0.0.0',
     port,
-    dbUrl: flags['db-url'] ?? (env.DB_URL || undefined),
+    dbUrl: flags['db-url'] ?? (env.DB_URL || env.FN_DB_URL || undefined),
     nodeId: flags['node-id'] ?? (env.FN_NODE_ID || `${hostname()}:${port}`),
     driver,
     memoryMb: memory ? integer('FN_MEMORY_MB', memory, 0, 1, 16 * 1024 * 1024) : undefined,
@@ -91,7 +114,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConfig |
       1024 ** 3,
     ),
     shutdownTimeoutMs: integer('FN_SHUTDOWN_TIMEOUT', env.FN_SHUTDOWN_TIMEOUT, 30, 0, 3600) * 1000,
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: env.LOG_LEVEL || env.FN_LOG_LEVEL || 'info',
+    opaque: flagOf('FN_TEST_OPAQUE', env.FN_TEST_OPAQUE),
+    launch: launchOf(env.FN_TEST_LAUNCH),
   };
 }
 

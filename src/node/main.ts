@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     logger,
     capacityMb: capacity.mb,
     maxStarts: config.maxStarts,
+    launch: config.launch,
   });
   const routes = new RouteCache(datastore);
   const drain = new Drain();
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     datastore,
     metrics,
     logger,
-    stats: () => runner.stats(),
+    ...(config.opaque ? { anonymous: true } : { stats: () => runner.stats() }),
     plugins: [invokeRoutes({ nodeId: config.nodeId, routes, runner })],
   });
 

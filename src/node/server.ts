@@ -7,7 +7,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { parseRequestTarget } from '../common/request-target.js';
-import { emptyNodeStats, FN_HEADERS, FN_REFUSALS, type NodeStats } from '../common/wire.js';
+import { FN_HEADERS, FN_REFUSALS, type NodeStats } from '../common/wire.js';
 import { appRoutes } from './api/apps.js';
 import { ApiError, badRequest, errorHandler, notFoundHandler, sendError } from './api/errors.js';
 import { routeRoutes } from './api/routes.js';
@@ -22,8 +22,10 @@ export interface ServerDeps {
   datastore: Datastore;
   metrics: NodeMetrics;
   logger: FastifyBaseLogger;
-  /** Provider of the GET /stats body; the runner supplies it. */
+  /** Provider of the GET /stats body (the runner); without it the node serves no /stats. */
   stats?: () => NodeStats;
+  /** Never name this node in a response (Fn-Node): with no stats, a node build that counts nothing. */
+  anonymous?: boolean;
   /** Further plugins registered at the root, such as invocation. */
   plugins?: FastifyPluginAsync[];
   /** The graceful stop: while it drains, every request is refused with 503 Fn-Refused: draining. */
@@ -87,6 +89,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // connection open after the answer, and the drain would wait for the client to hang up.
   app.addHook('onSend', async (request, reply) => {
     if (deps.drain?.draining || !request.server.server.listening) reply.header('connection', 'close');
+    if (deps.anonymous) reply.removeHeader(FN_HEADERS.node);
   });
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.apiRequests.inc({
@@ -96,8 +99,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
   });
 
-  const stats = deps.stats ?? (() => emptyNodeStats(deps.nodeId));
-  await app.register(systemRoutes(deps.metrics, stats));
+  await app.register(systemRoutes(deps.metrics, deps.stats));
   await app.register(async (api) => {
     parseAnyContentTypeAsJson(api);
     await api.register(appRoutes(deps.datastore));

@@ -25,6 +25,38 @@ describe('fn-node configuration', () => {
     expect(fromFlags).toMatchObject({ port: 9100, driver: 'process' });
   });
 
+  it("reads Fn's own names where fn-node's are not set, and the opaque test mode", () => {
+    const fnNames = loadConfig([], {
+      FN_DB_URL: 'postgres://a/b?sslmode=disable',
+      FN_PORT: '9001',
+      FN_LOG_LEVEL: 'debug',
+    });
+    expect(fnNames).toMatchObject({
+      dbUrl: 'postgres://a/b?sslmode=disable',
+      port: 9001,
+      logLevel: 'debug',
+      opaque: false,
+    });
+    expect(
+      loadConfig([], {
+        DB_URL: 'sqlite:///x.db',
+        FN_DB_URL: 'postgres://a/b',
+        PORT: '9002',
+        FN_PORT: '9001',
+      }),
+    ).toMatchObject({
+      dbUrl: 'sqlite:///x.db',
+      port: 9002,
+    });
+    expect(loadConfig([], { FN_TEST_OPAQUE: '1' })).toMatchObject({ opaque: true });
+    expect(() => loadConfig([], { FN_PORT: 'x' })).toThrow(/FN_PORT: expected a whole number/);
+    expect(() => loadConfig([], { FN_TEST_OPAQUE: 'yes' })).toThrow(/FN_TEST_OPAQUE: expected 0 or 1/);
+    expect(loadConfig([], { FN_TEST_LAUNCH: 'naive' })).toMatchObject({ launch: 'naive' });
+    expect(() => loadConfig([], { FN_TEST_LAUNCH: 'eager' })).toThrow(
+      /FN_TEST_LAUNCH: expected adaptive or naive/,
+    );
+  });
+
   it('defaults the node id to hostname:port so nodes on one machine differ', () => {
     const config = loadConfig(['--port', '8123'], {});
     expect(config !== 'help' && config.nodeId.endsWith(':8123')).toBe(true);

@@ -1,10 +1,11 @@
-// The launch policy as a pure function: each rule of DESIGN section 3 holds and releases.
+// The launch policy as a pure function: each rule holds and releases.
 import { describe, expect, it } from 'vitest';
 import {
   averageWaitMs,
   expectedStartMs,
   expectedWaitMs,
   launchDecision,
+  naiveLaunchDecision,
   type PoolView,
 } from '../../src/node/runner/policy.js';
 
@@ -88,5 +89,19 @@ describe('launch policy', () => {
     const slow = { ...warm, runMs: 1000 };
     expect(launchDecision(slow, { starting: 4, maxStarts: 4 })).toEqual({ launch: false, hold: 'start-cap' });
     expect(launchDecision(slow, { starting: 3, maxStarts: 4 })).toEqual({ launch: true });
+  });
+
+  it('the naive test mode starts a container for every call not yet covered, up to the cap', () => {
+    const cold = { ...warm, everCompleted: false, busy: 0, starting: 1, waiting: 5 };
+    expect(launchDecision(cold, node)).toEqual({ launch: false, hold: 'first-start-guard' });
+    expect(naiveLaunchDecision(cold, node)).toEqual({ launch: true });
+    expect(naiveLaunchDecision({ ...cold, starting: 5 }, node)).toEqual({
+      launch: false,
+      hold: 'no-waiters',
+    });
+    expect(naiveLaunchDecision(cold, { starting: 4, maxStarts: 4 })).toEqual({
+      launch: false,
+      hold: 'start-cap',
+    });
   });
 });

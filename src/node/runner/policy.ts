@@ -72,3 +72,14 @@ export function launchDecision(pool: PoolView, node: NodeView): LaunchDecision {
   if (node.starting >= node.maxStarts) return { launch: false, hold: 'start-cap' };
   return { launch: true };
 }
+
+/**
+ * A runner without the policy: a container for every call that finds none idle, up to the start
+ * cap. The herd the policy exists to prevent, kept for the guard's own tests only (FN_TEST_LAUNCH=naive),
+ * to show that its herd check catches a node that stampedes.
+ */
+export function naiveLaunchDecision(pool: PoolView, node: NodeView): LaunchDecision {
+  if (pool.waiting - pool.idle <= pool.starting) return { launch: false, hold: 'no-waiters' };
+  if (node.starting >= node.maxStarts) return { launch: false, hold: 'start-cap' };
+  return { launch: true };
+}

@@ -19,7 +19,7 @@ import { type Clock, realClock, type Timer } from './clock.js';
 import { Container, type ContainerState } from './container.js';
 import { CallError, tooBusy } from './errors.js';
 import { MemoryBudget } from './memory.js';
-import { launchDecision } from './policy.js';
+import { launchDecision, naiveLaunchDecision } from './policy.js';
 import { RunnerStats } from './stats.js';
 
 export interface CallRequest {
@@ -49,6 +49,8 @@ export interface RunnerOptions {
   capacityMb: number;
   /** Concurrent container starts on this node (default 4). */
   maxStarts?: number;
+  /** `naive` (the guard's own tests only): no launch policy, a container per waiting call. */
+  launch?: 'adaptive' | 'naive';
   clock?: Clock;
 }
 
@@ -376,7 +378,8 @@ class HotRunner implements Runner {
       // A cold container serves only the call it was started for.
       return pool.waiters.some((waiter) => !waiter.ownStart) && this.starting < this.maxStarts;
     }
-    const decision = launchDecision(
+    const decide = this.options.launch === 'naive' ? naiveLaunchDecision : launchDecision;
+    const decision = decide(
       {
         waiting: pool.waiters.length,
         idle: pool.idle.length,
