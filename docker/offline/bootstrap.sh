@@ -172,10 +172,12 @@ embedded_postgres_dir() {
 }
 
 build_postgres_base() {
-  local native version
+  local native version build
   native=$(embedded_postgres_dir)
   version=$("$native/bin/postgres" --version | awk '{print $3}')
-  if [ "$(image_label "$POSTGRES_BASE" fnguard.postgres-version)" = "$version" ]; then
+  # The server and the entrypoint it starts with: a changed entrypoint builds the image again.
+  build="$version-$(sha256sum docker/offline/postgres-entrypoint.sh | cut -c1-12)"
+  if [ "$(image_label "$POSTGRES_BASE" fnguard.postgres-build)" = "$build" ]; then
     say "$POSTGRES_BASE present (PostgreSQL $version)"
     return
   fi
@@ -196,7 +198,7 @@ build_postgres_base() {
   chmod 755 "$root/docker-entrypoint/entrypoint.sh"
   tar --numeric-owner -C "$root" -c . | docker import \
     --change "ENV PATH=$pgroot/bin:/usr/bin:/bin PGDATA=/var/lib/postgresql/data LANG=C.UTF-8" \
-    --change "LABEL fnguard=1 fnguard.postgres-version=$version" \
+    --change "LABEL fnguard=1 fnguard.postgres-version=$version fnguard.postgres-build=$build" \
     --change 'USER postgres' \
     --change 'EXPOSE 5432' \
     --change 'ENTRYPOINT ["/docker-entrypoint/entrypoint.sh"]' - "$POSTGRES_BASE" >/dev/null
