@@ -1,16 +1,19 @@
 // What each guard file needs from the run's shared topology: its own app (unique per run and file,
 // removed afterwards), clients for the balancer and the nodes, which node answered (node ids learned
 // by calling each node directly once, as the historic harness did; never the balancer's word, since
-// the balancer is under test), ways to drive calls, and each node's own counters (GET /stats) for the
-// routes the file created.
+// the balancer is under test), ways to drive calls, and what the nodes did for the routes the file
+// created: their own counters (GET /stats) and, where their functions run on an engine the suite can
+// see, the containers that engine ran (guard/engine-watch.ts; every route carries the FNG_ROUTE
+// variable in its config so its containers can be told apart).
 import { FnClient } from '../src/common/fn-client.js';
 import type { NodeStats, RouteBody } from '../src/common/wire.js';
 import { NodeDirectory } from '../src/harness/attribution.js';
 import { discoverNodes } from '../src/harness/discovery.js';
 import { type CallRecord, type DriveResult, drive, toRecord } from '../src/harness/drive.js';
 import { execute } from '../src/harness/execute.js';
-import type { NodeRouteCounts } from './checks.js';
+import { EngineWatch } from './guard/engine-watch.js';
 import { pool } from './pool.js';
+import { ROUTE_MARKER } from './route-marker.js';
 import type { TopologyInfo } from './topology/types.js';
 
 const DISCOVERY_DEADLINE_MS = 5000;
@@ -29,6 +32,8 @@ export class SuiteFile {
     readonly info: TopologyInfo,
     readonly app: string,
     readonly directory: NodeDirectory,
+    /** The containers the nodes' engine creates from the file's opening, when it can be watched. */
+    readonly engine: EngineWatch | undefined,
   ) {
     this.nodes = directory.addresses;
     this.lb = new FnClient(info.lbUrl, { timeoutMs: CALL_TIMEOUT_MS });
@@ -43,7 +48,13 @@ export class SuiteFile {
   /** Creates the file's app and learns every node's id through a small discovery route. */
   static async open(info: TopologyInfo, name: string): Promise<SuiteFile> {
     const app = `${info.appPrefix}-${name}`;
-    const file = new SuiteFile(info, app, new NodeDirectory([...info.nodes], { trustBalancer: false }));
+    const engine = info.engine ? await EngineWatch.start(info.engine.socketPath) : undefined;
+    const file = new SuiteFile(
+      info,
+      app,
+      new NodeDirectory([...info.nodes], { trustBalancer: false }),
+      engine,
+    );
     await file.lb.createApp(app);
     await file.createRoute({ path: '/discover', image: 'fnguard/sleep', format: 'http' });
     await file.discover();
@@ -63,6 +74,12 @@ export class SuiteFile {
     this.directory.removeAddress(address);
   }
 
+  /**
+   * Why calls through the balancer cannot be told apart by node, when they cannot: two nodes answer
+   * under one name (no Fn-Node header, and their functions report the same hostname).
+   */
+  unattributable: string | undefined;
+
   /** Routes reach every node within about a second: retry until each node answered with its id. */
   private async discover(): Promise<void> {
     const deadline = Date.now() + DISCOVERY_DEADLINE_MS;
@@ -70,6 +87,13 @@ export class SuiteFile {
       const found = await discoverNodes(this.directory, `/r/${this.app}/discover`, (node) => this.node(node));
       const missing = found.filter((node) => node.id === undefined);
       if (missing.length === 0) return;
+      const shared = missing.filter((node) => node.sharedWith !== undefined);
+      if (shared.length === missing.length) {
+        this.unattributable = `nodes answer under one name, so calls cannot be told apart by node: ${shared
+          .map((node) => `${node.node} as ${node.sharedWith?.id}, like ${node.sharedWith?.node}`)
+          .join('; ')}`;
+        return;
+      }
       if (Date.now() > deadline) {
         throw new Error(
           `could not learn the id of ${missing.map((node) => `${node.node} (${node.error})`).join(', ')}`,
@@ -91,7 +115,8 @@ export class SuiteFile {
   }
 
   async createRoute(route: RouteSpec): Promise<void> {
-    await this.lb.createRoute(this.app, route);
+    const config = { ...route.config, [ROUTE_MARKER]: `${this.app}${route.path}` };
+    await this.lb.createRoute(this.app, { ...route, config });
   }
 
   /** Creates many routes, a few requests at a time. */
@@ -156,28 +181,8 @@ export class SuiteFile {
     );
   }
 
-  /**
-   * Per node, for one of the file's routes: the calls `records` say it received, and the containers it
-   * started and the calls it answered hot as the node counted them (GET /stats).
-   */
-  async nodeRouteCounts(
-    path: string,
-    records: readonly CallRecord[],
-  ): Promise<Record<string, NodeRouteCounts>> {
-    const received = callsPerNode(records, this.nodes);
-    const [started, hot] = await Promise.all([
-      this.routeCounter(path, 'containers_started'),
-      this.routeCounter(path, 'hot'),
-    ]);
-    return Object.fromEntries(
-      this.nodes.map((node) => [
-        node,
-        { received: received[node] ?? 0, started: started[node] ?? 0, hot: hot[node] ?? 0 },
-      ]),
-    );
-  }
-
   async close(): Promise<void> {
+    this.engine?.close();
     await this.lb.deleteApp(this.app).catch(() => {});
   }
 }

@@ -103,6 +103,7 @@ export function guardProperty(id: PropertyId): GuardFile {
           if (unmet !== undefined) skip(unmet);
           if (needs.some((need) => ['kill', 'stop', 'start', 'add'].includes(need))) faulted = true;
           if (!suite) throw new Error(`${id}: the file's app was not opened`);
+          if (property.byNode && suite.unattributable !== undefined) skip(suite.unattributable);
           await body({
             suite,
             info,

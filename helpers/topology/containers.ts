@@ -17,9 +17,10 @@
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import type { StartedTestContainer } from 'testcontainers';
-import { NODE_LABEL } from '../../src/node/drivers/docker-driver.js';
+import { hostnameFor, NODE_LABEL } from '../../src/node/drivers/docker-driver.js';
 import { dockerSocket } from '../../src/node/drivers/index.js';
 import { freePort } from '../ports.js';
+import { ROUTE_MARKER } from '../route-marker.js';
 import {
   argv,
   FNLB_ARGS,
@@ -29,6 +30,7 @@ import {
   uses,
 } from './balancer-template.js';
 import { type Images, prepareImages } from './images.js';
+import { type NodeTemplate, nodeEnvironment, nodeTemplate } from './node-template.js';
 import { probeCapabilities, waitForBalancer, waitUntilNodesOnline, waitUntilServing } from './probe.js';
 import type { AddedNode, Faults, Topology, TopologyInfo } from './types.js';
 
@@ -66,6 +68,7 @@ interface Context {
   socketPath: string;
   labels: Record<string, string>;
   nodeEnv: Record<string, string>;
+  template: NodeTemplate;
 }
 
 async function startNodeContainer(ctx: Context, index: number): Promise<NodeContainer> {
@@ -76,12 +79,16 @@ async function startNodeContainer(ctx: Context, index: number): Promise<NodeCont
   const container = await new GenericContainer(ctx.images.node)
     .withNetworkMode(ctx.network)
     .withNetworkAliases(alias)
+    // Node builds name their function containers after themselves (fn-node after its node id, Fn
+    // after its own hostname): one name for both, unique to the run and kept across a restart.
+    .withHostname(nodeId)
     .withLabels(ctx.labels)
     .withEnvironment({
-      DB_URL: `postgres://${PG.user}:${PG.password}@postgres:5432/${PG.db}`,
-      FN_NODE_ID: nodeId,
-      FN_DRIVER: 'docker',
-      PORT: String(NODE_PORT),
+      ...nodeEnvironment(ctx.template, {
+        dbUrl: `postgres://${PG.user}:${PG.password}@postgres:5432/${PG.db}`,
+        port: NODE_PORT,
+        nodeId,
+      }),
       ...ctx.nodeEnv,
     })
     .withBindMounts([{ source: ctx.socketPath, target: '/var/run/docker.sock' }])
@@ -150,7 +157,17 @@ export class ContainerTopology implements Topology {
     const labels = { fnguard: '1', [TOPOLOGY_LABEL]: id };
     const network = `fnguard-${id}`;
     await docker.createNetwork({ Name: network, Driver: 'bridge', Labels: labels });
-    const ctx: Context = { docker, id, images, network, socketPath, labels, nodeEnv: options.nodeEnv ?? {} };
+    const nodeSetup = nodeTemplate(env);
+    const ctx: Context = {
+      docker,
+      id,
+      images,
+      network,
+      socketPath,
+      labels,
+      nodeEnv: options.nodeEnv ?? {},
+      template: nodeSetup,
+    };
     const count = options.nodes ?? 5;
     const started: StartedTestContainer[] = [];
     const keep = <T extends StartedTestContainer>(container: T) => {
@@ -158,29 +175,53 @@ export class ContainerTopology implements Topology {
       return container;
     };
     const nodeContainers: NodeContainer[] = [];
+    const startNode = (index: number) =>
+      startNodeContainer(ctx, index).then((node) => {
+        keep(node.container);
+        nodeContainers.push(node);
+        return node;
+      });
+    const indexes = Array.from({ length: count }, (_, index) => index + 1);
 
     try {
       const postgres = new GenericContainer(images.postgres)
         .withNetworkMode(network)
         .withNetworkAliases('postgres')
         .withLabels(labels)
-        .withEnvironment({ POSTGRES_USER: PG.user, POSTGRES_PASSWORD: PG.password, POSTGRES_DB: PG.db })
+        .withEnvironment({
+          POSTGRES_USER: PG.user,
+          POSTGRES_PASSWORD: PG.password,
+          POSTGRES_DB: PG.db,
+          POSTGRES_HOST_AUTH_METHOD: nodeSetup.postgresAuth,
+          // The official image hashes the password by password_encryption, SCRAM since PostgreSQL 14.
+          ...(nodeSetup.postgresAuth === 'md5'
+            ? { POSTGRES_INITDB_ARGS: '--auth-host=md5 --set password_encryption=md5' }
+            : {}),
+        })
         .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/))
         .withStartupTimeout(STARTUP_TIMEOUT_MS)
         .start()
         .then(keep);
-      // Nodes retry their database for 30 s, so they start alongside Postgres.
-      const nodes = Array.from({ length: count }, (_, index) =>
-        startNodeContainer(ctx, index + 1).then((node) => {
-          keep(node.container);
-          nodeContainers.push(node);
-          return node;
-        }),
-      );
-      const settled = await Promise.allSettled([postgres, ...nodes]);
-      const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-      if (failed) throw failed.reason;
-      const ordered = await Promise.all(nodes);
+      let ordered: NodeContainer[];
+      if (nodeSetup.start === 'parallel' && nodeSetup.preset === 'fn-node') {
+        // fn-node retries its database for 30 s, so these nodes start alongside Postgres.
+        const nodes = indexes.map(startNode);
+        const settled = await Promise.allSettled([postgres, ...nodes]);
+        const failed = settled.find(
+          (result): result is PromiseRejectedResult => result.status === 'rejected',
+        );
+        if (failed) throw failed.reason;
+        ordered = await Promise.all(nodes);
+      } else {
+        // Other node builds may give up on a database that is not there yet: Postgres first.
+        await postgres;
+        if (nodeSetup.start === 'parallel') {
+          ordered = await Promise.all(indexes.map(startNode));
+        } else {
+          ordered = [];
+          for (const index of indexes) ordered.push(await startNode(index));
+        }
+      }
 
       const custom = env.FNLB_ARGS || undefined;
       const template = custom ?? (images.projectBalancer ? PROJECT_FNLB_ARGS : FNLB_ARGS);
@@ -219,7 +260,8 @@ export class ContainerTopology implements Topology {
         appPrefix: id,
       };
       await waitForBalancer(partial, READY_TIMEOUT_MS);
-      const probed = await probeCapabilities(partial);
+      // Every node gets this engine's socket and starts its functions there.
+      const probed = await probeCapabilities(partial, { socketPath });
       if (probed.capabilities.mgmtApi) await waitUntilNodesOnline(partial, partial.nodes, READY_TIMEOUT_MS);
       console.log(`[containers] topology ${id} up, the balancer answers (${Date.now() - starting} ms)`);
       const info: TopologyInfo = {
@@ -233,9 +275,10 @@ export class ContainerTopology implements Topology {
           hcIntervalS: uses(template, 'hc_interval') ? HC_INTERVAL_S : undefined,
           upstreamTimeoutS: uses(template, 'upstream_timeout') ? UPSTREAM_TIMEOUT_S : undefined,
         },
-        nodeBuild: images.projectNode ? 'fn-node (this project, docker driver)' : `image: ${images.node}`,
+        nodeBuild: `${images.projectNode ? 'fn-node (this project, docker driver)' : `image: ${images.node}`}${describeSetup(nodeSetup)}`,
         capabilities: { ...probed.capabilities, kill: true, stop: true, start: true, add: true },
         missing: probed.missing,
+        ...(probed.capabilities.engineEvents ? { engine: { socketPath } } : {}),
       };
       return new ContainerTopology(ctx, ordered, started, info);
     } catch (error) {
@@ -286,6 +329,42 @@ export class ContainerTopology implements Topology {
   }
 }
 
+function describeSetup(setup: NodeTemplate): string {
+  if (setup.preset === 'fn-node' && !setup.customEnv) return '';
+  const env = setup.customEnv ? `, FN_NODE_ENV ${setup.env}` : '';
+  return ` (preset ${setup.preset}${env}; nodes start ${setup.start}, Postgres auth ${setup.postgresAuth})`;
+}
+
+/**
+ * Function containers another node build left (they carry only their image's labels, fnguard=1 for
+ * the project's function images): those of a route of this run (the FNG_ROUTE variable every guard
+ * route has starts with the run's app prefix) or running under one of the topology's node names.
+ */
+async function functionContainersOf(
+  docker: Docker,
+  id: string,
+  nodeIds: readonly string[],
+): Promise<Docker.ContainerInfo[]> {
+  const names = new Set(nodeIds.map(hostnameFor));
+  const ofThisRun = `${ROUTE_MARKER}=${id}-`;
+  const candidates = await docker.listContainers({ all: true, filters: { label: ['fnguard=1'] } });
+  const inspected = await Promise.all(
+    candidates.map((info) =>
+      docker
+        .getContainer(info.Id)
+        .inspect()
+        .then((details) =>
+          names.has(details.Config.Hostname) ||
+          (details.Config.Env ?? []).some((entry) => entry.startsWith(ofThisRun))
+            ? info
+            : undefined,
+        )
+        .catch(() => undefined),
+    ),
+  );
+  return inspected.filter((info): info is Docker.ContainerInfo => info !== undefined);
+}
+
 /**
  * Stops the containers (nodes drain: they stop their function containers), then removes every
  * container of the topology and every function container of its nodes by label, then the network.
@@ -300,9 +379,10 @@ async function teardown(ctx: Context, nodeIds: string[], started: StartedTestCon
   // sweep again until nothing is left.
   const deadline = Date.now() + SWEEP_TIMEOUT_MS;
   for (;;) {
-    const lists = await Promise.all(
-      filters.map((label) => docker.listContainers({ all: true, filters: { label: [label] } })),
-    );
+    const lists = await Promise.all([
+      ...filters.map((label) => docker.listContainers({ all: true, filters: { label: [label] } })),
+      functionContainersOf(docker, id, nodeIds),
+    ]);
     await Promise.allSettled(
       lists.flat().map((info) => docker.getContainer(info.Id).remove({ force: true })),
     );

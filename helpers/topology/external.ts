@@ -5,7 +5,9 @@
 //   FN_NODE_STOP_CMD   stop it gracefully (SIGTERM, docker stop, ...), returning once it has exited
 //   FN_NODE_START_CMD  start it again at the same address, returning once it was launched
 // A fault without its command is a capability the topology lacks, and the properties needing it are
-// skipped saying which variable to set. Test files create uniquely named apps and remove them.
+// skipped saying which variable to set. FN_NODES_DOCKER_HOST (unix:///path or a path) names the Docker
+// engine the nodes run their functions on, when the suite can reach it: node properties are then
+// counted there for nodes that serve no /stats. Test files create uniquely named apps and remove them.
 import { exec } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { probeCapabilities, waitForBalancer, waitUntilServing } from './probe.js';
@@ -56,7 +58,13 @@ export async function externalTopology(env: NodeJS.ProcessEnv): Promise<Topology
     appPrefix: `fng${randomBytes(3).toString('hex')}`,
   };
   await waitForBalancer(partial, READY_TIMEOUT_MS);
-  const probed = await probeCapabilities(partial);
+  const engineSocket = env.FN_NODES_DOCKER_HOST?.replace(/^unix:\/\//, '');
+  const probed = await probeCapabilities(
+    partial,
+    engineSocket
+      ? { socketPath: engineSocket }
+      : { missing: 'external: FN_NODES_DOCKER_HOST (the engine the nodes run their functions on) not set' },
+  );
   const missing: Partial<Record<Capability, string>> = { ...probed.missing };
   const faults: Faults = {};
   for (const [fault, variable] of Object.entries(FAULT_COMMANDS) as [keyof typeof FAULT_COMMANDS, string][]) {
@@ -95,6 +103,7 @@ export async function externalTopology(env: NodeJS.ProcessEnv): Promise<Topology
       add: false,
     },
     missing,
+    ...(probed.capabilities.engineEvents && engineSocket ? { engine: { socketPath: engineSocket } } : {}),
   };
   // Nodes a fault took down, so restore() can start them again for the next file.
   const down = new Set<string>();

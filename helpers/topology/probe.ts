@@ -1,8 +1,10 @@
 // How the suite meets a balancer and nodes it knows nothing about: it waits the same way for any
 // balancer (a call through it answers 200, on a probe route created through a node), then measures
 // what the deployment offers instead of assuming it: fnlb's management API (read, and write with the
-// token or from loopback), and per-route counters on every node (GET /stats).
+// token or from loopback), per-route counters on every node (GET /stats), and a Docker engine the
+// nodes run their functions on that answers the suite (for counting containers there).
 import { randomBytes } from 'node:crypto';
+import Docker from 'dockerode';
 import { FnClient } from '../../src/common/fn-client.js';
 import type { NodeStats } from '../../src/common/wire.js';
 import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
@@ -12,8 +14,24 @@ import type { Capabilities, Capability, TopologyInfo } from './types.js';
 const PROBE_TIMEOUT_MS = 5000;
 
 export interface Probed {
-  capabilities: Pick<Capabilities, 'mgmtApi' | 'mgmtWrite' | 'nodeStats'>;
+  capabilities: Pick<Capabilities, 'mgmtApi' | 'mgmtWrite' | 'nodeStats' | 'engineEvents' | 'nodeCounters'>;
   missing: Partial<Record<Capability, string>>;
+}
+
+/** The engine the topology's nodes start their functions on, or why there is none to watch. */
+export type EngineOffer = { socketPath: string } | { missing: string };
+
+async function engineAnswers(offer: EngineOffer): Promise<string | undefined> {
+  if ('missing' in offer) return offer.missing;
+  try {
+    await Promise.race([
+      new Docker({ socketPath: offer.socketPath }).ping(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer in 2 s')), 2000).unref()),
+    ]);
+    return undefined;
+  } catch (error) {
+    return `the Docker engine at ${offer.socketPath} does not answer: ${(error as Error).message}`;
+  }
 }
 
 function mgmtHeaders(token: string | undefined): Record<string, string> {
@@ -56,6 +74,7 @@ export async function waitForBalancer(
 
 export async function probeCapabilities(
   info: Pick<TopologyInfo, 'lbMgmtUrl' | 'mgmtToken' | 'nodes' | 'nodeUrls'>,
+  engine: EngineOffer,
 ): Promise<Probed> {
   const missing: Partial<Record<Capability, string>> = {};
   let mgmtApi = false;
@@ -91,7 +110,14 @@ export async function probeCapabilities(
   const without = info.nodes.filter((_, index) => !isNodeStats(stats[index]));
   const nodeStats = without.length === 0;
   if (!nodeStats) missing.nodeStats = `no per-route counters (GET /stats) on ${without.join(', ')}`;
-  return { capabilities: { mgmtApi, mgmtWrite, nodeStats }, missing };
+  const noEngine = await engineAnswers(engine);
+  if (noEngine !== undefined) missing.engineEvents = noEngine;
+  const engineEvents = noEngine === undefined;
+  if (!nodeStats && !engineEvents) missing.nodeCounters = `${missing.nodeStats}, and ${noEngine}`;
+  return {
+    capabilities: { mgmtApi, mgmtWrite, nodeStats, engineEvents, nodeCounters: nodeStats || engineEvents },
+    missing,
+  };
 }
 
 /** With a management API: waits until it reports every node online. */

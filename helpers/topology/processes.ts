@@ -110,7 +110,9 @@ export class ProcessTopology implements Topology {
         appPrefix: `fng${randomBytes(3).toString('hex')}`,
       };
       await waitForBalancer(partial, READY_TIMEOUT_MS);
-      const probed = await probeCapabilities(partial);
+      const probed = await probeCapabilities(partial, {
+        missing: 'processes: the nodes run their functions as processes, not containers',
+      });
       // fnlb gives a node no traffic until its first health check passes: hand out a ready cluster.
       if (probed.capabilities.mgmtApi) await waitUntilNodesOnline(partial, partial.nodes, READY_TIMEOUT_MS);
       const info: TopologyInfo = {

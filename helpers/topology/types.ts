@@ -27,6 +27,10 @@ export interface Capabilities {
   add: boolean;
   /** Every node answers GET /stats with per-route counters. */
   nodeStats: boolean;
+  /** The nodes run their functions as containers on a Docker engine the suite can watch. */
+  engineEvents: boolean;
+  /** Containers started per node and route can be counted: nodeStats or engineEvents. */
+  nodeCounters: boolean;
 }
 
 export type Capability = keyof Capabilities;
@@ -56,6 +60,8 @@ export interface TopologyInfo {
   missing: Partial<Record<Capability, string>>;
   /** Base URL of the fault control server (helpers/topology/control.ts), when the topology has faults. */
   controlUrl?: string;
+  /** The Docker engine the nodes start their functions on, when the suite can watch it. */
+  engine?: { socketPath: string };
 }
 
 /** A node the topology started on request (add), named as the balancer will name it. */

@@ -4,6 +4,7 @@
 import { describe } from 'vitest';
 import { hotReuseChecks } from '../../helpers/checks.js';
 import { guardProperty } from '../../helpers/guard/guard.js';
+import { routeCounters } from '../../helpers/guard/node-counters.js';
 
 const CALLS = 100;
 const guard = guardProperty('hot-reuse');
@@ -11,11 +12,18 @@ const guard = guardProperty('hot-reuse');
 describe('one route, sequential calls', () => {
   guard.test(
     'start one container per node that got them and are answered hot after the first',
-    async ({ suite, judge }) => {
+    async ({ suite, judge, skip }) => {
       await suite.createRoute({ path: '/primes', image: 'fnguard/primes', format: 'http' });
       const { records } = await suite.drive(['/primes'], CALLS, 1, '?max=1000&loops=1');
-      const counts = await suite.nodeRouteCounts('/primes', records);
-      judge(hotReuseChecks(counts), [`per node (received, started, hot): ${JSON.stringify(counts)}`]);
+      const counters = await routeCounters(suite, '/primes', records);
+      if (counters.unmeasurable) skip(counters.unmeasurable);
+      judge(
+        [...hotReuseChecks(counters.counts), ...counters.agreement],
+        [
+          `per node (received, started, hot), from ${counters.source}: ${JSON.stringify(counters.counts)}`,
+          ...counters.context,
+        ],
+      );
     },
   );
 });

@@ -1,13 +1,15 @@
 // The guard on builds it did not make, the three ways a balancer team points it at theirs: a command
 // (FNLB_CMD) speaking only the historic fnlb flags, nginx and HAProxy through the wrappers in
 // examples/balancers/ (when installed), and a running deployment (FN_TOPOLOGY=external, faults by
-// command). Each is a nested guard run (helpers/guard/nested-run.ts) on a few properties; what is
+// command); and on a node build that counts nothing itself and names itself nowhere but in its
+// functions' hostname, as the Fn server does (fn-node's test-only opaque mode, configured like an Fn
+// server through the fn preset), once sound and once without its launch policy (the herd). Each is a nested guard run (helpers/guard/nested-run.ts) on a few properties; what is
 // asserted is the verdict each property must get from that balancer's known behaviour, and that
 // nothing errors out: a property the balancer cannot offer is skipped with the reason. FNG_BITE=0
 // skips the runs that do not depend on the outer topology (CI's second pass would only repeat them).
 import { spawnSync } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
-import { NESTED_RUN_TIMEOUT_MS, runNestedGuard } from '../../helpers/guard/nested-run.js';
+import { NESTED_RUN_TIMEOUT_MS, type NestedRun, runNestedGuard } from '../../helpers/guard/nested-run.js';
 import type { Verdict } from '../../helpers/guard/reporter.js';
 import { distPath, PACKAGE } from '../../src/common/package-root.js';
 
@@ -19,6 +21,10 @@ const ADD_SIXTH =
   'membership: a 6th node takes about 1/6 of the routes, all onto itself, and gives them back when removed';
 const REMOVE = 'membership: removing a node moves only its routes';
 const GRACEFUL = 'graceful-stop: costs no call';
+const HOT_REUSE =
+  'hot-reuse: start one container per node that got them and are answered hot after the first';
+const HERD = 'herd: queues behind a few containers per node';
+const SCALE_OUT = 'scale-out: scales out on every node that got calls';
 const FAILOVER = 'failover: costs at most its calls in flight, and none after it is marked down';
 
 interface Foreign {
@@ -117,7 +123,7 @@ function externalOfOuterTopology(): Foreign {
   };
 }
 
-async function judgeForeign(foreign: Foreign): Promise<void> {
+async function judgeForeign(foreign: Foreign): Promise<NestedRun> {
   const run = await runNestedGuard(foreign.properties, foreign.env());
   expect(run.verdicts, run.output.slice(-6000)).toEqual(expect.objectContaining(foreign.expected));
   const errored = run.report.tests.filter(
@@ -130,6 +136,7 @@ async function judgeForeign(foreign: Foreign): Promise<void> {
   }
   const anyFail = Object.values(foreign.expected).includes('fail');
   expect(run.code === 0, 'exit status by the verdict').toBe(!anyFail);
+  return run;
 }
 
 describe.skipIf(process.env.FNG_BITE === '0')('the guard on other balancers, by command', () => {
@@ -141,6 +148,61 @@ describe.skipIf(process.env.FNG_BITE === '0')('the guard on other balancers, by 
     );
   }
 });
+
+function opaqueNodes(launch: 'adaptive' | 'naive'): Foreign {
+  const outer = inject('topology');
+  return {
+    name:
+      launch === 'adaptive'
+        ? 'nodes without /stats or a node header, counted from the engine'
+        : 'the same nodes without a launch policy: the herd, caught from the engine',
+    unavailable:
+      outer.kind === 'containers'
+        ? undefined
+        : `the outer topology is ${outer.kind}: node builds are swapped on the containers topology`,
+    properties: launch === 'adaptive' ? ['hot-reuse', 'herd', 'scale-out', 'membership'] : ['herd'],
+    env: () => ({
+      FN_TOPOLOGY: 'containers',
+      FN_TEST_DB_URL: inject('pgUrl'),
+      FN_BUILD_IMAGES: '0',
+      FN_NODE_PRESET: 'fn',
+      FN_NODE_ENV: `FN_DB_URL={db_url}?sslmode=disable FN_PORT={port} FN_TEST_OPAQUE=1 FN_TEST_LAUNCH=${launch}`,
+    }),
+    expected:
+      launch === 'adaptive'
+        ? {
+            [HOT_REUSE]: 'pass',
+            [HERD]: 'pass',
+            [SCALE_OUT]: 'pass',
+            [ADD_SIXTH]: 'skipped',
+            [REMOVE]: 'skipped',
+          }
+        : { [HERD]: 'fail' },
+    skipReason: 'do not name themselves',
+  };
+}
+
+describe.skipIf(process.env.FNG_BITE === '0')(
+  'the guard on other node builds, by image configuration',
+  () => {
+    for (const launch of ['adaptive', 'naive'] as const) {
+      const nodes = opaqueNodes(launch);
+      it.skipIf(nodes.unavailable !== undefined)(
+        `${nodes.name}${nodes.unavailable ? ` (skipped: ${nodes.unavailable})` : ''}`,
+        async () => {
+          const run = await judgeForeign(nodes);
+          const capabilities = run.report.topology?.capabilities;
+          expect(capabilities).toMatchObject({ nodeStats: false, engineEvents: true });
+          const contexts = run.report.tests.flatMap((test) => test.context).join('\n');
+          expect(contexts).toContain('from the Docker engine');
+          if (launch === 'naive')
+            expect(run.failedChecks.some((name) => name.startsWith('containers started on'))).toBe(true);
+        },
+        NESTED_RUN_TIMEOUT_MS,
+      );
+    }
+  },
+);
 
 describe('the guard on a running deployment', () => {
   const external = externalOfOuterTopology();

@@ -1,0 +1,133 @@
+// What the nodes start, seen from the Docker engine they run their functions on, for node builds that
+// count nothing themselves (an Fn server has no per-route counters). From the moment a guard file opens,
+// every container the engine creates is inspected once: its route (the FNG_ROUTE variable the suite
+// puts in every route's config, which Fn-compatible nodes hand their functions as environment; else
+// FN_APP_NAME + FN_PATH) and the name it runs under (its HOSTNAME variable, else its hostname: Fn and
+// fn-node both give function containers their own node's name, which is also what the functions
+// report). A container gone before it could be inspected is counted as lost, never guessed.
+import Docker from 'dockerode';
+import { ROUTE_MARKER } from '../route-marker.js';
+
+/** Containers remembered at most per watch (a guard file starts a few hundred). */
+const MAX_CONTAINERS = 100_000;
+const INSPECT_TIMEOUT_MS = 5000;
+/** Events come a moment after the fact: the engine counts as settled after this long without one. */
+const QUIET_MS = 500;
+const SETTLE_TIMEOUT_MS = 10_000;
+
+export interface SeenContainer {
+  id: string;
+  image: string;
+  /** `<app><path>` of the route it runs, when its environment says. */
+  route: string | undefined;
+  /** The name it runs under: its node's name. */
+  hostname: string;
+}
+
+interface EngineEvent {
+  Type?: string;
+  Action?: string;
+  Actor?: { ID?: string };
+}
+
+function envOf(list: readonly string[] | undefined): Map<string, string> {
+  const env = new Map<string, string>();
+  for (const entry of list ?? []) {
+    const equals = entry.indexOf('=');
+    if (equals > 0) env.set(entry.slice(0, equals), entry.slice(equals + 1));
+  }
+  return env;
+}
+
+export class EngineWatch {
+  readonly #docker: Docker;
+  readonly #stream: NodeJS.ReadableStream;
+  readonly #containers: SeenContainer[] = [];
+  readonly #pending = new Set<Promise<void>>();
+  #lost = 0;
+  #lastEventAt = performance.now();
+  #buffered = '';
+
+  private constructor(docker: Docker, stream: NodeJS.ReadableStream) {
+    this.#docker = docker;
+    this.#stream = stream;
+    stream.on('data', (chunk: Buffer) => this.#onData(chunk.toString('utf8')));
+    stream.on('error', () => {});
+  }
+
+  static async start(socketPath: string): Promise<EngineWatch> {
+    const docker = new Docker({ socketPath });
+    const stream = await docker.getEvents({ filters: { type: ['container'], event: ['create'] } });
+    return new EngineWatch(docker, stream);
+  }
+
+  #onData(text: string): void {
+    this.#buffered += text;
+    const lines = this.#buffered.split('\n');
+    this.#buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      let event: EngineEvent;
+      try {
+        event = JSON.parse(line) as EngineEvent;
+      } catch {
+        continue;
+      }
+      const id = event.Actor?.ID;
+      if (event.Type !== 'container' || event.Action !== 'create' || id === undefined) continue;
+      this.#lastEventAt = performance.now();
+      const inspecting = this.#inspect(id).finally(() => this.#pending.delete(inspecting));
+      this.#pending.add(inspecting);
+    }
+  }
+
+  async #inspect(id: string): Promise<void> {
+    try {
+      const info = await Promise.race([
+        this.#docker.getContainer(id).inspect(),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('inspect timed out')), INSPECT_TIMEOUT_MS).unref(),
+        ),
+      ]);
+      const env = envOf(info.Config?.Env);
+      const app = env.get('FN_APP_NAME');
+      const path = env.get('FN_PATH');
+      const route =
+        env.get(ROUTE_MARKER) ?? (app !== undefined && path !== undefined ? `${app}${path}` : undefined);
+      if (this.#containers.length >= MAX_CONTAINERS) this.#containers.shift();
+      this.#containers.push({
+        id,
+        image: info.Config?.Image ?? '',
+        route,
+        hostname: env.get('HOSTNAME') ?? info.Config?.Hostname ?? '',
+      });
+    } catch {
+      this.#lost++;
+    }
+  }
+
+  /** Waits until every container the engine reported so far is inspected and the events went quiet. */
+  async settle(): Promise<void> {
+    const deadline = performance.now() + SETTLE_TIMEOUT_MS;
+    while (performance.now() < deadline) {
+      await Promise.allSettled([...this.#pending]);
+      const quietFor = performance.now() - this.#lastEventAt;
+      if (this.#pending.size === 0 && quietFor >= QUIET_MS) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(50, QUIET_MS - quietFor)));
+    }
+  }
+
+  /** Containers seen for one route (`<app><path>`). */
+  containersOf(route: string): SeenContainer[] {
+    return this.#containers.filter((container) => container.route === route);
+  }
+
+  /** Containers created but gone before they could be inspected. */
+  get lost(): number {
+    return this.#lost;
+  }
+
+  close(): void {
+    (this.#stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+  }
+}
