@@ -25,11 +25,15 @@ export interface Placement {
   anonymous: number;
 }
 
+/** Answers without a node name after which a placement stops: the nodes do not name themselves. */
+const ANONYMOUS_PROBE = 20;
+
 export async function placement(suite: SuiteFile, paths: readonly string[]): Promise<Placement> {
   const nodeOf = new Map<string, string>();
   const failures = new Map<string, string>();
   let anonymous = 0;
   await pool(paths, PLACEMENT_CONCURRENCY, async (path) => {
+    if (anonymous >= ANONYMOUS_PROBE && nodeOf.size === 0) return;
     try {
       const answer = await suite.lb.send('GET', path);
       if (answer.status !== 404) {
@@ -48,8 +52,8 @@ export async function placement(suite: SuiteFile, paths: readonly string[]): Pro
 }
 
 /** Why placement cannot be measured here, or undefined when it can. */
-export function placementUnmeasurable(measured: Placement, paths: number): string | undefined {
-  if (measured.anonymous > paths / 2) {
+export function placementUnmeasurable(measured: Placement): string | undefined {
+  if (measured.anonymous > measured.nodeOf.size) {
     return 'the nodes do not name themselves on unrouted paths (no Fn-Node header on their 404)';
   }
   return undefined;

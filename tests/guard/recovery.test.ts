@@ -36,7 +36,7 @@ describe('a killed node started again', () => {
       }
       const paths = unroutedPaths(suite, 'recover', ROUTES);
       const before = await placement(suite, paths);
-      const unmeasurable = placementUnmeasurable(before, ROUTES);
+      const unmeasurable = placementUnmeasurable(before);
       if (unmeasurable) skip(unmeasurable);
       const victim = [...countByNode(before.nodeOf)].sort((a, b) => b[1] - a[1])[0]?.[0] as string;
       const victimPaths = paths.filter((path) => before.nodeOf.get(path) === victim);

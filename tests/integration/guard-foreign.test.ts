@@ -182,9 +182,41 @@ function opaqueNodes(launch: 'adaptive' | 'naive'): Foreign {
   };
 }
 
+/** Nodes whose functions all report one hostname and which send no node header. */
+function nodesUnderOneName(): Foreign {
+  const outer = inject('topology');
+  return {
+    name: 'nodes that answer under one name: what is judged by node is skipped, saying so',
+    unavailable:
+      outer.kind === 'containers'
+        ? undefined
+        : `the outer topology is ${outer.kind}: node builds are swapped on the containers topology`,
+    properties: ['sticky', 'api'],
+    env: () => ({
+      FN_TOPOLOGY: 'containers',
+      FN_TEST_DB_URL: inject('pgUrl'),
+      FN_BUILD_IMAGES: '0',
+      FN_NODE_ENV: 'DB_URL={db_url} FN_NODE_ID=one-name FN_DRIVER=docker PORT={port} FN_TEST_OPAQUE=1',
+    }),
+    expected: { [STICKY]: 'skipped', [SPELLINGS]: 'skipped' },
+    skipReason: 'nodes answer under one name',
+  };
+}
+
 describe.skipIf(process.env.FNG_BITE === '0')(
   'the guard on other node builds, by image configuration',
   () => {
+    const oneName = nodesUnderOneName();
+    it.skipIf(oneName.unavailable !== undefined)(
+      `${oneName.name}${oneName.unavailable ? ` (skipped: ${oneName.unavailable})` : ''}`,
+      async () => {
+        const run = await judgeForeign(oneName);
+        const api = run.report.tests.filter((test) => test.property === 'api');
+        expect(api.length).toBeGreaterThan(0);
+        expect(api.map((test) => test.verdict)).not.toContain('skipped');
+      },
+      NESTED_RUN_TIMEOUT_MS,
+    );
     for (const launch of ['adaptive', 'naive'] as const) {
       const nodes = opaqueNodes(launch);
       it.skipIf(nodes.unavailable !== undefined)(

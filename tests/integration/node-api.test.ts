@@ -58,6 +58,44 @@ describe('system endpoints', () => {
   });
 });
 
+describe('invocation', () => {
+  it('answers a call naming its call id, node, container and whether it started cold', async () => {
+    await json('POST', '/v1/apps/invoked/routes', {
+      route: { path: '/hello', image: 'fnguard/echo', format: 'http' },
+    });
+    const first = await api.call('invoked', '/hello', '', 'hi there');
+    expect(first.status).toBe(200);
+    expect(first.body).toBe('hi there');
+    expect(first.headers['fn-call-id']).toMatch(/^\S+$/);
+    expect(first.headers['fn-node']).toBe(node.nodeId);
+    expect(first.headers['fn-container']).toMatch(/^\S+$/);
+    expect(first.headers['fn-cold']).toBe('true');
+    const second = await api.call('invoked', '/hello', '', 'again');
+    expect(second.headers['fn-cold']).toBe('false');
+    expect(second.headers['fn-container']).toBe(first.headers['fn-container']);
+  });
+
+  it('in the opaque test mode (FN_TEST_OPAQUE=1) serves no /stats and names no node', async () => {
+    const opaque = await FnNodeProcess.start({
+      dbUrl: `sqlite://${join(dir, 'fn.db')}`,
+      env: { FN_TEST_OPAQUE: '1' },
+    });
+    try {
+      const client = new FnClient(opaque.url, { timeoutMs: 10_000 });
+      expect((await client.send('GET', '/stats')).status).toBe(404);
+      await client.send('POST', '/v1/apps/opaque/routes', {
+        route: { path: '/hello', image: 'fnguard/echo', format: 'http' },
+      });
+      const call = await client.call('opaque', '/hello', '', 'hi');
+      expect(call.status).toBe(200);
+      expect(call.headers['fn-node']).toBeUndefined();
+      expect((await client.send('GET', '/r/opaque/nowhere')).headers['fn-node']).toBeUndefined();
+    } finally {
+      await opaque.stop();
+    }
+  });
+});
+
 describe('apps', () => {
   it('creates, lists, loads, patches and deletes an app with Fn shapes', async () => {
     const created = await json('POST', '/v1/apps', { app: { name: 'shapes', config: { A: '1', B: '2' } } });
