@@ -114,13 +114,23 @@ function perNodeChecks(
     .flatMap(([node, nodeCounts]) => each(node, nodeCounts));
 }
 
+/** A node that received calls of a fresh route must have started a container for them. */
+const startedOne = (node: string, started: number) =>
+  atLeast(`containers started on ${node}`, started, required(1, 'its first call must start a container'));
+
+const receivedSum = (counts: Record<string, NodeRouteCounts>) =>
+  Object.values(counts).reduce((total, node) => total + node.received, 0);
+
 /** Sequential calls: each node that received some starts one container and answers the rest hot. */
-export function hotReuseChecks(counts: Record<string, NodeRouteCounts>): Check[] {
-  return perNodeChecks(counts, (node, { received, started, hot }) => [
-    atMost(`containers started on ${node}`, started, THRESHOLDS.hotMaxContainers),
-    atLeast(`containers started on ${node}`, started, required(1, 'its first call must start a container')),
-    atMost(`calls answered cold on ${node}`, received - hot, THRESHOLDS.hotMaxColdCalls),
-  ]);
+export function hotReuseChecks(counts: Record<string, NodeRouteCounts>, calls: number): Check[] {
+  return [
+    ...perNodeChecks(counts, (node, { received, started, hot }) => [
+      atMost(`containers started on ${node}`, started, THRESHOLDS.hotMaxContainers),
+      startedOne(node, started),
+      atMost(`calls answered cold on ${node}`, received - hot, THRESHOLDS.hotMaxColdCalls),
+    ]),
+    allSucceed(receivedSum(counts), calls),
+  ];
 }
 
 /** The bound on containers a node may start for a burst of `received` concurrent calls. */
@@ -144,6 +154,8 @@ export function herdChecks(
   return [
     ...perNodeChecks(counts, (node, { received, started }) => [
       atMost(`containers started on ${node}`, started, herdBound(received)),
+      // A count of nothing (a node, or a watch of its engine, that missed every start) must not pass.
+      startedOne(node, started),
     ]),
     allSucceed(succeeded, calls),
   ];
@@ -193,11 +205,12 @@ export function balanceChecks(
 }
 
 /** A hot slow route under many callers: nodes that served it. */
-export function spillChecks(callsPerNode: PerNode): Check[] {
+export function spillChecks(callsPerNode: PerNode, calls: number): Check[] {
   const used = nodesUsed(callsPerNode);
   return [
     atLeast('nodes serving the hot route', used, THRESHOLDS.spillMinNodes),
     atMost('nodes serving the hot route', used, THRESHOLDS.spillMaxNodes),
+    allSucceed(sum(values(callsPerNode)), calls),
   ];
 }
 

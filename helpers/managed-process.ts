@@ -1,8 +1,9 @@
 // A child process the suite started and owns: a compiled entry of this project, or a shell command
 // (a balancer under test), ready when an HTTP GET answers (200, or any status for programs that
-// serve no health path), stopped by pid (SIGTERM, then SIGKILL after a grace period). A shell command
-// runs in its own process group and signals go to that group, so the program the shell started stops
-// with it. The last lines of its output are kept so a failure can say what the process said.
+// serve no health path), stopped by pid (SIGTERM, then SIGKILL after a grace period), and sent SIGTERM
+// if the test process exits with it still running. A shell command runs in its own process group and
+// signals go to that group, so the program the shell started stops with it. The last lines of its
+// output are kept so a failure can say what the process said.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'undici';
 
@@ -34,7 +35,16 @@ export class ManagedProcess {
     /** Signals go to the process group (a shell command and what it started). */
     private readonly group: boolean,
   ) {
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    // The test process may exit without stopping it (Ctrl-C, a timeout's SIGTERM: Vitest exits at
+    // once, skipping teardown): then a SIGTERM on the way out still lets it stop itself.
+    const stopOnExit = () => this.signal('SIGTERM');
+    process.once('exit', stopOnExit);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        process.removeListener('exit', stopOnExit);
+        resolve(code);
+      }),
+    );
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line) this.output.push(line);
       if (this.output.length > OUTPUT_LINES_KEPT)

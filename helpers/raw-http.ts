@@ -1,6 +1,8 @@
 // Raw HTTP/1.1 over a TCP socket, for requests an HTTP client library refuses to send (`OPTIONS *`, a
 // bad escape, a control character in a header, a body shorter than its Content-Length): the bytes go
-// out as given, and what comes back is the status line's code, or how the connection ended.
+// out as given, and what comes back is the status line's code and head, or how the connection ended.
+// And exactGet: a well-formed GET whose target goes out exactly as spelled.
+import { request } from 'node:http';
 import { connect } from 'node:net';
 
 export interface RawAnswer {
@@ -73,6 +75,34 @@ export function rawRequest(
     socket.on('error', (error: Error & { code?: string }) =>
       finish(error.code === 'ECONNRESET' ? 'reset' : 'closed'),
     );
+  });
+}
+
+/**
+ * One GET with the request target exactly as given (undici would normalise some spellings), on a
+ * fresh connection, with its whole answer: for well-formed targets written in unusual ways.
+ */
+export function exactGet(
+  base: string,
+  target: string,
+  timeoutMs = 30_000,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: target, method: 'GET', timeout: timeoutMs, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer to GET ${target} within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
   });
 }
 

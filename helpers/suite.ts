@@ -6,7 +6,7 @@
 // see, the containers that engine ran (guard/engine-watch.ts; every route carries the FNG_ROUTE
 // variable in its config so its containers can be told apart).
 import { FnClient } from '../src/common/fn-client.js';
-import type { NodeStats, RouteBody } from '../src/common/wire.js';
+import { FN_HEADERS, type NodeStats, type RouteBody } from '../src/common/wire.js';
 import { NodeDirectory } from '../src/harness/attribution.js';
 import { discoverNodes } from '../src/harness/discovery.js';
 import { type CallRecord, type DriveResult, drive, toRecord } from '../src/harness/drive.js';
@@ -55,9 +55,14 @@ export class SuiteFile {
       new NodeDirectory([...info.nodes], { trustBalancer: false }),
       engine,
     );
-    await file.lb.createApp(app);
-    await file.createRoute({ path: '/discover', image: 'fnguard/sleep', format: 'http' });
-    await file.discover();
+    try {
+      await file.lb.createApp(app);
+      await file.createRoute({ path: '/discover', image: 'fnguard/sleep', format: 'http' });
+      await file.discover();
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
     return file;
   }
 
@@ -101,6 +106,21 @@ export class SuiteFile {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+
+  /** The node that served an answer, by its own word: its function's hostname, else its Fn-Node header. */
+  nodeOfAnswer(answer: { headers: Record<string, unknown>; body?: string }): string | undefined {
+    let hostname: string | undefined;
+    try {
+      const parsed = answer.body ? (JSON.parse(answer.body) as { hostname?: unknown }) : {};
+      hostname = typeof parsed.hostname === 'string' ? parsed.hostname : undefined;
+    } catch {
+      hostname = undefined;
+    }
+    const header = answer.headers[FN_HEADERS.node];
+    const nodeHeader = typeof header === 'string' ? header : undefined;
+    if (hostname === undefined && nodeHeader === undefined) return undefined;
+    return this.directory.attribute({ hostname, nodeHeader, lbNodeHeader: undefined });
   }
 
   node(address: string): FnClient {

@@ -1,4 +1,4 @@
-// Polling with a deadline for tests: waits until `predicate` holds, or fails naming what it waited for.
+// Deadlines for tests: polling until `predicate` holds, or one promise, failing naming what was awaited.
 
 /** Resolves with the milliseconds it took; rejects after `timeoutMs`. */
 export async function waitUntil(
@@ -14,4 +14,19 @@ export async function waitUntil(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   return performance.now() - started;
+}
+
+/** `promise`, or a rejection naming `what` once `timeoutMs` has passed. */
+export async function within<T>(what: string, promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,12 +1,13 @@
 // What the nodes start, seen from the Docker engine they run their functions on, for node builds that
 // count nothing themselves (an Fn server has no per-route counters). From the moment a guard file opens,
-// every container the engine creates is inspected once: its route (the FNG_ROUTE variable the suite
+// every container of a function image (label fnguard=1) the engine creates is inspected once: its route (the FNG_ROUTE variable the suite
 // puts in every route's config, which Fn-compatible nodes hand their functions as environment; else
 // FN_APP_NAME + FN_PATH) and the name it runs under (its HOSTNAME variable, else its hostname: Fn and
 // fn-node both give function containers their own node's name, which is also what the functions
 // report). A container gone before it could be inspected is counted as lost, never guessed.
 import Docker from 'dockerode';
 import { ROUTE_MARKER } from '../route-marker.js';
+import { within } from '../wait.js';
 
 /** Containers remembered at most per watch (a guard file starts a few hundred). */
 const MAX_CONTAINERS = 100_000;
@@ -48,16 +49,29 @@ export class EngineWatch {
   #lastEventAt = performance.now();
   #buffered = '';
 
+  /** Why the watch may have missed containers: its event stream ended or failed. */
+  #broken: string | undefined;
+  #closed = false;
+
   private constructor(docker: Docker, stream: NodeJS.ReadableStream) {
     this.#docker = docker;
     this.#stream = stream;
     stream.on('data', (chunk: Buffer) => this.#onData(chunk.toString('utf8')));
-    stream.on('error', () => {});
+    stream.on('error', (error: Error) => {
+      this.#broken ??= `the engine's event stream failed: ${error.message}`;
+    });
+    stream.on('end', () => {
+      if (!this.#closed) this.#broken ??= "the engine's event stream ended";
+    });
   }
 
   static async start(socketPath: string): Promise<EngineWatch> {
     const docker = new Docker({ socketPath });
-    const stream = await docker.getEvents({ filters: { type: ['container'], event: ['create'] } });
+    // The function images carry fnguard=1 (docker/build-images.sh labels them), and containers
+    // inherit their image's labels whatever node starts them: other containers are not watched.
+    const stream = await docker.getEvents({
+      filters: { type: ['container'], event: ['create'], label: ['fnguard=1'] },
+    });
     return new EngineWatch(docker, stream);
   }
 
@@ -83,12 +97,7 @@ export class EngineWatch {
 
   async #inspect(id: string): Promise<void> {
     try {
-      const info = await Promise.race([
-        this.#docker.getContainer(id).inspect(),
-        new Promise<never>((_, reject) =>
-          setTimeout(() => reject(new Error('inspect timed out')), INSPECT_TIMEOUT_MS).unref(),
-        ),
-      ]);
+      const info = await within(`inspect ${id}`, this.#docker.getContainer(id).inspect(), INSPECT_TIMEOUT_MS);
       const env = envOf(info.Config?.Env);
       const app = env.get('FN_APP_NAME');
       const path = env.get('FN_PATH');
@@ -106,15 +115,19 @@ export class EngineWatch {
     }
   }
 
-  /** Waits until every container the engine reported so far is inspected and the events went quiet. */
-  async settle(): Promise<void> {
+  /**
+   * Waits until every container the engine reported so far is inspected and the events went quiet;
+   * says why the counts cannot be trusted when they cannot (the stream broke, or never went quiet).
+   */
+  async settle(): Promise<string | undefined> {
     const deadline = performance.now() + SETTLE_TIMEOUT_MS;
     while (performance.now() < deadline) {
       await Promise.allSettled([...this.#pending]);
       const quietFor = performance.now() - this.#lastEventAt;
-      if (this.#pending.size === 0 && quietFor >= QUIET_MS) return;
+      if (this.#pending.size === 0 && quietFor >= QUIET_MS) return this.#broken;
       await new Promise((resolve) => setTimeout(resolve, Math.max(50, QUIET_MS - quietFor)));
     }
+    return this.#broken ?? `the engine's events did not settle within ${SETTLE_TIMEOUT_MS} ms`;
   }
 
   /** Containers seen for one route (`<app><path>`). */
@@ -128,6 +141,7 @@ export class EngineWatch {
   }
 
   close(): void {
+    this.#closed = true;
     (this.#stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
   }
 }

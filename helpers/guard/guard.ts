@@ -17,6 +17,7 @@ import { settleAfterFaults } from './settle.js';
 export interface GuardMeta {
   property: PropertyId;
   title: string;
+  /** The property's component, or the test's own where it judges another (GuardTestOptions). */
   implicates: Component;
   checks: Check[];
   context: string[];
@@ -45,6 +46,8 @@ export interface GuardContext {
 export interface GuardTestOptions {
   needs?: readonly Capability[];
   timeout?: number;
+  /** The component this test's failure implicates, when not its property's. */
+  implicates?: Component;
 }
 
 export interface GuardFile {
@@ -89,7 +92,7 @@ export function guardProperty(id: PropertyId): GuardFile {
           const meta: GuardMeta = {
             property: id,
             title: property.title,
-            implicates: property.implicates,
+            implicates: options.implicates ?? property.implicates,
             checks: [],
             context: [],
           };
@@ -111,14 +114,15 @@ export function guardProperty(id: PropertyId): GuardFile {
             faults: faults as FaultClient,
             skip,
             judge(checks, context = []) {
+              // A judgement of nothing would pass whatever happened.
+              if (checks.length === 0) throw new Error(`${id}: nothing was judged (no checks)`);
               meta.checks.push(...checks);
               meta.context.push(...context);
               const report = checkReport(checks, context);
               console.info(`[${id}] ${name}\n${report}`);
-              expect(
-                failedChecks(checks),
-                `${property.implicates} fails ${property.title}:\n${report}`,
-              ).toEqual([]);
+              expect(failedChecks(checks), `${meta.implicates} fails ${property.title}:\n${report}`).toEqual(
+                [],
+              );
             },
           });
         },

@@ -25,8 +25,8 @@ export interface FaultedLoad {
   inFlightAtFault: string[];
 }
 
-/** A load never runs longer than this, whatever `until` says. */
-const LOAD_DEADLINE_MS = 120_000;
+/** A load never runs longer than this, whatever `until` says: well inside a test's own timeout. */
+const LOAD_DEADLINE_MS = 60_000;
 
 export async function loadWithFault(
   suite: SuiteFile,
@@ -53,9 +53,10 @@ export async function loadWithFault(
   let faultAt = Number.POSITIVE_INFINITY;
   let inFlightAtFault: string[] = [];
   let faultDone: Promise<number> | undefined;
+  let faultError: unknown;
   const more = () => {
     const now = performance.now();
-    if (now > deadline) return false;
+    if (now > deadline || faultError !== undefined) return false;
     return started < options.calls || now < (options.until?.() ?? 0);
   };
   const worker = async () => {
@@ -78,12 +79,20 @@ export async function loadWithFault(
       if (++completed === options.faultAfter && options.fault) {
         faultAt = performance.now();
         inFlightAtFault = [...inFlight.values()];
-        faultDone = options.fault().then(() => performance.now());
+        // A fault that fails stops the load at once, and its error is the test's.
+        faultDone = options.fault().then(
+          () => performance.now(),
+          (error: unknown) => {
+            faultError = error ?? new Error('the fault failed');
+            return Number.POSITIVE_INFINITY;
+          },
+        );
       }
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   const faultDoneAt = faultDone ? await faultDone : Number.POSITIVE_INFINITY;
+  if (faultError !== undefined) throw faultError;
   return { calls, faultAt, faultDoneAt, inFlightAtFault };
 }
 

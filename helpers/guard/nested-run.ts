@@ -10,7 +10,22 @@ import { join } from 'node:path';
 import { PACKAGE } from '../../src/common/package-root.js';
 import type { GuardReport, Verdict } from './reporter.js';
 
-export const NESTED_RUN_TIMEOUT_MS = 240_000;
+/** A nested run is stopped (SIGTERM: its exit hooks stop what it started) after this long. */
+const NESTED_RUN_TIMEOUT_MS = 240_000;
+/** For the test around a nested run: long enough to see the nested run end, even by its timeout. */
+export const NESTED_TEST_TIMEOUT_MS = NESTED_RUN_TIMEOUT_MS + 60_000;
+
+/**
+ * The outer run's environment without what chooses or bounds a guard run (FN_*, FNG_*, FNLB_*): a
+ * nested run's verdicts must depend on what its test asks for, not on how the outer run was invoked.
+ */
+function baseEnvironment(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && !/^(FN|FNG|FNLB)_/.test(entry[0]),
+    ),
+  );
+}
 const OUTPUT_LIMIT = 1024 * 1024;
 
 export interface NestedRun {
@@ -37,7 +52,7 @@ export async function runNestedGuard(
       const child = spawn(process.execPath, [vitest, 'run', '--project', 'integration', ...files], {
         cwd: PACKAGE.root,
         // FNG_BUILD=0: the outer run built dist/ already.
-        env: { ...process.env, ...env, FNG_REPORTS: reports, FNG_BUILD: '0' },
+        env: { ...baseEnvironment(), ...env, FNG_REPORTS: reports, FNG_BUILD: '0' },
         stdio: ['ignore', 'pipe', 'pipe'],
         timeout: NESTED_RUN_TIMEOUT_MS,
       });
@@ -48,7 +63,15 @@ export async function runNestedGuard(
       child.stdout.on('data', keep);
       child.stderr.on('data', keep);
       child.once('error', reject);
-      child.once('exit', (exitCode) => resolve({ code: exitCode, output: text }));
+      // 'close' comes once the output is drained too.
+      child.once('close', (exitCode, signal) =>
+        resolve({
+          code: exitCode,
+          output: signal
+            ? `${text}\n[nested run stopped by ${signal} after ${NESTED_RUN_TIMEOUT_MS} ms]`
+            : text,
+        }),
+      );
     });
     let report: GuardReport;
     try {

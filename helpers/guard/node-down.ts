@@ -3,10 +3,11 @@
 // fault after 300; then the node is started again. And when the balancer took the node out: from its
 // management API when it has one, else after a detection window of a few health intervals.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FnClient } from '../../src/common/fn-client.js';
-import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
+import { LbManagement } from '../topology/lb-management.js';
+import type { TopologyInfo } from '../topology/types.js';
 import type { GuardContext } from './guard.js';
 import { type FaultedLoad, homes, loadWithFault } from './load.js';
+import { countByNode } from './placement.js';
 import { DETECTION_INTERVALS, detectionWindow } from './settle.js';
 
 export const NODE_DOWN_LOAD = {
@@ -18,6 +19,7 @@ export const NODE_DOWN_LOAD = {
 } as const;
 /** How long the load goes on after the node counts as taken out. */
 const AFTER_DOWN_MS = 1000;
+const WATCH_TIMEOUT_MS = 30_000;
 
 export interface NodeDown {
   victim: string;
@@ -45,9 +47,7 @@ export async function nodeDown(
     query: NODE_DOWN_LOAD.query,
   });
   const home = homes(warm.calls);
-  const perNode = new Map<string, number>();
-  for (const node of home.values()) perNode.set(node, (perNode.get(node) ?? 0) + 1);
-  const victim = [...perNode].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const victim = [...countByNode(home)].sort((a, b) => b[1] - a[1])[0]?.[0];
   if (victim === undefined)
     throw new Error(`no route was served during placement: ${JSON.stringify(warm.calls[0])}`);
 
@@ -57,7 +57,7 @@ export async function nodeDown(
   const load = await loadWithFault(suite, routes, {
     ...NODE_DOWN_LOAD,
     fault: async () => {
-      watched = watchOffline(info.lbMgmtUrl, info.capabilities.mgmtApi ? info.mgmtToken : null, victim);
+      watched = watchOffline(info, victim);
       await fault(victim);
       faultDoneAt = performance.now();
     },
@@ -75,21 +75,19 @@ export async function nodeDown(
   return { victim, home, load, downAt, downBasis };
 }
 
-/** Polls GET /1/lb/nodes until `node` is offline; the time on the calls' clock, or undefined without an API. */
-async function watchOffline(
-  mgmtUrl: string | undefined,
-  token: string | null | undefined,
-  node: string,
-): Promise<number | undefined> {
-  if (mgmtUrl === undefined || token === null) return undefined;
-  const mgmt = new FnClient(mgmtUrl, { timeoutMs: 2000 });
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-  const deadline = performance.now() + 30_000;
+/**
+ * Polls the management API until it reports `node` as anything but online; the time on the calls'
+ * clock, or undefined without an API or when the API does not list the node under that name (then
+ * the detection window stands in, and the context says so).
+ */
+async function watchOffline(info: TopologyInfo, node: string): Promise<number | undefined> {
+  if (!info.capabilities.mgmtApi) return undefined;
+  const mgmt = new LbManagement(info);
+  const deadline = performance.now() + WATCH_TIMEOUT_MS;
   while (performance.now() < deadline) {
-    const answer = await mgmt.send('GET', LB_PATHS.nodes, undefined, headers).catch(() => undefined);
-    if (answer?.status === 200 && (JSON.parse(answer.body) as LbNodesResponse).nodes[node] !== 'online') {
-      return performance.now();
-    }
+    const view = await mgmt.nodes();
+    if (view !== undefined && !(node in view)) return undefined;
+    if (view !== undefined && view[node] !== 'online') return performance.now();
     await sleep(20);
   }
   return undefined;

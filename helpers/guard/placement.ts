@@ -5,7 +5,6 @@
 // balancer's load cannot move a path: where it goes is its hash placement alone. (At eight at a time a
 // bounded-load balancer without a floor, HAProxy's hash-balance-factor, was seen to move half of
 // 1000 paths between two passes.)
-import { FN_HEADERS } from '../../src/common/wire.js';
 import { pool } from '../pool.js';
 import type { SuiteFile } from '../suite.js';
 
@@ -40,9 +39,8 @@ export async function placement(suite: SuiteFile, paths: readonly string[]): Pro
         failures.set(path, `${answer.status} ${answer.body.slice(0, 120)}`);
         return;
       }
-      const id = answer.headers[FN_HEADERS.node];
-      const address = id === undefined ? undefined : suite.directory.addressOf(id);
-      if (address === undefined) anonymous++;
+      const address = suite.nodeOfAnswer({ headers: answer.headers });
+      if (address === undefined || !suite.nodes.includes(address)) anonymous++;
       else nodeOf.set(path, address);
     } catch (error) {
       failures.set(path, String(error));
@@ -53,8 +51,10 @@ export async function placement(suite: SuiteFile, paths: readonly string[]): Pro
 
 /** Why placement cannot be measured here, or undefined when it can. */
 export function placementUnmeasurable(measured: Placement): string | undefined {
-  if (measured.anonymous > measured.nodeOf.size) {
-    return 'the nodes do not name themselves on unrouted paths (no Fn-Node header on their 404)';
+  // A path placed nowhere both before and after would look unmoved: none may be unnamed.
+  if (measured.anonymous > 0) {
+    const answered = measured.anonymous + measured.nodeOf.size;
+    return `the nodes do not name themselves on unrouted paths: ${measured.anonymous} of ${answered} 404s named no node of the topology (no Fn-Node header)`;
   }
   return undefined;
 }

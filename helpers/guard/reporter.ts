@@ -5,7 +5,7 @@
 // with that error.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
+import type { Reporter, TestCase, TestModule, TestSuite, Vitest } from 'vitest/node';
 import type { Check } from '../checks.js';
 import type { TopologyInfo } from '../topology/types.js';
 import type { GuardMeta } from './guard.js';
@@ -46,13 +46,22 @@ function propertyOfFile(moduleId: string): PropertyId | undefined {
   return id in PROPERTIES ? (id as PropertyId) : undefined;
 }
 
+/** The first error of a hook of the test's suites or file (a failed beforeAll skips the tests). */
+function hookError(test: TestCase): string | undefined {
+  for (let entity: TestSuite | TestModule = test.parent; ; entity = entity.parent) {
+    const message = entity.errors()[0]?.message;
+    if (message !== undefined) return message.split('\n')[0];
+    if (entity.type === 'module') return undefined;
+  }
+}
+
 function reportTest(test: TestCase, property: PropertyId): ReportedTest | undefined {
   const meta = test.meta().guard as GuardMeta | undefined;
   const result = test.result();
   const base = {
     property,
     title: PROPERTIES[property].title,
-    implicates: PROPERTIES[property].implicates,
+    implicates: meta?.implicates ?? PROPERTIES[property].implicates,
     test: test.name,
     checks: meta?.checks ?? [],
     context: meta?.context ?? [],
@@ -65,12 +74,17 @@ function reportTest(test: TestCase, property: PropertyId): ReportedTest | undefi
       const error = result.errors[0]?.message?.split('\n')[0];
       return { ...base, verdict: 'fail', ...(failedCheck || !error ? {} : { reason: error }) };
     }
-    case 'skipped':
+    case 'skipped': {
+      // Skipped by the guard (a need not met), or because the file's setup failed: that is a failure.
+      const setupError = meta?.skipped === undefined ? hookError(test) : undefined;
+      if (setupError !== undefined)
+        return { ...base, verdict: 'fail', reason: `the file's setup failed: ${setupError}` };
       return {
         ...base,
         verdict: 'skipped',
         reason: meta?.skipped ?? result.note ?? 'not selected in this run',
       };
+    }
     default:
       return undefined;
   }
@@ -120,9 +134,21 @@ export default class GuardReporter implements Reporter {
     for (const module of testModules) {
       const property = propertyOfFile(module.moduleId);
       if (property === undefined) continue;
-      for (const test of module.children.allTests()) {
-        const reported = reportTest(test, property);
-        if (reported) tests.push(reported);
+      const reported = [...module.children.allTests()].flatMap((test) => reportTest(test, property) ?? []);
+      tests.push(...reported);
+      // A hook that failed after the tests ran (the file's teardown): the run is not clean either.
+      const moduleError = module.errors()[0]?.message?.split('\n')[0];
+      if (moduleError !== undefined && !reported.some((test) => test.verdict === 'fail')) {
+        tests.push({
+          property,
+          title: PROPERTIES[property].title,
+          implicates: PROPERTIES[property].implicates,
+          test: "the file's hooks",
+          verdict: 'fail',
+          reason: moduleError,
+          checks: [],
+          context: [],
+        });
       }
     }
     if (tests.length === 0) return;

@@ -14,6 +14,7 @@
 // on HTTP or a log line: the offline images have no shell for a port check. Teardown removes every
 // container it started and, by label, every function container its nodes started, even after a
 // failed test or a failed start.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import type { StartedTestContainer } from 'testcontainers';
@@ -29,6 +30,7 @@ import {
   UPSTREAM_TIMEOUT_S,
   uses,
 } from './balancer-template.js';
+import { DownNodes } from './down-nodes.js';
 import { type Images, prepareImages } from './images.js';
 import { type NodeTemplate, nodeEnvironment, nodeTemplate } from './node-template.js';
 import { probeCapabilities, waitForBalancer, waitUntilNodesOnline, waitUntilServing } from './probe.js';
@@ -102,7 +104,7 @@ async function startNodeContainer(ctx: Context, index: number): Promise<NodeCont
 export class ContainerTopology implements Topology {
   private closing: Promise<void> | undefined;
   readonly faults: Faults;
-  private readonly down = new Set<string>();
+  private readonly down = new DownNodes();
   private readonly added: NodeContainer[] = [];
 
   private constructor(
@@ -111,21 +113,19 @@ export class ContainerTopology implements Topology {
     private readonly started: StartedTestContainer[],
     readonly info: TopologyInfo,
   ) {
+    process.once('exit', this.removeOnExit);
     const engine = (node: string) => ctx.docker.getContainer(this.node(node).container.getId());
-    this.faults = {
+    this.faults = this.down.track({
       kill: async (node) => {
-        this.down.add(node);
         await engine(node).kill();
         await engine(node).wait();
       },
       stop: async (node) => {
-        this.down.add(node);
         await engine(node).stop({ t: STOP_TIMEOUT_S });
       },
       start: async (node) => {
         await engine(node).start();
         await this.waitServing(this.node(node));
-        this.down.delete(node);
       },
       add: async (): Promise<AddedNode> => {
         const node = await startNodeContainer(ctx, this.nodes.length + this.added.length + 1);
@@ -138,7 +138,7 @@ export class ContainerTopology implements Topology {
         const [gone] = this.added.splice(index, 1);
         await gone?.container.stop({ timeout: STOP_TIMEOUT_S * 1000 });
       },
-    };
+    });
   }
 
   static async start(options: ContainerTopologyOptions = {}): Promise<ContainerTopology> {
@@ -291,6 +291,25 @@ export class ContainerTopology implements Topology {
     }
   }
 
+  /**
+   * The test process exits without close() (Ctrl-C, a timeout's SIGTERM: Vitest exits at once): only
+   * synchronous work runs then, so the docker CLI, when there is one, removes the run's containers.
+   */
+  private readonly removeOnExit = () => {
+    const labels = [
+      `${TOPOLOGY_LABEL}=${this.ctx.id}`,
+      ...[...this.nodes, ...this.added].map((node) => `${NODE_LABEL}=${node.nodeId}`),
+    ];
+    const ids = labels.flatMap((label) => {
+      const listed = spawnSync('docker', ['ps', '-aq', '--filter', `label=${label}`], {
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
+      return (listed.stdout ?? '').split('\n').filter(Boolean);
+    });
+    if (ids.length > 0) spawnSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore', timeout: 30_000 });
+  };
+
   private node(address: string): NodeContainer {
     const node = [...this.nodes, ...this.added].find((candidate) => candidate.address === address);
     if (node === undefined) throw new Error(`${address} is not a node of this topology`);
@@ -302,13 +321,12 @@ export class ContainerTopology implements Topology {
   }
 
   async restore(): Promise<void> {
-    for (const address of [...this.down]) {
+    await this.down.restore(async (address) => {
       const container = this.ctx.docker.getContainer(this.node(address).container.getId());
       const state = await container.inspect();
       if (!state.State.Running) await container.start();
       await this.waitServing(this.node(address));
-      this.down.delete(address);
-    }
+    });
     await Promise.allSettled(
       this.added.splice(0).map((node) => node.container.stop({ timeout: STOP_TIMEOUT_S * 1000 })),
     );
@@ -316,6 +334,7 @@ export class ContainerTopology implements Topology {
 
   /** Stops every container, then removes whatever is left by label. Idempotent. */
   close(): Promise<void> {
+    process.removeListener('exit', this.removeOnExit);
     this.closing ??= teardown(
       this.ctx,
       [...this.nodes, ...this.added].map((node) => node.nodeId),

@@ -10,7 +10,9 @@
 // counted there for nodes that serve no /stats. Test files create uniquely named apps and remove them.
 import { exec } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { probeCapabilities, waitForBalancer, waitUntilServing } from './probe.js';
+import { DownNodes } from './down-nodes.js';
+import { LbManagement } from './lb-management.js';
+import { probeCapabilities, waitForBalancer, waitUntilNodesOnline, waitUntilServing } from './probe.js';
 import type { Capability, Faults, Topology, TopologyInfo } from './types.js';
 
 const COMMAND_TIMEOUT_MS = 120_000;
@@ -65,6 +67,17 @@ export async function externalTopology(env: NodeJS.ProcessEnv): Promise<Topology
       ? { socketPath: engineSocket }
       : { missing: 'external: FN_NODES_DOCKER_HOST (the engine the nodes run their functions on) not set' },
   );
+  if (probed.capabilities.mgmtApi) {
+    // As on the topologies the suite starts: begin with every node the balancer lists online.
+    const view = (await new LbManagement(partial).nodes()) ?? {};
+    const listed = partial.nodes.filter((node) => node in view);
+    const unlisted = partial.nodes.filter((node) => !(node in view));
+    if (unlisted.length > 0)
+      console.warn(
+        `[external] the balancer does not list ${unlisted.join(', ')} under those names: ${JSON.stringify(view)}`,
+      );
+    await waitUntilNodesOnline(partial, listed, READY_TIMEOUT_MS);
+  }
   const missing: Partial<Record<Capability, string>> = { ...probed.missing };
   const faults: Faults = {};
   for (const [fault, variable] of Object.entries(FAULT_COMMANDS) as [keyof typeof FAULT_COMMANDS, string][]) {
@@ -105,33 +118,14 @@ export async function externalTopology(env: NodeJS.ProcessEnv): Promise<Topology
     missing,
     ...(probed.capabilities.engineEvents && engineSocket ? { engine: { socketPath: engineSocket } } : {}),
   };
-  // Nodes a fault took down, so restore() can start them again for the next file.
-  const down = new Set<string>();
-  const { kill, stop, start: startAgain } = faults;
-  const tracked: Faults = {};
-  if (kill) {
-    tracked.kill = async (node) => {
-      down.add(node);
-      await kill(node);
-    };
-  }
-  if (stop) {
-    tracked.stop = async (node) => {
-      down.add(node);
-      await stop(node);
-    };
-  }
-  if (startAgain) {
-    tracked.start = async (node) => {
-      await startAgain(node);
-      down.delete(node);
-    };
-  }
+  const down = new DownNodes();
+  const tracked = down.track(faults);
   return {
     info,
     faults: tracked,
     restore: async () => {
-      for (const node of [...down]) await tracked.start?.(node);
+      const { start: startAgain } = tracked;
+      if (startAgain) await down.restore(startAgain);
     },
     close: async () => {},
     [Symbol.asyncDispose]: async () => {},

@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { FnClient } from '../../src/common/fn-client.js';
 import type { NodeStats } from '../../src/common/wire.js';
-import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
-import { waitUntil } from '../wait.js';
+import { LB_PATHS } from '../../src/lb/wire.js';
+import { waitUntil, within } from '../wait.js';
+import { LbManagement, parseNodes } from './lb-management.js';
 import type { Capabilities, Capability, TopologyInfo } from './types.js';
 
 const PROBE_TIMEOUT_MS = 5000;
@@ -24,18 +25,11 @@ export type EngineOffer = { socketPath: string } | { missing: string };
 async function engineAnswers(offer: EngineOffer): Promise<string | undefined> {
   if ('missing' in offer) return offer.missing;
   try {
-    await Promise.race([
-      new Docker({ socketPath: offer.socketPath }).ping(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer in 2 s')), 2000).unref()),
-    ]);
+    await within('ping', new Docker({ socketPath: offer.socketPath }).ping(), 2000);
     return undefined;
   } catch (error) {
     return `the Docker engine at ${offer.socketPath} does not answer: ${(error as Error).message}`;
   }
-}
-
-function mgmtHeaders(token: string | undefined): Record<string, string> {
-  return token ? { authorization: `Bearer ${token}` } : {};
 }
 
 /** Waits until a call through the balancer answers 200, on a probe route it creates and removes. */
@@ -82,18 +76,14 @@ export async function probeCapabilities(
   if (info.lbMgmtUrl === undefined) {
     missing.mgmtApi = 'no management API address';
   } else {
-    const mgmt = new FnClient(info.lbMgmtUrl, { timeoutMs: PROBE_TIMEOUT_MS });
-    const headers = mgmtHeaders(info.mgmtToken);
-    const read = await mgmt.send('GET', LB_PATHS.nodes, undefined, headers).catch(() => undefined);
-    const view = read?.status === 200 ? parseNodes(read.body) : undefined;
-    mgmtApi = view !== undefined;
+    const mgmt = new LbManagement(info);
+    const read = await mgmt.send('GET', LB_PATHS.nodes).catch(() => undefined);
+    mgmtApi = read?.status === 200 && parseNodes(read.body) !== undefined;
     if (!mgmtApi) {
       missing.mgmtApi = `no management API: GET ${info.lbMgmtUrl}${LB_PATHS.nodes} answered ${read ? read.status : 'nothing'}`;
     } else {
       // Adding a node the balancer already has changes nothing on fnlb; it tells whether writes are allowed.
-      const write = await mgmt
-        .send('PUT', LB_PATHS.nodes, { node: info.nodes[0] }, headers)
-        .catch(() => undefined);
+      const write = await mgmt.send('PUT', LB_PATHS.nodes, { node: info.nodes[0] }).catch(() => undefined);
       mgmtWrite = write?.status === 200;
       if (!mgmtWrite) {
         missing.mgmtWrite = `the management API refuses node changes (PUT answered ${write ? `${write.status} ${write.body.slice(0, 120)}` : 'nothing'})`;
@@ -127,29 +117,7 @@ export async function waitUntilNodesOnline(
   timeoutMs: number,
 ): Promise<void> {
   if (info.lbMgmtUrl === undefined) return;
-  const mgmt = new FnClient(info.lbMgmtUrl, { timeoutMs: PROBE_TIMEOUT_MS });
-  let view: Record<string, string> = {};
-  await waitUntil(
-    `${nodes.join(', ')} online at the balancer`,
-    async () => {
-      const answer = await mgmt.send('GET', LB_PATHS.nodes, undefined, mgmtHeaders(info.mgmtToken));
-      view = (answer.status === 200 ? parseNodes(answer.body) : undefined) ?? {};
-      return nodes.every((node) => view[node] === 'online');
-    },
-    timeoutMs,
-    50,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}: ${JSON.stringify(view)}`);
-  });
-}
-
-function parseNodes(body: string): Record<string, string> | undefined {
-  try {
-    const nodes = (JSON.parse(body) as Partial<LbNodesResponse>).nodes;
-    return typeof nodes === 'object' && nodes !== null ? nodes : undefined;
-  } catch {
-    return undefined;
-  }
+  await new LbManagement(info).waitOnline(nodes, timeoutMs);
 }
 
 function isNodeStats(value: NodeStats | undefined): boolean {

@@ -12,6 +12,7 @@ import { FNLB_ENTRY } from '../fnlb-process.js';
 import { ManagedProcess } from '../managed-process.js';
 import { freePort } from '../ports.js';
 import { expand, HC_INTERVAL_S, PROJECT_FNLB_ARGS, UPSTREAM_TIMEOUT_S, uses } from './balancer-template.js';
+import { DownNodes } from './down-nodes.js';
 import { probeCapabilities, waitForBalancer, waitUntilNodesOnline } from './probe.js';
 import type { AddedNode, Faults, Topology, TopologyInfo } from './types.js';
 
@@ -31,7 +32,7 @@ const READY_TIMEOUT_MS = 30_000;
 export class ProcessTopology implements Topology {
   private closed = false;
   readonly faults: Faults;
-  private readonly down = new Set<string>();
+  private readonly down = new DownNodes();
   private readonly added: FnNodeProcess[] = [];
 
   private constructor(
@@ -41,13 +42,11 @@ export class ProcessTopology implements Topology {
     private readonly scratchDir: string,
     readonly info: TopologyInfo,
   ) {
-    this.faults = {
+    this.faults = this.down.track({
       kill: async (node) => {
         await this.node(node).kill();
-        this.down.add(node);
       },
       stop: async (node) => {
-        this.down.add(node);
         await this.node(node).stop(30_000);
       },
       start: (node) => this.startAgain(node),
@@ -58,7 +57,7 @@ export class ProcessTopology implements Topology {
         await this.added[index]?.stop();
         this.added.splice(index, 1);
       },
-    };
+    });
   }
 
   static async start(options: ProcessTopologyOptions = {}): Promise<ProcessTopology> {
@@ -154,7 +153,6 @@ export class ProcessTopology implements Topology {
       old.port,
       old.nodeId,
     );
-    this.down.delete(address);
   }
 
   private async addNode(): Promise<AddedNode> {
@@ -164,10 +162,9 @@ export class ProcessTopology implements Topology {
   }
 
   async restore(): Promise<void> {
-    for (const address of [...this.down]) {
+    await this.down.restore(async (address) => {
       if (!this.node(address).running) await this.startAgain(address);
-      this.down.delete(address);
-    }
+    });
     await Promise.allSettled(this.added.splice(0).map((node) => node.stop()));
   }
 

@@ -46,6 +46,9 @@ export async function discoverNodes(
         body: execution.body,
       };
     }
+    // A build whose Fn-Node header differs from what its function reports is known by both names.
+    if (execution.nodeHeader !== undefined && execution.nodeHeader !== id)
+      directory.register(execution.nodeHeader, node);
     const other = directory.register(id, node);
     if (other !== undefined) {
       return {

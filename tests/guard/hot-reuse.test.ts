@@ -18,7 +18,7 @@ describe('one route, sequential calls', () => {
       const counters = await routeCounters(suite, '/primes', records);
       if (counters.unmeasurable) skip(counters.unmeasurable);
       judge(
-        [...hotReuseChecks(counters.counts), ...counters.agreement],
+        [...hotReuseChecks(counters.counts, CALLS), ...counters.agreement],
         [
           `per node (received, started, hot), from ${counters.source}: ${JSON.stringify(counters.counts)}`,
           ...counters.context,

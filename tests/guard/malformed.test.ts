@@ -10,7 +10,6 @@ import { atLeast, atMost, type Check, required } from '../../helpers/checks.js';
 import { guardProperty } from '../../helpers/guard/guard.js';
 import { placement, placementUnmeasurable, unroutedPaths } from '../../helpers/guard/placement.js';
 import { rawRequest } from '../../helpers/raw-http.js';
-import { FN_HEADERS } from '../../src/common/wire.js';
 
 const ROUTES = 1000;
 const CALLS = 100;
@@ -43,10 +42,7 @@ describe('malformed requests', () => {
       if (unmeasurable) skip(unmeasurable);
       const host = new URL(suite.info.lbUrl).host;
       const route = suite.invokePath('/target');
-      const nodeOf = (headers: Record<string, string | string[] | undefined>) => {
-        const id = headers[FN_HEADERS.node];
-        return typeof id === 'string' ? suite.directory.addressOf(id) : undefined;
-      };
+      const nodeOf = (headers: Record<string, unknown>) => suite.nodeOfAnswer({ headers });
       const routeNode = nodeOf((await suite.lb.send('GET', route)).headers);
       const checks: Check[] = [];
       const context: string[] = [];

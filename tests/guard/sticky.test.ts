@@ -3,12 +3,11 @@
 // %-escaped unreserved characters, an absolute-form target) reaches the route's node too, or a client
 // could move a route off its hot containers by spelling its URL differently. The spellings are sent
 // one at a time, so only the balancer's reading of the path decides where they go, never its load.
-import { request } from 'node:http';
 import { describe } from 'vitest';
 import { pathVariantChecks, stickinessChecks } from '../../helpers/checks.js';
 import { guardProperty } from '../../helpers/guard/guard.js';
+import { exactGet } from '../../helpers/raw-http.js';
 import { callsPerNode } from '../../helpers/suite.js';
-import { FN_HEADERS } from '../../src/common/wire.js';
 
 const CALLS = 100;
 const VARIANT_ROUTES = 8;
@@ -23,49 +22,12 @@ describe('one route, sequential calls', () => {
   });
 });
 
-/** One GET with the request target exactly as given (undici would normalise some of them). */
-function rawGet(
-  base: string,
-  target: string,
-): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path: target, method: 'GET', timeout: 30_000, agent: false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer to GET ${target} within 30 s`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 describe('spellings of a route path', () => {
   guard.test('reach the route’s node', async ({ suite, judge }) => {
     const routes = Array.from({ length: VARIANT_ROUTES }, (_, index) => `/spell-${index}`);
     await suite.createRoutes(routes.map((path) => ({ path, image: 'fnguard/sleep', format: 'http' })));
     const lb = new URL(suite.info.lbUrl);
-    const nodeOf = (answer: { headers: Record<string, unknown>; body: string }) => {
-      let hostname: string | undefined;
-      try {
-        hostname = (JSON.parse(answer.body) as { hostname?: string }).hostname;
-      } catch {
-        hostname = undefined;
-      }
-      const header = answer.headers[FN_HEADERS.node];
-      return suite.directory.attribute({
-        hostname,
-        nodeHeader: typeof header === 'string' ? header : undefined,
-        lbNodeHeader: undefined,
-      });
-    };
+    const nodeOf = (answer: { headers: Record<string, unknown>; body: string }) => suite.nodeOfAnswer(answer);
     const spellings = (path: string) => {
       const plain = suite.invokePath(path);
       const escaped = plain.replace('/spell-', '/%73pell%2D');
@@ -82,7 +44,7 @@ describe('spellings of a route path', () => {
     let elsewhere = 0;
     let failed = 0;
     for (const path of routes) {
-      const home = await rawGet(suite.info.lbUrl, suite.invokePath(path));
+      const home = await exactGet(suite.info.lbUrl, suite.invokePath(path));
       const homeNode = home.status === 200 ? nodeOf(home) : undefined;
       if (homeNode === undefined) {
         failed++;
@@ -91,7 +53,7 @@ describe('spellings of a route path', () => {
       }
       for (const target of spellings(path)) {
         variants++;
-        const answer = await rawGet(suite.info.lbUrl, target);
+        const answer = await exactGet(suite.info.lbUrl, target);
         if (answer.status !== 200) {
           failed++;
           details.push(`${target}: ${answer.status} ${answer.body.slice(0, 100)}`);

@@ -28,7 +28,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   console.log(`[integration] topology: ${choice.kind} (${choice.reason})`);
   const external = process.env.FN_TEST_DB_URL;
   const started = Date.now();
-  // FNG_BUILD=0: dist/ is current already (a nested guard run started by guard-bite.test.ts).
+  // FNG_BUILD=0: dist/ is current already (a nested guard run, helpers/guard/nested-run.ts).
   const building = process.env.FNG_BUILD === '0' ? undefined : build();
   const [server, built] = await Promise.allSettled([external ? undefined : startPostgres(), building]);
   const postgres = server.status === 'fulfilled' ? server.value : undefined;

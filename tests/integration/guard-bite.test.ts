@@ -5,9 +5,10 @@
 // One short run per mutant; FNG_BITE=0 skips them, saying so (CI sets it on its second pass, which
 // would only repeat them).
 import { describe, expect, inject, it } from 'vitest';
-import { NESTED_RUN_TIMEOUT_MS, runNestedGuard } from '../../helpers/guard/nested-run.js';
+import { NESTED_TEST_TIMEOUT_MS, runNestedGuard } from '../../helpers/guard/nested-run.js';
 import type { Verdict } from '../../helpers/guard/reporter.js';
 import { distPath } from '../../src/common/package-root.js';
+import { VERDICT } from './guard-verdict-keys.js';
 
 interface Mutant {
   flaw: string;
@@ -19,33 +20,30 @@ interface Mutant {
   failedCheck: string;
 }
 
-const STICKY = 'sticky: stay on one node';
-const SPELLINGS = 'sticky: reach the route’s node';
-
 const MUTANTS: Mutant[] = [
   {
     flaw: 'round-robin',
     properties: ['sticky', 'hot-reuse'],
     expected: {
-      [STICKY]: 'fail',
-      [SPELLINGS]: 'fail',
-      'hot-reuse: start one container per node that got them and are answered hot after the first': 'pass',
+      [VERDICT.sticky]: 'fail',
+      [VERDICT.spellings]: 'fail',
+      [VERDICT.hotReuse]: 'pass',
     },
     failedCheck: 'nodes serving the route',
   },
   {
     flaw: 'raw-path',
     properties: ['sticky'],
-    expected: { [STICKY]: 'pass', [SPELLINGS]: 'fail' },
+    expected: { [VERDICT.sticky]: 'pass', [VERDICT.spellings]: 'fail' },
     failedCheck: 'path spellings served by another node than the route’s',
   },
   {
     flaw: 'retry-5xx',
     properties: ['no-duplicate', 'sticky'],
     expected: {
-      'no-duplicate: run once when the function answers 503, 500 or 502 itself': 'fail',
-      "no-duplicate: runs once when the function outlives the balancer's upstream timeout": 'skipped',
-      [STICKY]: 'pass',
+      [VERDICT.ownFailures]: 'fail',
+      [VERDICT.outlives]: 'skipped',
+      [VERDICT.sticky]: 'pass',
     },
     failedCheck: 'executions of calls answering 503',
   },
@@ -53,8 +51,8 @@ const MUTANTS: Mutant[] = [
     flaw: 'no-health',
     properties: ['failover', 'sticky'],
     expected: {
-      'failover: costs at most its calls in flight, and none after it is marked down': 'fail',
-      [STICKY]: 'pass',
+      [VERDICT.failover]: 'fail',
+      [VERDICT.sticky]: 'pass',
     },
     failedCheck: 'failed calls after the node was marked down',
   },
@@ -62,8 +60,8 @@ const MUTANTS: Mutant[] = [
     flaw: 'no-spill',
     properties: ['spill', 'sticky'],
     expected: {
-      'spill: spills from its home node to a few neighbours, not to every node': 'fail',
-      [STICKY]: 'pass',
+      [VERDICT.spill]: 'fail',
+      [VERDICT.sticky]: 'pass',
     },
     failedCheck: 'nodes serving the hot route',
   },
@@ -83,6 +81,6 @@ describe.skipIf(process.env.FNG_BITE === '0')('the guard on deliberately broken 
       expect(run.code, 'a guard that finds a failure exits non-zero').not.toBe(0);
       expect(run.report.topology?.balancer.label).toContain(`-flaw ${mutant.flaw}`);
     },
-    NESTED_RUN_TIMEOUT_MS,
+    NESTED_TEST_TIMEOUT_MS,
   );
 });

@@ -9,23 +9,10 @@
 // skips the runs that do not depend on the outer topology (CI's second pass would only repeat them).
 import { spawnSync } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
-import { NESTED_RUN_TIMEOUT_MS, type NestedRun, runNestedGuard } from '../../helpers/guard/nested-run.js';
+import { NESTED_TEST_TIMEOUT_MS, type NestedRun, runNestedGuard } from '../../helpers/guard/nested-run.js';
 import type { Verdict } from '../../helpers/guard/reporter.js';
 import { distPath, PACKAGE } from '../../src/common/package-root.js';
-
-const STICKY = 'sticky: stay on one node';
-const SPELLINGS = 'sticky: reach the route’s node';
-const SPILL = 'spill: spills from its home node to a few neighbours, not to every node';
-const RECOVERY = 'recovery: gets exactly its own routes back within 3 health intervals';
-const ADD_SIXTH =
-  'membership: a 6th node takes about 1/6 of the routes, all onto itself, and gives them back when removed';
-const REMOVE = 'membership: removing a node moves only its routes';
-const GRACEFUL = 'graceful-stop: costs no call';
-const HOT_REUSE =
-  'hot-reuse: start one container per node that got them and are answered hot after the first';
-const HERD = 'herd: queues behind a few containers per node';
-const SCALE_OUT = 'scale-out: scales out on every node that got calls';
-const FAILOVER = 'failover: costs at most its calls in flight, and none after it is marked down';
+import { VERDICT } from './guard-verdict-keys.js';
 
 interface Foreign {
   name: string;
@@ -59,11 +46,11 @@ const PEERS: Foreign[] = [
       `"${process.execPath}" "${distPath('src/lb/main.js')}" -nodes {nodes} -listen {listen} -mgmt-listen {mgmt} -hc-interval {hc_interval}`,
     ),
     expected: {
-      [STICKY]: 'pass',
-      [SPELLINGS]: 'pass',
-      [ADD_SIXTH]: 'pass',
-      [REMOVE]: 'pass',
-      [RECOVERY]: 'pass',
+      [VERDICT.sticky]: 'pass',
+      [VERDICT.spellings]: 'pass',
+      [VERDICT.addSixth]: 'pass',
+      [VERDICT.remove]: 'pass',
+      [VERDICT.recovery]: 'pass',
     },
   },
   {
@@ -73,11 +60,11 @@ const PEERS: Foreign[] = [
     properties: ['sticky', 'spill', 'membership'],
     env: processes(wrapper('nginx')),
     expected: {
-      [STICKY]: 'pass',
-      [SPELLINGS]: 'pass',
-      [SPILL]: 'fail',
-      [ADD_SIXTH]: 'skipped',
-      [REMOVE]: 'skipped',
+      [VERDICT.sticky]: 'pass',
+      [VERDICT.spellings]: 'pass',
+      [VERDICT.spill]: 'fail',
+      [VERDICT.addSixth]: 'skipped',
+      [VERDICT.remove]: 'skipped',
     },
     skipReason: 'no management API',
   },
@@ -90,7 +77,12 @@ const PEERS: Foreign[] = [
     unavailable: installed('haproxy') ? undefined : 'HAProxy is not installed (apt-get install haproxy)',
     properties: ['sticky', 'graceful-stop', 'membership'],
     env: processes(wrapper('haproxy')),
-    expected: { [STICKY]: 'pass', [GRACEFUL]: 'fail', [ADD_SIXTH]: 'skipped', [REMOVE]: 'skipped' },
+    expected: {
+      [VERDICT.sticky]: 'pass',
+      [VERDICT.graceful]: 'fail',
+      [VERDICT.addSixth]: 'skipped',
+      [VERDICT.remove]: 'skipped',
+    },
     skipReason: 'no management API',
   },
 ];
@@ -118,7 +110,12 @@ function externalOfOuterTopology(): Foreign {
       FN_NODE_STOP_CMD: `${faultCli} stop {node}`,
       FN_NODE_START_CMD: `${faultCli} start {node}`,
     }),
-    expected: { [FAILOVER]: 'pass', [RECOVERY]: 'pass', [ADD_SIXTH]: 'skipped', [REMOVE]: 'pass' },
+    expected: {
+      [VERDICT.failover]: 'pass',
+      [VERDICT.recovery]: 'pass',
+      [VERDICT.addSixth]: 'skipped',
+      [VERDICT.remove]: 'pass',
+    },
     skipReason: 'external: the suite cannot start a node',
   };
 }
@@ -144,7 +141,7 @@ describe.skipIf(process.env.FNG_BITE === '0')('the guard on other balancers, by 
     it.skipIf(peer.unavailable !== undefined)(
       `${peer.name}${peer.unavailable ? ` (skipped: ${peer.unavailable})` : ''}`,
       () => judgeForeign(peer),
-      NESTED_RUN_TIMEOUT_MS,
+      NESTED_TEST_TIMEOUT_MS,
     );
   }
 });
@@ -171,13 +168,13 @@ function opaqueNodes(launch: 'adaptive' | 'naive'): Foreign {
     expected:
       launch === 'adaptive'
         ? {
-            [HOT_REUSE]: 'pass',
-            [HERD]: 'pass',
-            [SCALE_OUT]: 'pass',
-            [ADD_SIXTH]: 'skipped',
-            [REMOVE]: 'skipped',
+            [VERDICT.hotReuse]: 'pass',
+            [VERDICT.herd]: 'pass',
+            [VERDICT.scaleOut]: 'pass',
+            [VERDICT.addSixth]: 'skipped',
+            [VERDICT.remove]: 'skipped',
           }
-        : { [HERD]: 'fail' },
+        : { [VERDICT.herd]: 'fail' },
     skipReason: 'do not name themselves',
   };
 }
@@ -198,7 +195,7 @@ function nodesUnderOneName(): Foreign {
       FN_BUILD_IMAGES: '0',
       FN_NODE_ENV: 'DB_URL={db_url} FN_NODE_ID=one-name FN_DRIVER=docker PORT={port} FN_TEST_OPAQUE=1',
     }),
-    expected: { [STICKY]: 'skipped', [SPELLINGS]: 'skipped' },
+    expected: { [VERDICT.sticky]: 'skipped', [VERDICT.spellings]: 'skipped' },
     skipReason: 'nodes answer under one name',
   };
 }
@@ -215,7 +212,7 @@ describe.skipIf(process.env.FNG_BITE === '0')(
         expect(api.length).toBeGreaterThan(0);
         expect(api.map((test) => test.verdict)).not.toContain('skipped');
       },
-      NESTED_RUN_TIMEOUT_MS,
+      NESTED_TEST_TIMEOUT_MS,
     );
     for (const launch of ['adaptive', 'naive'] as const) {
       const nodes = opaqueNodes(launch);
@@ -230,7 +227,7 @@ describe.skipIf(process.env.FNG_BITE === '0')(
           if (launch === 'naive')
             expect(run.failedChecks.some((name) => name.startsWith('containers started on'))).toBe(true);
         },
-        NESTED_RUN_TIMEOUT_MS,
+        NESTED_TEST_TIMEOUT_MS,
       );
     }
   },
@@ -241,6 +238,6 @@ describe('the guard on a running deployment', () => {
   it.skipIf(external.unavailable !== undefined)(
     `${external.name}${external.unavailable ? ` (skipped: ${external.unavailable})` : ''}`,
     () => judgeForeign(external),
-    NESTED_RUN_TIMEOUT_MS,
+    NESTED_TEST_TIMEOUT_MS,
   );
 });

@@ -64,11 +64,13 @@ describe('recorded bad distributions fail the thresholds', () => {
   });
 
   it('hot reuse: one container per call fails, one container per node that got calls passes', () => {
-    const herd = hotReuseChecks(routeCounts([[100, 100, 0]]));
+    const herd = hotReuseChecks(routeCounts([[100, 100, 0]]), 100);
     expectFails(herd, 'containers started on n1');
     expectFails(herd, 'calls answered cold on n1');
-    expectFails(hotReuseChecks(routeCounts([[100, 0, 100]])), 'containers started on n1');
-    expectPasses(hotReuseChecks(routeCounts([[100, 1, 99]])));
+    expectFails(hotReuseChecks(routeCounts([[100, 0, 100]]), 100), 'containers started on n1');
+    // Nothing received by any node (every call failed or none was attributed) judges nothing: it fails.
+    expectFails(hotReuseChecks(routeCounts([[0, 0, 0]]), 100), 'calls succeeded');
+    expectPasses(hotReuseChecks(routeCounts([[100, 1, 99]]), 100));
     // A round-robin balancer: each node got 20 sequential calls and reused its container. Not the nodes' fault.
     expectPasses(
       hotReuseChecks(
@@ -79,6 +81,7 @@ describe('recorded bad distributions fail the thresholds', () => {
           [20, 1, 19],
           [20, 1, 19],
         ]),
+        100,
       ),
     );
   });
@@ -110,6 +113,8 @@ describe('recorded bad distributions fail the thresholds', () => {
     );
     // A balancer piled the whole burst on one node, which started 5: the node did not stampede.
     expectPasses(herdChecks(routeCounts([[100, 5, 95]]), 100, 100));
+    // A node that got calls but started nothing: its count (or the engine's watch of it) missed them.
+    expectFails(herdChecks(routeCounts([[100, 0, 100]]), 100, 100), 'containers started on n1');
   });
 
   it('scale-out: a serial runner fails, scaling out in proportion passes', () => {
@@ -154,9 +159,10 @@ describe('recorded bad distributions fail the thresholds', () => {
   });
 
   it('spill: one node fails, all five fail, two to four pass', () => {
-    expectFails(spillChecks(perNode([320])), 'nodes serving the hot route');
-    expectFails(spillChecks(perNode([64, 64, 64, 64, 64])), 'nodes serving the hot route');
-    expectPasses(spillChecks(perNode([200, 120])));
+    expectFails(spillChecks(perNode([320]), 320), 'nodes serving the hot route');
+    expectFails(spillChecks(perNode([64, 64, 64, 64, 64]), 320), 'nodes serving the hot route');
+    expectFails(spillChecks(perNode([200, 100]), 320), 'calls succeeded');
+    expectPasses(spillChecks(perNode([200, 120]), 320));
   });
 
   it('failover: failures beyond the in-flight calls, or after marking down, fail', () => {
