@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the project images from the compiled dist/ (built here first when out of date):
 #   fnguard/fn-node, fnguard/fnlb, and one image per function (fnguard/primes, echo, sleep, crash,
-#   garble) from docker/function.Dockerfile with its FUNCTION build argument.
+#   garble, hostile) from docker/function.Dockerfile with its FUNCTION build argument.
 # The images carry only the production dependencies: `npm ls --omit=dev` names them and they are
 # copied from the host's node_modules into dist/docker-deps/ (better-sqlite3 is native and was built
 # for this host's Node, which the offline base image is). An image whose inputs (base, dist/src,
@@ -69,7 +69,7 @@ build() {
 
 build fnguard/fn-node docker/fn-node.Dockerfile yes
 build fnguard/fnlb docker/fnlb.Dockerfile yes
-for function in primes echo sleep crash garble; do
+for function in primes echo sleep crash garble hostile; do
   build "fnguard/$function" docker/function.Dockerfile no --build-arg "FUNCTION=$function"
 done
 

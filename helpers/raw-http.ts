@@ -14,9 +14,21 @@ export interface RawAnswer {
   head: string;
   /** The first response's header fields, names in lower case (empty when no full head came). */
   headers: Record<string, string>;
+  /** Its body, when it declared a Content-Length and all of it came. */
+  body: string | undefined;
 }
 
 const MAX_HEAD_BYTES = 64 * 1024;
+
+/** The body after the head: all of it when a Content-Length says how long; '' without one. */
+function bodyOf(received: string): string | undefined {
+  const end = received.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const length = parseHeaders(received)['content-length'];
+  if (length === undefined) return '';
+  const body = received.slice(end + 4);
+  return body.length >= Number(length) ? body.slice(0, Number(length)) : undefined;
+}
 
 function parseHeaders(received: string): Record<string, string> {
   const end = received.indexOf('\r\n\r\n');
@@ -59,6 +71,7 @@ export function rawRequest(
         ended: match ? 'answered' : ended,
         head: received.slice(0, 200),
         headers: parseHeaders(received),
+        body: bodyOf(received),
       });
     };
     let timer = setTimeout(() => {
@@ -69,7 +82,8 @@ export function rawRequest(
     socket.on('connect', () => socket.write(bytes));
     socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('latin1');
-      if (/\r\n\r\n/.test(received) || received.length > MAX_HEAD_BYTES) finish('answered');
+      if ((/\r\n\r\n/.test(received) && bodyOf(received) !== undefined) || received.length > MAX_HEAD_BYTES)
+        finish('answered');
     });
     socket.on('end', () => finish('closed'));
     socket.on('error', (error: Error & { code?: string }) =>

@@ -1,5 +1,5 @@
 // src/functions: the functions this project ships (primes, and the test functions echo, sleep,
-// crash and garble), the tiny FDK they share (fdk.ts), and this module: the image names they are
+// crash, garble and hostile), the tiny FDK they share (fdk.ts), and this module: the image names they are
 // known by, identical for the process driver's registry and for Docker images.
 import { distPath } from '../common/package-root.js';
 
@@ -9,6 +9,7 @@ export const FUNCTION_IMAGES = {
   'fnguard/sleep': 'sleep',
   'fnguard/crash': 'crash',
   'fnguard/garble': 'garble',
+  'fnguard/hostile': 'hostile',
 } as const;
 
 /** Absolute path of a function's compiled entry (functions always run from the dist/ build). */

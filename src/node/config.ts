@@ -21,6 +21,14 @@ export interface NodeConfig {
   maxStarts: number;
   /** FN_MAX_REQUEST_SIZE: largest accepted request body, in bytes. */
   maxRequestBytes: number;
+  /** FN_MAX_RESPONSE_SIZE: largest response body a function may answer with, in bytes. */
+  maxResponseBytes: number;
+  /** FN_MAX_QUEUE: calls that may wait for one route's containers. */
+  maxQueue: number;
+  /** FN_REQUEST_TIMEOUT: how long a client may take to send its whole request, in ms. */
+  requestTimeoutMs: number;
+  /** FN_MAX_CONNS: client connections open at once. */
+  maxConnections: number;
   /** FN_SHUTDOWN_TIMEOUT: how long a SIGTERM drain may wait for calls in flight, in ms. */
   shutdownTimeoutMs: number;
   logLevel: string;
@@ -52,6 +60,10 @@ Flags override environment variables:
                  DOCKER_HOST          unix:///path/docker.sock (default /var/run/docker.sock)
                  FN_MAX_STARTS        concurrent container starts (default 4)
                  FN_MAX_REQUEST_SIZE  largest request body in bytes (default 6291456)
+                 FN_MAX_RESPONSE_SIZE largest function response body in bytes (default 6291456)
+                 FN_MAX_QUEUE         calls that may wait for one route (default 1000)
+                 FN_REQUEST_TIMEOUT   seconds a client may take to send a request (default 60)
+                 FN_MAX_CONNS         client connections open at once (default 10000)
                  FN_SHUTDOWN_TIMEOUT  seconds a SIGTERM drain waits for calls in flight (default 30)
                  LOG_LEVEL            pino level (default info)
                  FN_TEST_OPAQUE       1: no /stats and no Fn-Node header (the guard's own tests)
@@ -113,6 +125,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConfig |
       1024,
       1024 ** 3,
     ),
+    maxResponseBytes: integer(
+      'FN_MAX_RESPONSE_SIZE',
+      env.FN_MAX_RESPONSE_SIZE,
+      6 * 1024 * 1024,
+      1024,
+      1024 ** 3,
+    ),
+    maxQueue: integer('FN_MAX_QUEUE', env.FN_MAX_QUEUE, 1000, 1, 1_000_000),
+    requestTimeoutMs: integer('FN_REQUEST_TIMEOUT', env.FN_REQUEST_TIMEOUT, 60, 1, 3600) * 1000,
+    maxConnections: integer('FN_MAX_CONNS', env.FN_MAX_CONNS, 10_000, 1, 1_000_000),
     shutdownTimeoutMs: integer('FN_SHUTDOWN_TIMEOUT', env.FN_SHUTDOWN_TIMEOUT, 30, 0, 3600) * 1000,
     logLevel: env.LOG_LEVEL || env.FN_LOG_LEVEL || 'info',
     opaque: flagOf('FN_TEST_OPAQUE', env.FN_TEST_OPAQUE),

@@ -15,6 +15,9 @@ import { createNodeMetrics } from './metrics.js';
 import { createRunner, detectCapacity } from './runner/index.js';
 import { buildServer } from './server.js';
 
+/** After the drain deadline, this long for the rest of the shutdown before the node exits anyway. */
+const SHUTDOWN_GRACE_MS = 5000;
+
 /** How long a starting node waits for its database (containers often start before Postgres). */
 const DATASTORE_START_DEADLINE_MS = 30_000;
 
@@ -61,6 +64,8 @@ async function main(): Promise<void> {
     capacityMb: capacity.mb,
     maxStarts: config.maxStarts,
     launch: config.launch,
+    maxResponseBytes: config.maxResponseBytes,
+    maxQueue: config.maxQueue,
   });
   const routes = new RouteCache(datastore);
   const drain = new Drain();
@@ -68,6 +73,8 @@ async function main(): Promise<void> {
     drain,
     nodeId: config.nodeId,
     maxRequestBytes: config.maxRequestBytes,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxConnections: config.maxConnections,
     datastore,
     metrics,
     logger,
@@ -83,6 +90,12 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, 'draining: refusing new calls, finishing in-flight ones');
+    // Whatever hangs after the drain (a function that ignores its stop, a client that never reads),
+    // the node is gone a moment after its deadline.
+    setTimeout(() => {
+      logger.warn('shutdown did not finish after the drain deadline: exiting');
+      process.exit(0);
+    }, config.shutdownTimeoutMs + SHUTDOWN_GRACE_MS).unref();
     const ended = await drain.begin(config.shutdownTimeoutMs);
     if (ended === 'deadline') {
       logger.warn({ active: drain.active }, 'shutdown timeout: closing what is left');

@@ -1,13 +1,16 @@
 // Assembles the node's HTTP server: the Fn v1 API, system endpoints, and whatever further plugins
 // main.ts hands in (invocation). Errors take Fn's shape in one handler (api/errors.ts).
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, {
   type FastifyBaseLogger,
+  type FastifyError,
   type FastifyInstance,
   type FastifyPluginAsync,
   LogController,
 } from 'fastify';
 import { parseRequestTarget } from '../common/request-target.js';
-import { FN_HEADERS, FN_REFUSALS, type NodeStats } from '../common/wire.js';
+import { errorBody, FN_HEADERS, FN_REFUSALS, type NodeStats } from '../common/wire.js';
 import { appRoutes } from './api/apps.js';
 import { ApiError, badRequest, errorHandler, notFoundHandler, sendError } from './api/errors.js';
 import { routeRoutes } from './api/routes.js';
@@ -26,10 +29,54 @@ export interface ServerDeps {
   stats?: () => NodeStats;
   /** Never name this node in a response (Fn-Node): with no stats, a node build that counts nothing. */
   anonymous?: boolean;
+  /** How long a client may take to send its whole request (FN_REQUEST_TIMEOUT); then 408. */
+  requestTimeoutMs?: number;
+  /** Client connections open at once (FN_MAX_CONNS); more are refused at accept. */
+  maxConnections?: number;
   /** Further plugins registered at the root, such as invocation. */
   plugins?: FastifyPluginAsync[];
   /** The graceful stop: while it drains, every request is refused with 503 Fn-Refused: draining. */
   drain?: Drain;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** A client must send its request head within this. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+/** Methods whose requests carry no body on this API: an empty one is fine whatever the content type. */
+const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
+/** A Host header that is a host[:port] (RFC 3986 reg-name, IPv4 or a bracketed IPv6 literal). */
+const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/;
+
+/**
+ * Requests Node's HTTP parser refuses before any handler sees them (a head over the size limit, a
+ * malformed request line or header, a client too slow with its head): answered in Fn's error shape,
+ * then the connection is closed.
+ */
+function clientErrorAnswer(error: Error & { code?: string }): { status: number; message: string } {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, message: 'Request header fields too large' };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, message: 'Request timeout' };
+    default:
+      return { status: 400, message: `Bad request: ${error.message.replace(/[\r\n]/g, ' ').slice(0, 200)}` };
+  }
+}
+
+function writeClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable || (error.code === 'ECONNRESET' && socket.bytesWritten > 0)) {
+    socket.destroy();
+    return;
+  }
+  const { status, message } = clientErrorAnswer(error);
+  const body = JSON.stringify(errorBody(message));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Why a request target could not be read, for the request it belongs to (see rewriteUrl below). */
@@ -41,8 +88,10 @@ const badTargets = new WeakMap<object, string>();
  */
 function parseAnyContentTypeAsJson(api: FastifyInstance): void {
   api.removeAllContentTypeParsers();
-  api.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+  api.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     const text = (body as string).trim();
+    // curl and API clients send Content-Type: application/json on every request, bodiless ones too.
+    if (text === '' && BODILESS.has(request.method)) return done(null, undefined);
     if (text === '') return done(badRequest('Invalid JSON: the request body is empty'));
     try {
       done(null, JSON.parse(text));
@@ -58,6 +107,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Calls are counted in metrics; a log line per request would drown the node's log under load.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.maxRequestBytes,
+    // A client that stalls its upload or its head holds a connection and its buffers: bounded. The
+    // check runs every second so the bound holds to the second.
+    requestTimeout: deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    http: {
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+      connectionsCheckingInterval: 1000,
+    },
     // Every request is routed by its canonical target, the same reading fnlb hashes: "/r/app/route/",
     // "/r/app//route" and "/r/app/%72oute" are one route, on one node.
     rewriteUrl: (req) => {
@@ -67,15 +123,33 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       return '/';
     },
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors of fastify's own router (a parameter longer than find-my-way allows, a URL it cannot
+    // decode) in Fn's shape too.
+    frameworkErrors: (error, _request, reply) => {
+      const tooLong = (error as FastifyError).code === 'FST_ERR_MAX_PARAM_LENGTH';
+      sendError(
+        reply,
+        new ApiError(
+          tooLong ? 414 : 400,
+          tooLong ? 'URL parameter too long' : `Bad request: ${error.message}`,
+        ),
+      );
+    },
+    clientErrorHandler: writeClientError,
     // The drain (drain.ts) refuses requests itself, and closes connections only once it is quiet.
     return503OnClosing: false,
     forceCloseConnections: false,
   });
+  app.server.maxConnections = deps.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.addHook('onRequest', async (request, reply) => {
     const badTarget = badTargets.get(request.raw);
     if (badTarget !== undefined) return sendError(reply, badRequest(`Bad request: ${badTarget}`));
+    const host = request.headers.host;
+    if (host !== undefined && !HOST_HEADER.test(host)) {
+      return sendError(reply, badRequest('Bad request: the Host header is not a host[:port]'));
+    }
     const drain = deps.drain;
     if (drain === undefined) return;
     // Health checks do not keep a draining node up: only calls and API requests count as activity.

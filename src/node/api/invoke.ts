@@ -4,6 +4,7 @@
 // call that never ran carries Fn-Refused: busy. Those are the node's own words: a route's headers or
 // a function's answer cannot set or overwrite them.
 import { randomUUID } from 'node:crypto';
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatGoDuration } from '../../common/duration.js';
 import { CONNECTION_HEADERS } from '../../common/hop-by-hop.js';
@@ -40,10 +41,28 @@ function requestHeaders(request: FastifyRequest): HeaderMap {
   return headers;
 }
 
-function setHeaders(reply: FastifyReply, headers: HeaderMap): void {
+function validHeader(name: string, values: readonly string[]): boolean {
+  try {
+    validateHeaderName(name);
+    for (const value of values) validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A function's (or an older route's) headers on the answer: connection fields and the node's own are
+ * never taken, and a name or value HTTP cannot carry is dropped and logged, not a 500 after the call.
+ */
+function setHeaders(reply: FastifyReply, headers: HeaderMap, from: string): void {
   for (const [name, values] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || RESERVED.has(lower) || values.length === 0) continue;
+    if (!validHeader(name, values)) {
+      reply.log.warn({ header: name.slice(0, 100), from }, 'header dropped: not a valid HTTP header');
+      continue;
+    }
     // A one-element list as a plain string: fastify reads content-type only from a string.
     reply.header(name, values.length === 1 ? values[0] : values);
   }
@@ -68,8 +87,14 @@ export function invokeRoutes(deps: InvokeDeps) {
       if (route === undefined) throw new ApiError(404, 'Route not found');
 
       const lookupMs = performance.now() - arrivedAt;
+      // The response closing before it was written: the client went away, and its call with it.
+      const gone = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableEnded) gone.abort();
+      });
       try {
         const result = await deps.runner.run({
+          signal: gone.signal,
           id: callId,
           app,
           route,
@@ -79,8 +104,8 @@ export function invokeRoutes(deps: InvokeDeps) {
           body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
         });
         // Route headers first, so the function's own override them (as Fn did).
-        setHeaders(reply, route.headers);
-        setHeaders(reply, result.headers);
+        setHeaders(reply, route.headers, 'route');
+        setHeaders(reply, result.headers, 'function');
         reply
           .header(FN_HEADERS.container, result.containerId)
           .header(FN_HEADERS.cold, String(result.cold))

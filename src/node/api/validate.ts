@@ -13,6 +13,7 @@ import {
   type RouteFormat,
   type RouteType,
 } from '../../common/wire.js';
+import { isLoaderVariable } from '../drivers/loader-variables.js';
 import { badRequest } from './errors.js';
 
 const APP_NAME_MAX = 30;
@@ -20,8 +21,12 @@ const ROUTE_PATH_MAX = 256;
 const IMAGE_MAX = 256;
 const APP_NAME = /^[A-Za-z0-9_-]+$/;
 // RFC 3986 path characters, minus the ones that change what a path means to routers and shells.
-const PATH_CHARS = /^[A-Za-z0-9._~!$&'()*+,;=:@%/-]+$/;
+// No '%': a call is routed by its decoded path (src/common/request-target.ts), so a route stored with
+// an escape could never be reached; write the character itself.
+const PATH_CHARS = /^[A-Za-z0-9._~!$&'()*+,;=:@/-]+$/;
 const CONTROL_OR_SPACE = /[\s\p{Cc}]/u;
+/** What Node's HTTP server refuses in a header value (a tab is allowed). */
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -68,6 +73,9 @@ export function validateRoutePath(path: unknown, field = 'route.path'): string {
     (!cleaned.startsWith('/') ? `${field} must start with "/"` : undefined) ??
     (cleaned === '/' ? `${field} must name a route below "/"` : undefined) ??
     (cleaned.includes('//') ? `${field} must not contain empty segments` : undefined) ??
+    (cleaned.includes('%')
+      ? `${field} must not contain "%": calls are routed by their decoded path, so write the character itself`
+      : undefined) ??
     (PATH_CHARS.test(cleaned) ? undefined : `${field} contains characters not allowed in a URL path`);
   if (problem) throw badRequest(`Invalid route path: ${problem}`);
   return cleaned;
@@ -117,6 +125,12 @@ function validateConfig(field: string, value: unknown): Config {
         `Invalid config: ${field} key ${JSON.stringify(key)} must be a non-empty name without spaces or "="`,
       );
     }
+    // An empty value removes a key (mergeConfig), so a loader variable may always be taken out.
+    if (isLoaderVariable(key) && item !== '') {
+      throw badRequest(
+        `Invalid config: ${field} key ${JSON.stringify(key)} changes how the function's runtime loads code and is not allowed`,
+      );
+    }
   }
   return value as Config;
 }
@@ -131,6 +145,9 @@ function validateHeaders(value: unknown): Headers {
       throw badRequest(
         `Invalid headers: route.headers key ${JSON.stringify(key)} is not an HTTP header name`,
       );
+    }
+    if ((item as string[]).some((entry) => INVALID_HEADER_VALUE.test(entry))) {
+      throw badRequest(`Invalid headers: route.headers.${key} has a value with a control character`);
     }
   }
   return value as Headers;

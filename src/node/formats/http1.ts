@@ -14,8 +14,13 @@ export interface HttpMessage {
   body: Buffer;
 }
 
-/** Largest header section and body accepted from the other side. */
+/** Largest header section and body accepted from the other side, unless the reader is given others. */
 export const HTTP_LIMITS = { headerBytes: 64 * 1024, bodyBytes: 32 * 1024 * 1024 } as const;
+
+export interface HttpLimits {
+  headerBytes: number;
+  bodyBytes: number;
+}
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) (HTTP\/1\.[01])$/;
@@ -46,6 +51,10 @@ export function encodeHttpResponse(status: number, reason: string, headers: Head
   return encode(`HTTP/1.1 ${status} ${reason.replace(/[\r\n]/g, ' ')}`, headers, body);
 }
 
+export function overLimit(limit: number, size: number): string {
+  return `a body of ${size} bytes or more is over the limit of ${limit} bytes`;
+}
+
 type BodyMode = { kind: 'length'; remaining: number } | { kind: 'chunked' };
 
 /**
@@ -59,7 +68,10 @@ export class Http1Reader {
   private chunks: Buffer[] = [];
   private bodyBytes = 0;
 
-  constructor(private readonly kind: 'request' | 'response') {}
+  constructor(
+    private readonly kind: 'request' | 'response',
+    private readonly limits: HttpLimits = HTTP_LIMITS,
+  ) {}
 
   push(chunk: Buffer): void {
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
@@ -94,7 +106,7 @@ export class Http1Reader {
     if (start > 0) this.buffer = this.buffer.subarray(start);
     const end = this.buffer.indexOf('\r\n\r\n');
     if (end < 0) {
-      if (this.buffer.length > HTTP_LIMITS.headerBytes) throw new FramingError('header section too large');
+      if (this.buffer.length > this.limits.headerBytes) throw new FramingError('header section too large');
       if (this.buffer.length > 0) this.checkStart();
       return false;
     }
@@ -152,7 +164,7 @@ export class Http1Reader {
         throw new FramingError(`invalid content-length ${JSON.stringify(lengths)}`);
       }
       const length = Number(only);
-      if (length > HTTP_LIMITS.bodyBytes) throw new FramingError(`body of ${length} bytes is too large`);
+      if (length > this.limits.bodyBytes) throw new FramingError(overLimit(this.limits.bodyBytes, length));
       return { kind: 'length', remaining: length };
     }
     const status = Number(startLine[1]);
@@ -193,7 +205,8 @@ export class Http1Reader {
         this.buffer = this.buffer.subarray(end + 4);
         return true;
       }
-      if (this.bodyBytes + size > HTTP_LIMITS.bodyBytes) throw new FramingError('chunked body too large');
+      if (this.bodyBytes + size > this.limits.bodyBytes)
+        throw new FramingError(overLimit(this.limits.bodyBytes, this.bodyBytes + size));
       if (this.buffer.length < lineEnd + 2 + size + 2) return false;
       this.buffer = this.buffer.subarray(lineEnd + 2);
       this.take(size);

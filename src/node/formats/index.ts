@@ -5,7 +5,7 @@
 //   json     hot: one JSON object per call each way (Fn's 2018 json format)
 import type { RouteFormat } from '../../common/wire.js';
 import { FramingError } from './framing-error.js';
-import { encodeHttpRequest, type HeaderMap, Http1Reader } from './http1.js';
+import { encodeHttpRequest, type HeaderMap, HTTP_LIMITS, Http1Reader, overLimit } from './http1.js';
 import { type JsonCallIn, JsonObjectReader, toJsonCallOut } from './json-frame.js';
 
 export { FramingError } from './framing-error.js';
@@ -43,8 +43,14 @@ export interface FormatCodec {
   /** Per-call environment (default format only: a cold container is started for one call). */
   callEnv(request: FunctionRequest): Record<string, string>;
   encodeRequest(request: FunctionRequest): Buffer;
-  createReader(): ResponseReader;
+  /** A reader of one response whose body may be at most `maxBodyBytes` (FN_MAX_RESPONSE_SIZE). */
+  createReader(maxBodyBytes?: number): ResponseReader;
 }
+
+/** FN_MAX_RESPONSE_SIZE's default: the same 6 MiB as a request body. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
+/** A JSON call object carries the body as a string, plus its envelope. */
+const JSON_ENVELOPE_BYTES = 64 * 1024;
 
 /** `X-Foo-Bar` -> `FN_HEADER_X_FOO_BAR`, as Fn's default format names request headers. */
 export function headerEnvName(name: string): string {
@@ -67,11 +73,15 @@ const defaultCodec: FormatCodec = {
     };
   },
   encodeRequest: (request) => request.body,
-  createReader() {
+  createReader(maxBodyBytes = DEFAULT_MAX_RESPONSE_BYTES) {
     const chunks: Buffer[] = [];
+    let size = 0;
     return {
       excess: false,
       push(chunk) {
+        size += chunk.length;
+        // Everything up to the exit is the body: past the limit the call fails, nothing more is kept.
+        if (size > maxBodyBytes) throw new FramingError(overLimit(maxBodyBytes, size));
         chunks.push(chunk);
         return undefined;
       },
@@ -82,16 +92,36 @@ const defaultCodec: FormatCodec = {
   },
 };
 
-/** Fn's http format adds these request headers (Go canonical form of FN_CALL_ID and friends). */
+/** The call metadata Fn's http format hands a function as request headers (lower-cased). */
+const CALL_METADATA = new Set(['fn_call_id', 'fn_method', 'fn_request_url', 'fn_deadline']);
+
+/**
+ * Fn's http format adds these request headers (Go canonical form of FN_CALL_ID and friends); a client
+ * sending headers of those names must not have the function take them for the node's.
+ */
 function fnRequestHeaders(request: FunctionRequest): HeaderMap {
+  const headers: HeaderMap = {};
+  for (const [name, values] of Object.entries(request.headers))
+    if (!CALL_METADATA.has(name.toLowerCase())) headers[name] = values;
   return {
-    ...request.headers,
+    ...headers,
     host: [new URL(request.requestUrl).host],
     Fn_call_id: [request.callId],
     Fn_method: [request.method],
     Fn_request_url: [request.requestUrl],
     Fn_deadline: [request.deadline.toISOString()],
   };
+}
+
+/**
+ * The status of a function's answer: a final one (200-599). A 1xx would reach the client as if it
+ * were the answer and leave it waiting for the real one; a hot container's next bytes are then not
+ * a response of ours either.
+ */
+function finalStatus(status: number): number {
+  if (!Number.isInteger(status) || status < 200 || status > 599)
+    throw new FramingError(`status ${status} is not a final HTTP status (200-599)`);
+  return status;
 }
 
 const httpCodec: FormatCodec = {
@@ -102,8 +132,11 @@ const httpCodec: FormatCodec = {
     // Fn writes the full request URL as the request target (absolute form).
     return encodeHttpRequest(request.method, request.requestUrl, fnRequestHeaders(request), request.body);
   },
-  createReader() {
-    const reader = new Http1Reader('response');
+  createReader(maxBodyBytes = DEFAULT_MAX_RESPONSE_BYTES) {
+    const reader = new Http1Reader('response', {
+      headerBytes: HTTP_LIMITS.headerBytes,
+      bodyBytes: maxBodyBytes,
+    });
     let done = false;
     return {
       get excess() {
@@ -115,7 +148,11 @@ const httpCodec: FormatCodec = {
         const message = reader.next();
         if (message === undefined) return undefined;
         done = true;
-        return { status: Number(message.startLine[1]), headers: message.headers, body: message.body };
+        return {
+          status: finalStatus(Number(message.startLine[1])),
+          headers: message.headers,
+          body: message.body,
+        };
       },
       end: () => undefined,
     };
@@ -142,8 +179,8 @@ const jsonCodec: FormatCodec = {
     };
     return Buffer.from(`${JSON.stringify(input)}\n`, 'utf8');
   },
-  createReader() {
-    const reader = new JsonObjectReader();
+  createReader(maxBodyBytes = DEFAULT_MAX_RESPONSE_BYTES) {
+    const reader = new JsonObjectReader(maxBodyBytes + JSON_ENVELOPE_BYTES);
     let done = false;
     return {
       get excess() {
@@ -156,6 +193,8 @@ const jsonCodec: FormatCodec = {
         if (value === undefined) return undefined;
         done = true;
         const out = toJsonCallOut(value);
+        const bodyBytes = Buffer.byteLength(out.body ?? '', 'utf8');
+        if (bodyBytes > maxBodyBytes) throw new FramingError(overLimit(maxBodyBytes, bodyBytes));
         const headers: HeaderMap = { ...(out.protocol?.headers ?? {}) };
         // Fn: the top-level content_type, when set, wins over the protocol headers.
         if (out.content_type) {
@@ -164,7 +203,7 @@ const jsonCodec: FormatCodec = {
           headers['content-type'] = [out.content_type];
         }
         return {
-          status: out.protocol?.status_code ?? 200,
+          status: finalStatus(out.protocol?.status_code ?? 200),
           headers,
           body: Buffer.from(out.body ?? '', 'utf8'),
         };

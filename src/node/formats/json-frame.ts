@@ -36,6 +36,8 @@ function isSpace(byte: number): boolean {
  * multi-byte UTF-8 inside strings is safe. The scan resumes where it stopped on the next push.
  */
 export class JsonObjectReader {
+  constructor(private readonly limitBytes = JSON_OBJECT_LIMIT_BYTES) {}
+
   private buffer: Buffer = Buffer.alloc(0);
   private scanned = 0;
   private depth = 0;
@@ -84,7 +86,10 @@ export class JsonObjectReader {
       }
     }
     this.scanned = this.buffer.length;
-    if (this.buffer.length > JSON_OBJECT_LIMIT_BYTES) throw new FramingError('JSON object too large');
+    if (this.buffer.length > this.limitBytes)
+      throw new FramingError(
+        `a JSON object of ${this.buffer.length} bytes or more is over the limit of ${this.limitBytes} bytes`,
+      );
     return undefined;
   }
 }

@@ -44,6 +44,8 @@ export class Container {
     readonly memoryMb: number,
     private readonly instance: Instance,
     private readonly codec: FormatCodec,
+    /** Largest response body it may answer with (FN_MAX_RESPONSE_SIZE): past it, the call is a 502. */
+    private readonly maxResponseBytes: number,
     private readonly clock: Clock,
     private readonly logger: Logger,
     /** Called when bytes arrive while no call is in progress. */
@@ -98,7 +100,7 @@ export class Container {
     request: FunctionRequest,
     timeoutMs: number,
   ): Promise<{ response: FunctionResponse; runMs: number }> {
-    const reader = this.codec.createReader();
+    const reader = this.codec.createReader(this.maxResponseBytes);
     const started = this.clock.now();
     this.calls++;
     this.currentCallId = request.callId;

@@ -8,7 +8,9 @@ import type { Logger } from 'pino';
 import { Ewma } from '../../common/ewma.js';
 import type { App, NodeStats, Route } from '../../common/wire.js';
 import { type Driver, type ExitInfo, type Instance, UnknownImageError } from '../drivers/driver.js';
+import { withoutLoaderVariables } from '../drivers/loader-variables.js';
 import {
+  DEFAULT_MAX_RESPONSE_BYTES,
   type FormatCodec,
   type FunctionRequest,
   type FunctionResponse,
@@ -17,7 +19,7 @@ import {
 } from '../formats/index.js';
 import { type Clock, realClock, type Timer } from './clock.js';
 import { Container, type ContainerState } from './container.js';
-import { CallError, tooBusy } from './errors.js';
+import { CallError, clientGone, queueFull, tooBusy } from './errors.js';
 import { MemoryBudget } from './memory.js';
 import { launchDecision, naiveLaunchDecision } from './policy.js';
 import { RunnerStats } from './stats.js';
@@ -31,6 +33,8 @@ export interface CallRequest {
   requestUrl: string;
   headers: HeaderMap;
   body: Buffer;
+  /** Aborted when the client goes away: a call still waiting then leaves its queue at once. */
+  signal?: AbortSignal;
 }
 
 export interface CallResult extends FunctionResponse {
@@ -49,6 +53,10 @@ export interface RunnerOptions {
   capacityMb: number;
   /** Concurrent container starts on this node (default 4). */
   maxStarts?: number;
+  /** Largest response body a function may answer with (default 6 MiB): past it, a 502. */
+  maxResponseBytes?: number;
+  /** Calls that may wait for one route's containers (default 1000): more are refused with 503. */
+  maxQueue?: number;
   /** `naive` (the guard's own tests only): no launch policy, a container per waiting call. */
   launch?: 'adaptive' | 'naive';
   clock?: Clock;
@@ -127,6 +135,8 @@ class Pool {
 }
 
 const DEFAULT_MAX_STARTS = 4;
+/** Calls that may wait for one route before more are refused (a memory bound, not a fairness one). */
+const DEFAULT_MAX_QUEUE = 1000;
 
 function sortedConfig(config: Record<string, string>): [string, string][] {
   return Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -247,6 +257,9 @@ class HotRunner implements Runner {
   }
 
   private acquire(pool: Pool, call: CallRequest): Promise<{ container: Container; cold: boolean }> {
+    const bound = this.options.maxQueue ?? DEFAULT_MAX_QUEUE;
+    if (call.signal?.aborted) return Promise.reject(clientGone());
+    if (pool.waiters.length >= bound) return Promise.reject(queueFull(pool.retryAfterSeconds, bound));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         call,
@@ -259,6 +272,18 @@ class HotRunner implements Runner {
       };
       pool.waiters.push(waiter);
       this.counters.calls.queued++;
+      // A client gone before its call got a container takes its place in line with it: no container
+      // is started for it (a start already under way for the route serves the next caller).
+      call.signal?.addEventListener(
+        'abort',
+        () => {
+          if (!this.dequeue(pool, waiter)) return;
+          waiter.fail(clientGone());
+          this.pump();
+          this.checkDrained();
+        },
+        { once: true },
+      );
       this.pump();
     });
   }
@@ -425,9 +450,17 @@ class HotRunner implements Runner {
     this.starting++;
     this.counters.containers.starting++;
     const { app, route } = pool;
+    // Config written before the API refused loader variables, or by another node build on the same
+    // database, still never reaches a function.
+    const config = withoutLoaderVariables({ ...app.config, ...route.config });
+    if (config.dropped.length > 0) {
+      this.options.logger.warn(
+        { app: app.name, path: route.path, dropped: config.dropped },
+        'loader variables dropped from config',
+      );
+    }
     const env: Record<string, string> = {
-      ...app.config,
-      ...route.config,
+      ...config.env,
       FN_APP_NAME: app.name,
       FN_PATH: route.path,
       FN_FORMAT: route.format,
@@ -475,6 +508,7 @@ class HotRunner implements Runner {
       pool.memoryMb,
       instance,
       pool.codec,
+      this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
       this.clock,
       this.options.logger,
       () => {
