@@ -73,7 +73,10 @@ async function bareReady(): Promise<number[]> {
 }
 
 async function driverStarts(): Promise<number[]> {
-  const driver = new ProcessDriver({ registry: ImageRegistry.load() });
+  const driver = new ProcessDriver({
+    registry: ImageRegistry.load(),
+    confinement: { nodeId: 'bench-runner' },
+  });
   const samples: number[] = [];
   try {
     for (let i = 0; i < SPAWNS; i++) {

@@ -12,6 +12,7 @@ export function sampleRoute(app: string, path: string, overrides: Partial<Route>
     timeout: 30,
     idle_timeout: 30,
     type: 'sync',
+    cpus: '',
     config: {},
     headers: {},
     ...overrides,

@@ -22,6 +22,8 @@ export interface Route {
   timeout: number;
   idle_timeout: number;
   type: RouteType;
+  /** Fn's CPU share for the function: "" (the node's default), "500m" or "0.5" CPUs. */
+  cpus: string;
   config: Config;
   headers: Headers;
 }
@@ -67,6 +69,7 @@ export const ROUTE_DEFAULTS = {
   memory: 128,
   timeout: 30,
   idle_timeout: 30,
+  cpus: '',
 } as const;
 
 export const ROUTE_LIMITS = {

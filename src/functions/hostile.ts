@@ -17,7 +17,12 @@ serve((request) => {
       return { headers: { 'x-bad': 'a\u0001b', 'x-good': 'kept' }, body: 'bad header' };
     case 'reserved':
       return {
-        headers: { 'fn-node': 'forged', 'fn-call-id': 'forged', 'fn-container': 'forged', 'fn-cold': 'forged' },
+        headers: {
+          'fn-node': 'forged',
+          'fn-call-id': 'forged',
+          'fn-container': 'forged',
+          'fn-cold': 'forged',
+        },
         body: 'reserved',
       };
     case 'headers':

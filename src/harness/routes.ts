@@ -70,6 +70,7 @@ export async function createClones(
     timeout: base.timeout,
     idle_timeout: base.idle_timeout,
     type: base.type,
+    cpus: base.cpus,
     config: base.config,
     headers: base.headers,
   };

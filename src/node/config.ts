@@ -2,6 +2,7 @@
 // A bad value is reported naming the flag or variable, so the CLI can exit 2 with a clear message.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { parseCpus } from './cpus.js';
 
 export type DriverChoice = 'auto' | 'docker' | 'process';
 
@@ -29,6 +30,8 @@ export interface NodeConfig {
   requestTimeoutMs: number;
   /** FN_MAX_CONNS: client connections open at once. */
   maxConnections: number;
+  /** FN_DEFAULT_CPUS: the CPU quota of a route that names none; undefined for none. */
+  defaultCpus: number | undefined;
   /** FN_SHUTDOWN_TIMEOUT: how long a SIGTERM drain may wait for calls in flight, in ms. */
   shutdownTimeoutMs: number;
   logLevel: string;
@@ -64,6 +67,8 @@ Flags override environment variables:
                  FN_MAX_QUEUE         calls that may wait for one route (default 1000)
                  FN_REQUEST_TIMEOUT   seconds a client may take to send a request (default 60)
                  FN_MAX_CONNS         client connections open at once (default 10000)
+                 FN_DEFAULT_CPUS      CPU quota of a route without cpus (default 1; empty: none)
+                 FN_PROCESS_USER      whom a root node runs process-driver functions as (default nobody)
                  FN_SHUTDOWN_TIMEOUT  seconds a SIGTERM drain waits for calls in flight (default 30)
                  LOG_LEVEL            pino level (default info)
                  FN_TEST_OPAQUE       1: no /stats and no Fn-Node header (the guard's own tests)
@@ -83,6 +88,13 @@ function flagOf(name: string, text: string | undefined): boolean {
   if (text === undefined || text === '' || text === '0') return false;
   if (text === '1') return true;
   throw new ConfigError(`${name}: expected 0 or 1, got ${JSON.stringify(text)}`);
+}
+
+function cpusOf(text: string): number | undefined {
+  const parsed = parseCpus(text);
+  if (typeof parsed === 'object')
+    throw new ConfigError(`FN_DEFAULT_CPUS: ${parsed.problem}, or empty for no quota`);
+  return parsed;
 }
 
 function launchOf(text: string | undefined): 'adaptive' | 'naive' {
@@ -135,6 +147,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConfig |
     maxQueue: integer('FN_MAX_QUEUE', env.FN_MAX_QUEUE, 1000, 1, 1_000_000),
     requestTimeoutMs: integer('FN_REQUEST_TIMEOUT', env.FN_REQUEST_TIMEOUT, 60, 1, 3600) * 1000,
     maxConnections: integer('FN_MAX_CONNS', env.FN_MAX_CONNS, 10_000, 1, 1_000_000),
+    defaultCpus: cpusOf(env.FN_DEFAULT_CPUS ?? '1'),
     shutdownTimeoutMs: integer('FN_SHUTDOWN_TIMEOUT', env.FN_SHUTDOWN_TIMEOUT, 30, 0, 3600) * 1000,
     logLevel: env.LOG_LEVEL || env.FN_LOG_LEVEL || 'info',
     opaque: flagOf('FN_TEST_OPAQUE', env.FN_TEST_OPAQUE),

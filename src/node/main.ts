@@ -48,6 +48,9 @@ async function main(): Promise<void> {
     return;
   }
 
+  // Whatever the node writes (its SQLite database, WAL and journal among them) is its own alone: a
+  // function running as another user must not read it.
+  process.umask(0o077);
   const logger = pino({ level: config.logLevel, base: { node: config.nodeId } });
   const datastore = await openWithRetry(config.dbUrl, logger);
   const metrics = createNodeMetrics(config.nodeId);
@@ -66,6 +69,7 @@ async function main(): Promise<void> {
     launch: config.launch,
     maxResponseBytes: config.maxResponseBytes,
     maxQueue: config.maxQueue,
+    ...(config.defaultCpus === undefined ? {} : { defaultCpus: config.defaultCpus }),
   });
   const routes = new RouteCache(datastore);
   const drain = new Drain();

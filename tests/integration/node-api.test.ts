@@ -203,6 +203,7 @@ describe('routes', () => {
           memory: ROUTE_DEFAULTS.memory,
           timeout: ROUTE_DEFAULTS.timeout,
           idle_timeout: ROUTE_DEFAULTS.idle_timeout,
+          cpus: ROUTE_DEFAULTS.cpus,
           config: {},
           headers: {},
         },
@@ -211,6 +212,13 @@ describe('routes', () => {
     expect((await json('GET', '/v1/apps/primesapp')).status).toBe(200);
     const again = await json('POST', '/v1/apps/primesapp/routes', { route: { path: '/primes', image: 'x' } });
     expect(again).toEqual({ status: 409, body: { error: { message: 'Route already exists' } } });
+  });
+
+  it("keeps Fn's cpus: millicpus or CPUs, and empty for the node's default", async () => {
+    await api.createRoute('cpus', { path: '/half', image: 'fnguard/echo', cpus: '500m' });
+    expect((await json('GET', '/v1/apps/cpus/routes/half')).body).toMatchObject({ route: { cpus: '500m' } });
+    const patched = await json('PATCH', '/v1/apps/cpus/routes/half', { route: { cpus: '' } });
+    expect(patched.body).toMatchObject({ route: { cpus: '' } });
   });
 
   it('loads, lists, patches, upserts and deletes routes', async () => {
@@ -320,6 +328,11 @@ describe('routes', () => {
       /route\.format must be one of default, http, json/,
     ],
     ['type async', { path: '/p', image: 'i', type: 'async' }, /route\.type "async"/],
+    [
+      'cpus that are not a CPU share',
+      { path: '/p', image: 'i', cpus: 'lots' },
+      /route\.cpus must be millicpus/,
+    ],
     [
       'headers that are not arrays',
       { path: '/p', image: 'i', headers: { A: 'b' } },

@@ -1,6 +1,6 @@
 // The process driver on its own, with real child processes: a registry file's entries, readiness,
 // the environment an instance gets, the memory watchdog, and stop semantics.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,8 @@ import { ImageRegistry } from '../../src/node/drivers/process-registry.js';
 import { functionProcesses, processAlive } from './runner-support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fnguard-driver-'));
+// Root runs functions as nobody, who must be able to read their code.
+chmodSync(dir, 0o755);
 writeFileSync(
   join(dir, 'hog.js'),
   // Signals readiness, then holds ever more memory outside the V8 heap (which the heap flag cannot stop).
@@ -35,6 +37,7 @@ writeFileSync(
 const driver = new ProcessDriver({
   registry: ImageRegistry.load(join(dir, 'images.json')),
   readyTimeoutMs: 1500,
+  confinement: { nodeId: `driver-test-${process.pid}` },
 });
 
 afterAll(async () => {

@@ -13,6 +13,7 @@ import {
   type RouteFormat,
   type RouteType,
 } from '../../common/wire.js';
+import { parseCpus } from '../cpus.js';
 import { isLoaderVariable } from '../drivers/loader-variables.js';
 import { badRequest } from './errors.js';
 
@@ -116,6 +117,15 @@ function validateType(value: unknown): RouteType {
   throw badRequest('Invalid route type: route.type must be "sync"');
 }
 
+/** Fn's `cpus`: "" (the node's default), millicpus ("500m") or CPUs ("0.5"). */
+function validateCpus(value: unknown): string {
+  if (typeof value !== 'string')
+    throw badRequest('Invalid route cpus: route.cpus must be a string such as "500m"');
+  const parsed = parseCpus(value);
+  if (typeof parsed === 'object') throw badRequest(`Invalid route cpus: route.cpus ${parsed.problem}`);
+  return value;
+}
+
 function validateConfig(field: string, value: unknown): Config {
   if (!isObject(value)) throw badRequest(`Invalid config: ${field} must be an object of strings`);
   for (const [key, item] of Object.entries(value)) {
@@ -211,6 +221,7 @@ export function applyRouteBody(base: Route, input: Record<string, unknown>): Rou
       ROUTE_LIMITS.maxIdleTimeout,
     );
   }
+  if (input.cpus !== undefined && input.cpus !== null) route.cpus = validateCpus(input.cpus);
   if (input.config !== undefined && input.config !== null) {
     route.config = mergeConfig(base.config, validateConfig('route.config', input.config));
   }
@@ -232,6 +243,7 @@ export function defaultRoute(appName: string, path: string): Route {
     memory: ROUTE_DEFAULTS.memory,
     timeout: ROUTE_DEFAULTS.timeout,
     idle_timeout: ROUTE_DEFAULTS.idle_timeout,
+    cpus: ROUTE_DEFAULTS.cpus,
     config: {},
     headers: {},
   };

@@ -54,6 +54,12 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (app_name, path)
       );`,
   },
+  {
+    version: 2,
+    description: "routes.cpus (Fn's CPU share of a function)",
+    sqlite: `ALTER TABLE routes ADD COLUMN cpus TEXT NOT NULL DEFAULT '';`,
+    postgres: `ALTER TABLE routes ADD COLUMN cpus text NOT NULL DEFAULT '';`,
+  },
 ];
 
 export const SCHEMA_VERSION = latestVersion(MIGRATIONS);

@@ -178,7 +178,7 @@ export class PostgresDatastore implements Datastore {
         await client.query('INSERT INTO apps (name) VALUES ($1) ON CONFLICT DO NOTHING', [route.app_name]);
         const { rows } = await client.query<RouteRow<Jsonb>>(
           `INSERT INTO routes (${ROUTE_COLUMNS})
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb) RETURNING ${ROUTE_COLUMNS}`,
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11) RETURNING ${ROUTE_COLUMNS}`,
           routeParams(route),
         );
         return toRoute(rows[0]!);
@@ -191,7 +191,7 @@ export class PostgresDatastore implements Datastore {
     return this.#write({ app: route.app_name, path: route.path }, async (client) => {
       const { rows } = await client.query<RouteRow<Jsonb>>(
         `UPDATE routes SET image = $3, format = $4, memory = $5, timeout = $6, idle_timeout = $7, type = $8,
-           config = $9::jsonb, headers = $10::jsonb
+           config = $9::jsonb, headers = $10::jsonb, cpus = $11
          WHERE app_name = $1 AND path = $2 RETURNING ${ROUTE_COLUMNS}`,
         routeParams(route),
       );

@@ -19,6 +19,7 @@ export interface RouteRow<Json> {
   type: string;
   config: Json;
   headers: Json;
+  cpus: string;
 }
 
 /** The routes columns in the order both schemas declare them (Postgres binds parameters in this order). */
@@ -33,6 +34,7 @@ export const ROUTE_COLUMN_NAMES: readonly (keyof RouteRow<unknown>)[] = [
   'type',
   'config',
   'headers',
+  'cpus',
 ];
 
 /** Row readers for an engine whose JSON columns come back as `Json`, turned into values by `readJson`. */
@@ -51,6 +53,7 @@ export function rowReaders<Json>(readJson: (stored: Json) => unknown) {
         timeout: row.timeout,
         idle_timeout: row.idle_timeout,
         type: row.type as RouteType,
+        cpus: row.cpus,
         config: readJson(row.config) as Config,
         headers: readJson(row.headers) as Route['headers'],
       };
@@ -71,5 +74,6 @@ export function routeRow(route: Route): RouteRow<string> {
     type: route.type,
     config: JSON.stringify(route.config),
     headers: JSON.stringify(route.headers),
+    cpus: route.cpus,
   };
 }

@@ -139,8 +139,8 @@ export class SqliteDatastore implements Datastore {
         return toRoute(
           this.#db
             .prepare(
-              `INSERT INTO routes (app_name, path, image, format, memory, timeout, idle_timeout, type, config, headers)
-               VALUES (@app_name, @path, @image, @format, @memory, @timeout, @idle_timeout, @type, @config, @headers)
+              `INSERT INTO routes (app_name, path, image, format, memory, timeout, idle_timeout, type, config, headers, cpus)
+               VALUES (@app_name, @path, @image, @format, @memory, @timeout, @idle_timeout, @type, @config, @headers, @cpus)
                RETURNING *`,
             )
             .get(routeRow(route)) as RouteRow<string>,
@@ -155,7 +155,7 @@ export class SqliteDatastore implements Datastore {
       const row = this.#db
         .prepare(
           `UPDATE routes SET image = @image, format = @format, memory = @memory, timeout = @timeout,
-             idle_timeout = @idle_timeout, type = @type, config = @config, headers = @headers
+             idle_timeout = @idle_timeout, type = @type, config = @config, headers = @headers, cpus = @cpus
            WHERE app_name = @app_name AND path = @path RETURNING *`,
         )
         .get(routeRow(route)) as RouteRow<string> | undefined;

@@ -1,5 +1,5 @@
 // The contract between the runner and whatever runs function instances ("containers"): the process
-// driver today, the Docker driver later. An instance is started from an image name, speaks the
+// driver and the Docker driver. An instance is started from an image name, speaks the
 // function's format on stdin/stdout, logs on stderr, and reports its exit exactly once.
 import type { Readable, Writable } from 'node:stream';
 
@@ -11,6 +11,8 @@ export interface InstanceSpec {
   image: string;
   env: Record<string, string>;
   memoryMb: number;
+  /** CPUs of quota (the route's cpus, or the node's default); undefined for none. */
+  cpus?: number | undefined;
   /** Tags that let leftovers be found (Docker labels). */
   labels: Record<string, string>;
 }

@@ -51,16 +51,25 @@ export async function createDriver(
   options: DriverOptions,
 ): Promise<DriverChoiceResult> {
   const env = options.env ?? process.env;
-  const processDriver = () => new ProcessDriver({ registry: ImageRegistry.load(options.processImages) });
-  if (choice === 'process') return { driver: processDriver(), reason: 'FN_DRIVER=process' };
+  const processDriver = () =>
+    new ProcessDriver({
+      registry: ImageRegistry.load(options.processImages),
+      confinement: {
+        nodeId: options.nodeId,
+        ...(env.FN_PROCESS_USER ? { user: env.FN_PROCESS_USER } : {}),
+      },
+    });
+  const described = (driver: ProcessDriver) => `process driver, instances ${driver.confinement.summary}`;
+  if (choice === 'process') {
+    const driver = processDriver();
+    return { driver, reason: `FN_DRIVER=process: ${described(driver)}` };
+  }
   const socketPath = dockerSocket(env);
   const answers = await dockerAnswers(socketPath);
   if (!answers) {
     if (choice === 'docker') throw new Error(`FN_DRIVER=docker: no Docker engine answers on ${socketPath}`);
-    return {
-      driver: processDriver(),
-      reason: `auto: no Docker engine answers on ${socketPath}: process driver`,
-    };
+    const driver = processDriver();
+    return { driver, reason: `auto: no Docker engine answers on ${socketPath}: ${described(driver)}` };
   }
   const network = env.FN_DOCKER_NETWORK || undefined;
   const { driver, leftovers } = await DockerDriver.start({ socketPath, nodeId: options.nodeId, network });

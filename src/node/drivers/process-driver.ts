@@ -1,11 +1,12 @@
 // The process driver: every function instance is its own OS child process (never code inside the
 // node), started from an image name through the ImageRegistry. stdin/stdout carry the format;
 // stderr is handed to the runner for its log. Instances get only the function environment (plus
-// PATH), never the node's own variables such as DB_URL. Memory limits: see process-memory.ts.
+// PATH), never the node's own variables such as DB_URL. Who they run as, their limits and their
+// lifetime: see process-confinement.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { type Driver, type ExitInfo, type Instance, type InstanceSpec, StartError } from './driver.js';
-import { createMemoryLimiter, type MemoryLimiter } from './process-memory.js';
+import { Confinement, type ConfinementOptions } from './process-confinement.js';
 import type { ImageRegistry } from './process-registry.js';
 
 export interface ProcessDriverOptions {
@@ -14,7 +15,8 @@ export interface ProcessDriverOptions {
   readyTimeoutMs?: number;
   /** Between TERM and KILL on a graceful stop (default 2 s). */
   stopGraceMs?: number;
-  memory?: MemoryLimiter;
+  /** Who instances run as and their limits (process-confinement.ts); nodeId names their groups. */
+  confinement: ConfinementOptions;
 }
 
 /** The descriptor on which FDK programs write "ready": after stdin, stdout, stderr. */
@@ -30,12 +32,15 @@ class ProcessInstance implements Instance {
     readonly id: string,
     private readonly child: ChildProcess,
     private readonly graceMs: number,
+    /** Whether the kernel ended it for memory (its memory cgroup's OOM kill). */
+    oomKilled: () => boolean,
   ) {
     // 'close' comes after 'exit' once stdout and stderr are drained: a default-format response is
     // complete by then.
     this.exited = new Promise((resolve) => {
       child.once('close', (code, signal) => {
         this.done = true;
+        if (signal === 'SIGKILL' && this.reason !== 'stopped' && oomKilled()) this.reason = 'memory';
         resolve({ code, signal, ...(this.reason ? { reason: this.reason } : {}) });
       });
     });
@@ -58,20 +63,29 @@ class ProcessInstance implements Instance {
 
   killForMemory(): void {
     this.reason ??= 'memory';
-    this.child.kill('SIGKILL');
+    this.signal('SIGKILL');
+  }
+
+  /** To the instance's whole process group (it leads one), so what it started ends with it. */
+  private signal(name: NodeJS.Signals): void {
+    try {
+      if (this.child.pid !== undefined) process.kill(-this.child.pid, name);
+    } catch {
+      this.child.kill(name);
+    }
   }
 
   stop(options: { force?: boolean } = {}): Promise<ExitInfo> {
     if (this.done) return this.exited;
     this.reason ??= 'stopped';
     if (options.force) {
-      this.child.kill('SIGKILL');
+      this.signal('SIGKILL');
       return this.exited;
     }
     this.stopping ??= (async () => {
       this.child.stdin?.end();
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), this.graceMs);
+      this.signal('SIGTERM');
+      const timer = setTimeout(() => this.signal('SIGKILL'), this.graceMs);
       try {
         return await this.exited;
       } finally {
@@ -85,18 +99,18 @@ class ProcessInstance implements Instance {
 export class ProcessDriver implements Driver {
   readonly kind = 'process';
   private readonly live = new Set<ProcessInstance>();
-  private readonly memory: MemoryLimiter;
+  readonly confinement: Confinement;
   private readonly readyTimeoutMs: number;
   private readonly stopGraceMs: number;
 
   constructor(private readonly options: ProcessDriverOptions) {
-    this.memory = options.memory ?? createMemoryLimiter();
+    this.confinement = new Confinement(options.confinement);
     this.readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
     this.stopGraceMs = options.stopGraceMs ?? 2000;
   }
 
-  get memoryMode(): MemoryLimiter['mode'] {
-    return this.memory.mode;
+  get memoryMode(): 'cgroup' | 'watchdog' {
+    return this.confinement.memoryMode;
   }
 
   async start(spec: InstanceSpec): Promise<Instance> {
@@ -104,14 +118,24 @@ export class ProcessDriver implements Driver {
     const env: Record<string, string> = { ...spec.env };
     if (process.env.PATH !== undefined) env.PATH = process.env.PATH;
     if (image.readyFd) env.FN_READY_FD = String(READY_FD);
-    const args = image.isNode ? [...this.memory.nodeArgs(spec.memoryMb), ...image.args] : image.args;
-    const child = spawn(image.command, args, {
+    const heap =
+      image.isNode && this.memoryMode === 'watchdog' ? this.confinement.nodeArgs(spec.memoryMb) : [];
+    const confined = this.confinement.wrap(spec.id, image.command, [...heap, ...image.args], {
+      memoryMb: spec.memoryMb,
+      cpus: spec.cpus,
+    });
+    const child = spawn(confined.file, confined.args, {
       env,
       stdio: ['pipe', 'pipe', 'pipe', image.readyFd ? 'pipe' : 'ignore'],
+      // Its own process group, so a stop or a memory kill reaches what it started too.
+      detached: true,
     });
-    const instance = new ProcessInstance(spec.id, child, this.stopGraceMs);
+    const instance = new ProcessInstance(spec.id, child, this.stopGraceMs, confined.oomKilled);
     this.live.add(instance);
-    void instance.exited.then(() => this.live.delete(instance));
+    void instance.exited.then(() => {
+      this.live.delete(instance);
+      confined.release();
+    });
 
     try {
       await new Promise<void>((resolve, reject) => {
@@ -122,15 +146,15 @@ export class ProcessDriver implements Driver {
       });
     } catch (error) {
       this.live.delete(instance);
+      confined.release();
       throw error;
     }
     // Later errors (a signal to a process already gone) change nothing: the exit is what counts.
     child.on('error', () => {});
-    const release = this.memory.attach(
-      { pid: child.pid as number, id: spec.id, killForMemory: () => instance.killForMemory() },
-      spec.memoryMb,
+    const unwatch = this.confinement.watch(child.pid as number, spec.memoryMb, () =>
+      instance.killForMemory(),
     );
-    void instance.exited.then(release);
+    void instance.exited.then(unwatch);
     if (image.readyFd) await this.waitReady(child, instance, spec);
     return instance;
   }
@@ -164,6 +188,7 @@ export class ProcessDriver implements Driver {
 
   async close(): Promise<void> {
     await Promise.all([...this.live].map((instance) => instance.stop()));
-    this.memory.close();
+    this.confinement.close();
+    this.confinement.sweepLeftovers();
   }
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Ewma } from '../../common/ewma.js';
 import type { App, NodeStats, Route } from '../../common/wire.js';
+import { parseCpus } from '../cpus.js';
 import { type Driver, type ExitInfo, type Instance, UnknownImageError } from '../drivers/driver.js';
 import { withoutLoaderVariables } from '../drivers/loader-variables.js';
 import {
@@ -57,6 +58,8 @@ export interface RunnerOptions {
   maxResponseBytes?: number;
   /** Calls that may wait for one route's containers (default 1000): more are refused with 503. */
   maxQueue?: number;
+  /** CPUs of quota for a route that names none (FN_DEFAULT_CPUS); undefined for no quota. */
+  defaultCpus?: number;
   /** `naive` (the guard's own tests only): no launch policy, a container per waiting call. */
   launch?: 'adaptive' | 'naive';
   clock?: Clock;
@@ -144,7 +147,7 @@ function sortedConfig(config: Record<string, string>): [string, string][] {
 
 /** Everything that makes two calls able to share a container. */
 function routeKey(app: App, route: Route): string {
-  const { path, image, format, memory, timeout, config } = route;
+  const { path, image, format, memory, timeout, cpus, config } = route;
   return JSON.stringify([
     app.name,
     path,
@@ -152,6 +155,7 @@ function routeKey(app: App, route: Route): string {
     format,
     memory,
     timeout,
+    cpus,
     sortedConfig(config),
     sortedConfig(app.config),
   ]);
@@ -442,6 +446,12 @@ class HotRunner implements Runner {
     return false;
   }
 
+  /** The route's CPU share, or the node's default; none when neither gives one. */
+  private cpusOf(route: Route): number | undefined {
+    const parsed = parseCpus(route.cpus);
+    return typeof parsed === 'number' ? parsed : this.options.defaultCpus;
+  }
+
   private launch(pool: Pool): void {
     const id = randomBytes(6).toString('hex');
     const owner = pool.codec.hot ? undefined : pool.waiters.find((waiter) => !waiter.ownStart);
@@ -476,6 +486,7 @@ class HotRunner implements Runner {
         image: route.image,
         env,
         memoryMb: pool.memoryMb,
+        cpus: this.cpusOf(route),
         labels: { 'fnguard.node': this.options.nodeId, 'fnguard.app': app.name, 'fnguard.path': route.path },
       })
       .then(
