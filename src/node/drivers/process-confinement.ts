@@ -255,6 +255,38 @@ export class Confinement {
     this.sweepLeftovers();
   }
 
+  /**
+   * The files among `paths` the functions' user cannot read (a checkout under a home directory that
+   * only root may enter, say): found at start rather than as a start failure on the first call.
+   */
+  unreadable(paths: readonly string[]): string[] {
+    const user = this.#user;
+    if (user === undefined || this.#setpriv === undefined || paths.length === 0) return [];
+    const script = 'for f; do [ -r "$f" ] || echo "$f"; done';
+    const checked = spawnSync(
+      this.#setpriv,
+      [
+        '--reuid',
+        String(user.uid),
+        '--regid',
+        String(user.gid),
+        '--clear-groups',
+        '--',
+        '/bin/sh',
+        '-c',
+        script,
+        'check',
+        ...paths,
+      ],
+      { encoding: 'utf8' },
+    );
+    return checked.stdout.split('\n').filter(Boolean);
+  }
+
+  get userName(): string | undefined {
+    return this.#user?.name;
+  }
+
   get memoryMode(): 'cgroup' | 'watchdog' {
     return this.#layout?.controllers.includes('memory') ? 'cgroup' : 'watchdog';
   }

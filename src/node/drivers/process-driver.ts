@@ -105,6 +105,13 @@ export class ProcessDriver implements Driver {
 
   constructor(private readonly options: ProcessDriverOptions) {
     this.confinement = new Confinement(options.confinement);
+    const unreadable = this.confinement.unreadable(options.registry.files());
+    if (unreadable.length > 0) {
+      throw new Error(
+        `functions run as ${this.confinement.userName} but cannot read ${unreadable.slice(0, 3).join(', ')}: ` +
+          'make them and their folders readable by that user, or set FN_PROCESS_USER',
+      );
+    }
     this.readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
     this.stopGraceMs = options.stopGraceMs ?? 2000;
   }

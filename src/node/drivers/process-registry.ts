@@ -6,7 +6,7 @@
 // relative to the file's folder. "ready": "fd" says the program signals readiness on FN_READY_FD (the
 // FDK does), so start time is measured to the moment it can take calls; "spawn" (default) counts it
 // ready once the process exists.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { FUNCTION_IMAGES, functionEntry } from '../../functions/images.js';
 import { UnknownImageError } from './driver.js';
@@ -101,6 +101,12 @@ export class ImageRegistry {
       throw new RegistryError(`FN_PROCESS_IMAGES ${path}: ${(error as Error).message}`);
     }
     return new ImageRegistry(images, `the shipped registry and ${path}`);
+  }
+
+  /** Every command and argument that names an existing file: what an instance must be able to read. */
+  files(): string[] {
+    const paths = [...this.images.values()].flatMap((entry) => [entry.command, ...entry.args]);
+    return [...new Set(paths.filter((path) => isAbsolute(path) && existsSync(path)))];
   }
 
   /** Exact name first; a tagged name (`:latest`, `:0.0.1`) falls back to the untagged entry. */
