@@ -13,6 +13,8 @@ export interface NodeConfig {
   dbUrl: string | undefined;
   /** Stable identity of this node: Fn-Node header, HOSTNAME of its functions, /stats. */
   nodeId: string;
+  /** True when neither --node-id nor FN_NODE_ID gave it: main.ts keeps it stable (node-id.ts). */
+  nodeIdDefaulted: boolean;
   driver: DriverChoice;
   /** FN_MEMORY_MB: memory the runner may reserve for containers; undefined means detect. */
   memoryMb: number | undefined;
@@ -55,7 +57,7 @@ Flags override environment variables:
   --port         PORT                 listen port (default 8080)
   --db-url       DB_URL               postgres://user:pass@host:5432/db or sqlite:///path/fn.db
                                       (default sqlite at ./data/fn.db)
-  --node-id      FN_NODE_ID           node identity (default <hostname>:<port>)
+  --node-id      FN_NODE_ID           node identity (default <hostname>:<port>, kept in ./data/node-id.<port>)
   --driver       FN_DRIVER            auto (default), docker or process
                  FN_MEMORY_MB         memory for containers (default: cgroup limit or MemAvailable)
                  FN_PROCESS_IMAGES    JSON file mapping images to commands (process driver)
@@ -126,6 +128,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConfig |
     port,
     dbUrl: flags['db-url'] ?? (env.DB_URL || env.FN_DB_URL || undefined),
     nodeId: flags['node-id'] ?? (env.FN_NODE_ID || `${hostname()}:${port}`),
+    nodeIdDefaulted: flags['node-id'] === undefined && !env.FN_NODE_ID,
     driver,
     memoryMb: memory ? integer('FN_MEMORY_MB', memory, 0, 1, 16 * 1024 * 1024) : undefined,
     processImages: env.FN_PROCESS_IMAGES || undefined,

@@ -3,6 +3,7 @@
 // datastore (Postgres, or embedded SQLite), and runs functions in hot containers through a driver.
 // This file wires configuration, logging, datastore, metrics and the HTTP server, and owns the
 // process lifecycle: exit 2 on bad configuration, drain on SIGTERM/SIGINT.
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { invokeRoutes } from './api/invoke.js';
 import { ConfigError, loadConfig, USAGE } from './config.js';
@@ -12,6 +13,7 @@ import { RouteCache } from './datastore/route-cache.js';
 import { Drain } from './drain.js';
 import { createDriver } from './drivers/index.js';
 import { createNodeMetrics } from './metrics.js';
+import { stableNodeId } from './node-id.js';
 import { createRunner, detectCapacity } from './runner/index.js';
 import { buildServer } from './server.js';
 
@@ -36,6 +38,7 @@ async function openWithRetry(url: string | undefined, logger: pino.Logger) {
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
+  let nodeIdSource: string | undefined;
   try {
     config = loadConfig(process.argv.slice(2), process.env);
   } catch (error) {
@@ -51,7 +54,13 @@ async function main(): Promise<void> {
   // Whatever the node writes (its SQLite database, WAL and journal among them) is its own alone: a
   // function running as another user must not read it.
   process.umask(0o077);
+  if (config.nodeIdDefaulted) {
+    const kept = stableNodeId(join(process.cwd(), 'data'), config.port, config.nodeId);
+    config.nodeId = kept.id;
+    nodeIdSource = kept.source;
+  }
   const logger = pino({ level: config.logLevel, base: { node: config.nodeId } });
+  if (nodeIdSource) logger.info({ from: nodeIdSource }, 'node id');
   const datastore = await openWithRetry(config.dbUrl, logger);
   const metrics = createNodeMetrics(config.nodeId);
   const { driver, reason } = await createDriver(config.driver, {

@@ -90,7 +90,7 @@ describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
   });
 
   it('serves hot http calls from one container named after the node, with its limits and labels', async () => {
-    const s = spec('fnguard/primes', 'http', 96);
+    const s = { ...spec('fnguard/primes', 'http', 96), cpus: 0.5 };
     const instance = await driver.start(s);
     for (let call = 0; call < 3; call++) {
       const response = await callHttp(instance, 'http://node/r/driverapp/p?max=1000');
@@ -116,6 +116,10 @@ describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
     expect(info.HostConfig.ReadonlyRootfs).toBe(true);
     expect(info.HostConfig.NetworkMode).toBe('none');
     expect(info.HostConfig.Privileged).toBe(false);
+    expect(info.HostConfig.NanoCpus).toBe(500_000_000);
+    expect(info.HostConfig.PidsLimit).toBeGreaterThan(0);
+    expect(info.HostConfig.Ulimits).toEqual([{ Name: 'nofile', Soft: 1024, Hard: 1024 }]);
+    expect(info.HostConfig.AutoRemove).toBe(true);
     expect(info.Mounts).toEqual([]);
     expect(info.Config.User).not.toBe('');
     const exit = await instance.stop();
@@ -157,6 +161,13 @@ describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
       UnknownImageError,
     );
   });
+
+  it.each(['../../containers/json?all=1', 'fnguard/primes/../../../version', 'Upper/Case', 'a b'])(
+    'refuses %j, which is not an image reference, before any Engine call',
+    async (image) => {
+      await expect(driver.start(spec(image, 'http'))).rejects.toThrow(/is not an image reference/);
+    },
+  );
 
   it('removes the containers a crashed node of the same id left, and only those', async () => {
     const crashedId = `${nodeId}-crashed`;

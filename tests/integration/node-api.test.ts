@@ -329,6 +329,11 @@ describe('routes', () => {
     ],
     ['type async', { path: '/p', image: 'i', type: 'async' }, /route\.type "async"/],
     [
+      'an image that is not an image reference',
+      { path: '/p', image: '../../containers/json' },
+      /route\.image must be an image reference/,
+    ],
+    [
       'cpus that are not a CPU share',
       { path: '/p', image: 'i', cpus: 'lots' },
       /route\.cpus must be millicpus/,

@@ -15,6 +15,7 @@ import {
 } from '../../common/wire.js';
 import { parseCpus } from '../cpus.js';
 import { isLoaderVariable } from '../drivers/loader-variables.js';
+import { isImageReference } from '../image-reference.js';
 import { badRequest } from './errors.js';
 
 const APP_NAME_MAX = 30;
@@ -86,7 +87,11 @@ function validateImage(image: unknown): string {
   if (image === undefined || image === null || image === '')
     throw badRequest('Missing route image (route.image)');
   if (typeof image !== 'string') throw badRequest('Invalid route image: route.image must be a string');
-  const problem = describeBadText('route.image', image, IMAGE_MAX);
+  const problem =
+    describeBadText('route.image', image, IMAGE_MAX) ??
+    (isImageReference(image)
+      ? undefined
+      : 'route.image must be an image reference such as "fnguard/primes" or "registry:5000/team/fn:1.0"');
   if (problem) throw badRequest(`Invalid route image: ${problem}`);
   return image;
 }

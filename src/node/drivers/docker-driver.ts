@@ -1,16 +1,19 @@
 // The docker driver: every function instance is one container of the route's image, started through
 // the engine's API (dockerode) with stdin, stdout and stderr attached (no TTY, so the engine
 // multiplexes stdout and stderr on one stream and docker-modem takes them apart). Containers get the
-// route's memory as a hard limit without swap, `Hostname` = the node id (historic Fn did this; primes
-// reports it), labels naming project, node, app and route, no capabilities, no-new-privileges, a
-// read-only root with a small /tmp, no network unless FN_DOCKER_NETWORK names one, and no Docker
-// socket. Images are never pulled: a missing image is
-// an unknown image. A container is removed once it ended; at start the driver removes what a crashed
-// node with the same id left behind.
+// route's memory as a hard limit without swap, a CPU quota (the route's cpus or the node's default),
+// a pids and an open-files limit, `Hostname` = the node id (historic Fn did this; primes reports it),
+// labels naming project, node, app and route, no capabilities, no-new-privileges, a read-only root
+// with a small /tmp, no network unless FN_DOCKER_NETWORK names one, and no Docker socket. Images are
+// never pulled: a missing image is an unknown image, and a name that is not an image reference never
+// reaches the Engine API (image-reference.ts). The engine removes a container once it ended
+// (AutoRemove, so one whose node died goes too: it ends when its attached stdin closes); at start the
+// driver removes, by label, what a crashed node with the same id left behind.
 import { constants } from 'node:os';
 import { PassThrough, type Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { READY_LABEL, READY_STDERR_LINE } from '../../functions/readiness.js';
+import { engineImagePath, isImageReference } from '../image-reference.js';
 import {
   type Driver,
   type ExitInfo,
@@ -46,6 +49,9 @@ const ROLE_LABEL = 'fnguard.role';
 
 const TMP_SIZE = 'size=64m';
 const PIDS_LIMIT = 512;
+const OPEN_FILES = 1024;
+/** How long after an exit by SIGKILL the engine's oom event is waited for. */
+const OOM_EVENT_WAIT_MS = 500;
 
 /** A node id as a valid host name (letters, digits, dots, dashes; at most 63 characters). */
 export function hostnameFor(nodeId: string): string {
@@ -140,6 +146,8 @@ class DockerInstance implements Instance {
     stderr: Readable,
     private readonly graceMs: number,
     private readonly apiTimeoutMs: number,
+    /** Whether the engine reported an oom event for this container. */
+    private readonly oomReported: () => boolean,
   ) {
     this.stderr = stderr;
     // Everything the container wrote has been handed to stdout and stderr once the attach stream
@@ -172,12 +180,15 @@ class DockerInstance implements Instance {
     return this.stream as unknown as Writable;
   }
 
+  /** Its state says so while it exists; once the engine removed it, its oom event does. */
   private async oomKilled(): Promise<boolean> {
+    if (this.oomReported()) return true;
     try {
       const info = await within(this.apiTimeoutMs, 'inspect', this.container.inspect());
       return info.State.OOMKilled === true;
     } catch {
-      return false;
+      await new Promise((resolve) => setTimeout(resolve, OOM_EVENT_WAIT_MS));
+      return this.oomReported();
     }
   }
 
@@ -224,6 +235,9 @@ export class DockerDriver implements Driver {
   private readonly readyTimeoutMs: number;
   private readonly stopGraceMs: number;
   private readonly apiTimeoutMs: number;
+  /** Containers of this node the engine reported out of memory (they are removed at once). */
+  private readonly oomed = new Set<string>();
+  private events: NodeJS.ReadableStream | undefined;
 
   private constructor(private readonly options: DockerDriverOptions) {
     this.docker = new Docker({ socketPath: options.socketPath });
@@ -235,7 +249,35 @@ export class DockerDriver implements Driver {
   /** A driver for this node, after removing the containers a crashed node of the same id left. */
   static async start(options: DockerDriverOptions): Promise<{ driver: DockerDriver; leftovers: number }> {
     const driver = new DockerDriver(options);
+    await driver.watchOom();
     return { driver, leftovers: await driver.removeLeftovers() };
+  }
+
+  private async watchOom(): Promise<void> {
+    const events = await within(
+      this.apiTimeoutMs,
+      'events',
+      this.docker.getEvents({
+        filters: { type: ['container'], event: ['oom'], label: [`${NODE_LABEL}=${this.options.nodeId}`] },
+      }),
+    );
+    let pending = '';
+    events.on('data', (chunk: Buffer) => {
+      const lines = (pending + chunk.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        try {
+          const id = (JSON.parse(line) as { Actor?: { ID?: string } }).Actor?.ID;
+          if (id) this.oomed.add(id);
+        } catch {
+          // not an event line
+        }
+      }
+      // Kept for the few seconds an exit takes to be read: a bound, not a history.
+      if (this.oomed.size > 1000) this.oomed.clear();
+    });
+    events.on('error', () => {});
+    this.events = events;
   }
 
   private async removeLeftovers(): Promise<number> {
@@ -295,6 +337,9 @@ export class DockerDriver implements Driver {
             ReadonlyRootfs: true,
             Tmpfs: { '/tmp': `rw,nosuid,nodev,${TMP_SIZE}` },
             PidsLimit: PIDS_LIMIT,
+            Ulimits: [{ Name: 'nofile', Soft: OPEN_FILES, Hard: OPEN_FILES }],
+            ...(spec.cpus === undefined ? {} : { NanoCpus: Math.round(spec.cpus * 1e9) }),
+            AutoRemove: true,
             NetworkMode: this.options.network ?? 'none',
           },
         }),
@@ -314,8 +359,14 @@ export class DockerDriver implements Driver {
 
   /** Whether the image signals readiness on stderr; UnknownImageError when the engine lacks it. */
   private async inspectImage(image: string): Promise<boolean> {
+    if (!isImageReference(image))
+      throw new UnknownImageError(`${JSON.stringify(image)} is not an image reference`);
     try {
-      const info = await within(this.apiTimeoutMs, 'inspect image', this.docker.getImage(image).inspect());
+      const info = await within(
+        this.apiTimeoutMs,
+        'inspect image',
+        this.docker.getImage(engineImagePath(image)).inspect(),
+      );
       return info.Config?.Labels?.[READY_LABEL] === 'stderr';
     } catch (error) {
       if (statusOf(error) === 404) {
@@ -358,6 +409,7 @@ export class DockerDriver implements Driver {
       stderr,
       this.stopGraceMs,
       this.apiTimeoutMs,
+      () => this.oomed.has(container.id),
     );
     this.docker.modem.demuxStream(stream, instance.stdout, rawStderr);
     const ended = () => {
@@ -408,5 +460,6 @@ export class DockerDriver implements Driver {
     const instances = [...this.live];
     await Promise.all(instances.map((instance) => instance.stop()));
     await Promise.all(instances.map((instance) => instance.removed));
+    (this.events as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.();
   }
 }
