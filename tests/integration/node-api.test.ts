@@ -330,7 +330,7 @@ describe('routes', () => {
     ['type async', { path: '/p', image: 'i', type: 'async' }, /route\.type "async"/],
     [
       'an image that is not an image reference',
-      { path: '/p', image: '../../containers/json' },
+      { path: '/p', image: 'fnguard/Primes?all=1' },
       /route\.image must be an image reference/,
     ],
     [
