@@ -2,7 +2,7 @@
 // database of the run's server), then what only one engine does: Postgres notifications across
 // connections, listener reconnect, concurrent migration, and a database outage on a dedicated server.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -29,6 +29,7 @@ import {
 } from '../../src/node/datastore/migrations.js';
 import { DEFAULT_DB_URL, openDatastore, parseDbUrl } from '../../src/node/datastore/open.js';
 import { PostgresDatastore } from '../../src/node/datastore/postgres.js';
+import { RouteCache } from '../../src/node/datastore/route-cache.js';
 import { SqliteDatastore } from '../../src/node/datastore/sqlite.js';
 import { sampleRoute } from '../sample-route.js';
 
@@ -671,6 +672,73 @@ describe('postgres outage (dedicated server)', () => {
       console.log(`outage: writes recovered ${recovered.toFixed(0)} ms after restart`);
     } finally {
       await store.close();
+    }
+  });
+
+  it('while the database does not answer, fails at once after the first timeout and serves cached routes stale', async () => {
+    await using server = await startPostgres();
+    // A proxy in front of the server that can go silent: connections accepted, never answered.
+    const upstream = new URL(server.url);
+    const held: Socket[] = [];
+    let silent = false;
+    const proxy = createServer((client) => {
+      held.push(client);
+      if (silent) return;
+      const backend = connect(Number(upstream.port), upstream.hostname);
+      held.push(backend);
+      client.pipe(backend).pipe(client);
+      client.on('error', () => backend.destroy());
+      backend.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const via = new URL(server.url);
+    via.port = String((proxy.address() as AddressInfo).port);
+    const store = await PostgresDatastore.open(via.toString(), {
+      connectTimeoutMs: 1000,
+      statementTimeoutMs: 1000,
+    });
+    const cache = new RouteCache(store, { liveTtlMs: 100, shortTtlMs: 100 });
+    try {
+      await store.insertRoute(sampleRoute('app', '/cached'));
+      expect(await cache.getRoute('app', '/cached')).toMatchObject({ path: '/cached' });
+      silent = true;
+      for (const socket of held.splice(0)) socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      const timed = async (attempt: () => Promise<unknown>) => {
+        const started = performance.now();
+        const outcome = await attempt().then(
+          (value) => value,
+          (error: unknown) => error,
+        );
+        return { outcome, ms: performance.now() - started };
+      };
+      const first = await timed(() => store.insertApp({ name: 'during', config: {} }));
+      expect(first.outcome).toBeInstanceOf(DatastoreUnavailableError);
+      // Then the circuit is open: writes fail at once, and a cached route is served as it was.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const write = await timed(() => store.insertApp({ name: 'during', config: {} }));
+        expect(write.outcome).toBeInstanceOf(DatastoreUnavailableError);
+        expect(write.ms).toBeLessThan(100);
+        const read = await timed(() => cache.getRoute('app', '/cached'));
+        expect(read.outcome).toMatchObject({ path: '/cached' });
+        expect(read.ms).toBeLessThan(100);
+      }
+
+      silent = false;
+      await until(
+        'a write to succeed again',
+        () =>
+          store.insertApp({ name: 'after', config: {} }).then(
+            () => true,
+            () => false,
+          ),
+        15_000,
+      );
+    } finally {
+      await store.close();
+      for (const socket of held) socket.destroy();
+      proxy.close();
     }
   });
 });

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import type { App, Config, Route } from '../../common/wire.js';
 import { ChangeListeners, type DatastoreLog } from './changes.js';
+import { Circuit } from './circuit.js';
 import {
   AlreadyExistsError,
   type Datastore,
@@ -49,6 +50,8 @@ export class PostgresDatastore implements Datastore {
   readonly #changes: ChangeListeners;
   readonly #listener: NotificationListener;
   readonly #origin = randomUUID();
+  /** Fails calls at once while the database does not answer, probing it one call at a time. */
+  readonly #circuit = new Circuit();
   #closed = false;
 
   private constructor(url: string, options: Required<PostgresOptions>) {
@@ -223,11 +226,13 @@ export class PostgresDatastore implements Datastore {
   }
 
   async #query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    try {
-      return (await this.#pool.query<R>(text, values)).rows;
-    } catch (err) {
-      throw mapError(err);
-    }
+    return this.#circuit.run(async () => {
+      try {
+        return (await this.#pool.query<R>(text, values)).rows;
+      } catch (err) {
+        throw mapError(err);
+      }
+    }, isDown);
   }
 
   /**
@@ -235,7 +240,15 @@ export class PostgresDatastore implements Datastore {
    * the caller answers: a client that writes and then reads through the same node must see its write,
    * whether or not the listener is up. The NOTIFY echo of our own write is skipped by origin.
    */
-  async #write<T>(
+  #write<T>(
+    change: RouteChange,
+    fn: (client: pg.PoolClient) => Promise<T>,
+    existsMessage?: string,
+  ): Promise<T> {
+    return this.#circuit.run(() => this.#transaction(change, fn, existsMessage), isDown);
+  }
+
+  async #transaction<T>(
     change: RouteChange,
     fn: (client: pg.PoolClient) => Promise<T>,
     existsMessage?: string,
@@ -327,6 +340,17 @@ function isUnavailable(err: unknown): boolean {
   // Connecting to a host name with several addresses fails with an AggregateError of the attempts.
   if (err instanceof AggregateError && err.errors.some(isUnavailable)) return true;
   return UNAVAILABLE_MESSAGES.test(err.message);
+}
+
+/**
+ * Whether a failure means the database is not answering at all (so the circuit opens), rather than
+ * that it answered this statement too slowly: a statement that outlived its timeout behind a lock
+ * says nothing about the next one.
+ */
+function isDown(error: unknown): boolean {
+  if (!(error instanceof DatastoreUnavailableError)) return false;
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  return cause?.code !== '57014' && !/Query read timeout/i.test(String(cause?.message ?? ''));
 }
 
 function mapError(err: unknown): unknown {
