@@ -121,6 +121,13 @@ export interface RouteStats {
   containers_started: number;
   run_ms_ewma: number;
   start_ms_ewma: number;
+  /**
+   * Why the launch policy last held back a container start for this route (no-waiters,
+   * starter-bound, first-start-guard, adaptive, start-cap, or memory: no room even after evicting
+   * idle containers); null when its last decision was to start one. What an operator asks first
+   * when a route does not scale.
+   */
+  launch_hold: string | null;
 }
 
 /** Body of a node's GET /stats: counted where each event happens, never derived. */
@@ -136,4 +143,8 @@ export interface NodeStats {
     evicted: number;
   };
   routes: Record<string, RouteStats>;
+  /** Route entries dropped (least recently called first) to keep the table bounded. */
+  routes_dropped: number;
+  /** Hot pools the runner holds: one per route definition with a container or a waiting call. */
+  pools: number;
 }

@@ -253,3 +253,39 @@ describe("the API's refusals, in Fn's error shape", () => {
     );
   });
 });
+
+describe("the node's own memory", () => {
+  it('forgets a pool once its containers are gone, and says why it last held a start back', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'fnguard-pools-'));
+    const fresh = await FnNodeProcess.start({
+      dbUrl: `sqlite://${join(scratch, 'fn.db')}`,
+      env: { FN_DRIVER: 'process' },
+    });
+    try {
+      const client = new FnClient(fresh.url, { timeoutMs: 20_000 });
+      await client.send('POST', '/v1/apps/pools/routes', {
+        route: { path: '/brief', image: 'fnguard/sleep', format: 'http', idle_timeout: 1 },
+      });
+      const burst = await Promise.all(
+        Array.from({ length: 20 }, () => client.send('GET', '/r/pools/brief?ms=5')),
+      );
+      expect(burst.every((answer) => answer.status === 200)).toBe(true);
+      const during = await client.stats();
+      expect(during.pools).toBe(1);
+      // Twenty fast calls on a cold route: the policy held starts back, and says which rule did.
+      expect(['first-start-guard', 'starter-bound', 'adaptive', 'no-waiters']).toContain(
+        during.routes['pools/brief']?.launch_hold,
+      );
+      await waitUntil(
+        'the idle container to go and its pool with it',
+        async () => (await client.stats()).pools === 0,
+        10_000,
+        200,
+      );
+      expect((await client.stats()).containers.idle).toBe(0);
+    } finally {
+      await fresh.stop();
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});

@@ -210,6 +210,14 @@ describe('route cache', () => {
     expect(reads).toHaveBeenCalledTimes(5);
   });
 
+  it('bounds what the cached keys weigh: 2000 misses on long random paths stay under the bound', async () => {
+    const maxBytes = 1024 * 1024;
+    const cache = new RouteCache(here, { now: clock, maxBytes });
+    for (let index = 0; index < 2000; index++) await cache.getRoute('app', `/${index}-${'x'.repeat(8000)}`);
+    expect(cache.bytes).toBeLessThanOrEqual(maxBytes);
+    expect(cache.bytes).toBeGreaterThan(maxBytes / 4);
+  });
+
   it('unsubscribes when closed', async () => {
     const { view, state } = switchable(here);
     const cache = new RouteCache(view, { now: clock });

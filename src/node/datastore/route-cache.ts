@@ -15,18 +15,38 @@ export interface RouteCacheOptions {
   shortTtlMs?: number;
   /** Bound on cached keys; the oldest entry goes first, so random unknown paths cannot grow memory. */
   maxEntries?: number;
+  /** Bound on what the cached keys and routes weigh (paths can be kilobytes long); oldest first. */
+  maxBytes?: number;
 }
 
 interface Entry<T> {
   value: T | undefined;
   fetchedAt: number;
+  /** What the entry weighs, roughly: its key and its value as JSON. */
+  bytes?: number;
 }
 
 /** The cached entries of one kind (apps or routes) and the queries in flight for them. */
 class Table<T> {
   readonly entries = new Map<string, Entry<T>>();
   readonly inflight = new Map<string, Promise<T | undefined>>();
+  bytes = 0;
+
+  delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    this.bytes -= entry.bytes ?? 0;
+    this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
 }
+
+/** What one entry costs besides its key and value: the objects and the map slot. */
+const ENTRY_OVERHEAD_BYTES = 200;
 
 export class RouteCache {
   readonly #store: Datastore;
@@ -34,6 +54,7 @@ export class RouteCache {
   readonly #liveTtlMs: number;
   readonly #shortTtlMs: number;
   readonly #maxEntries: number;
+  readonly #maxBytes: number;
   readonly #apps = new Table<App>();
   readonly #routes = new Table<Route>();
   readonly #unsubscribe: () => void;
@@ -46,6 +67,7 @@ export class RouteCache {
     this.#liveTtlMs = options.liveTtlMs ?? 10_000;
     this.#shortTtlMs = options.shortTtlMs ?? 500;
     this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
     this.#unsubscribe = store.subscribe((change) => this.#invalidate(change));
   }
 
@@ -59,8 +81,13 @@ export class RouteCache {
 
   close(): void {
     this.#unsubscribe();
-    this.#apps.entries.clear();
-    this.#routes.entries.clear();
+    this.#apps.clear();
+    this.#routes.clear();
+  }
+
+  /** What the cached entries weigh, roughly (tests: the bound). */
+  get bytes(): number {
+    return this.#apps.bytes + this.#routes.bytes;
   }
 
   #get<T>(table: Table<T>, key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
@@ -96,11 +123,17 @@ export class RouteCache {
 
   #put<T>(table: Table<T>, key: string, entry: Entry<T>): void {
     // Re-inserting moves the key to the end of the Map's order, so the first key is the oldest.
-    table.entries.delete(key);
+    table.delete(key);
+    entry.bytes =
+      ENTRY_OVERHEAD_BYTES +
+      key.length * 2 +
+      (entry.value === undefined ? 0 : JSON.stringify(entry.value).length * 2);
     table.entries.set(key, entry);
-    if (table.entries.size > this.#maxEntries) {
+    table.bytes += entry.bytes;
+    while (table.entries.size > this.#maxEntries || table.bytes > this.#maxBytes / 2) {
       const oldest = table.entries.keys().next().value;
-      if (oldest !== undefined) table.entries.delete(oldest);
+      if (oldest === undefined || oldest === key) break;
+      table.delete(oldest);
     }
   }
 
@@ -110,18 +143,18 @@ export class RouteCache {
     this.#apps.inflight.clear();
     this.#routes.inflight.clear();
     if (change.app === undefined) {
-      this.#apps.entries.clear();
-      this.#routes.entries.clear();
+      this.#apps.clear();
+      this.#routes.clear();
       return;
     }
-    this.#apps.entries.delete(change.app);
+    this.#apps.delete(change.app);
     if (change.path !== undefined) {
-      this.#routes.entries.delete(routeKey(change.app, change.path));
+      this.#routes.delete(routeKey(change.app, change.path));
       return;
     }
     const prefix = routeKey(change.app, '');
-    for (const key of this.#routes.entries.keys()) {
-      if (key.startsWith(prefix)) this.#routes.entries.delete(key);
+    for (const key of [...this.#routes.entries.keys()]) {
+      if (key.startsWith(prefix)) this.#routes.delete(key);
     }
   }
 }

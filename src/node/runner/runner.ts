@@ -22,7 +22,7 @@ import { type Clock, realClock, type Timer } from './clock.js';
 import { Container, type ContainerState } from './container.js';
 import { CallError, clientGone, queueFull, tooBusy } from './errors.js';
 import { MemoryBudget } from './memory.js';
-import { launchDecision, naiveLaunchDecision } from './policy.js';
+import { type LaunchDecision, launchDecision, naiveLaunchDecision } from './policy.js';
 import { RunnerStats } from './stats.js';
 
 export interface CallRequest {
@@ -91,6 +91,8 @@ const MIN_SAMPLE_MS = 0.1;
 
 class Pool {
   readonly idle: Container[] = [];
+  /** Why the policy last held back a start; undefined when it last started one. */
+  lastHold: string | undefined;
   readonly waiters: Waiter[] = [];
   busy = 0;
   starting = 0;
@@ -102,6 +104,8 @@ class Pool {
   private readonly startEwma = new Ewma(EWMA_ALPHA);
 
   constructor(
+    /** Its key in the runner's pools (routeKey): a pool is dropped once it holds nothing. */
+    readonly key: string,
     readonly statsKey: string,
     readonly codec: FormatCodec,
     readonly memoryMb: number,
@@ -200,7 +204,7 @@ class HotRunner implements Runner {
   }
 
   stats(): NodeStats {
-    return this.counters.snapshot(this.options.nodeId);
+    return this.counters.snapshot(this.options.nodeId, this.pools.size);
   }
 
   async run(call: CallRequest): Promise<CallResult> {
@@ -248,6 +252,7 @@ class HotRunner implements Runner {
     let pool = this.pools.get(key);
     if (pool === undefined) {
       pool = new Pool(
+        key,
         statsKey(call),
         formatCodec(call.route.format),
         call.route.memory,
@@ -284,6 +289,7 @@ class HotRunner implements Runner {
           if (!this.dequeue(pool, waiter)) return;
           waiter.fail(clientGone());
           this.pump();
+          this.dropIfEmpty(pool);
           this.checkDrained();
         },
         { once: true },
@@ -305,6 +311,7 @@ class HotRunner implements Runner {
     if (!this.dequeue(pool, waiter)) return;
     waiter.fail(tooBusy(pool.retryAfterSeconds));
     this.pump();
+    this.dropIfEmpty(pool);
     this.checkDrained();
   }
 
@@ -370,7 +377,18 @@ class HotRunner implements Runner {
     this.budget.release(container.memoryMb);
     this.counters.containers.stopped++;
     this.pump();
+    this.dropIfEmpty(pool);
     this.checkDrained();
+  }
+
+  /**
+   * A pool with no container in any state and no call waiting is forgotten: a route that changed
+   * definition, or went quiet past its idle timeout, does not keep a pool for the node's lifetime.
+   */
+  private dropIfEmpty(pool: Pool): void {
+    if (pool.waiters.length > 0 || pool.idle.length > 0 || pool.busy > 0 || pool.starting > 0) return;
+    for (const owner of this.live.values()) if (owner === pool) return;
+    if (this.pools.get(pool.key) === pool) this.pools.delete(pool.key);
   }
 
   /** Re-evaluates every pool with waiters, oldest waiter first; re-entrant calls are folded. */
@@ -399,7 +417,13 @@ class HotRunner implements Runner {
       if (container === undefined || waiter === undefined) break;
       this.grant(pool, waiter, container);
     }
-    while (this.shouldLaunch(pool) && this.admit(pool)) this.launch(pool);
+    while (this.shouldLaunch(pool)) {
+      if (!this.admit(pool)) {
+        this.noteHold(pool, 'memory');
+        break;
+      }
+      this.launch(pool);
+    }
   }
 
   private shouldLaunch(pool: Pool): boolean {
@@ -408,7 +432,7 @@ class HotRunner implements Runner {
       return pool.waiters.some((waiter) => !waiter.ownStart) && this.starting < this.maxStarts;
     }
     const decide = this.options.launch === 'naive' ? naiveLaunchDecision : launchDecision;
-    const decision = decide(
+    const decision: LaunchDecision = decide(
       {
         waiting: pool.waiters.length,
         idle: pool.idle.length,
@@ -420,7 +444,13 @@ class HotRunner implements Runner {
       },
       { starting: this.starting, maxStarts: this.maxStarts },
     );
+    this.noteHold(pool, decision.launch ? undefined : decision.hold);
     return decision.launch;
+  }
+
+  private noteHold(pool: Pool, hold: string | undefined): void {
+    pool.lastHold = hold;
+    this.counters.route(pool.statsKey).launch_hold = hold ?? null;
   }
 
   /**
@@ -545,6 +575,7 @@ class HotRunner implements Runner {
     const victim = owner ?? pool.waiters[0];
     if (victim && this.dequeue(pool, victim)) victim.fail(new CallError(502, message));
     this.pump();
+    this.dropIfEmpty(pool);
     this.checkDrained();
   }
 
