@@ -4,8 +4,33 @@
 //   reserved     answers with the node's own headers (Fn-Node, Fn-Call-Id, Fn-Container, Fn-Cold) set
 //   headers      answers the request headers it received, as JSON
 //   flood        answers a body of `&bytes=N` bytes
+//   object-names answers headers named like Object.prototype's members (constructor, __proto__,
+//                toString): a reader that kept headers on a plain object threw on them
+//   garbage      writes `&bytes=M` pseudo-random bytes from `&seed=N` (the same bytes for the same
+//                seed) to stdout instead of an answer, then stays alive without answering
 // Anything else answers "ok".
 import { jsonResponse, serve } from './fdk.js';
+
+/** xorshift32: repeatable bytes from a seed, no dependency; the seed 0 would stay 0, so it is moved. */
+function pseudoRandomBytes(seed: number, count: number): Buffer {
+  let state = seed >>> 0 || 0x9e3779b9;
+  const bytes = Buffer.alloc(count);
+  for (let i = 0; i < count; i++) {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    bytes[i] = state & 0xff;
+  }
+  return bytes;
+}
+
+/** Never settles, and keeps the process alive: a function that hangs after what it wrote. */
+function hang(): Promise<never> {
+  setInterval(() => {}, 1 << 30);
+  return new Promise<never>(() => {});
+}
 
 serve((request) => {
   const action = request.url.searchParams.get('do');
@@ -29,6 +54,23 @@ serve((request) => {
       return jsonResponse(request.headers);
     case 'flood':
       return { body: Buffer.alloc(Number(request.url.searchParams.get('bytes') ?? '0'), 'x') };
+    case 'object-names':
+      return {
+        // fromEntries: a literal `__proto__:` would set the prototype instead of naming a header.
+        headers: Object.fromEntries([
+          ['constructor', 'c'],
+          ['__proto__', 'p'],
+          ['toString', 't'],
+          ['x-good', 'kept'],
+        ]),
+        body: 'object names',
+      };
+    case 'garbage': {
+      const seed = Number(request.url.searchParams.get('seed') ?? '1');
+      const count = Math.min(Number(request.url.searchParams.get('bytes') ?? '1024'), 16 * 1024 * 1024);
+      process.stdout.write(pseudoRandomBytes(seed, Number.isFinite(count) ? count : 1024));
+      return hang();
+    }
     default:
       return { body: 'ok' };
   }

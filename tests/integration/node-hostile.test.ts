@@ -75,6 +75,22 @@ describe('what a function answers', () => {
     expect(answer.headers['x-bad']).toBeUndefined();
   });
 
+  // Found by tests/unit/formats-fuzz: the http reader kept headers on a plain object, so a function
+  // answering a header named "constructor" threw a TypeError from the runner's stdout handler and the
+  // whole node exited.
+  it.each(['http', 'json'])(
+    'headers named like Object.prototype members (%s format) are served, and the node stays up',
+    async (format) => {
+      const answer = await call(`/${format}`, '?do=object-names');
+      expect(answer.status).toBe(200);
+      expect(answer.body).toBe('object names');
+      expect(answer.headers.constructor).toBe('c');
+      expect(answer.headers['x-good']).toBe('kept');
+      expect(node.running).toBe(true);
+      expect((await call(`/${format}`)).status).toBe(200);
+    },
+  );
+
   it("cannot set the node's own headers", async () => {
     const answer = await call('/http', '?do=reserved');
     expect(answer.status).toBe(200);

@@ -73,6 +73,39 @@ describe('http/1.1 framing', () => {
     expect(() => conflicting.next()).toThrow(/invalid content-length/);
   });
 
+  // Found by formats-fuzz: on a plain object these names found Object.prototype's members, and the
+  // TypeError thrown from the runner's stdout handler took the whole node down.
+  it('keeps headers named like Object.prototype members (constructor, __proto__) as headers', () => {
+    const reader = new Http1Reader('response');
+    reader.push(
+      Buffer.from(
+        'HTTP/1.1 200 OK\r\nconstructor: c\r\n__proto__: p\r\nToString: t\r\nContent-Length: 0\r\n\r\n',
+      ),
+    );
+    const headers = reader.next()?.headers ?? {};
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
+    expect(Object.entries(headers)).toEqual([
+      ['constructor', ['c']],
+      ['__proto__', ['p']],
+      ['tostring', ['t']],
+      ['content-length', ['0']],
+    ]);
+  });
+
+  it('trims only SP and HTAB around a header value, not a trailing 0xA0 byte', () => {
+    const reader = new Http1Reader('response');
+    reader.push(Buffer.from('HTTP/1.1 200 OK\r\nX-A: \t v\xa0 \r\nContent-Length: 0\r\n\r\n', 'latin1'));
+    expect(reader.next()?.headers['x-a']).toEqual(['v\xa0']);
+  });
+
+  it('bounds a trailer section that never ends like a header section', () => {
+    const reader = new Http1Reader('response', { headerBytes: 256, bodyBytes: 1024 });
+    reader.push(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: '));
+    expect(reader.next()).toBeUndefined();
+    reader.push(Buffer.alloc(300, 'a'));
+    expect(() => reader.next()).toThrow(/trailer section too large/);
+  });
+
   it('never lets a header value inject a line', () => {
     const bytes = encodeHttpRequest('GET', '/', { 'x-evil': ['a\r\nContent-Length: 99'] }, Buffer.alloc(0));
     expect(bytes.toString()).not.toContain('99');
@@ -88,6 +121,15 @@ describe('json framing', () => {
       return reader.next();
     });
     expect(objects).toEqual([{ body: '} {"', n: { a: [1] } }, { body: 'é' }]);
+  });
+
+  // Found by formats-fuzz: `"protocol": null` threw a TypeError (not a FramingError) out of the reader.
+  it('reads a null protocol as absent and refuses any other non-object protocol or headers', () => {
+    const read = (text: string) => formatCodec('json').createReader().push(Buffer.from(text));
+    expect(read('{"body":"x","protocol":null}')).toMatchObject({ status: 200, body: Buffer.from('x') });
+    expect(() => read('{"body":"x","protocol":"http"}')).toThrow(FramingError);
+    expect(() => read('{"body":"x","protocol":[1]}')).toThrow(FramingError);
+    expect(() => read('{"body":"x","protocol":{"headers":[["a"]]}}')).toThrow(FramingError);
   });
 
   it('refuses anything that does not start an object', () => {

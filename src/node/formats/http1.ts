@@ -113,17 +113,24 @@ export class Http1Reader {
     const lines = this.buffer.subarray(0, end).toString('latin1').split('\r\n');
     this.buffer = this.buffer.subarray(end + 4);
     const startLine = this.parseStartLine(lines[0] ?? '');
-    const headers: HeaderMap = {};
+    // Collected in a Map: header names are the other side's words, and on a plain object a name such
+    // as "constructor" or "__proto__" finds Object.prototype's member instead of a list (a TypeError
+    // on push, thrown from a stdout handler: the whole node went down with it).
+    const collected = new Map<string, string[]>();
     for (const line of lines.slice(1)) {
       const colon = line.indexOf(':');
       const name = colon > 0 ? line.slice(0, colon) : '';
       if (!TOKEN.test(name)) throw new FramingError(`malformed header line ${JSON.stringify(line)}`);
       const key = name.toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      const values = headers[key];
+      // Only SP and HTAB are optional whitespace (RFC 9110 5.6.3); String.trim would also eat the
+      // byte 0xA0, which latin1 reads as a no-break space, from a value that ends with it.
+      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+      const values = collected.get(key);
       if (values) values.push(value);
-      else headers[key] = [value];
+      else collected.set(key, [value]);
     }
+    // fromEntries defines own properties, so even "__proto__" stays a header rather than a prototype.
+    const headers: HeaderMap = Object.fromEntries(collected);
     this.head = { startLine, headers };
     this.mode = this.bodyMode(startLine, headers);
     return true;
@@ -199,9 +206,14 @@ export class Http1Reader {
       if (!/^[0-9a-fA-F]+$/.test(sizeText)) throw new FramingError(`invalid chunk size ${sizeText}`);
       const size = Number.parseInt(sizeText, 16);
       if (size === 0) {
-        // Last chunk: skip optional trailers up to the blank line.
+        // Last chunk: skip optional trailers up to the blank line. They are a header section, bounded
+        // like one: otherwise a function that never ends them is buffered without limit.
         const end = this.buffer.indexOf('\r\n\r\n', lineEnd);
-        if (end < 0) return false;
+        if (end < 0) {
+          if (this.buffer.length - lineEnd > this.limits.headerBytes)
+            throw new FramingError('trailer section too large');
+          return false;
+        }
         this.buffer = this.buffer.subarray(end + 4);
         return true;
       }

@@ -98,6 +98,7 @@ function isHeaderMap(value: unknown): value is HeaderMap {
   return (
     typeof value === 'object' &&
     value !== null &&
+    !Array.isArray(value) &&
     Object.values(value).every((v) => Array.isArray(v) && v.every((item) => typeof item === 'string'))
   );
 }
@@ -113,7 +114,12 @@ export function toJsonCallOut(value: unknown): JsonCallOut {
   if (out.content_type !== undefined && typeof out.content_type !== 'string') {
     throw new FramingError('json content_type is not a string');
   }
+  // JSON null reads as absent, as Go's decoder reads it; any other non-object is not Fn's shape (and
+  // reading its fields would throw a TypeError, not a FramingError, from a stdout handler).
+  if (out.protocol === null) delete out.protocol;
   const protocol = out.protocol as Record<string, unknown> | undefined;
+  if (protocol !== undefined && (typeof protocol !== 'object' || Array.isArray(protocol)))
+    throw new FramingError('json protocol is not an object');
   if (protocol !== undefined) {
     const status = protocol.status_code;
     if (
