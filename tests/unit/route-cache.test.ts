@@ -168,7 +168,7 @@ describe('route cache', () => {
     expect((await cache.getRoute('app', '/r'))?.image).toBe('v3');
   });
 
-  it('drops everything when told that changes may have been missed', async () => {
+  it('reads everything again when told that changes may have been missed', async () => {
     const { view, state } = switchable(here);
     state.live = true;
     const cache = new RouteCache(view, { now: clock });
@@ -180,6 +180,20 @@ describe('route cache', () => {
     for (const listener of state.listeners) listener({});
     expect((await cache.getRoute('app', '/r'))?.image).toBe('v2');
     expect(await cache.getApp('app')).toEqual({ name: 'app', config: { A: '1' } });
+  });
+
+  it('keeps serving what it had when told of missed changes while the database still refuses reads', async () => {
+    // The Postgres listener reconnects before the query pool's circuit lets reads through again.
+    const { view, state } = switchable(here);
+    state.live = true;
+    const cache = new RouteCache(view, { now: clock });
+    expect((await cache.getRoute('app', '/r'))?.image).toBe('v1');
+    state.down = true;
+    for (const listener of state.listeners) listener({});
+    expect((await cache.getRoute('app', '/r'))?.image).toBe('v1');
+    await elsewhere.updateRoute(route('/r', 'v2'));
+    state.down = false;
+    expect((await cache.getRoute('app', '/r'))?.image).toBe('v2');
   });
 
   it('serves the last known route while the database is down, but never an invalidated one or a miss', async () => {

@@ -43,6 +43,11 @@ class Table<T> {
     this.entries.clear();
     this.bytes = 0;
   }
+
+  /** Every entry must be read again, but stays the answer while the database cannot be read. */
+  expireAll(): void {
+    for (const entry of this.entries.values()) entry.fetchedAt = Number.NEGATIVE_INFINITY;
+  }
 }
 
 /** What one entry costs besides its key and value: the objects and the map slot. */
@@ -143,8 +148,11 @@ export class RouteCache {
     this.#apps.inflight.clear();
     this.#routes.inflight.clear();
     if (change.app === undefined) {
-      this.#apps.clear();
-      this.#routes.clear();
+      // Changes may have been missed (the listener reconnected after a database restart): nothing is
+      // known to be wrong, so the entries stay as the fallback for the moments the database is still
+      // refusing reads, while every next read asks it again.
+      this.#apps.expireAll();
+      this.#routes.expireAll();
       return;
     }
     this.#apps.delete(change.app);
