@@ -1,6 +1,7 @@
-// src/node/runner: runs function calls in hot containers (DESIGN section 3, "Runner"). runner.ts owns
-// pools, the launch policy (policy.ts), memory admission (memory.ts) and the /stats counters
-// (stats.ts); container.ts speaks a format to one instance; time is injected (clock.ts).
+// src/node/runner: runs function calls in hot containers (DESIGN section 3, "Runner"). runner.ts
+// decides (launch policy of policy.ts, memory admission of memory.ts, eviction, draining); pool.ts
+// keeps each route key's waiters, starts and containers with the /stats gauges (stats.ts) in step;
+// container.ts speaks a format to one instance; time is injected (clock.ts).
 export { type Clock, realClock, type Timer } from './clock.js';
 export { CallError } from './errors.js';
 export { type Capacity, detectCapacity } from './memory.js';

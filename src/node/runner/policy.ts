@@ -11,7 +11,7 @@
 //   2. A start launched while n others are in flight on the node takes about S * (n + 1): starts
 //      share one engine (the node's synchronous fork and the same CPUs here, Docker's daemon
 //      there). Measured: one start alone 40-100 ms, each of four concurrent ones 200-600 ms.
-//   3. (runner.ts) R follows hot calls: a container's first call also pays its runtime's warm-up
+//   3. (pool.ts) R follows hot calls: a container's first call also pays its runtime's warm-up
 //      (10-15 ms against 6 ms hot here), which is part of a start; the first call only seeds R.
 // With these, the same bursts started 2-3 containers for 5 ms calls and 24-47 for 1 s calls.
 

@@ -1,28 +1,26 @@
-// The hot-functions runner (DESIGN section 3, "Runner"): one pool of containers per route key,
-// idle containers reused most recently used first, the launch policy of policy.ts, a node-wide cap
-// on concurrent starts, idle_timeout, LRU eviction of idle containers of any route under memory
-// pressure, and memory admission that gives up with 503 after half a call's timeout. All formats go
-// through the same path; a `default`-format container is started for one call and then ends.
+// The hot-functions runner (DESIGN section 3, "Runner"): the decisions over the pools of pool.ts.
+// It owns when to launch (the policy of policy.ts, a node-wide cap on concurrent starts), memory
+// admission and LRU eviction of idle containers of any route (giving up with 503 after half a call's
+// timeout), launching, idle_timeout retirement and draining; the pools own the counts those decisions
+// change. All formats go through the same path; a `default`-format container serves one call and ends.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Ewma } from '../../common/ewma.js';
 import type { App, NodeStats, Route } from '../../common/wire.js';
 import { parseCpus } from '../cpus.js';
 import { type Driver, type ExitInfo, type Instance, UnknownImageError } from '../drivers/driver.js';
 import { withoutLoaderVariables } from '../drivers/loader-variables.js';
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
-  type FormatCodec,
   type FunctionRequest,
   type FunctionResponse,
-  formatCodec,
   type HeaderMap,
 } from '../formats/index.js';
-import { type Clock, realClock, type Timer } from './clock.js';
-import { Container, type ContainerState } from './container.js';
+import { type Clock, realClock } from './clock.js';
+import { Container } from './container.js';
 import { CallError, clientGone, queueFull, tooBusy } from './errors.js';
 import { MemoryBudget } from './memory.js';
 import { type LaunchDecision, launchDecision, naiveLaunchDecision } from './policy.js';
+import { Pool, type PoolHost, routeKey, statsKey, type Waiter } from './pool.js';
 import { RunnerStats } from './stats.js';
 
 export interface CallRequest {
@@ -74,101 +72,9 @@ export interface Runner {
   close(): Promise<void>;
 }
 
-interface Waiter {
-  call: CallRequest;
-  enqueuedAt: number;
-  timer: Timer;
-  /** Default format: a container is being started for this very call. */
-  ownStart: boolean;
-  grant(container: Container, cold: boolean): void;
-  fail(error: CallError): void;
-}
-
-/** Weight of the newest run or start time in R and S. */
-const EWMA_ALPHA = 0.3;
-/** Smallest sample kept, so an estimate is never zero (a zero would switch the policy off). */
-const MIN_SAMPLE_MS = 0.1;
-
-class Pool {
-  readonly idle: Container[] = [];
-  /** Why the policy last held back a start; undefined when it last started one. */
-  lastHold: string | undefined;
-  readonly waiters: Waiter[] = [];
-  busy = 0;
-  starting = 0;
-  everCompleted = false;
-  /** R from hot calls: a container's first call also pays its runtime's warm-up (part of a start). */
-  private readonly hotRunMs = new Ewma(EWMA_ALPHA);
-  /** The first measured call, R's seed until a hot call has been measured. */
-  private seedRunMs: number | undefined;
-  private readonly startEwma = new Ewma(EWMA_ALPHA);
-
-  constructor(
-    /** Its key in the runner's pools (routeKey): a pool is dropped once it holds nothing. */
-    readonly key: string,
-    readonly statsKey: string,
-    readonly codec: FormatCodec,
-    readonly memoryMb: number,
-    /** The latest definition seen; idle_timeout may change without changing the key. */
-    public route: Route,
-    readonly app: App,
-  ) {}
-
-  /** The run time estimate R, undefined before any call finished. */
-  get runMs(): number | undefined {
-    return this.hotRunMs.value ?? this.seedRunMs;
-  }
-
-  /** The start time estimate S, undefined before any start finished. */
-  get startMs(): number | undefined {
-    return this.startEwma.value;
-  }
-
-  /** `firstCall`: the container's first call. Default-format pools have only those. */
-  recordRun(runMs: number, firstCall: boolean): void {
-    const sample = Math.max(MIN_SAMPLE_MS, runMs);
-    if (!firstCall || !this.codec.hot) this.hotRunMs.add(sample);
-    else this.seedRunMs ??= sample;
-  }
-
-  recordStart(startMs: number): void {
-    this.startEwma.add(Math.max(MIN_SAMPLE_MS, startMs));
-  }
-
-  /** Seconds a refused caller should wait: about one run, when a busy container frees up. */
-  get retryAfterSeconds(): number {
-    return Math.max(1, Math.ceil((this.runMs ?? 1000) / 1000));
-  }
-}
-
 const DEFAULT_MAX_STARTS = 4;
 /** Calls that may wait for one route before more are refused (a memory bound, not a fairness one). */
 const DEFAULT_MAX_QUEUE = 1000;
-
-function sortedConfig(config: Record<string, string>): [string, string][] {
-  return Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/** Everything that makes two calls able to share a container. */
-function routeKey(app: App, route: Route): string {
-  const { path, image, format, memory, timeout, cpus, config } = route;
-  return JSON.stringify([
-    app.name,
-    path,
-    image,
-    format,
-    memory,
-    timeout,
-    cpus,
-    sortedConfig(config),
-    sortedConfig(app.config),
-  ]);
-}
-
-/** The call's route in /stats: `<app><path>`, whatever else of the route changes. */
-function statsKey(call: CallRequest): string {
-  return `${call.app.name}${call.route.path}`;
-}
 
 /** What the function sees of a call (the format encodes it; the default format's environment too). */
 function functionRequest(call: CallRequest): FunctionRequest {
@@ -188,10 +94,10 @@ class HotRunner implements Runner {
   private readonly budget: MemoryBudget;
   private readonly clock: Clock;
   private readonly maxStarts: number;
+  /** What the pools share; their idle timeouts retire through the runner. */
+  private readonly host: PoolHost;
+  /** Every placed container not yet gone, in placement order: eviction and draining walk it. */
   private readonly live = new Map<Container, Pool>();
-  private readonly idleTimers = new Map<Container, Timer>();
-  /** Starts in progress on this node. */
-  private starting = 0;
   private pumping = false;
   private pumpAgain = false;
   private closing: Promise<void> | undefined;
@@ -201,6 +107,16 @@ class HotRunner implements Runner {
     this.budget = new MemoryBudget(options.capacityMb);
     this.clock = options.clock ?? realClock;
     this.maxStarts = options.maxStarts ?? DEFAULT_MAX_STARTS;
+    this.host = {
+      stats: this.counters,
+      clock: this.clock,
+      idleExpired: (pool, container) => this.retire(pool, container),
+    };
+  }
+
+  /** Starts in flight on this node: the gauge the pools keep (Pool.beginStart), not a count of its own. */
+  private get starting(): number {
+    return this.counters.containers.starting;
   }
 
   stats(): NodeStats {
@@ -208,24 +124,17 @@ class HotRunner implements Runner {
   }
 
   async run(call: CallRequest): Promise<CallResult> {
-    const routeStats = this.counters.route(statsKey(call));
+    const routeStats = this.counters.route(statsKey(call.app, call.route));
     routeStats.calls++;
-    if (this.closing) {
-      this.counters.calls.failed++;
-      throw tooBusy(1);
-    }
-    const pool = this.poolFor(call);
-    const arrivedAt = this.clock.now();
-    let grant: { container: Container; cold: boolean };
+    // Set once the call holds a container: from then on it is running and must give it back.
+    let held: { pool: Pool; container: Container } | undefined;
     try {
-      grant = await this.acquire(pool, call);
-    } catch (error) {
-      this.counters.calls.failed++;
-      throw error;
-    }
-    const { container, cold } = grant;
-    const waitMs = this.clock.now() - arrivedAt;
-    try {
+      if (this.closing) throw tooBusy(1);
+      const pool = this.poolFor(call);
+      const arrivedAt = this.clock.now();
+      const { container, cold } = await this.acquire(pool, call);
+      held = { pool, container };
+      const waitMs = this.clock.now() - arrivedAt;
       const { response, runMs } = await container.exchange(functionRequest(call), call.route.timeout * 1000);
       pool.recordRun(runMs, cold);
       routeStats.run_ms_ewma = pool.runMs ?? 0;
@@ -233,17 +142,21 @@ class HotRunner implements Runner {
       this.counters.calls.complete++;
       return { ...response, containerId: container.id, cold, waitMs };
     } catch (error) {
+      // The one place a call is counted failed, whether it was refused, never got a container or
+      // failed in its container.
       this.counters.calls.failed++;
-      if (error instanceof CallError) {
+      if (held !== undefined && error instanceof CallError) {
         this.options.logger.warn(
-          { call: call.id, container: container.id, status: error.status, why: container.broken },
+          { call: call.id, container: held.container.id, status: error.status, why: held.container.broken },
           `call failed: ${error.message}`,
         );
       }
       throw error;
     } finally {
-      this.counters.calls.running--;
-      this.afterCall(pool, container);
+      if (held !== undefined) {
+        this.counters.calls.running--;
+        this.afterCall(held.pool, held.container);
+      }
     }
   }
 
@@ -251,14 +164,7 @@ class HotRunner implements Runner {
     const key = routeKey(call.app, call.route);
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new Pool(
-        key,
-        statsKey(call),
-        formatCodec(call.route.format),
-        call.route.memory,
-        call.route,
-        call.app,
-      );
+      pool = new Pool(key, call.app, call.route, this.host);
       this.pools.set(key, pool);
     }
     pool.route = call.route;
@@ -279,14 +185,13 @@ class HotRunner implements Runner {
         grant: (container, cold) => resolve({ container, cold }),
         fail: reject,
       };
-      pool.waiters.push(waiter);
-      this.counters.calls.queued++;
+      pool.enqueue(waiter);
       // A client gone before its call got a container takes its place in line with it: no container
       // is started for it (a start already under way for the route serves the next caller).
       call.signal?.addEventListener(
         'abort',
         () => {
-          if (!this.dequeue(pool, waiter)) return;
+          if (!pool.dequeue(waiter)) return;
           waiter.fail(clientGone());
           this.pump();
           this.dropIfEmpty(pool);
@@ -298,17 +203,8 @@ class HotRunner implements Runner {
     });
   }
 
-  private dequeue(pool: Pool, waiter: Waiter): boolean {
-    const index = pool.waiters.indexOf(waiter);
-    if (index < 0) return false;
-    pool.waiters.splice(index, 1);
-    waiter.timer.cancel();
-    this.counters.calls.queued--;
-    return true;
-  }
-
   private giveUp(pool: Pool, waiter: Waiter): void {
-    if (!this.dequeue(pool, waiter)) return;
+    if (!pool.dequeue(waiter)) return;
     waiter.fail(tooBusy(pool.retryAfterSeconds));
     this.pump();
     this.dropIfEmpty(pool);
@@ -317,44 +213,19 @@ class HotRunner implements Runner {
 
   /** Hands a container to a waiting call: from here the call is running, in the same step. */
   private grant(pool: Pool, waiter: Waiter, container: Container): void {
-    this.dequeue(pool, waiter);
+    pool.dequeue(waiter);
     this.counters.calls.running++;
     const cold = container.calls === 0;
     const routeStats = this.counters.route(pool.statsKey);
     if (cold) routeStats.cold++;
     else routeStats.hot++;
-    this.setState(pool, container, 'busy');
+    pool.setState(container, 'busy');
     waiter.grant(container, cold);
-  }
-
-  /** Moves a container between states, keeping the gauges and the pool's idle stack in step. */
-  private setState(pool: Pool, container: Container, next: ContainerState): void {
-    const gauges = this.counters.containers;
-    if (container.state === 'idle') {
-      gauges.idle--;
-      pool.idle.splice(pool.idle.indexOf(container), 1);
-      this.idleTimers.get(container)?.cancel();
-      this.idleTimers.delete(container);
-    } else if (container.state === 'busy') {
-      gauges.busy--;
-      pool.busy--;
-    }
-    container.state = next;
-    if (next === 'idle') {
-      gauges.idle++;
-      container.lastUsedAt = this.clock.now();
-      pool.idle.push(container);
-      const timer = this.clock.setTimeout(() => this.retire(pool, container), pool.route.idle_timeout * 1000);
-      this.idleTimers.set(container, timer);
-    } else if (next === 'busy') {
-      gauges.busy++;
-      pool.busy++;
-    }
   }
 
   private afterCall(pool: Pool, container: Container): void {
     if (container.state === 'busy') {
-      if (pool.codec.hot && container.broken === undefined) this.setState(pool, container, 'idle');
+      if (pool.codec.hot && container.broken === undefined) pool.setState(container, 'idle');
       else this.retire(pool, container);
     }
     this.pump();
@@ -364,7 +235,7 @@ class HotRunner implements Runner {
   private retire(pool: Pool, container: Container, evicted = false): void {
     if (container.state === 'stopping' || container.state === 'gone') return;
     if (evicted) this.counters.containers.evicted++;
-    this.setState(pool, container, 'stopping');
+    pool.setState(container, 'stopping');
     void container.stop();
   }
 
@@ -372,10 +243,9 @@ class HotRunner implements Runner {
     if (container.state === 'idle') {
       this.options.logger.warn({ container: container.id, exit }, 'idle container ended on its own');
     }
-    this.setState(pool, container, 'gone');
+    pool.setState(container, 'gone');
     this.live.delete(container);
     this.budget.release(container.memoryMb);
-    this.counters.containers.stopped++;
     this.pump();
     this.dropIfEmpty(pool);
     this.checkDrained();
@@ -386,9 +256,7 @@ class HotRunner implements Runner {
    * definition, or went quiet past its idle timeout, does not keep a pool for the node's lifetime.
    */
   private dropIfEmpty(pool: Pool): void {
-    if (pool.waiters.length > 0 || pool.idle.length > 0 || pool.busy > 0 || pool.starting > 0) return;
-    for (const owner of this.live.values()) if (owner === pool) return;
-    if (this.pools.get(pool.key) === pool) this.pools.delete(pool.key);
+    if (pool.isEmpty() && this.pools.get(pool.key) === pool) this.pools.delete(pool.key);
   }
 
   /** Re-evaluates every pool with waiters, oldest waiter first; re-entrant calls are folded. */
@@ -419,7 +287,7 @@ class HotRunner implements Runner {
     }
     while (this.shouldLaunch(pool)) {
       if (!this.admit(pool)) {
-        this.noteHold(pool, 'memory');
+        pool.noteHold('memory');
         break;
       }
       this.launch(pool);
@@ -432,25 +300,12 @@ class HotRunner implements Runner {
       return pool.waiters.some((waiter) => !waiter.ownStart) && this.starting < this.maxStarts;
     }
     const decide = this.options.launch === 'naive' ? naiveLaunchDecision : launchDecision;
-    const decision: LaunchDecision = decide(
-      {
-        waiting: pool.waiters.length,
-        idle: pool.idle.length,
-        busy: pool.busy,
-        starting: pool.starting,
-        everCompleted: pool.everCompleted,
-        runMs: pool.runMs,
-        startMs: pool.startMs,
-      },
-      { starting: this.starting, maxStarts: this.maxStarts },
-    );
-    this.noteHold(pool, decision.launch ? undefined : decision.hold);
+    const decision: LaunchDecision = decide(pool.view(), {
+      starting: this.starting,
+      maxStarts: this.maxStarts,
+    });
+    pool.noteHold(decision.launch ? undefined : decision.hold);
     return decision.launch;
-  }
-
-  private noteHold(pool: Pool, hold: string | undefined): void {
-    pool.lastHold = hold;
-    this.counters.route(pool.statsKey).launch_hold = hold ?? null;
   }
 
   /**
@@ -486,9 +341,7 @@ class HotRunner implements Runner {
     const id = randomBytes(6).toString('hex');
     const owner = pool.codec.hot ? undefined : pool.waiters.find((waiter) => !waiter.ownStart);
     if (owner) owner.ownStart = true;
-    pool.starting++;
-    this.starting++;
-    this.counters.containers.starting++;
+    pool.beginStart();
     const { app, route } = pool;
     // Config written before the API refused loader variables, or by another node build on the same
     // database, still never reaches a function.
@@ -525,12 +378,6 @@ class HotRunner implements Runner {
       );
   }
 
-  private startEnded(pool: Pool): void {
-    pool.starting--;
-    this.starting--;
-    this.counters.containers.starting--;
-  }
-
   private started(
     pool: Pool,
     id: string,
@@ -538,12 +385,7 @@ class HotRunner implements Runner {
     startMs: number,
     owner: Waiter | undefined,
   ): void {
-    this.startEnded(pool);
-    this.counters.containers.started++;
-    const routeStats = this.counters.route(pool.statsKey);
-    routeStats.containers_started++;
-    pool.recordStart(startMs);
-    routeStats.start_ms_ewma = pool.startMs ?? 0;
+    pool.endStart(startMs);
     const container = new Container(
       id,
       pool.memoryMb,
@@ -558,7 +400,7 @@ class HotRunner implements Runner {
     );
     this.live.set(container, pool);
     void container.exited.then((exit) => this.gone(pool, container, exit));
-    if (owner === undefined) this.setState(pool, container, 'idle');
+    if (owner === undefined) pool.setState(container, 'idle');
     else if (pool.waiters.includes(owner)) this.grant(pool, owner, container);
     else this.retire(pool, container);
     this.pump();
@@ -566,14 +408,14 @@ class HotRunner implements Runner {
   }
 
   private startFailed(pool: Pool, error: Error, owner: Waiter | undefined): void {
-    this.startEnded(pool);
+    pool.endStart(undefined);
     this.budget.release(pool.memoryMb);
     const message =
       error instanceof UnknownImageError ? error.message : `function failed to start: ${error.message}`;
     this.options.logger.warn({ route: pool.statsKey, image: pool.route.image }, message);
     // The call the start was for fails; the others stay queued and the policy decides again.
     const victim = owner ?? pool.waiters[0];
-    if (victim && this.dequeue(pool, victim)) victim.fail(new CallError(502, message));
+    if (victim && pool.dequeue(victim)) victim.fail(new CallError(502, message));
     this.pump();
     this.dropIfEmpty(pool);
     this.checkDrained();

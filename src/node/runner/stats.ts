@@ -1,7 +1,8 @@
-// The counters behind GET /stats (shape in common/wire.ts). Each is changed by the runner at the
-// moment the event happens (a call queued, a container started, ...); nothing is derived later. The
-// per-route table keeps the most recently called MAX_ROUTES routes: a node that served many routes
-// over its life does not keep them all.
+// The counters behind GET /stats (shape in common/wire.ts). Each is changed by the runner or a pool
+// (pool.ts) at the moment the event happens (a call queued, a container started, ...); nothing is
+// derived later, and the runner reads its starts in flight from here. The per-route table keeps the
+// most recently called MAX_ROUTES routes: a node that served many routes over its life does not keep
+// them all.
 import type { NodeStats, RouteStats } from '../../common/wire.js';
 
 /** Routes the table keeps; each entry is small and its key at most an app name and a route path. */
