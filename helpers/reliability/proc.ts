@@ -1,7 +1,8 @@
 // What the kernel says of a process the suite started, read from /proc: resident memory, open file
-// descriptors, and the processes below it (a node's function instances). Reads race with exits, so a
+// descriptors (those a server holds itself apart from the connections its clients keep open), and
+// the processes below it (a node's function instances). Reads race with exits, so a
 // process gone between listing and reading counts as absent, never as an error.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Resident set size in bytes; undefined once the process is gone. */
 export function rssBytes(pid: number): number | undefined {
@@ -63,4 +64,50 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Socket inodes of established TCP connections whose local port is `port` (accepted by its server). */
+function acceptedSockets(port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      const fields = line.trim().split(/\s+/);
+      const local = fields[1];
+      if (local === undefined || fields[3] !== '01') continue;
+      if (Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) inodes.add(fields[9] ?? '');
+    }
+  }
+  return inodes;
+}
+
+/**
+ * A server's open descriptors, split: the connections its clients opened to `port` (theirs to keep
+ * open, within the server's connection cap) and everything else (what the server itself holds).
+ */
+export function descriptorsOf(pid: number, port: number): { own: number; accepted: number } | undefined {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return undefined;
+  }
+  const accepted = acceptedSockets(port);
+  let inbound = 0;
+  for (const fd of fds) {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode !== undefined && accepted.has(inode)) inbound++;
+    } catch {
+      // closed between listing and reading
+    }
+  }
+  return { own: fds.length - inbound, accepted: inbound };
 }

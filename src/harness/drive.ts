@@ -3,6 +3,7 @@
 // call in flight is bounded by its own timeout), so a run always ends. An abort signal (Ctrl-C) stops
 // new calls the same way.
 import type { FnClient } from '../common/fn-client.js';
+import { seededRandom } from '../common/seeded-random.js';
 import type { NodeDirectory } from './attribution.js';
 import { type Execution, execute } from './execute.js';
 
@@ -50,18 +51,6 @@ const FAILED_BODY_CHARS = 2000;
 /** Fixed, so two runs with the same flags make the same calls in the same order. */
 const PLAN_SEED = 0x5eed;
 
-/** mulberry32: a tiny seeded PRNG; the order only has to be aperiodic, not unpredictable. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The route index of each call: every route gets calls/routes calls (the first calls%routes one
  * more), in a seeded shuffle. Not simply i mod routes: with that order a round-robin balancer over
@@ -70,7 +59,7 @@ function random(seed: number): () => number {
  */
 export function callPlan(routes: number, calls: number, seed = PLAN_SEED): number[] {
   const plan = Array.from({ length: calls }, (_, i) => i % routes);
-  const next = random(seed);
+  const next = seededRandom(seed);
   for (let i = plan.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
     [plan[i], plan[j]] = [plan[j] as number, plan[i] as number];
