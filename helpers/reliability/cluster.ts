@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FnClient } from '../../src/common/fn-client.js';
-import { FnNodeProcess } from '../fn-node-process.js';
+import type { FnNodeProcess } from '../fn-node-process.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../fnlb-process.js';
 import { type LocalPostgres, startPostgres } from '../postgres.js';
+import { startNode } from '../topology/processes.js';
 import { alive, descendants } from './proc.js';
 
 export interface ClusterOptions {
@@ -45,7 +46,7 @@ export class ReliabilityCluster {
   static async start(options: ClusterOptions = {}): Promise<ReliabilityCluster> {
     const scratchDir = mkdtempSync(join(tmpdir(), 'fnguard-reliability-'));
     const postgres = await startPostgres();
-    const nodeEnv = { FN_DRIVER: 'process', ...options.nodeEnv };
+    const nodeEnv = options.nodeEnv ?? {};
     const nodes: FnNodeProcess[] = [];
     try {
       const started = await Promise.all(
@@ -91,7 +92,13 @@ export class ReliabilityCluster {
     if (orphans.length > 0) {
       throw new Error(`${old.address}: ${orphans.length} instance(s) outlived the node: pids ${orphans}`);
     }
-    this.nodes[index] = await startNode(this.postgres.url, this.scratchDir, this.nodeEnv, old);
+    this.nodes[index] = await startNode(
+      this.postgres.url,
+      this.scratchDir,
+      this.nodeEnv,
+      old.port,
+      old.nodeId,
+    );
     this.restarts.nodes++;
     await this.waitAllOnline();
   }
@@ -123,20 +130,6 @@ export class ReliabilityCluster {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-function startNode(
-  dbUrl: string,
-  cwd: string,
-  env: Record<string, string>,
-  previous?: FnNodeProcess,
-): Promise<FnNodeProcess> {
-  return FnNodeProcess.start({
-    dbUrl,
-    cwd,
-    env,
-    ...(previous ? { port: previous.port, nodeId: previous.nodeId } : {}),
-  });
 }
 
 function startBalancer(nodes: FnNodeProcess[], token: string, port?: number): Promise<FnlbProcess> {

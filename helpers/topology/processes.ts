@@ -181,7 +181,8 @@ export class ProcessTopology implements Topology {
   }
 }
 
-function startNode(
+/** An fn-node with the process driver on `dbUrl`; `port` and `nodeId` again for a restart. */
+export function startNode(
   dbUrl: string,
   cwd: string,
   env: Record<string, string> = {},
