@@ -4,12 +4,21 @@
 // file per property (tests/guard); `reliability` (fuzz, chaos and a short soak of this project's own
 // fn-node and fnlb, tests/reliability) starts its own processes and Postgres servers, after the other
 // two so its load and faults never share the two cores with them.
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+/** Where the run's reports go: fnguard.json (helpers/guard/reporter.ts) and Vitest's JUnit XML. */
+const REPORTS = process.env.FNG_REPORTS || 'reports';
 
 export default defineConfig({
   test: {
-    // The guard's verdicts (table and reports/fnguard.json) come from the checks the tests recorded.
-    reporters: ['default', './helpers/guard/reporter.ts'],
+    // The guard's verdicts (table, reports/fnguard.json, the CI summary) come from the checks the
+    // tests recorded; junit.xml lists every test of the run for CI systems that read it.
+    reporters: [
+      'default',
+      ['junit', { outputFile: join(REPORTS, 'junit.xml') }],
+      './helpers/guard/reporter.ts',
+    ],
     projects: [
       {
         test: {

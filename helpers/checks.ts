@@ -3,7 +3,7 @@
 // Node checks are judged per node against what that node received, so a balancer that piles a burst
 // on one node fails spill, not that node's stampede check. Pure functions of recorded numbers, so
 // tests/unit can show each check failing on bad distributions.
-import { THRESHOLDS, type Threshold } from '../tests/thresholds.js';
+import { type MeasureKind, THRESHOLDS, type Threshold } from '../tests/thresholds.js';
 
 export interface Check {
   name: string;
@@ -13,6 +13,9 @@ export interface Check {
   reason: string;
   /** The environment variable that overrode the bound, when one did. */
   overriddenBy?: string;
+  /** How it is compared with a baseline run, and how much worse it may be than the baseline's. */
+  kind: MeasureKind;
+  tolerance: number;
   ok: boolean;
 }
 
@@ -24,6 +27,8 @@ function check(name: string, measured: number, op: Check['op'], threshold: Thres
     bound: threshold.value,
     reason: threshold.reason,
     ...(threshold.overridden ? { overriddenBy: threshold.env } : {}),
+    kind: threshold.kind,
+    tolerance: threshold.tolerance,
     ok: op === '<=' ? measured <= threshold.value : measured >= threshold.value,
   };
 }
@@ -61,7 +66,7 @@ const nodesUsed = (counts: PerNode) => values(counts).filter((count) => count > 
 
 /** A bound that is not configurable: it follows from the test itself (every call must succeed). */
 export function required(value: number, reason: string): Threshold {
-  return { value, env: '', reason, overridden: false };
+  return { value, env: '', reason, overridden: false, kind: 'own', tolerance: 0 };
 }
 
 export const allSucceed = (succeeded: number, calls: number) =>
@@ -142,6 +147,8 @@ export function herdBound(received: number): Threshold {
     env: floor.overridden ? floor.env : share.env,
     overridden: floor.overridden || share.overridden,
     reason: `${floor.reason}: max(${floor.value}, ${share.value} x ${received} calls received)`,
+    kind: 'count',
+    tolerance: floor.tolerance,
   };
 }
 

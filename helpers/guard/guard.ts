@@ -1,8 +1,9 @@
 // How a guard file judges its property: guardProperty(id) opens the file's app on the run's topology,
 // and each test it declares gets the suite file, the topology's faults and a judge. A test whose
 // needs the topology does not meet is skipped with the reason (Vitest's skip note); a test judges by
-// checks (helpers/checks.ts) that go into the test's metadata for the reports, and fails naming the
-// component its property implicates with each measured value beside its bound. After the file, the
+// checks (helpers/checks.ts), each compared with a baseline run's too when FNG_BASELINE names one
+// (baseline.ts), that go into the test's metadata for the reports, and fails naming the component its
+// property implicates with each measured value beside its bound. After the file, the
 // topology is restored (nodes a fault took down are started again, added ones discarded) and the
 // balancer given time to take them back.
 import { afterAll, beforeAll, expect, inject, it, type TestContext } from 'vitest';
@@ -10,6 +11,7 @@ import { type Check, checkReport, failedChecks } from '../checks.js';
 import { SuiteFile } from '../suite.js';
 import { FaultClient } from '../topology/control.js';
 import type { Capability, TopologyInfo } from '../topology/types.js';
+import { baselineChecks, currentBaseline } from './baseline.js';
 import { type Component, PROPERTIES, type Property, type PropertyId } from './properties.js';
 import { settleAfterFaults } from './settle.js';
 
@@ -113,9 +115,14 @@ export function guardProperty(id: PropertyId): GuardFile {
             property,
             faults: faults as FaultClient,
             skip,
-            judge(checks, context = []) {
+            judge(measured, context = []) {
               // A judgement of nothing would pass whatever happened.
-              if (checks.length === 0) throw new Error(`${id}: nothing was judged (no checks)`);
+              if (measured.length === 0) throw new Error(`${id}: nothing was judged (no checks)`);
+              const baseline = currentBaseline();
+              const timings = process.env.FNG_BASELINE_TIMINGS === '1';
+              const checks = baseline
+                ? [...measured, ...baselineChecks(baseline, id, name, measured, timings)]
+                : measured;
               meta.checks.push(...checks);
               meta.context.push(...context);
               const report = checkReport(checks, context);

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE } from '../../src/common/package-root.js';
-import type { GuardReport, Verdict } from './reporter.js';
+import type { GuardReport, Verdict } from './report.js';
 
 /** A nested run is stopped (SIGTERM: its exit hooks stop what it started) after this long. */
 const NESTED_RUN_TIMEOUT_MS = 240_000;

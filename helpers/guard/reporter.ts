@@ -1,44 +1,25 @@
 // The guard's Vitest reporter: turns the checks each guard test recorded in its task meta (never the
-// console output) into the run's verdicts: a table at the end of the run and reports/fnguard.json
-// (schema below; the directory is FNG_REPORTS, default `reports`). A property test is pass, fail, or
-// skipped with its reason; a test that failed before it judged anything (a setup error) is a fail
-// with that error.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// console output) into the run's verdicts: a line per property file as it ends, and at the end of the
+// run a table, reports/fnguard.json (report.ts; the directory is FNG_REPORTS, default `reports`) and,
+// when GITHUB_STEP_SUMMARY names a file, the table in Markdown appended to it. A property test is pass,
+// fail, or skipped with its reason; a test that failed before it judged anything (a setup error) is a
+// fail with that error.
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Reporter, TestCase, TestModule, TestSuite, Vitest } from 'vitest/node';
-import type { Check } from '../checks.js';
 import type { TopologyInfo } from '../topology/types.js';
+import { currentBaseline } from './baseline.js';
 import type { GuardMeta } from './guard.js';
-import { type Component, PROPERTIES, type PropertyId } from './properties.js';
-
-export const REPORT_SCHEMA = 'fnguard-report/1';
-
-export type Verdict = 'pass' | 'fail' | 'skipped';
-
-export interface ReportedTest {
-  property: PropertyId;
-  title: string;
-  implicates: Component;
-  test: string;
-  verdict: Verdict;
-  /** Why it was skipped, or the error of a test that failed without a failed check. */
-  reason?: string;
-  checks: Check[];
-  context: string[];
-}
-
-export interface GuardReport {
-  schema: typeof REPORT_SCHEMA;
-  startedAt: string;
-  finishedAt: string;
-  topology: Pick<
-    TopologyInfo,
-    'kind' | 'lbUrl' | 'nodes' | 'balancer' | 'nodeBuild' | 'capabilities' | 'missing'
-  > | null;
-  tests: ReportedTest[];
-  /** fail when any test failed, pass when at least one passed and none failed, else skipped. */
-  verdict: Verdict;
-}
+import { PROPERTIES, type PropertyId } from './properties.js';
+import {
+  type GuardReport,
+  markdownSummary,
+  overallVerdict,
+  REPORT_SCHEMA,
+  type ReportedTest,
+  verdictTable,
+} from './report.js';
 
 function propertyOfFile(moduleId: string): PropertyId | undefined {
   if (!/[\\/]tests[\\/]guard[\\/]/.test(moduleId)) return undefined;
@@ -90,35 +71,52 @@ function reportTest(test: TestCase, property: PropertyId): ReportedTest | undefi
   }
 }
 
-export function overallVerdict(tests: readonly ReportedTest[]): Verdict {
-  if (tests.some((test) => test.verdict === 'fail')) return 'fail';
-  return tests.some((test) => test.verdict === 'pass') ? 'pass' : 'skipped';
+/** A property file's tests as reported, plus a failed entry when its teardown failed after them. */
+function moduleTests(module: TestModule, property: PropertyId): ReportedTest[] {
+  const reported = [...module.children.allTests()].flatMap((test) => reportTest(test, property) ?? []);
+  // A hook that failed after the tests ran (the file's teardown): the run is not clean either.
+  const moduleError = module.errors()[0]?.message?.split('\n')[0];
+  if (moduleError !== undefined && !reported.some((test) => test.verdict === 'fail')) {
+    reported.push({
+      property,
+      title: PROPERTIES[property].title,
+      implicates: PROPERTIES[property].implicates,
+      test: "the file's hooks",
+      verdict: 'fail',
+      reason: moduleError,
+      checks: [],
+      context: [],
+    });
+  }
+  return reported;
 }
 
-function cell(test: ReportedTest): string {
-  const failing = test.checks.find((check) => !check.ok) ?? test.checks[0];
-  if (failing === undefined) return test.reason ?? '';
-  const measured = Number.isInteger(failing.measured)
-    ? String(failing.measured)
-    : failing.measured.toFixed(3);
-  const bound = Number.isInteger(failing.bound) ? String(failing.bound) : failing.bound.toFixed(3);
-  const overridden = failing.overriddenBy ? ` (${failing.overriddenBy})` : '';
-  return `${failing.name}: ${measured} ${failing.op} ${bound}${overridden}`;
+/** The suite's commit: the CI's word for it, else git's; null outside a checkout. */
+function suiteCommit(root: string): string | null {
+  if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: root,
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
+  } catch {
+    return null;
+  }
 }
 
-/** The end-of-run table: one line per property test. */
-export function verdictTable(report: GuardReport): string {
-  const rows = report.tests.map((test) => [
-    test.verdict === 'pass' ? 'pass' : test.verdict === 'fail' ? 'FAIL' : 'skip',
-    test.property,
-    test.implicates,
-    test.verdict === 'skipped' ? (test.reason ?? '') : cell(test),
-  ]);
-  const widths = [4, Math.max(8, ...rows.map((row) => row[1]?.length ?? 0)), 8];
-  const lines = rows.map((row) =>
-    row.map((text, index) => (index < widths.length ? text.padEnd(widths[index] ?? 0) : text)).join('  '),
-  );
-  return [`guard verdict: ${report.verdict}`, ...lines].join('\n');
+function baselineOfRun(): GuardReport['baseline'] {
+  const path = process.env.FNG_BASELINE;
+  if (!path) return null;
+  try {
+    const baseline = currentBaseline();
+    return { path, startedAt: baseline?.startedAt ?? null, commit: baseline?.commit ?? null };
+  } catch {
+    // The tests that compare with it fail with the reason; the report still names it.
+    return { path, startedAt: null, commit: null };
+  }
 }
 
 export default class GuardReporter implements Reporter {
@@ -129,27 +127,22 @@ export default class GuardReporter implements Reporter {
     this.#vitest = vitest;
   }
 
+  onTestModuleEnd(module: TestModule): void {
+    const property = propertyOfFile(module.moduleId);
+    if (property === undefined) return;
+    const tests = moduleTests(module, property);
+    const verdict = overallVerdict(tests);
+    const counts = (['pass', 'fail', 'skipped'] as const)
+      .map((kind) => `${tests.filter((test) => test.verdict === kind).length} ${kind}`)
+      .join(', ');
+    process.stdout.write(`[fnguard] ${property}: ${verdict} (${counts})\n`);
+  }
+
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const tests: ReportedTest[] = [];
     for (const module of testModules) {
       const property = propertyOfFile(module.moduleId);
-      if (property === undefined) continue;
-      const reported = [...module.children.allTests()].flatMap((test) => reportTest(test, property) ?? []);
-      tests.push(...reported);
-      // A hook that failed after the tests ran (the file's teardown): the run is not clean either.
-      const moduleError = module.errors()[0]?.message?.split('\n')[0];
-      if (moduleError !== undefined && !reported.some((test) => test.verdict === 'fail')) {
-        tests.push({
-          property,
-          title: PROPERTIES[property].title,
-          implicates: PROPERTIES[property].implicates,
-          test: "the file's hooks",
-          verdict: 'fail',
-          reason: moduleError,
-          checks: [],
-          context: [],
-        });
-      }
+      if (property !== undefined) tests.push(...moduleTests(module, property));
     }
     if (tests.length === 0) return;
     const topology = this.#topology();
@@ -157,6 +150,8 @@ export default class GuardReporter implements Reporter {
       schema: REPORT_SCHEMA,
       startedAt: this.#startedAt,
       finishedAt: new Date().toISOString(),
+      commit: suiteCommit(this.#vitest?.config.root ?? process.cwd()),
+      baseline: baselineOfRun(),
       topology: topology
         ? {
             kind: topology.kind,
@@ -175,6 +170,8 @@ export default class GuardReporter implements Reporter {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'fnguard.json'), `${JSON.stringify(report, null, 2)}\n`);
     process.stdout.write(`\n${verdictTable(report)}\nreport: ${join(dir, 'fnguard.json')}\n`);
+    const summary = process.env.GITHUB_STEP_SUMMARY;
+    if (summary) appendFileSync(summary, markdownSummary(report));
   }
 
   #topology(): TopologyInfo | undefined {

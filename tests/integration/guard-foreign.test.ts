@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
 import { NESTED_TEST_TIMEOUT_MS, type NestedRun, runNestedGuard } from '../../helpers/guard/nested-run.js';
-import type { Verdict } from '../../helpers/guard/reporter.js';
+import type { Verdict } from '../../helpers/guard/report.js';
 import { distPath, PACKAGE } from '../../src/common/package-root.js';
 import { VERDICT } from './guard-verdict-keys.js';
 

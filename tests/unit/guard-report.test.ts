@@ -1,0 +1,168 @@
+// The guard's report renderings and its baseline comparison, on reports built from real checks
+// (helpers/checks.ts): a baseline holding a better value fails exactly the check it measured better,
+// per-node checks are compared by their worst node whatever the nodes are called, timings only when
+// asked, and a file that is not a report is refused naming it.
+import { describe, expect, it } from 'vitest';
+import { atLeast, atMost, type Check, required, stickinessChecks } from '../../helpers/checks.js';
+import { baselineChecks, parseBaseline } from '../../helpers/guard/baseline.js';
+import {
+  type GuardReport,
+  markdownSummary,
+  overallVerdict,
+  REPORT_SCHEMA,
+  type ReportedTest,
+  verdictTable,
+} from '../../helpers/guard/report.js';
+import { THRESHOLDS } from '../thresholds.js';
+
+function reported(property: ReportedTest['property'], test: string, checks: Check[]): ReportedTest {
+  return {
+    property,
+    title: property,
+    implicates: 'balancer',
+    test,
+    verdict: checks.every((check) => check.ok) ? 'pass' : 'fail',
+    checks,
+    context: [],
+  };
+}
+
+function report(tests: ReportedTest[]): GuardReport {
+  return {
+    schema: REPORT_SCHEMA,
+    startedAt: '2026-12-01T00:00:00.000Z',
+    finishedAt: '2026-12-01T00:01:00.000Z',
+    commit: 'abc123',
+    baseline: null,
+    topology: null,
+    tests,
+    verdict: overallVerdict(tests),
+  };
+}
+
+const STICKY = 'reaches one node';
+
+describe('guard report', () => {
+  it('renders each test with its deciding check beside its bound, in text and Markdown', () => {
+    const passing = reported('sticky', STICKY, stickinessChecks({ 'a:1': 100 }, 100));
+    const failing = reported('balance', 'spreads', [
+      atMost('busiest node over the mean', 2.5, THRESHOLDS.balanceMaxOverMean),
+    ]);
+    const skipped: ReportedTest = {
+      ...passing,
+      property: 'failover',
+      verdict: 'skipped',
+      reason: 'needs kill',
+      checks: [],
+    };
+    const built = report([passing, failing, skipped]);
+    expect(built.verdict).toBe('fail');
+    const text = verdictTable(built);
+    expect(text).toContain('guard verdict: fail');
+    expect(text).toMatch(/pass\s+sticky\s+balancer\s+nodes serving the route: 1 <= 1/);
+    expect(text).toMatch(/FAIL\s+balance\s+balancer\s+busiest node over the mean: 2\.500 <= 1\.500/);
+    expect(text).toMatch(/skip\s+failover\s+balancer\s+needs kill/);
+    const markdown = markdownSummary(built);
+    expect(markdown).toContain('### fnguard: fail');
+    expect(markdown).toContain(
+      '| FAIL | balance | balancer | busiest node over the mean | 2.500 | <= 1.500 |',
+    );
+    expect(markdown).toContain('suite commit abc123');
+  });
+
+  it('marks a bound an environment variable set', () => {
+    const check = atMost('nodes serving the route', 2, {
+      ...THRESHOLDS.stickyMaxNodes,
+      value: 2,
+      overridden: true,
+    });
+    const text = verdictTable(report([reported('sticky', STICKY, [check])]));
+    expect(text).toContain('2 <= 2 (set by FNG_STICKY_MAX_NODES)');
+  });
+});
+
+describe('baseline comparison', () => {
+  const baselineOf = (tests: ReportedTest[]) => parseBaseline('base.json', JSON.stringify(report(tests)));
+
+  it('fails a check the baseline measured better by more than its tolerance, inside the absolute bound', () => {
+    const bound2 = { ...THRESHOLDS.stickyMaxNodes, value: 2, overridden: true };
+    const baseline = baselineOf([reported('sticky', STICKY, [atMost('nodes serving the route', 1, bound2)])]);
+    const now = [atMost('nodes serving the route', 2, bound2)];
+    expect(now[0]?.ok).toBe(true);
+    const compared = baselineChecks(baseline, 'sticky', STICKY, now, false);
+    expect(compared).toHaveLength(1);
+    expect(compared[0]).toMatchObject({ ok: false, measured: 2, bound: 1, op: '<=' });
+    expect(compared[0]?.reason).toContain('base.json');
+    // The same value as the baseline's passes; so does a better one.
+    expect(
+      baselineChecks(baseline, 'sticky', STICKY, [atMost('nodes serving the route', 1, bound2)], false)[0]
+        ?.ok,
+    ).toBe(true);
+  });
+
+  it('allows the tolerance, in the direction of the bound', () => {
+    const share = THRESHOLDS.balanceMinNodeShare;
+    const baseline = baselineOf([reported('balance', 'spreads', [atLeast('idlest node share', 0.9, share)])]);
+    const within = baselineChecks(
+      baseline,
+      'balance',
+      'spreads',
+      [atLeast('idlest node share', 0.9 - share.tolerance + 0.001, share)],
+      false,
+    );
+    const beyond = baselineChecks(
+      baseline,
+      'balance',
+      'spreads',
+      [atLeast('idlest node share', 0.9 - share.tolerance - 0.001, share)],
+      false,
+    );
+    expect(within[0]?.ok).toBe(true);
+    expect(beyond[0]?.ok).toBe(false);
+  });
+
+  it('compares per-node checks by their worst node, whatever the nodes are called', () => {
+    const bound = THRESHOLDS.hotMaxContainers;
+    const baseline = baselineOf([
+      reported('hot-reuse', 'reuses', [
+        atMost('containers started on 127.0.0.1:4001', 1, bound),
+        atMost('containers started on 127.0.0.1:4002', 1, bound),
+      ]),
+    ]);
+    const now = [
+      atMost('containers started on 10.0.0.7:8080', 1, { ...bound, value: 5 }),
+      atMost('containers started on 10.0.0.8:8080', 3, { ...bound, value: 5 }),
+    ];
+    const compared = baselineChecks(baseline, 'hot-reuse', 'reuses', now, false);
+    expect(compared).toHaveLength(1);
+    expect(compared[0]).toMatchObject({
+      name: 'containers started on <node> against the baseline',
+      measured: 3,
+      ok: false,
+    });
+  });
+
+  it('compares timings only when asked, and never a bound the test set itself', () => {
+    const recovery = THRESHOLDS.recoveryMaxIntervals;
+    const baseline = baselineOf([
+      reported('recovery', 'comes back', [
+        atMost('intervals until routed again', 1, recovery),
+        atLeast('calls succeeded', 10, required(10, 'every call')),
+      ]),
+    ]);
+    const now = [
+      atMost('intervals until routed again', 3, recovery),
+      atLeast('calls succeeded', 5, required(5, 'every call')),
+    ];
+    expect(baselineChecks(baseline, 'recovery', 'comes back', now, false)).toEqual([]);
+    const timed = baselineChecks(baseline, 'recovery', 'comes back', now, true);
+    expect(timed.map((check) => check.name)).toEqual(['intervals until routed again against the baseline']);
+    expect(timed[0]?.ok).toBe(false);
+  });
+
+  it('refuses a file that is not a report, naming it', () => {
+    expect(() => parseBaseline('x.json', 'not json')).toThrow(/baseline x\.json: not JSON/);
+    expect(() => parseBaseline('x.json', '{"tests":[]}')).toThrow(/baseline x\.json: not an fnguard report/);
+    expect(() => parseBaseline('x.json', '{"schema":"fnguard-report/2"}')).toThrow(/no "tests" array/);
+  });
+});
