@@ -113,6 +113,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     http: {
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
       connectionsCheckingInterval: 1000,
+      // Node answers an HTTP/1.1 request without Host itself, with an empty 400 that is not Fn's
+      // error shape; the onRequest hook below refuses it in Fn's shape instead.
+      requireHostHeader: false,
     },
     // Every request is routed by its canonical target, the same reading fnlb hashes: "/r/app/route/",
     // "/r/app//route" and "/r/app/%72oute" are one route, on one node.
@@ -147,6 +150,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const badTarget = badTargets.get(request.raw);
     if (badTarget !== undefined) return sendError(reply, badRequest(`Bad request: ${badTarget}`));
     const host = request.headers.host;
+    // RFC 9112 3.2: an HTTP/1.1 request must name its host (an HTTP/1.0 one need not).
+    if (host === undefined && request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor >= 1) {
+      return sendError(reply, badRequest('Bad request: an HTTP/1.1 request needs a Host header'));
+    }
     if (host !== undefined && !HOST_HEADER.test(host)) {
       return sendError(reply, badRequest('Bad request: the Host header is not a host[:port]'));
     }

@@ -230,6 +230,21 @@ describe("the API's refusals, in Fn's error shape", () => {
     });
   });
 
+  // Found by tests/reliability/fuzz-node: Node's HTTP server answered this itself, with an empty 400.
+  it('an HTTP/1.1 request without a Host header: 400 in Fn shape (HTTP/1.0 needs none)', async () => {
+    const answer = await rawRequest(
+      new URL(node.url).host,
+      'GET /r/hostile/http HTTP/1.1\r\nConnection: close\r\n\r\n',
+      5000,
+    );
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body ?? '')).toEqual({
+      error: { message: expect.stringMatching(/Host header/) },
+    });
+    const old = await rawRequest(new URL(node.url).host, 'GET /version HTTP/1.0\r\n\r\n', 5000);
+    expect(old.status).toBe(200);
+  });
+
   it('GET and DELETE with a JSON content type and no body are served', async () => {
     const json = { 'content-type': 'application/json' };
     expect((await api.send('GET', '/v1/apps', undefined, json)).status).toBe(200);
