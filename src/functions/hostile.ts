@@ -10,21 +10,7 @@
 //                seed) to stdout instead of an answer, then stays alive without answering
 // Anything else answers "ok".
 import { jsonResponse, serve } from './fdk.js';
-
-/** xorshift32: repeatable bytes from a seed, no dependency; the seed 0 would stay 0, so it is moved. */
-function pseudoRandomBytes(seed: number, count: number): Buffer {
-  let state = seed >>> 0 || 0x9e3779b9;
-  const bytes = Buffer.alloc(count);
-  for (let i = 0; i < count; i++) {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    bytes[i] = state & 0xff;
-  }
-  return bytes;
-}
+import { pseudoRandomBytes } from './pseudo-random.js';
 
 /** Never settles, and keeps the process alive: a function that hangs after what it wrote. */
 function hang(): Promise<never> {
