@@ -1,8 +1,14 @@
 // The balancer as one long-lived object: listeners (proxy, and management on the same or its own
 // port), the node set with health checks, and a drain on close(). start() and an idempotent close()
 // make it usable in-process (tests, bench) as well as from the CLI.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { canonicalPath } from '../common/request-target.js';
 import { errorBody } from '../common/wire.js';
@@ -22,6 +28,29 @@ import { LbStats } from './stats.js';
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 2000;
 /** A client must send its request headers within this (or within -body-timeout, if shorter). */
 export const CLIENT_HEADERS_TIMEOUT_MS = 10_000;
+
+/**
+ * A request Node's HTTP parser refuses before any handler sees it (a malformed request line or
+ * header, a head over the size limit, a client too slow with its head): answered in the same JSON error shape as the proxy's own 400s, then the connection
+ * is closed. Node's default answer is an empty 400 or 431 that no client can tell apart from a node's.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable || (error.code === 'ECONNRESET' && socket.bytesWritten > 0)) {
+    socket.destroy();
+    return;
+  }
+  const [status, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request header fields too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request timeout']
+        : [400, `Bad request: ${error.message.replace(/[\r\n]/g, ' ').slice(0, 200)}`];
+  const body = JSON.stringify(errorBody(message));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
 
 export interface LbAddresses {
   listen: string;
@@ -104,6 +133,18 @@ export class Fnlb {
       (withManagement: boolean, withProxy: boolean) => (req: IncomingMessage, res: ServerResponse) => {
         this.#active++;
         res.once('close', () => this.#active--);
+        // RFC 9112 3.2: an HTTP/1.1 request must name its host. Node would refuse it itself with an
+        // empty 400 (requireHostHeader, turned off below); this one is in the balancer's JSON shape.
+        if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
+          const body = JSON.stringify(errorBody('Bad request: an HTTP/1.1 request needs a Host header'));
+          res.writeHead(400, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            connection: 'close',
+          });
+          res.end(body);
+          return;
+        }
         const work =
           withManagement && (!withProxy || isManagementPath(canonicalPath(req.url ?? '') ?? ''))
             ? manage(req, res, context)
@@ -134,10 +175,12 @@ export class Fnlb {
         requestTimeout: bodyTimeoutMs,
         headersTimeout: Math.min(CLIENT_HEADERS_TIMEOUT_MS, bodyTimeoutMs),
         connectionsCheckingInterval: Math.min(1000, bodyTimeoutMs),
+        requireHostHeader: false,
       },
       handle,
     );
     server.maxConnections = maxConns;
+    server.on('clientError', answerClientError);
     this.#servers.push(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -55,6 +55,22 @@ describe('requests fnlb cannot forward', () => {
     expect((await call(`${lb.url}/r/app/after`)).status).toBe(200);
   });
 
+  // Found by tests/reliability/fuzz-lb: Node's HTTP server answered these itself, with an empty 400
+  // or 431 that a client cannot tell apart from a node's answer.
+  it.each([
+    ['no Host header (HTTP/1.1)', 'GET /r/app/x HTTP/1.1\r\nConnection: close\r\n\r\n', 400],
+    ['a control character in a header', 'GET /r/app/x HTTP/1.1\r\nHost: H\r\nX-A: a\u0001b\r\n\r\n', 400],
+    ['a malformed request line', 'G ET /r/app/x HTTP/1.1\r\nHost: H\r\n\r\n', 400],
+    ['a 20 KiB target', `GET /r/app/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: H\r\n\r\n`, 431],
+  ])('answers %s in its JSON error shape', async (_what, request, status) => {
+    const { nodes, authority } = await cluster(1, ['-hc-interval', '30']);
+    const answer = await rawRequest(authority, request.replace('Host: H', `Host: ${authority}`));
+    expect(answer.status, answer.head).toBe(status);
+    expect(answer.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(answer.body ?? '')).toEqual({ error: { message: expect.any(String) } });
+    expect(nodes[0]?.seen).toEqual([]);
+  });
+
   it('forwards an absolute-form target naming this balancer as its canonical path', async () => {
     const { nodes, authority } = await cluster(1);
     const answer = await rawRequest(
