@@ -2,12 +2,12 @@
 // and the balancer under test the environment names, reporting to a scratch directory. The verdicts
 // come from that run's reports/fnguard.json, as a pipeline would read them, never from its output.
 // Used to show the guard's verdicts on deliberately broken balancers, on other balancers and on an
-// external deployment.
+// external deployment, and to run the fnguard command as a pipeline would.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PACKAGE } from '../../src/common/package-root.js';
+import { distPath, PACKAGE } from '../../src/common/package-root.js';
 import type { GuardReport, Verdict } from './report.js';
 
 /** A nested run is stopped (SIGTERM: its exit hooks stop what it started) after this long. */
@@ -33,23 +33,41 @@ export interface NestedRun {
   /** The run's output, its last megabyte, for failure messages. */
   output: string;
   report: GuardReport;
+  /** The run's reports/junit.xml, when it wrote one. */
+  junit: string | undefined;
   /** "property: test name" -> verdict. */
   verdicts: Record<string, Verdict>;
   /** Names of the checks that failed, over every test. */
   failedChecks: string[];
 }
 
+export interface NestedOptions {
+  /** Run through the fnguard command with these flags (--only and --reports are added), not Vitest. */
+  fnguard?: string[];
+}
+
 /** Runs the guard files of `properties` with `env` over the test's own environment. */
 export async function runNestedGuard(
   properties: readonly string[],
   env: Record<string, string>,
+  options: NestedOptions = {},
 ): Promise<NestedRun> {
   const reports = mkdtempSync(join(tmpdir(), 'fnguard-nested-'));
   try {
     const vitest = join(PACKAGE.root, 'node_modules/vitest/vitest.mjs');
     const files = properties.map((property) => `tests/guard/${property}.test.ts`);
+    const args = options.fnguard
+      ? [
+          distPath('src/guard/main.js'),
+          ...options.fnguard,
+          '--only',
+          properties.join(','),
+          '--reports',
+          reports,
+        ]
+      : [vitest, 'run', '--project', 'integration', ...files];
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [vitest, 'run', '--project', 'integration', ...files], {
+      const child = spawn(process.execPath, args, {
         cwd: PACKAGE.root,
         // FNG_BUILD=0: the outer run built dist/ already.
         env: { ...baseEnvironment(), ...env, FNG_REPORTS: reports, FNG_BUILD: '0' },
@@ -79,10 +97,12 @@ export async function runNestedGuard(
     } catch {
       throw new Error(`the nested guard run left no report (exit ${code}):\n${output.slice(-4000)}`);
     }
+    const junitFile = join(reports, 'junit.xml');
     return {
       code,
       output,
       report,
+      junit: existsSync(junitFile) ? readFileSync(junitFile, 'utf8') : undefined,
       verdicts: Object.fromEntries(
         report.tests.map((test) => [`${test.property}: ${test.test}`, test.verdict]),
       ),

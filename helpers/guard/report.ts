@@ -74,7 +74,7 @@ function rows(report: GuardReport): Row[] {
       verdict: test.verdict === 'pass' ? 'pass' : test.verdict === 'fail' ? 'FAIL' : 'skip',
       property: test.property,
       implicates: test.implicates,
-      check: check?.name ?? test.reason ?? '',
+      check: check?.name ?? test.reason ?? test.test,
       measured: check ? number(check.measured) : '',
       bound: check
         ? `${check.op} ${number(check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`
