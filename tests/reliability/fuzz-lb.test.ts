@@ -226,7 +226,7 @@ const management: fc.Arbitrary<FuzzRequest & { authorized: boolean }> = fc
     return {
       method: m.method,
       target: m.path,
-      headers: authorization === undefined ? {} : { authorization },
+      headers: (authorization === undefined ? {} : { authorization }) as Record<string, string>,
       // With the token, PUT and DELETE carry only bodies that name no usable node: the fuzz must not
       // take the nodes out itself (or point the balancer elsewhere); the others get any body.
       body: m.method === 'GET' || m.method === 'HEAD' ? undefined : m.body,
@@ -273,10 +273,14 @@ const rawBytes = fc
 const isManagement = (target: string) => /^\/+1\/+lb(\/|\?|$)|^\/health|^\/metrics/.test(target);
 
 function judge(fuzz: { method: string; target: string }, answer: Answer): void {
-  if (answer.kind === 'unsendable') return tally.count('unsendable');
+  if (answer.kind === 'unsendable') {
+    tally.count('unsendable');
+    return;
+  }
   if (answer.kind === 'failed') {
     tally.count('failed');
-    return findings.add('no answer', fuzz, answer.error);
+    findings.add('no answer', fuzz, answer.error);
+    return;
   }
   tally.count(answer.status);
   const { status, body } = answer;
@@ -317,9 +321,14 @@ describe('fnlb under generated requests', () => {
       }),
       pool(raws, 2, async (raw) => {
         const answer = await sendRaw(lb.address, raw.bytes, 6000);
-        if (answer.ended === 'timeout')
-          return findings.add('raw request held past -body-timeout', raw, answer.head);
-        if (answer.status === undefined) return tally.count(`raw-${answer.ended}`);
+        if (answer.ended === 'timeout') {
+          findings.add('raw request held past -body-timeout', raw, answer.head);
+          return;
+        }
+        if (answer.status === undefined) {
+          tally.count(`raw-${answer.ended}`);
+          return;
+        }
         judge(raw, {
           kind: 'answer',
           status: answer.status,
