@@ -2,8 +2,9 @@
 # Builds the project images from the compiled dist/ (built here first when out of date):
 #   fnguard/fn-node, fnguard/fnlb, and one image per function (fnguard/primes, echo, sleep, crash,
 #   garble, hostile) from docker/function.Dockerfile with its FUNCTION build argument.
-# The images carry only the production dependencies: `npm ls --omit=dev` names them and they are
-# copied from the host's node_modules into dist/docker-deps/ (better-sqlite3 is native and was built
+# The images carry only what fn-node, fnlb and the functions run: docker/image-deps.mjs names the
+# closure of the runtime dependencies in the lockfile (not the suite's Vitest, Testcontainers and
+# PostgreSQL) and they are copied from the host's node_modules into dist/docker-deps/ (better-sqlite3 is native and was built
 # for this host's Node, which the offline base image is). An image whose inputs (base, dist/src,
 # Dockerfile, lockfile) are unchanged is not rebuilt at all: a run with nothing to do takes about 2 s.
 # FNGUARD_NODE_BASE names the Node base image; by default the offline bootstrap's
@@ -24,13 +25,12 @@ npx tsc -p tsconfig.build.json
 
 # Production dependencies, restaged only when the lockfile changed.
 deps=dist/docker-deps
-stamp=$(sha256sum package-lock.json | cut -d' ' -f1)
+stamp=$(cat package-lock.json docker/image-deps.mjs | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$deps/.stamp" 2>/dev/null || true)" != "$stamp" ]; then
   rm -rf "$deps"
   mkdir -p "$deps"
   # Top-level packages only: a package's nested node_modules holds its own dependencies.
-  npm ls --omit=dev --all --parseable 2>/dev/null | sed -n "s|^$PWD/||p" |
-    grep -E '^node_modules/(@[^/]+/)?[^/]+$' | sort -u |
+  node docker/image-deps.mjs | grep -E '^node_modules/(@[^/]+/)?[^/]+$' |
     while read -r package; do cp -a --parents "$package" "$deps/"; done
   echo "$stamp" >"$deps/.stamp"
   say "staged production dependencies ($(du -sh "$deps" | cut -f1))"
