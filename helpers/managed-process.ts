@@ -3,9 +3,11 @@
 // serve no health path), stopped by pid (SIGTERM, then SIGKILL after a grace period), and sent SIGTERM
 // if the test process exits with it still running. A shell command runs in its own process group and
 // signals go to that group, so the program the shell started stops with it. The last lines of its
-// output are kept so a failure can say what the process said.
+// output are kept so a failure can say what the process said, and all of it goes to a file in
+// FNG_LOGS when that is set (run-logs.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'undici';
+import { openRunLog } from './run-logs.js';
 
 const OUTPUT_LINES_KEPT = 200;
 
@@ -39,13 +41,17 @@ export class ManagedProcess {
     // once, skipping teardown): then a SIGTERM on the way out still lets it stop itself.
     const stopOnExit = () => this.signal('SIGTERM');
     process.once('exit', stopOnExit);
+    const log = openRunLog(`${label}-pid${child.pid ?? 'none'}`);
     this.exited = new Promise((resolve) =>
       child.once('exit', (code) => {
         process.removeListener('exit', stopOnExit);
         resolve(code);
       }),
     );
+    // 'close': the output is drained too.
+    child.once('close', () => log.close());
     const keep = (chunk: Buffer) => {
+      log.write(chunk);
       for (const line of chunk.toString('utf8').split('\n')) if (line) this.output.push(line);
       if (this.output.length > OUTPUT_LINES_KEPT)
         this.output.splice(0, this.output.length - OUTPUT_LINES_KEPT);

@@ -22,6 +22,7 @@ import { hostnameFor, NODE_LABEL } from '../../src/node/drivers/docker-driver.js
 import { dockerSocket } from '../../src/node/drivers/index.js';
 import { freePort } from '../ports.js';
 import { ROUTE_MARKER } from '../route-marker.js';
+import { demuxDockerLog, openRunLog } from '../run-logs.js';
 import {
   argv,
   FNLB_ARGS,
@@ -384,6 +385,19 @@ async function functionContainersOf(
   return inspected.filter((info): info is Docker.ContainerInfo => info !== undefined);
 }
 
+/** A stopped container's output, to FNG_LOGS (the engine forgets it when the container is removed). */
+async function keepLog(docker: Docker, container: StartedTestContainer): Promise<void> {
+  const log = openRunLog(`container-${container.getHostname()}-${container.getName().replace(/^\//, '')}`);
+  try {
+    const output = (await docker
+      .getContainer(container.getId())
+      .logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    log.write(demuxDockerLog(output));
+  } finally {
+    log.close();
+  }
+}
+
 /**
  * Stops the containers (nodes drain: they stop their function containers), then removes every
  * container of the topology and every function container of its nodes by label, then the network.
@@ -392,7 +406,10 @@ async function teardown(ctx: Context, nodeIds: string[], started: StartedTestCon
   const { docker, id } = ctx;
   // Endpoints are named after their containers: kept to drop stale ones below.
   const names = started.map((container) => container.getName().replace(/^\//, ''));
-  await Promise.allSettled(started.map((container) => container.stop({ timeout: STOP_TIMEOUT_S * 1000 })));
+  await Promise.allSettled(
+    started.map((container) => container.stop({ timeout: STOP_TIMEOUT_S * 1000, remove: false })),
+  );
+  await Promise.allSettled(started.map((container) => keepLog(docker, container)));
   const filters = [`${TOPOLOGY_LABEL}=${id}`, ...nodeIds.map((nodeId) => `${NODE_LABEL}=${nodeId}`)];
   // A container that a node was still removing answers 409 and keeps its endpoint for a moment:
   // sweep again until nothing is left.
