@@ -54,7 +54,8 @@ export async function prepareImages(docker: Docker, env: NodeJS.ProcessEnv): Pro
   return images;
 }
 
-function buildProjectImages(): Promise<void> {
+/** docker/build-images.sh: the project's node, balancer and function images, up to date. */
+export function buildProjectImages(): Promise<void> {
   const script = join(PACKAGE.root, 'docker/build-images.sh');
   return new Promise((resolve, reject) => {
     execFile(script, [], { cwd: PACKAGE.root, timeout: BUILD_TIMEOUT_MS }, (error, stdout, stderr) => {

@@ -10,16 +10,35 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import { buildProjectImages, imagePresent } from '../../helpers/topology/images.js';
 import { DockerDriver, NODE_LABEL, PROJECT_LABEL } from '../../src/node/drivers/docker-driver.js';
 import { type Instance, UnknownImageError } from '../../src/node/drivers/driver.js';
 import { dockerAnswers, dockerSocket } from '../../src/node/drivers/index.js';
 import { type FunctionRequest, formatCodec } from '../../src/node/formats/index.js';
 
 const socketPath = dockerSocket(process.env);
-const engine = await dockerAnswers(socketPath, 2000);
-if (!engine) console.warn(`[docker-driver] skipped: no Docker engine answers on ${socketPath}`);
-
 const docker = new Docker({ socketPath });
+
+/** Why the driver cannot be tested here, or undefined: an engine answers and has the function images. */
+async function unavailable(): Promise<string | undefined> {
+  if (!engineAnswers) return `no Docker engine answers on ${socketPath}`;
+  const present = async () =>
+    (await Promise.all(FUNCTION_IMAGES_USED.map((image) => imagePresent(docker, image)))).every(Boolean);
+  if (await present()) return undefined;
+  // An engine without the project's images (a CI runner's): build them, as the containers topology does.
+  try {
+    await buildProjectImages();
+  } catch (error) {
+    return `the function images are missing and could not be built (${(error as Error).message.split('\n')[0]}): run docker/offline/bootstrap.sh or docker/build-images.sh`;
+  }
+  return (await present()) ? undefined : 'the function images are missing: run docker/build-images.sh';
+}
+
+const FUNCTION_IMAGES_USED = ['fnguard/primes', 'fnguard/echo', 'fnguard/crash'];
+const engineAnswers = await dockerAnswers(socketPath, 2000);
+const skipReason = await unavailable();
+const engine = skipReason === undefined;
+if (skipReason) console.warn(`[docker-driver] skipped: ${skipReason}`);
 const nodeId = `fng-test-${randomBytes(3).toString('hex')}`;
 let driver: DockerDriver;
 
@@ -192,7 +211,7 @@ describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
 });
 
 describe('fn-node with FN_DRIVER=auto', () => {
-  it(`picks the ${engine ? 'docker' : 'process'} driver ${engine ? 'since an engine answers' : 'since no engine answers'} and logs why`, async () => {
+  it(`picks the ${engineAnswers ? 'docker' : 'process'} driver ${engineAnswers ? 'since an engine answers' : 'since no engine answers'} and logs why`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fnguard-auto-'));
     try {
       await using node = await FnNodeProcess.start({
@@ -201,7 +220,7 @@ describe('fn-node with FN_DRIVER=auto', () => {
         env: { FN_DRIVER: 'auto', LOG_LEVEL: 'info', DOCKER_HOST: `unix://${socketPath}` },
       });
       expect(node.recentOutput()).toMatch(
-        engine
+        engineAnswers
           ? /"driver":"docker".*auto: a Docker engine answers: docker driver/
           : /"driver":"process".*auto: no Docker engine answers/,
       );
