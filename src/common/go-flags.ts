@@ -9,6 +9,8 @@ interface FlagSpecBase {
 export interface StringFlag extends FlagSpecBase {
   kind: 'string';
   default: string;
+  /** Given more than once, the values are joined with commas (Go's flag.Var with a list type). */
+  repeatable?: boolean;
 }
 export interface IntFlag extends FlagSpecBase {
   kind: 'int';
@@ -91,6 +93,7 @@ export function parseGoFlags<S extends FlagSpecs>(argv: readonly string[], specs
       }
       throw new FlagError(`flag provided but not defined: -${name}`);
     }
+    const again = given.has(name);
     given.add(name);
     if (spec.kind === 'bool') {
       values[name] = inline === undefined ? true : parseBool(name, inline);
@@ -100,6 +103,10 @@ export function parseGoFlags<S extends FlagSpecs>(argv: readonly string[], specs
     if (text === undefined) {
       if (index + 1 >= argv.length) throw new FlagError(`flag needs an argument: -${name}`);
       text = argv[++index] as string;
+    }
+    if (spec.kind === 'string' && spec.repeatable && again) {
+      values[name] = `${values[name]},${text}`;
+      continue;
     }
     values[name] = spec.kind === 'string' ? text : parseNumber(name, spec, text);
   }

@@ -6,6 +6,9 @@ import { DecayingEwma } from '../common/ewma.js';
 /** `unknown` until the first health check passes: a new node gets no traffic before that. */
 export type NodeState = 'unknown' | 'online' | 'offline';
 
+/** How the balancer learned of a node: -nodes, the management API, or a -nodes-dns name. */
+export type NodeSource = 'static' | 'api' | 'dns';
+
 export interface PoolTimeouts {
   connectMs: number;
   headersMs: number;
@@ -34,7 +37,11 @@ export class Backend {
   consecutiveFailed = 0;
   lastCheckError: string | undefined;
 
-  constructor(address: string, timeouts: PoolTimeouts) {
+  constructor(
+    address: string,
+    timeouts: PoolTimeouts,
+    readonly source: NodeSource = 'static',
+  ) {
     this.address = address;
     this.pool = new Pool(`http://${address}`, {
       connect: { timeout: timeouts.connectMs },

@@ -5,7 +5,7 @@
 // With light traffic every load is under `floor`, so a route always lands on its home node and its hot
 // containers get reused; a route whose home is genuinely busy spills to the next node of its own walk,
 // so a hot route spreads over a few nodes rather than all of them.
-import { Backend, type PoolTimeouts } from './backend.js';
+import { Backend, type NodeSource, type PoolTimeouts } from './backend.js';
 import { Ring } from './ring.js';
 
 /**
@@ -76,14 +76,14 @@ export class Balancer {
    * Adds a node in state `unknown`. `addresses` are the ip:port pairs its name resolves to: a node
    * reached at an address another node already has is that node under another name, and is refused.
    */
-  add(address: string, addresses: readonly string[] = []): AddResult {
+  add(address: string, addresses: readonly string[] = [], source: NodeSource = 'static'): AddResult {
     if (this.#backends.has(address)) return { kind: 'known' };
     for (const backend of this.#backends.values()) {
       if (addresses.some((one) => backend.addresses.includes(one)))
         return { kind: 'alias', of: backend.address };
     }
     if (this.#backends.size >= this.#options.maxNodes) return { kind: 'full', max: this.#options.maxNodes };
-    const backend = new Backend(address, this.#options.timeouts);
+    const backend = new Backend(address, this.#options.timeouts, source);
     backend.addresses = [...addresses];
     this.#backends.set(address, backend);
     this.#ring = this.#ring.with(address);

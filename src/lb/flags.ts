@@ -1,12 +1,20 @@
 // fnlb's command line, compatible with the historic Go binary (single or double dashes, "-flag value"
 // or "-flag=value", via the shared Go-style parser). An unknown flag or a bad value yields a message
 // naming the flag; the CLI prints it and exits 2, as Go's flag package does.
+
+import { isIP } from 'node:net';
 import semver from 'semver';
 import { FlagError, formatGoUsage, parseGoFlags } from '../common/go-flags.js';
 import { type HostPort, parseListenAddress, parseNodeAddress } from './address.js';
+import { type DnsTarget, parseDnsTarget } from './dns-discovery.js';
 
 export interface LbOptions {
   nodes: string[];
+  /** Names whose A/AAAA records are nodes (-nodes-dns), read again every dnsIntervalMs. */
+  nodesDns: DnsTarget[];
+  dnsIntervalMs: number;
+  /** Resolvers for -nodes-dns (ip or ip:port); empty for the system's. */
+  dnsServers: string[];
   listen: HostPort;
   /** Undefined when the management API shares the proxy listener (the default). */
   mgmtListen: HostPort | undefined;
@@ -36,6 +44,19 @@ export interface LbOptions {
 // check faster).
 const SPECS = {
   nodes: { kind: 'string', default: '', usage: 'comma separated list of functions nodes, host:port' },
+  'nodes-dns': {
+    kind: 'string',
+    default: '',
+    repeatable: true,
+    usage:
+      'name:port whose A/AAAA records are nodes (a Kubernetes headless Service, Swarm tasks.<service>); repeatable or comma separated',
+  },
+  'dns-interval': { kind: 'float', default: 5, min: 0.1, usage: 'seconds between reads of -nodes-dns names' },
+  'dns-server': {
+    kind: 'string',
+    default: '',
+    usage: 'resolver for -nodes-dns, ip or ip:port, comma separated (default: the system resolvers)',
+  },
   listen: { kind: 'string', default: ':8081', usage: 'address to serve the proxy on' },
   'mgmt-listen': {
     kind: 'string',
@@ -129,6 +150,14 @@ function listen(name: string, text: string): HostPort {
   return parsed;
 }
 
+/** A resolver as Node's dns.setServers takes it: an IP, `ip:port` or `[ipv6]:port`. */
+function isDnsServer(text: string): boolean {
+  if (isIP(text) !== 0) return true;
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  return match !== null && isIP(match[1] ?? match[2] ?? '') !== 0 && port > 0 && port <= 65535;
+}
+
 export function parseFlags(argv: readonly string[]): ParseResult {
   try {
     const parsed = parseGoFlags(argv, SPECS);
@@ -144,6 +173,24 @@ export function parseFlags(argv: readonly string[]): ParseResult {
       if (node === undefined)
         throw new FlagError(`invalid value "${part}" for flag -nodes: expected host:port`);
       if (!nodes.includes(node)) nodes.push(node);
+    }
+    const nodesDns: DnsTarget[] = [];
+    for (const part of v['nodes-dns'].split(',')) {
+      if (part.trim() === '') continue;
+      const target = parseDnsTarget(part);
+      if (target === undefined)
+        throw new FlagError(
+          `invalid value "${part}" for flag -nodes-dns: expected name:port (a DNS name, not an IP)`,
+        );
+      if (!nodesDns.some((known) => known.name === target.name)) nodesDns.push(target);
+    }
+    const dnsServers: string[] = [];
+    for (const part of v['dns-server'].split(',')) {
+      const server = part.trim();
+      if (server === '') continue;
+      if (!isDnsServer(server))
+        throw new FlagError(`invalid value "${part}" for flag -dns-server: expected ip or ip:port`);
+      dnsServers.push(server);
     }
     if (nodes.length > v['max-nodes']) {
       throw new FlagError(`flag -nodes lists ${nodes.length} nodes, more than -max-nodes ${v['max-nodes']}`);
@@ -166,6 +213,9 @@ export function parseFlags(argv: readonly string[]): ParseResult {
       kind: 'ok',
       options: {
         nodes,
+        nodesDns,
+        dnsIntervalMs: Math.round(v['dns-interval'] * 1000),
+        dnsServers,
         listen: proxyListen,
         mgmtListen: shared ? undefined : listen('mgmt-listen', mgmt),
         hcIntervalMs: Math.round(v['hc-interval'] * 1000),

@@ -23,6 +23,7 @@ import {
   type LbNodeBody,
   type LbNodeStats,
   type LbNodeStatus,
+  type LbNodesResponse,
   type LbStatsResponse,
 } from './wire.js';
 
@@ -37,6 +38,8 @@ export interface MgmtContext {
   /** Whether PUT and DELETE are allowed without a token (the API listens on loopback only). */
   membershipOpen: boolean;
   draining(): boolean;
+  /** Takes a node out of the ring now and closes its pool once its calls in flight end; false if unknown. */
+  retire(address: string): boolean;
 }
 
 export function isManagementPath(path: string): boolean {
@@ -100,6 +103,12 @@ function nodesView(balancer: Balancer): Record<string, LbNodeStatus> {
   const nodes: Record<string, LbNodeStatus> = {};
   for (const backend of balancer.backends()) nodes[backend.address] = backend.online ? 'online' : 'offline';
   return nodes;
+}
+
+function sourcesView(balancer: Balancer): NonNullable<LbNodesResponse['sources']> {
+  const sources: NonNullable<LbNodesResponse['sources']> = {};
+  for (const backend of balancer.backends()) sources[backend.address] = backend.source;
+  return sources;
 }
 
 function statsView(ctx: MgmtContext): LbStatsResponse {
@@ -167,11 +176,11 @@ export async function manage(req: IncomingMessage, res: ServerResponse, ctx: Mgm
   }
   switch (method) {
     case 'GET':
-      return send(res, 200, { nodes: nodesView(ctx.balancer) });
+      return send(res, 200, { nodes: nodesView(ctx.balancer), sources: sourcesView(ctx.balancer) });
     case 'PUT': {
       const parsed = await nodeFromBody(req);
       if ('error' in parsed) return sendMsg(res, 400, parsed.error);
-      const added = ctx.balancer.add(parsed.node, await resolveNodeAddress(parsed.node));
+      const added = ctx.balancer.add(parsed.node, await resolveNodeAddress(parsed.node), 'api');
       switch (added.kind) {
         case 'alias':
           return sendMsg(res, 409, `node "${parsed.node}" is node "${added.of}" under another name`);
@@ -194,12 +203,8 @@ export async function manage(req: IncomingMessage, res: ServerResponse, ctx: Mgm
     case 'DELETE': {
       const parsed = await nodeFromBody(req);
       if ('error' in parsed) return sendMsg(res, 400, parsed.error);
-      const backend = ctx.balancer.remove(parsed.node);
-      if (backend === undefined) return sendMsg(res, 404, `unknown node "${parsed.node}"`);
+      if (!ctx.retire(parsed.node)) return sendMsg(res, 404, `unknown node "${parsed.node}"`);
       ctx.log.info({ node: parsed.node }, 'node deleted');
-      // In-flight calls on the node finish; the pool closes after them.
-      void backend.close();
-      void ctx.stats.forgetNode(parsed.node);
       return sendMsg(res, 200, LB_MESSAGES.deleted);
     }
     default:

@@ -14,6 +14,7 @@ import { canonicalPath } from '../common/request-target.js';
 import { errorBody } from '../common/wire.js';
 import { formatHostPort, type HostPort, isLoopbackHost, resolveNodeAddress } from './address.js';
 import { Balancer } from './balancer.js';
+import { DnsDiscovery, type DnsTarget } from './dns-discovery.js';
 import type { LbOptions } from './flags.js';
 import { HealthChecker } from './health.js';
 import { isManagementPath, manage } from './mgmt.js';
@@ -28,6 +29,8 @@ import { LbStats } from './stats.js';
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 2000;
 /** A client must send its request headers within this (or within -body-timeout, if shorter). */
 export const CLIENT_HEADERS_TIMEOUT_MS = 10_000;
+/** Each DNS query of -nodes-dns (tried twice): a resolver slower than this is treated as down. */
+const DNS_TIMEOUT_MS = 2000;
 
 /**
  * A request Node's HTTP parser refuses before any handler sees it (a malformed request line or
@@ -70,6 +73,9 @@ export class Fnlb {
   #active = 0;
   #draining = false;
   #closing: Promise<void> | undefined;
+  readonly #dns: DnsDiscovery | undefined;
+  /** What each -nodes-dns name stood for at its last successful read. */
+  readonly #dnsSets = new Map<string, Set<string>>();
 
   constructor(options: LbOptions, log: Logger, token?: string) {
     this.options = options;
@@ -100,6 +106,15 @@ export class Fnlb {
     );
     this.stats = new LbStats(this.balancer);
     this.replay = new ReplayBudget(BODY_BUFFER_LIMIT, options.replayBudgetBytes);
+    this.#dns =
+      options.nodesDns.length === 0
+        ? undefined
+        : new DnsDiscovery(
+            options.nodesDns,
+            { intervalMs: options.dnsIntervalMs, timeoutMs: DNS_TIMEOUT_MS, servers: options.dnsServers },
+            (target, addresses) => this.#dnsUpdate(target, addresses),
+            log,
+          );
     for (const node of options.nodes) {
       const added = this.balancer.add(node);
       // Learn what the name reaches, so a later PUT of an alias of it is refused.
@@ -115,6 +130,42 @@ export class Fnlb {
     return this.#active;
   }
 
+  /** Takes a node out now; its calls in flight finish, then its pool closes. */
+  retire(address: string): boolean {
+    const backend = this.balancer.remove(address);
+    if (backend === undefined) return false;
+    void backend.close();
+    void this.stats.forgetNode(address);
+    return true;
+  }
+
+  /**
+   * A -nodes-dns name's records changed: a new one is added (traffic after its first passing health
+   * check), one gone is drained and removed unless another name still lists it. Nodes the balancer
+   * knows from -nodes or the API stay theirs.
+   */
+  #dnsUpdate(target: DnsTarget, addresses: string[]): void {
+    const before = this.#dnsSets.get(target.name) ?? new Set<string>();
+    const now = new Set(addresses);
+    this.#dnsSets.set(target.name, now);
+    for (const address of now) {
+      if (before.has(address)) continue;
+      const added = this.balancer.add(address, [address], 'dns');
+      if (added.kind === 'added') {
+        this.#log.info({ node: address, name: target.name }, 'node discovered');
+        void this.health.check(added.backend);
+      } else if (added.kind === 'alias' || added.kind === 'full') {
+        this.#log.warn({ node: address, name: target.name, why: added.kind }, 'discovered node not added');
+      }
+    }
+    for (const address of before) {
+      if (now.has(address) || [...this.#dnsSets.values()].some((set) => set.has(address))) continue;
+      if (this.balancer.get(address)?.source !== 'dns') continue;
+      this.#log.info({ node: address, name: target.name }, 'node gone from DNS: draining it');
+      this.retire(address);
+    }
+  }
+
   async start(): Promise<LbAddresses> {
     const shared = this.options.mgmtListen === undefined;
     const mgmtListen = this.options.mgmtListen ?? this.options.listen;
@@ -128,6 +179,7 @@ export class Fnlb {
       membershipOpen: this.#token === undefined && isLoopbackHost(mgmtListen.host),
       replay: this.replay,
       draining: () => this.#draining,
+      retire: (address: string) => this.retire(address),
     };
     const handler =
       (withManagement: boolean, withProxy: boolean) => (req: IncomingMessage, res: ServerResponse) => {
@@ -160,6 +212,7 @@ export class Fnlb {
       ? listen
       : await this.#listen(this.options.mgmtListen as HostPort, handler(true, false));
     this.health.start();
+    void this.#dns?.start();
     this.#log.info({ listen, mgmt, nodes: this.options.nodes }, 'fnlb listening');
     return { listen, mgmt };
   }
@@ -206,6 +259,7 @@ export class Fnlb {
   async #drain(): Promise<void> {
     this.#draining = true;
     this.health.close();
+    this.#dns?.close();
     const closed = this.#servers.map(
       (server) => new Promise<void>((resolve) => server.close(() => resolve())),
     );

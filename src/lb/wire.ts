@@ -14,6 +14,8 @@ export type LbNodeStatus = 'online' | 'offline';
 /** GET /1/lb/nodes. */
 export interface LbNodesResponse {
   nodes: Record<string, LbNodeStatus>;
+  /** How the balancer learned of each node (-nodes, the API, -nodes-dns); historic fnlb has no such field. */
+  sources?: Record<string, 'static' | 'api' | 'dns'>;
 }
 
 /** Body of PUT and DELETE /1/lb/nodes. */

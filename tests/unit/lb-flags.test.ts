@@ -19,6 +19,9 @@ describe('fnlb flags', () => {
   it('has the historic defaults', () => {
     expect(ok([])).toEqual({
       nodes: [],
+      nodesDns: [],
+      dnsIntervalMs: 5000,
+      dnsServers: [],
       listen: { host: undefined, port: 8081 },
       mgmtListen: undefined,
       hcIntervalMs: 1000,
@@ -81,6 +84,26 @@ describe('fnlb flags', () => {
     expect(ok(['-listen', ':7000', '-mgmt-listen', ':7000']).mgmtListen).toBeUndefined();
   });
 
+  it('reads -nodes-dns repeated or comma separated, with its interval and resolvers', () => {
+    const options = ok([
+      '-nodes-dns',
+      'tasks.fn.local:8080,Fn.Svc:80',
+      '-nodes-dns=other.local:9090',
+      '-dns-interval',
+      '0.5',
+      '-dns-server',
+      '10.0.0.2,127.0.0.1:5353,[::1]:53',
+    ]);
+    expect(options.nodesDns.map((target) => target.name)).toEqual([
+      'tasks.fn.local:8080',
+      'fn.svc:80',
+      'other.local:9090',
+    ]);
+    expect(options.nodesDns[1]).toEqual({ name: 'fn.svc:80', host: 'fn.svc', port: 80 });
+    expect(options.dnsIntervalMs).toBe(500);
+    expect(options.dnsServers).toEqual(['10.0.0.2', '127.0.0.1:5353', '[::1]:53']);
+  });
+
   it('accepts IPv6 and host names as nodes', () => {
     expect(ok(['-nodes', '[::1]:8080,Fn-Node-1:8080']).nodes).toEqual(['[::1]:8080', 'fn-node-1:8080']);
   });
@@ -88,6 +111,10 @@ describe('fnlb flags', () => {
   it.each([
     [['-bogus', '1'], '-bogus'],
     [['-nodes', 'no-port'], '-nodes'],
+    [['-nodes-dns', '10.0.0.1:8080'], '-nodes-dns'],
+    [['-nodes-dns', 'name-without-port'], '-nodes-dns'],
+    [['-dns-server', 'resolver.local'], '-dns-server'],
+    [['-dns-interval', '0'], '-dns-interval'],
     [['-nodes', 'a:99999'], '-nodes'],
     [['-listen', 'nope'], '-listen'],
     [['-mgmt-listen', 'x:y'], '-mgmt-listen'],

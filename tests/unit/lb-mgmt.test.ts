@@ -30,7 +30,10 @@ describe('fnlb management API', () => {
     cleanup.push(() => lb.close());
     await waitOnline(lb.lb, [a.address]);
     const nodesUrl = `${lb.url}${LB_PATHS.nodes}`;
-    expect(json((await call(nodesUrl)).body)).toEqual({ nodes: { [a.address]: 'online' } });
+    expect(json((await call(nodesUrl)).body)).toEqual({
+      nodes: { [a.address]: 'online' },
+      sources: { [a.address]: 'static' },
+    });
 
     const added = await call(nodesUrl, { method: 'PUT', body: JSON.stringify({ node: b.address }) });
     expect([added.status, json(added.body)]).toEqual([200, { msg: LB_MESSAGES.added }]);
@@ -41,7 +44,10 @@ describe('fnlb management API', () => {
 
     const deleted = await call(nodesUrl, { method: 'DELETE', body: JSON.stringify({ node: a.address }) });
     expect([deleted.status, json(deleted.body)]).toEqual([200, { msg: LB_MESSAGES.deleted }]);
-    expect(json((await call(nodesUrl)).body)).toEqual({ nodes: { [b.address]: 'online' } });
+    expect(json((await call(nodesUrl)).body)).toEqual({
+      nodes: { [b.address]: 'online' },
+      sources: { [b.address]: 'api' },
+    });
     for (let i = 0; i < 10; i++) await call(`${lb.url}/r/app/k${i}`);
     expect(b.seen).toHaveLength(10);
     expect(a.seen).toHaveLength(0);
@@ -61,6 +67,7 @@ describe('fnlb management API', () => {
     await waitFor('a failed check', () => (lb.lb.balancer.get('127.0.0.1:1')?.checksFailed ?? 0) > 0);
     expect(json((await call(nodesUrl)).body)).toEqual({
       nodes: { [a.address]: 'online', '127.0.0.1:1': 'offline' },
+      sources: { [a.address]: 'static', '127.0.0.1:1': 'api' },
     });
     for (let i = 0; i < 20; i++) expect((await call(`${lb.url}/r/app/k${i}`)).status).toBe(200);
     expect(lb.lb.balancer.get('127.0.0.1:1')?.requests).toBe(0);
@@ -84,7 +91,7 @@ describe('fnlb management API', () => {
       expect(Object.keys(parsed)).toEqual(['msg']);
       expect(parsed.msg).toMatch(message);
     }
-    expect(json((await call(`${lb.url}${LB_PATHS.nodes}`)).body)).toEqual({ nodes: {} });
+    expect(json((await call(`${lb.url}${LB_PATHS.nodes}`)).body)).toEqual({ nodes: {}, sources: {} });
   });
 
   it('requires the bearer token on every management call when FNLB_MGMT_TOKEN is set, but not on /health', async () => {

@@ -356,7 +356,7 @@ describe('fnlb proxy', () => {
     expect(lb.mgmtUrl).not.toBe(lb.url);
     await waitOnline(lb.lb, [node.address]);
     const view = JSON.parse((await call(`${lb.mgmtUrl}${LB_PATHS.nodes}`)).body) as LbNodesResponse;
-    expect(view).toEqual({ nodes: { [node.address]: 'online' } });
+    expect(view).toEqual({ nodes: { [node.address]: 'online' }, sources: { [node.address]: 'static' } });
     const proxied = await call(`${lb.url}${LB_PATHS.nodes}`);
     expect(proxied.headers['fn-lb-node']).toBe(node.address);
     expect((await call(`${lb.mgmtUrl}/r/app/x`)).status).toBe(404);
