@@ -4,17 +4,21 @@
 // file per property (tests/guard); `reliability` (fuzz, chaos and a short soak of this project's own
 // fn-node and fnlb, tests/reliability) starts its own processes and Postgres servers, after the other
 // two so its load and faults never share the two cores with them.
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 /** Where the run's reports go: fnguard.json (helpers/guard/reporter.ts) and Vitest's JUnit XML. */
 const REPORTS = process.env.FNG_REPORTS || 'reports';
 // The output of every process and container the run starts (helpers/run-logs.ts), for CI artifacts:
-// the run's own, so an earlier run's files go first.
+// the run's own, so an earlier run's log files go first (only those: the directory may hold others).
 if (process.env.FNG_LOGS === undefined) {
-  process.env.FNG_LOGS = join(REPORTS, 'logs');
-  rmSync(process.env.FNG_LOGS, { recursive: true, force: true });
+  const logs = join(REPORTS, 'logs');
+  process.env.FNG_LOGS = logs;
+  if (existsSync(logs)) {
+    for (const file of readdirSync(logs))
+      if (file.endsWith('.log')) rmSync(join(logs, file), { force: true });
+  }
 }
 
 export default defineConfig({

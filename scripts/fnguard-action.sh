@@ -29,8 +29,8 @@ args+=(--reports "$reports")
 
 # The containers topology runs the project's node and function images (and its fnlb unless another
 # image is under test): built here, on public bases where no offline bootstrap made local ones.
-topology=${INPUT_TOPOLOGY:-}
-if [ "$topology" = containers ] || { [ -z "$topology" ] && [ -n "${INPUT_FNLB_IMAGE:-}${INPUT_NODE_IMAGE:-}" ]; }; then
+topology=${INPUT_TOPOLOGY:-auto}
+if [ "$topology" = containers ] || { [ "$topology" = auto ] && [ -n "${INPUT_FNLB_IMAGE:-}${INPUT_NODE_IMAGE:-}" ]; }; then
   if [ "${INPUT_PUBLIC_BASES:-1}" = 1 ]; then
     bash "$package/docker/offline/bootstrap.sh" --public-bases || exit 3
   else
@@ -38,10 +38,17 @@ if [ "$topology" = containers ] || { [ -z "$topology" ] && [ -n "${INPUT_FNLB_IM
   fi
 fi
 
+# The caller's Node runs the guard (the action does not change it for the job's later steps).
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || {
+  echo "fnguard: Node 20 or later is needed, found $(node --version)" >&2
+  exit 2
+}
+report=$(realpath -m "$reports/fnguard.json")
+# An earlier run's report must not be read as this run's verdict.
+rm -f "$report"
 node "$package/dist/src/guard/main.js" "${args[@]}"
 status=$?
 
-report="$(pwd)/$reports/fnguard.json"
 if [ -f "$report" ]; then
   verdict=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).verdict)' "$report")
 else

@@ -1,6 +1,7 @@
 // `npm run soak -- --minutes N`: the soak of soak.ts as a command, for runs longer than the one-minute
 // version in `npm test`. Prints its samples every 30 s and one line per check; exits 0 when every
-// check passed, 1 when one failed, 2 on a bad flag (named in the message).
+// check passed, 1 when one failed, 2 on a bad flag (named in the message), 3 when the cluster could
+// not be started or a restart failed.
 import { parseArgs } from 'node:util';
 import { runSoak, SOAK_DEFAULTS, type SoakOptions } from './soak.js';
 
@@ -35,7 +36,7 @@ function numberFlag(values: Record<string, unknown>, flag: Flag, fallback: numbe
   const text = values[flag];
   if (text === undefined) return fallback;
   const { min, max, integer } = FLAGS[flag];
-  const value = Number(text);
+  const value = typeof text === 'string' && text.trim() !== '' ? Number(text) : Number.NaN;
   if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
     usageError(
       `--${flag} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${text}"`,
@@ -73,7 +74,13 @@ const options: SoakOptions = {
   log: (line) => console.log(line),
 };
 
-const verdict = await runSoak(options);
+let verdict: Awaited<ReturnType<typeof runSoak>>;
+try {
+  verdict = await runSoak(options);
+} catch (error) {
+  console.error(`soak: could not run: ${(error as Error).stack ?? String(error)}`);
+  process.exit(3);
+}
 for (const line of verdict.lines) console.log(line);
 console.log(verdict.ok ? 'soak: pass' : 'soak: FAIL');
 process.exit(verdict.ok ? 0 : 1);

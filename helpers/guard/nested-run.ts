@@ -17,12 +17,14 @@ export const NESTED_TEST_TIMEOUT_MS = NESTED_RUN_TIMEOUT_MS + 60_000;
 
 /**
  * The outer run's environment without what chooses or bounds a guard run (FN_*, FNG_*, FNLB_*): a
- * nested run's verdicts must depend on what its test asks for, not on how the outer run was invoked.
+ * nested run's verdicts must depend on what its test asks for, not on how the outer run was invoked;
+ * nor may it write to the outer CI job's summary or outputs (GITHUB_STEP_SUMMARY, GITHUB_OUTPUT).
  */
 function baseEnvironment(): Record<string, string> {
   return Object.fromEntries(
     Object.entries(process.env).filter(
-      (entry): entry is [string, string] => entry[1] !== undefined && !/^(FN|FNG|FNLB)_/.test(entry[0]),
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined && !/^(FN|FNG|FNLB)_|^GITHUB_(STEP_SUMMARY|OUTPUT)$/.test(entry[0]),
     ),
   );
 }

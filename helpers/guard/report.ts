@@ -69,7 +69,12 @@ interface Row {
 
 function rows(report: GuardReport): Row[] {
   return report.tests.map((test) => {
-    const check = test.verdict === 'skipped' ? undefined : decidingCheck(test);
+    // A test that failed with every check passing failed for its reason (an error), not a check.
+    const failedCheck = test.checks.some((one) => !one.ok);
+    const check =
+      test.verdict === 'skipped' || (test.verdict === 'fail' && !failedCheck)
+        ? undefined
+        : decidingCheck(test);
     return {
       verdict: test.verdict === 'pass' ? 'pass' : test.verdict === 'fail' ? 'FAIL' : 'skip',
       property: test.property,

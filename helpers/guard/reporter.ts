@@ -9,7 +9,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Reporter, TestCase, TestModule, TestSuite, Vitest } from 'vitest/node';
 import type { TopologyInfo } from '../topology/types.js';
-import { currentBaseline } from './baseline.js';
+import { clearLastReport, currentBaseline } from './baseline.js';
 import type { GuardMeta } from './guard.js';
 import { PROPERTIES, type PropertyId } from './properties.js';
 import {
@@ -125,6 +125,8 @@ export default class GuardReporter implements Reporter {
 
   onInit(vitest: Vitest): void {
     this.#vitest = vitest;
+    // The report describes the run that wrote it: a run that judges nothing leaves none behind.
+    clearLastReport(join(resolve(process.env.FNG_REPORTS || 'reports'), 'fnguard.json'));
   }
 
   onTestModuleEnd(module: TestModule): void {

@@ -45,22 +45,28 @@ export class ReliabilityCluster {
 
   static async start(options: ClusterOptions = {}): Promise<ReliabilityCluster> {
     const scratchDir = mkdtempSync(join(tmpdir(), 'fnguard-reliability-'));
-    const postgres = await startPostgres();
     const nodeEnv = options.nodeEnv ?? {};
     const nodes: FnNodeProcess[] = [];
+    let postgres: LocalPostgres | undefined;
+    let lb: FnlbProcess | undefined;
     try {
-      const started = await Promise.all(
-        Array.from({ length: options.nodes ?? 3 }, () => startNode(postgres.url, scratchDir, nodeEnv)),
+      postgres = await startPostgres();
+      const dbUrl = postgres.url;
+      const started = await Promise.allSettled(
+        Array.from({ length: options.nodes ?? 3 }, () => startNode(dbUrl, scratchDir, nodeEnv)),
       );
-      nodes.push(...started);
+      for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
+      const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw failed.reason;
       const token = randomBytes(12).toString('hex');
-      const lb = await startBalancer(nodes, token);
+      lb = await startBalancer(nodes, token);
       const cluster = new ReliabilityCluster(postgres, nodes, lb, nodeEnv, scratchDir, token);
       await cluster.waitAllOnline();
       return cluster;
     } catch (error) {
+      await lb?.stop().catch(() => {});
       await Promise.allSettled(nodes.map((node) => node.stop()));
-      await postgres.close();
+      await postgres?.close();
       rmSync(scratchDir, { recursive: true, force: true });
       throw error;
     }
@@ -78,10 +84,10 @@ export class ReliabilityCluster {
 
   /**
    * SIGTERM (the node drains, the balancer sends its calls elsewhere), then the same port and id
-   * again, back once the balancer has it online. Throws when the node did not exit 0 or one of its
+   * again, back once the balancer has it online (`started` is told of the new process first). Throws when the node did not exit 0 or one of its
    * function instances outlived it.
    */
-  async restartNode(index: number): Promise<void> {
+  async restartNode(index: number, started?: (node: FnNodeProcess) => void): Promise<void> {
     const old = this.nodes[index];
     if (old === undefined) throw new Error(`no node ${index}`);
     const instances = descendants(old.pid);
@@ -100,6 +106,8 @@ export class ReliabilityCluster {
       old.nodeId,
     );
     this.restarts.nodes++;
+    // Before the balancer sends it anything (what the soak measures its descriptors against).
+    started?.(this.nodes[index] as FnNodeProcess);
     await this.waitAllOnline();
   }
 

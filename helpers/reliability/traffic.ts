@@ -11,6 +11,11 @@ export interface TrafficRoute {
   target: string;
   /** The status this route answers when all is well. */
   expect: number;
+  /**
+   * The answer must come from a node (it names itself in Fn-Node): a function built to crash answers
+   * 502 through its node, and the balancer's own 502 for a node it lost must not pass for that.
+   */
+  fromNode?: boolean;
 }
 
 export interface Failure {
@@ -108,11 +113,12 @@ export class Traffic {
         signal: AbortSignal.timeout(timeout + 1000),
       });
       const body = await response.body.text();
-      if (response.statusCode === route.expect) return 'expected';
+      const byNode = !route.fromNode || response.headers['fn-node'] !== undefined;
+      if (response.statusCode === route.expect && byNode) return 'expected';
       return {
         target: route.target,
         status: response.statusCode,
-        error: body.slice(0, 300),
+        error: `${byNode ? '' : '(answered by the balancer, not a node) '}${body.slice(0, 300)}`,
         at: performance.now(),
       };
     } catch (error) {

@@ -77,13 +77,35 @@ function hostPort(flag: string, value: string): string {
  * `bounds`: each bound's key and environment variable (tests/thresholds.ts), so --bound can name
  * either; `properties`: the property ids --only may name.
  */
+/**
+ * `--flag value` as `--flag=value` for the string flags: a balancer's arguments start with a dash
+ * (`--fnlb-args '-nodes {nodes}'`), which node:util's strict parser would take for a flag.
+ */
+function joinValues(argv: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index] as string;
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    const option = name === undefined ? undefined : OPTIONS[name as keyof typeof OPTIONS];
+    if (option?.type === 'string' && index + 1 < argv.length) joined.push(`${arg}=${argv[++index]}`);
+    else joined.push(arg);
+  }
+  return joined;
+}
+
 export function parseGuardFlags(
   argv: readonly string[],
   catalogue: { bounds: Record<string, string>; properties: readonly string[] },
+  callerEnv: NodeJS.ProcessEnv = process.env,
 ): GuardRequest {
   let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
   try {
-    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({
+      args: joinValues(argv),
+      options: OPTIONS,
+      strict: true,
+      allowPositionals: false,
+    }));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -93,6 +115,15 @@ export function parseGuardFlags(
   };
   if ((values.lb === undefined) !== (values.nodes === undefined)) {
     throw new UsageError('--lb and --nodes go together: the balancer and the nodes behind it');
+  }
+  const builds = ['fnlb-cmd', 'fnlb-image', 'node-image'] as const;
+  if (values.lb !== undefined && builds.some((flag) => values[flag] !== undefined)) {
+    throw new UsageError(
+      '--lb/--nodes name a running deployment: a build flag (--fnlb-cmd, --fnlb-image, --node-image) has nothing to start',
+    );
+  }
+  if (values['fnlb-cmd'] !== undefined && values['node-image'] !== undefined) {
+    throw new UsageError('--fnlb-cmd runs on the processes topology, --node-image on containers: not both');
   }
   if (values.lb !== undefined && values.nodes !== undefined) {
     env.FN_LB = hostPort('lb', values.lb);
@@ -134,12 +165,13 @@ export function parseGuardFlags(
         `--topology must be one of ${TOPOLOGIES.join(', ')}, got ${JSON.stringify(values.topology)}`,
       );
     }
-    if (env.FN_TOPOLOGY !== undefined && env.FN_TOPOLOGY !== values.topology) {
+    if (values.topology !== 'auto' && env.FN_TOPOLOGY !== undefined && env.FN_TOPOLOGY !== values.topology) {
       throw new UsageError(
         `--topology ${values.topology} contradicts the build flags, which need ${env.FN_TOPOLOGY}`,
       );
     }
-    env.FN_TOPOLOGY = values.topology;
+    // auto: the build flags' topology when they need one.
+    if (values.topology !== 'auto' || env.FN_TOPOLOGY === undefined) env.FN_TOPOLOGY = values.topology;
   }
   const only = values.only === undefined ? [] : values.only.split(',').map((id) => id.trim());
   const unknown = only.filter((id) => !catalogue.properties.includes(id));
@@ -150,15 +182,18 @@ export function parseGuardFlags(
     const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(assignment);
     if (!match) throw new UsageError(`--bound must be NAME=VALUE, got ${JSON.stringify(assignment)}`);
     const [, name = '', value = ''] = match;
-    const variable =
-      catalogue.bounds[name] ?? (Object.values(catalogue.bounds).includes(name) ? name : undefined);
+    const variable = Object.hasOwn(catalogue.bounds, name)
+      ? catalogue.bounds[name]
+      : Object.values(catalogue.bounds).includes(name)
+        ? name
+        : undefined;
     if (variable === undefined) throw new UsageError(`--bound: unknown bound ${name}; see --list`);
     if (!Number.isFinite(Number(value)))
       throw new UsageError(`--bound ${name}: ${JSON.stringify(value)} is not a number`);
     env[variable] = value;
   }
   if (values.baseline !== undefined) env.FNG_BASELINE = values.baseline;
-  const reportsDir = values.reports ?? 'reports';
+  const reportsDir = values.reports ?? (callerEnv.FNG_REPORTS || 'reports');
   env.FNG_REPORTS = reportsDir;
   return { env, only, list: values.list ?? false, help: values.help ?? false, reportsDir };
 }

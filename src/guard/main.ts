@@ -4,16 +4,24 @@
 // by the verdict of the report the guard's reporter wrote: 0 every property judged holds, 1 one
 // failed, 2 a flag is wrong, 3 the system under test could not be started or reached (no report), or
 // nothing at all could be judged. `--list` prints the catalogue of properties and bounds.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseBaseline } from '../../helpers/guard/baseline.js';
+import { clearLastReport, parseBaseline } from '../../helpers/guard/baseline.js';
 import { PROPERTIES, PROPERTY_IDS } from '../../helpers/guard/properties.js';
 import type { GuardReport } from '../../helpers/guard/report.js';
-import { THRESHOLDS } from '../../tests/thresholds.js';
 import { PACKAGE } from '../common/package-root.js';
 import { parseGuardFlags, USAGE, UsageError } from './flags.js';
 
 const EXIT = { pass: 0, fail: 1, usage: 2, unreachable: 3 } as const;
+
+// The bounds read their environment variables when loaded: a bad value is a usage error, named.
+let THRESHOLDS: typeof import('../../tests/thresholds.js').THRESHOLDS;
+try {
+  ({ THRESHOLDS } = await import('../../tests/thresholds.js'));
+} catch (error) {
+  process.stderr.write(`fnguard: ${(error as Error).message}\n`);
+  process.exit(2);
+}
 
 function catalogueText(): string {
   const lines = ['Properties (tests/guard/<property>.test.ts):'];
@@ -71,20 +79,27 @@ if (env.FNG_BASELINE !== undefined) {
   }
 }
 const reportFile = join(reportsDir, 'fnguard.json');
-rmSync(reportFile, { force: true });
+clearLastReport(reportFile, env);
 // The compiled build is this package's own: the suite need not build it again.
 Object.assign(process.env, env, { FNG_BUILD: '0' });
 
 const { startVitest } = await import('vitest/node');
 const files =
   request.only.length > 0 ? request.only.map((id) => `tests/guard/${id}.test.ts`) : ['tests/guard/'];
-const vitest = await startVitest('test', files, {
-  root: PACKAGE.root,
-  config: join(PACKAGE.root, 'vitest.config.ts'),
-  project: ['integration'],
-  watch: false,
-});
-await vitest.close();
+let unhandled = 0;
+try {
+  const vitest = await startVitest('test', files, {
+    root: PACKAGE.root,
+    config: join(PACKAGE.root, 'vitest.config.ts'),
+    project: ['integration'],
+    watch: false,
+  });
+  unhandled = vitest.state.getUnhandledErrors().length;
+  await vitest.close();
+} catch (error) {
+  process.stderr.write(`fnguard: the suite could not run: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(EXIT.unreachable);
+}
 
 if (!existsSync(reportFile)) {
   process.stderr.write(
@@ -96,5 +111,9 @@ const report = JSON.parse(readFileSync(reportFile, 'utf8')) as GuardReport;
 if (report.verdict === 'skipped') {
   process.stderr.write('fnguard: every property was skipped: nothing could be judged here (reasons above)\n');
   process.exit(EXIT.unreachable);
+}
+if (unhandled > 0) {
+  process.stderr.write(`fnguard: ${unhandled} error(s) outside any test (above): the run does not pass\n`);
+  process.exit(EXIT.fail);
 }
 process.exit(report.verdict === 'pass' ? EXIT.pass : EXIT.fail);

@@ -68,15 +68,20 @@ describe('chaos through fnlb', () => {
     const running = traffic.run();
     await sleep(2000);
     await cluster.postgres.stop();
-    // The fault took: a write needs the database, and says so at once.
-    await sleep(500);
-    const began = performance.now();
-    const write = await cluster.lbClient.send('POST', `/v1/apps/${APP}/routes`, {
-      route: { path: '/during-outage', image: 'fnguard/sleep', format: 'http' },
-    });
-    const writeMs = performance.now() - began;
-    await sleep(4000);
-    await cluster.postgres.start();
+    let write: { status: number; body: string };
+    let writeMs: number;
+    try {
+      // The fault took: a write needs the database, and says so at once.
+      await sleep(500);
+      const began = performance.now();
+      write = await cluster.lbClient.send('POST', `/v1/apps/${APP}/routes`, {
+        route: { path: '/during-outage', image: 'fnguard/sleep', format: 'http' },
+      });
+      writeMs = performance.now() - began;
+      await sleep(4000);
+    } finally {
+      await cluster.postgres.start();
+    }
     const tally = await running;
     console.log(
       `[chaos] postgres restart: ${tally.calls} calls, ${tally.unexpected.length} failed; write during outage ${write.status} in ${writeMs.toFixed(0)} ms`,

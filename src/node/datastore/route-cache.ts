@@ -44,9 +44,15 @@ class Table<T> {
     this.bytes = 0;
   }
 
-  /** Every entry must be read again, but stays the answer while the database cannot be read. */
+  /**
+   * Every entry must be read again, but a route or app stays the answer while the database cannot be
+   * read; a cached miss goes (a route created meanwhile must not be a 404 while the database is away).
+   */
   expireAll(): void {
-    for (const entry of this.entries.values()) entry.fetchedAt = Number.NEGATIVE_INFINITY;
+    for (const [key, entry] of this.entries) {
+      if (entry.value === undefined) this.delete(key);
+      else entry.fetchedAt = Number.NEGATIVE_INFINITY;
+    }
   }
 }
 
