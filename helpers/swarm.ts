@@ -1,0 +1,123 @@
+// The system as a Docker Swarm stack (deploy/swarm/stack.yml) on the local engine, for tests: Swarm
+// mode turned on when the engine is not in a swarm (and off again afterwards: the engine is left as
+// found), the stack deployed under a unique name on the locally built images, and removed with
+// everything it made (services, the network, the containers its nodes started). Every engine call is
+// the docker CLI with a timeout.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PACKAGE } from '../src/common/package-root.js';
+import { freePort } from './ports.js';
+
+const CLI_TIMEOUT_MS = 120_000;
+const REMOVE_TIMEOUT_MS = 60_000;
+
+export function docker(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'docker',
+      args,
+      { timeout: CLI_TIMEOUT_MS, env, maxBuffer: 4 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`docker ${args.join(' ')}: ${stderr.trim() || error.message}`));
+        else resolve(stdout.trim());
+      },
+    );
+  });
+}
+
+export interface StackOptions {
+  replicas: number;
+  dnsIntervalS: number;
+  postgresImage: string;
+}
+
+export class SwarmStack {
+  private constructor(
+    readonly name: string,
+    /** fnlb's port on this host. */
+    readonly port: number,
+    private readonly leaveSwarm: boolean,
+  ) {}
+
+  get lbUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async deploy(options: StackOptions): Promise<SwarmStack> {
+    const state = await docker(['info', '--format', '{{.Swarm.LocalNodeState}}']);
+    const leaveSwarm = state !== 'active';
+    if (leaveSwarm) await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1']);
+    const stack = new SwarmStack(`fng${randomBytes(3).toString('hex')}`, await freePort(), leaveSwarm);
+    try {
+      await docker(
+        [
+          'stack',
+          'deploy',
+          '--detach=true',
+          '--resolve-image',
+          'never',
+          '-c',
+          join(PACKAGE.root, 'deploy/swarm/stack.yml'),
+          stack.name,
+        ],
+        {
+          ...process.env,
+          FN_NODE_REPLICAS: String(options.replicas),
+          FN_DNS_INTERVAL: String(options.dnsIntervalS),
+          FN_POSTGRES_IMAGE: options.postgresImage,
+          FNLB_PORT: String(stack.port),
+        },
+      );
+    } catch (error) {
+      await stack.remove();
+      throw error;
+    }
+    return stack;
+  }
+
+  service(name: string): string {
+    return `${this.name}_${name}`;
+  }
+
+  scale(service: string, replicas: number): Promise<string> {
+    return docker(['service', 'scale', '--detach', `${this.service(service)}=${replicas}`]);
+  }
+
+  /** Ids of the running containers of one of the stack's services. */
+  async containers(service: string): Promise<string[]> {
+    const out = await docker([
+      'ps',
+      '-q',
+      '--filter',
+      `label=com.docker.swarm.service.name=${this.service(service)}`,
+    ]);
+    return out === '' ? [] : out.split('\n');
+  }
+
+  /** Removes the stack, waits until its containers and network are gone, then what its nodes left. */
+  async remove(): Promise<void> {
+    await docker(['stack', 'rm', this.name]).catch(() => '');
+    const deadline = Date.now() + REMOVE_TIMEOUT_MS;
+    const left = async () =>
+      (await docker(['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${this.name}`])) +
+      (await docker(['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${this.name}`]));
+    while ((await left()) !== '' && Date.now() < deadline) await sleep(500);
+    // Function containers the nodes started are named by their node ids, <stack>_fn-node-<slot>.
+    const functions = (
+      await docker(['ps', '-aq', '--filter', 'label=fnguard=1', '--filter', `label=fnguard.node`])
+    )
+      .split('\n')
+      .filter(Boolean);
+    for (const id of functions) {
+      const node = await docker(['inspect', '--format', '{{index .Config.Labels "fnguard.node"}}', id]).catch(
+        () => '',
+      );
+      if (node.startsWith(`${this.name}_`)) await docker(['rm', '-f', id]).catch(() => '');
+    }
+    if (this.leaveSwarm) await docker(['swarm', 'leave', '--force']).catch(() => '');
+    const remaining = await left();
+    if (remaining !== '') throw new Error(`stack ${this.name}: containers or networks left: ${remaining}`);
+  }
+}

@@ -1,0 +1,108 @@
+// The system deployed for real as a Docker Swarm stack (deploy/swarm/stack.yml) on the local engine:
+// fnlb finds the fn-node replicas through Swarm's own DNS (tasks.fn-node), serves a route from one node
+// with one hot container, sees a 6th replica after `docker service scale`, and takes the task Swarm
+// starts in place of a killed one; removing the stack leaves no service, network or container.
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SwarmStack } from '../../helpers/swarm.js';
+import { buildProjectImages, imagePresent } from '../../helpers/topology/images.js';
+import { FnClient } from '../../src/common/fn-client.js';
+import type { LbNodesResponse } from '../../src/lb/wire.js';
+import { dockerAnswers, dockerSocket } from '../../src/node/drivers/index.js';
+
+const DNS_INTERVAL_S = 1;
+const LOCAL_POSTGRES = 'fnguard/base-postgres:local';
+const socketPath = dockerSocket(process.env);
+const docker = new Docker({ socketPath });
+
+async function unavailable(): Promise<string | undefined> {
+  if (!(await dockerAnswers(socketPath, 2000))) return `no Docker engine answers on ${socketPath}`;
+  try {
+    await buildProjectImages();
+  } catch (error) {
+    return `the project images could not be built (${(error as Error).message.split('\n')[0]}): run docker/offline/bootstrap.sh`;
+  }
+  return undefined;
+}
+const skipReason = await unavailable();
+if (skipReason) console.warn(`[swarm-stack] skipped: ${skipReason}`);
+
+describe.skipIf(skipReason !== undefined)('the Swarm stack', () => {
+  let stack: SwarmStack;
+  let lb: FnClient;
+
+  const nodes = async (): Promise<LbNodesResponse> => {
+    const answer = await lb.send('GET', '/1/lb/nodes');
+    return answer.status === 200 ? (JSON.parse(answer.body) as LbNodesResponse) : { nodes: {} };
+  };
+  const online = async () => Object.entries((await nodes()).nodes).filter(([, state]) => state === 'online');
+  const waitOnline = async (count: number, timeoutMs: number): Promise<number> => {
+    const began = Date.now();
+    for (;;) {
+      const seen = await online().catch(() => []);
+      if (seen.length === count) return Date.now() - began;
+      if (Date.now() - began > timeoutMs) {
+        throw new Error(
+          `${count} nodes online not seen within ${timeoutMs} ms: ${JSON.stringify(await nodes().catch(() => ({})))}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  };
+
+  beforeAll(async () => {
+    const postgresImage = (await imagePresent(docker, LOCAL_POSTGRES)) ? LOCAL_POSTGRES : 'postgres:16';
+    stack = await SwarmStack.deploy({ replicas: 5, dnsIntervalS: DNS_INTERVAL_S, postgresImage });
+    lb = new FnClient(stack.lbUrl, { timeoutMs: 20_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.remove();
+  }, 120_000);
+
+  it('fnlb finds the five replicas through Swarm DNS', async () => {
+    const ms = await waitOnline(5, 90_000);
+    console.log(`[swarm-stack] 5 nodes online ${ms} ms after the stack's deployment`);
+    const view = await nodes();
+    expect(Object.values(view.sources ?? {})).toEqual(['dns', 'dns', 'dns', 'dns', 'dns']);
+  }, 120_000);
+
+  it('serves a route from one node with one hot container', async () => {
+    // Each node connects to Postgres on its own schedule after the stack starts: retry the first write.
+    let created = 0;
+    for (let attempt = 0; attempt < 40 && created !== 200; attempt++) {
+      created = (await lb.send('POST', '/v1/apps', { app: { name: 'swarmapp' } })).status;
+      if (created !== 200) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(created).toBe(200);
+    await lb.createRoute('swarmapp', { path: '/s', image: 'fnguard/sleep', format: 'http' });
+    const answers = [];
+    for (let call = 0; call < 20; call++) answers.push(await lb.send('GET', '/r/swarmapp/s?ms=1'));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
+    expect(new Set(answers.map((answer) => answer.headers['fn-node'])).size).toBe(1);
+    expect(new Set(answers.map((answer) => JSON.parse(answer.body).container)).size).toBe(1);
+  }, 60_000);
+
+  it('sees a 6th replica after docker service scale', async () => {
+    await stack.scale('fn-node', 6);
+    const ms = await waitOnline(6, 60_000);
+    console.log(`[swarm-stack] the 6th node online ${ms} ms after the scale command`);
+  }, 90_000);
+
+  it('takes the task Swarm starts in place of a killed one', async () => {
+    const before = new Set((await online()).map(([address]) => address));
+    const [victim] = await stack.containers('fn-node');
+    expect(victim).toBeDefined();
+    await docker.getContainer(victim as string).kill();
+    const began = Date.now();
+    for (;;) {
+      const now = (await online()).map(([address]) => address);
+      if (now.length === 6 && now.some((address) => !before.has(address))) break;
+      if (Date.now() - began > 90_000)
+        throw new Error(`no replacement seen: ${JSON.stringify(await nodes())}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    console.log(`[swarm-stack] the replacement task online ${Date.now() - began} ms after the kill`);
+    expect((await lb.send('GET', '/r/swarmapp/s?ms=1')).status).toBe(200);
+  }, 120_000);
+});
