@@ -25,6 +25,8 @@ import {
   isFnError,
   isJsonType,
   isLbMsg,
+  MAX_CLOSED_EARLY_SHARE,
+  rawAnswer,
   send,
   sendRaw,
   Tally,
@@ -273,8 +275,8 @@ const rawBytes = fc
 const isManagement = (target: string) => /^\/+1\/+lb(\/|\?|$)|^\/health|^\/metrics/.test(target);
 
 function judge(fuzz: { method: string; target: string }, answer: Answer): void {
-  if (answer.kind === 'unsendable') {
-    tally.count('unsendable');
+  if (answer.kind === 'unsendable' || answer.kind === 'closed-early') {
+    tally.count(answer.kind);
     return;
   }
   if (answer.kind === 'failed') {
@@ -321,20 +323,8 @@ describe('fnlb under generated requests', () => {
       }),
       pool(raws, 2, async (raw) => {
         const answer = await sendRaw(lb.address, raw.bytes, 6000);
-        if (answer.ended === 'timeout') {
-          findings.add('raw request held past -body-timeout', raw, answer.head);
-          return;
-        }
-        if (answer.status === undefined) {
-          tally.count(`raw-${answer.ended}`);
-          return;
-        }
-        judge(raw, {
-          kind: 'answer',
-          status: answer.status,
-          headers: answer.headers,
-          body: answer.body ?? '{"error":{"message":"(body not read)"}}',
-        });
+        const judged = rawAnswer(answer, raw, 'raw request held past -body-timeout', findings, tally);
+        if (judged) judge(raw, judged);
       }),
     ]);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -353,5 +343,6 @@ describe('fnlb under generated requests', () => {
     expect(findings.list).toEqual([]);
     expect(tally.total).toBeGreaterThanOrEqual(scaled(settings, 2000));
     expect(tally.byStatus.get('unsendable') ?? 0).toBeLessThan(tally.total / 10);
+    expect(tally.byStatus.get('closed-early') ?? 0).toBeLessThanOrEqual(tally.total * MAX_CLOSED_EARLY_SHARE);
   });
 });

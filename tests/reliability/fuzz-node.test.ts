@@ -35,6 +35,8 @@ import {
   type FuzzRequest,
   isFnError,
   isJsonType,
+  MAX_CLOSED_EARLY_SHARE,
+  rawAnswer,
   send,
   sendRaw,
   Tally,
@@ -704,8 +706,8 @@ const isInvoke = (target: string) => {
 
 /** What README documents: 502/503/504 for a call, 503 (datastore) for the API; 4xx in Fn's shape. */
 function judge(fuzz: { method: string; target: string }, answer: Answer): void {
-  if (answer.kind === 'unsendable') {
-    tally.count('unsendable');
+  if (answer.kind === 'unsendable' || answer.kind === 'closed-early') {
+    tally.count(answer.kind);
     return;
   }
   if (answer.kind === 'failed') {
@@ -850,22 +852,9 @@ describe('fn-node under generated requests', () => {
     const rawLane = () =>
       pool(raws, 2, async (raw) => {
         const answer = await tracked(raw, () => sendRaw(node.address, raw.bytes, raw.short ? 8000 : 5000));
-        if (answer.ended === 'timeout') {
-          rawTimeouts++;
-          findings.add('raw request held past FN_REQUEST_TIMEOUT', raw, answer.head);
-          return;
-        }
-        if (answer.status === undefined) {
-          tally.count(`raw-${answer.ended}`);
-          return;
-        }
-        judge(raw, {
-          kind: 'answer',
-          status: answer.status,
-          headers: answer.headers,
-          // A head without its whole body is judged on its status only.
-          body: answer.body ?? '{"error":{"message":"(body not read)"}}',
-        });
+        if (answer.ended === 'timeout') rawTimeouts++;
+        const judged = rawAnswer(answer, raw, 'raw request held past FN_REQUEST_TIMEOUT', findings, tally);
+        if (judged) judge(raw, judged);
       });
     const laneSeconds: string[] = [];
     const timed = async (name: string, lane: () => Promise<void>) => {
@@ -903,6 +892,7 @@ describe('fn-node under generated requests', () => {
     expect(total).toBeGreaterThanOrEqual(scaled(settings, 10_000));
     // Most requests must have been sent: a generator undici refuses wholesale would test nothing.
     expect(tally.byStatus.get('unsendable') ?? 0).toBeLessThan(tally.total / 10);
+    expect(tally.byStatus.get('closed-early') ?? 0).toBeLessThanOrEqual(tally.total * MAX_CLOSED_EARLY_SHARE);
   });
 
   it(`fnguard/hostile's seeded garbage (${GARBAGE_RUNS} runs): a 502 at once, or a 504 at the route's timeout when the bytes could still begin an answer`, async () => {

@@ -22,6 +22,12 @@ export type Answer =
   | { kind: 'answer'; status: number; headers: Record<string, string>; body: string }
   /** undici would not send it (a header or method it refuses): the raw lane covers those bytes. */
   | { kind: 'unsendable'; error: string }
+  /**
+   * The server closed the connection while the client was still writing a body (EPIPE, reset): it
+   * may answer before reading a body and close (RFC 9112 9.6), which a client that is writing sees as
+   * a failed write. Tallied and bounded by the callers, never taken for an answer.
+   */
+  | { kind: 'closed-early'; error: string }
   /** The connection failed or the deadline passed: judged as a failure by the caller. */
   | { kind: 'failed'; error: string };
 
@@ -76,6 +82,8 @@ export async function send(base: string, fuzz: FuzzRequest): Promise<Answer> {
     // An assertion inside undici itself (seen on an odd method with a bad escape): the client's
     // failure, not the server's; the raw lane sends such requests byte for byte.
     if (code === 'ERR_ASSERTION') return { kind: 'unsendable', error: `undici: ${message}` };
+    if ((code === 'EPIPE' || code === 'ECONNRESET') && fuzz.body !== undefined && fuzz.body.length > 0)
+      return { kind: 'closed-early', error: message };
     return { kind: 'failed', error: `${code ?? ''} ${message}` };
   } finally {
     void client.destroy().catch(() => {});
@@ -84,6 +92,34 @@ export async function send(base: string, fuzz: FuzzRequest): Promise<Answer> {
 
 export function sendRaw(address: string, bytes: Buffer, timeoutMs: number): Promise<RawAnswer> {
   return rawRequest(address, bytes, timeoutMs);
+}
+
+/**
+ * A raw answer as the judges read it, or undefined when there is nothing to judge: a server that held
+ * the request past its deadline is a finding (`heldTooLong`), an answer without a status is tallied.
+ * A head without its whole body is judged on its status only.
+ */
+export function rawAnswer(
+  answer: RawAnswer,
+  raw: { method: string; target: string },
+  heldTooLong: string,
+  findings: Findings,
+  tally: Tally,
+): Answer | undefined {
+  if (answer.ended === 'timeout') {
+    findings.add(heldTooLong, raw, answer.head);
+    return undefined;
+  }
+  if (answer.status === undefined) {
+    tally.count(`raw-${answer.ended}`);
+    return undefined;
+  }
+  return {
+    kind: 'answer',
+    status: answer.status,
+    headers: answer.headers,
+    body: answer.body ?? '{"error":{"message":"(body not read)"}}',
+  };
 }
 
 /** `{"error":{"message": "..."}}` and nothing else: fn-node's one error shape (README, api/errors.ts). */
@@ -180,3 +216,6 @@ export function watchLog(streams: (Readable | null | undefined)[]): { lines: str
   }
   return found;
 }
+
+/** Bodies cut short by a server that answered first: allowed, but rare (1 in 100 requests at most). */
+export const MAX_CLOSED_EARLY_SHARE = 0.01;
