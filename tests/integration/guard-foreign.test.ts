@@ -75,10 +75,10 @@ const PEERS: Foreign[] = [
     // placement (spellings, recovery) were seen to pass and fail on it from run to run.
     name: 'HAProxy (balance uri, hash-balance-factor 125)',
     unavailable: installed('haproxy') ? undefined : 'HAProxy is not installed (apt-get install haproxy)',
-    properties: ['sticky', 'graceful-stop', 'membership'],
+    // Sequential calls too: a CI run saw 3 of 100 on another node (sticky is not asserted here).
+    properties: ['graceful-stop', 'membership'],
     env: processes(wrapper('haproxy')),
     expected: {
-      [VERDICT.sticky]: 'pass',
       [VERDICT.graceful]: 'fail',
       [VERDICT.addSixth]: 'skipped',
       [VERDICT.remove]: 'skipped',
