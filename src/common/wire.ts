@@ -62,7 +62,7 @@ export interface VersionResponse {
   version: string;
 }
 
-/** Defaults and limits fixed by DESIGN section 3. */
+/** Route defaults and limits (README "fn-node" documents them). */
 export const ROUTE_DEFAULTS = {
   format: 'default' as RouteFormat,
   type: 'sync' as RouteType,

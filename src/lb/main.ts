@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// fnlb: the load balancer in front of the functions nodes (DESIGN section 4).
+// fnlb: the load balancer in front of the functions nodes.
 //
 // It owns: the historic fnlb command line (flags.ts); routing by consistent hashing with bounded
 // loads, so each route sticks to its home node and a hot route spills to a few more (ring.ts,

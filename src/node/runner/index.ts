@@ -1,4 +1,4 @@
-// src/node/runner: runs function calls in hot containers (DESIGN section 3, "Runner"). runner.ts
+// src/node/runner: runs function calls in hot containers. runner.ts
 // decides (launch policy of policy.ts, memory admission of memory.ts, eviction, draining); pool.ts
 // keeps each route key's waiters, starts and containers with the /stats gauges (stats.ts) in step;
 // container.ts speaks a format to one instance; time is injected (clock.ts).

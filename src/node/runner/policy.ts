@@ -1,7 +1,7 @@
-// The launch policy of one hot pool (DESIGN section 3), as a pure function of counts and estimates.
+// The launch policy of one hot pool, as a pure function of counts and estimates.
 // It is evaluated whenever a call waits or a container frees up; memory admission comes after it.
 //
-// The adaptive rule weighs queueing against starting. DESIGN gives the queueing side as "about
+// The adaptive rule weighs queueing against starting. The queueing side is taken as "about
 // R * (waiting + 1) / max(1, busy + starting)": the wait of the last call in line. Taken literally on
 // the process driver (2 cores) it over-launched for fast functions: a burst of 50 calls of a 5 ms
 // function measured R = 8-20 ms under the burst and a seed S = 85-165 ms, and started 5-6

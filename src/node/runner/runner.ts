@@ -1,4 +1,4 @@
-// The hot-functions runner (DESIGN section 3, "Runner"): the decisions over the pools of pool.ts.
+// The hot-functions runner: the decisions over the pools of pool.ts.
 // It owns when to launch (the policy of policy.ts, a node-wide cap on concurrent starts), memory
 // admission and LRU eviction of idle containers of any route (giving up with 503 after half a call's
 // timeout), launching, idle_timeout retirement and draining; the pools own the counts those decisions
