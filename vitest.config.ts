@@ -2,8 +2,10 @@
 // `integration` drives real fn-node and balancer processes or containers, a real Postgres started once
 // per run, and the topology under test: its white-box files (tests/integration) and the guard, one
 // file per property (tests/guard); `reliability` (fuzz, chaos and a short soak of this project's own
-// fn-node and fnlb, tests/reliability) starts its own processes and Postgres servers, after the other
-// two so its load and faults never share the two cores with them.
+// fn-node and fnlb, tests/reliability) starts its own processes and Postgres servers. Vitest runs the
+// groups one after another (sequence.groupOrder: unit, reliability, integration), so the reliability
+// suite's load and faults never share the two cores with the integration files. Every global setup
+// runs before the first group: the integration topology is up, idle, while reliability runs.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
@@ -50,7 +52,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Two cores: integration files start real processes, so run them one at a time.
           fileParallelism: false,
-          sequence: { groupOrder: 0 },
+          sequence: { groupOrder: 2 },
         },
       },
       {
