@@ -31,7 +31,17 @@ export interface StackOptions {
   replicas: number;
   dnsIntervalS: number;
   postgresImage: string;
+  /** Publish every fn-node task on a host port of its own (deploy/swarm/publish-nodes.yml). */
+  publishNodes?: boolean;
 }
+
+/** A running fn-node task: the address fnlb names it by (overlay IP) and where this host reaches it. */
+export interface NodeEndpoint {
+  address: string;
+  url: string;
+}
+
+const NODE_PORT = 8080;
 
 export class SwarmStack {
   private constructor(
@@ -60,6 +70,7 @@ export class SwarmStack {
           'never',
           '-c',
           join(PACKAGE.root, 'deploy/swarm/stack.yml'),
+          ...(options.publishNodes ? ['-c', join(PACKAGE.root, 'deploy/swarm/publish-nodes.yml')] : []),
           stack.name,
         ],
         {
@@ -94,6 +105,27 @@ export class SwarmStack {
       `label=com.docker.swarm.service.name=${this.service(service)}`,
     ]);
     return out === '' ? [] : out.split('\n');
+  }
+
+  /**
+   * Every running fn-node task with a published port (publishNodes): its address on the stack's
+   * network, as tasks.fn-node resolves it, and its host port on 127.0.0.1.
+   */
+  async nodeEndpoints(): Promise<NodeEndpoint[]> {
+    const network = `${this.name}_fn`;
+    const endpoints: NodeEndpoint[] = [];
+    for (const id of await this.containers('fn-node')) {
+      const line = await docker([
+        'inspect',
+        '--format',
+        `{{(index .NetworkSettings.Networks "${network}").IPAddress}} {{(index (index .NetworkSettings.Ports "${NODE_PORT}/tcp") 0).HostPort}}`,
+        id,
+      ]).catch(() => '');
+      const [ip, hostPort] = line.split(' ');
+      if (ip && hostPort)
+        endpoints.push({ address: `${ip}:${NODE_PORT}`, url: `http://127.0.0.1:${hostPort}` });
+    }
+    return endpoints;
   }
 
   /** Removes the stack, waits until its containers and network are gone, then what its nodes left. */

@@ -1,6 +1,7 @@
 // The system deployed for real as a Docker Swarm stack (deploy/swarm/stack.yml) on the local engine:
 // fnlb finds the fn-node replicas through Swarm's own DNS (tasks.fn-node), serves a route from one node
-// with one hot container, sees a 6th replica after `docker service scale`, and takes the task Swarm
+// with one hot container, lets this host reach every replica at a port of its own (publish-nodes.yml),
+// sees a 6th replica after `docker service scale`, and takes the task Swarm
 // starts in place of a killed one; removing the stack leaves no service, network or container.
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -57,7 +58,12 @@ describe.skipIf(skipReason !== undefined)('the Swarm stack', () => {
 
   beforeAll(async () => {
     const postgresImage = (await imagePresent(docker, LOCAL_POSTGRES)) ? LOCAL_POSTGRES : 'postgres:16';
-    stack = await SwarmStack.deploy({ replicas: 5, dnsIntervalS: DNS_INTERVAL_S, postgresImage });
+    stack = await SwarmStack.deploy({
+      replicas: 5,
+      dnsIntervalS: DNS_INTERVAL_S,
+      postgresImage,
+      publishNodes: true,
+    });
     lb = new FnClient(stack.lbUrl, { timeoutMs: 20_000 });
   }, 120_000);
 
@@ -71,6 +77,18 @@ describe.skipIf(skipReason !== undefined)('the Swarm stack', () => {
     const view = await nodes();
     expect(Object.values(view.sources ?? {})).toEqual(['dns', 'dns', 'dns', 'dns', 'dns']);
   }, 120_000);
+
+  it('lets this host reach every replica at its own port, under the address fnlb names it by', async () => {
+    const endpoints = await stack.nodeEndpoints();
+    const named = (await online()).map(([address]) => address).sort();
+    expect(endpoints.map((endpoint) => endpoint.address).sort()).toEqual(named);
+    expect(new Set(endpoints.map((endpoint) => endpoint.url)).size).toBe(5);
+    for (const endpoint of endpoints) {
+      expect((await new FnClient(endpoint.url, { timeoutMs: 5_000 }).send('GET', '/version')).status).toBe(
+        200,
+      );
+    }
+  }, 60_000);
 
   it('serves a route from one node with one hot container', async () => {
     // Each node connects to Postgres on its own schedule after the stack starts: retry the first write.
