@@ -1,8 +1,8 @@
 // The system deployed for real as a Docker Swarm stack (deploy/swarm/stack.yml) on the local engine:
 // fnlb finds the fn-node replicas through Swarm's own DNS (tasks.fn-node), serves a route from one node
 // with one hot container, lets this host reach every replica at a port of its own (publish-nodes.yml),
-// sees a 6th replica after `docker service scale`, and takes the task Swarm
-// starts in place of a killed one; removing the stack leaves no service, network or container.
+// sees a 6th replica after `docker service scale`, and takes the task Swarm starts in place of a killed
+// one; removing the stack leaves no service, network or container.
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SwarmStack } from '../../helpers/swarm.js';
