@@ -295,6 +295,17 @@ export function membershipAddChecks(moved: number, routes: number, movedElsewher
   ];
 }
 
+/** A node the balancer found by itself (DNS): how many of its DNS intervals it took to serve it. */
+export function discoveryChecks(onlineAfterMs: number, dnsIntervalS: number): Check[] {
+  return [
+    atMost(
+      'DNS intervals until the new node was online',
+      onlineAfterMs / (dnsIntervalS * 1000),
+      THRESHOLDS.discoveryMaxIntervals,
+    ),
+  ];
+}
+
 /** A node removed: routes that moved although they were not on it, and its routes that found a new node. */
 export function membershipRemoveChecks(measured: { movedFromOtherNodes: number; orphaned: number }): Check[] {
   return [

@@ -1,7 +1,7 @@
 // The system as a Docker Swarm stack (deploy/swarm/stack.yml) on the local engine, for tests: Swarm
 // mode turned on when the engine is not in a swarm (and off again afterwards: the engine is left as
-// found), the stack deployed under a unique name on the locally built images, and removed with
-// everything it made (services, the network, the containers its nodes started). Every engine call is
+// found, docker_gwbridge included), the stack deployed under a unique name on the locally built images,
+// and removed with everything it made (services, the network, the containers its nodes started). Every engine call is
 // the docker CLI with a timeout.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,15 +33,25 @@ export interface StackOptions {
   postgresImage: string;
   /** Publish every fn-node task on a host port of its own (deploy/swarm/publish-nodes.yml). */
   publishNodes?: boolean;
+  /** The stack's variables beyond those above (FN_NODE_IMAGE, FNLB_MGMT_TOKEN, ...: see stack.yml). */
+  variables?: Record<string, string>;
 }
 
 /** A running fn-node task: the address fnlb names it by (overlay IP) and where this host reaches it. */
 export interface NodeEndpoint {
   address: string;
   url: string;
+  /** Its container's id on the engine. */
+  container: string;
+  /**
+   * Its health check (stack.yml) passed: only then does Swarm's DNS list the task under tasks.fn-node
+   * (a task that has not passed yet, or fails, is left out).
+   */
+  healthy: boolean;
 }
 
 const NODE_PORT = 8080;
+const GATEWAY_BRIDGE = 'docker_gwbridge';
 
 export class SwarmStack {
   private constructor(
@@ -49,6 +59,8 @@ export class SwarmStack {
     /** fnlb's port on this host. */
     readonly port: number,
     private readonly leaveSwarm: boolean,
+    /** docker_gwbridge, the bridge `swarm init` makes and `swarm leave` keeps, was not there before. */
+    private readonly removeGatewayBridge: boolean,
   ) {}
 
   get lbUrl(): string {
@@ -58,8 +70,15 @@ export class SwarmStack {
   static async deploy(options: StackOptions): Promise<SwarmStack> {
     const state = await docker(['info', '--format', '{{.Swarm.LocalNodeState}}']);
     const leaveSwarm = state !== 'active';
+    const gatewayBridge =
+      (await docker(['network', 'ls', '-q', '--filter', `name=^${GATEWAY_BRIDGE}$`])) !== '';
     if (leaveSwarm) await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1']);
-    const stack = new SwarmStack(`fng${randomBytes(3).toString('hex')}`, await freePort(), leaveSwarm);
+    const stack = new SwarmStack(
+      `fng${randomBytes(3).toString('hex')}`,
+      await freePort(),
+      leaveSwarm,
+      leaveSwarm && !gatewayBridge,
+    );
     try {
       await docker(
         [
@@ -79,6 +98,7 @@ export class SwarmStack {
           FN_DNS_INTERVAL: String(options.dnsIntervalS),
           FN_POSTGRES_IMAGE: options.postgresImage,
           FNLB_PORT: String(stack.port),
+          ...options.variables,
         },
       );
     } catch (error) {
@@ -118,12 +138,17 @@ export class SwarmStack {
       const line = await docker([
         'inspect',
         '--format',
-        `{{(index .NetworkSettings.Networks "${network}").IPAddress}} {{(index (index .NetworkSettings.Ports "${NODE_PORT}/tcp") 0).HostPort}}`,
+        `{{(index .NetworkSettings.Networks "${network}").IPAddress}} {{(index (index .NetworkSettings.Ports "${NODE_PORT}/tcp") 0).HostPort}} {{if .State.Health}}{{.State.Health.Status}}{{else}}healthy{{end}}`,
         id,
       ]).catch(() => '');
-      const [ip, hostPort] = line.split(' ');
+      const [ip, hostPort, health] = line.split(' ');
       if (ip && hostPort)
-        endpoints.push({ address: `${ip}:${NODE_PORT}`, url: `http://127.0.0.1:${hostPort}` });
+        endpoints.push({
+          address: `${ip}:${NODE_PORT}`,
+          url: `http://127.0.0.1:${hostPort}`,
+          container: id,
+          healthy: health === 'healthy',
+        });
     }
     return endpoints;
   }
@@ -149,6 +174,7 @@ export class SwarmStack {
       if (node.startsWith(`${this.name}_`)) await docker(['rm', '-f', id]).catch(() => '');
     }
     if (this.leaveSwarm) await docker(['swarm', 'leave', '--force']).catch(() => '');
+    if (this.removeGatewayBridge) await docker(['network', 'rm', GATEWAY_BRIDGE]).catch(() => '');
     const remaining = await left();
     if (remaining !== '') throw new Error(`stack ${this.name}: containers or networks left: ${remaining}`);
   }

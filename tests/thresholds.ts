@@ -145,6 +145,13 @@ export const THRESHOLDS = {
     'ratio',
     0.005,
   ),
+  discoveryMaxIntervals: threshold(
+    'FNG_DISCOVERY_MAX_INTERVALS',
+    2,
+    'a node that appears in DNS must be online after the next read and its first health check',
+    'timing',
+    1,
+  ),
 } as const;
 
 export interface TimeBudget {
@@ -160,7 +167,7 @@ function timeBudget(env: string, ms: Record<TopologyKind, number>, reason: strin
   const parsed = Number(override);
   if (!Number.isFinite(parsed) || parsed <= 0)
     throw new Error(`${env}=${JSON.stringify(override)} is not a duration in ms`);
-  return { ms: { processes: parsed, containers: parsed, external: parsed }, env, reason };
+  return { ms: { processes: parsed, containers: parsed, swarm: parsed, external: parsed }, env, reason };
 }
 
 /**
@@ -170,7 +177,7 @@ function timeBudget(env: string, ms: Record<TopologyKind, number>, reason: strin
 export const TIME_BUDGETS = {
   balance: timeBudget(
     'FNG_BALANCE_BUDGET_MS',
-    { processes: 120_000, containers: 360_000, external: 360_000 },
+    { processes: 120_000, containers: 360_000, swarm: 360_000, external: 360_000 },
     'the balance test starts 500 cold containers: a process starts in about 0.05 s, a Docker container ' +
       'in about 0.35 s alone and at about 6 per second with 8 starting at once on a 2-core machine ' +
       '(measured 143 s for the whole test there)',

@@ -66,19 +66,22 @@ export function unmetNeed(info: TopologyInfo, needs: readonly Capability[]): str
 
 export function guardProperty(id: PropertyId): GuardFile {
   const property = PROPERTIES[id];
-  const info = inject('topology');
-  const faults = info.controlUrl ? new FaultClient(info.controlUrl) : undefined;
+  const provided = inject('topology');
+  const faults = provided.controlUrl ? new FaultClient(provided.controlUrl) : undefined;
+  let info = provided;
   let suite: SuiteFile | undefined;
   let faulted = false;
 
   beforeAll(async () => {
+    // The nodes as they are now: an earlier file's fault may have had them replaced (Swarm).
+    if (faults) info = await faults.info();
     suite = await SuiteFile.open(info, id);
   });
   afterAll(async () => {
     await suite?.close();
     if (faulted && faults) {
       await faults.restore();
-      await settleAfterFaults(info);
+      await settleAfterFaults(await faults.info());
     }
   });
 

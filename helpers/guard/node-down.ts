@@ -1,7 +1,9 @@
 // The shared shape of failover and graceful stop: routes with calls of about 20 ms, so a node always has
 // calls in flight; a placement run to learn each route's node; 1000 calls at concurrency 8 with the
-// fault after 300; then the node is started again. And when the balancer took the node out: from its
-// management API when it has one, else after a detection window of a few health intervals.
+// fault after 300 (the file's restore brings the node back afterwards: started again, or replaced by
+// the orchestrator). And when the balancer took the node out: from its management API when it has one
+// (the node offline there, or gone from its list as a balancer that discovers nodes by DNS drops it),
+// else after a detection window of a few health intervals.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LbManagement } from '../topology/lb-management.js';
 import type { TopologyInfo } from '../topology/types.js';
@@ -69,25 +71,28 @@ export async function nodeDown(
   const downAt = observed ?? load.faultDoneAt + detection.ms;
   const downBasis =
     observed !== undefined
-      ? `the management API reported ${victim} offline ${Math.round(observed - load.faultAt)} ms after the fault`
+      ? `the management API reported ${victim} offline or gone ${Math.round(observed - load.faultAt)} ms after the fault`
       : `no management API: ${DETECTION_INTERVALS} health intervals of ${detection.intervalS} s${detection.assumed ? ' (interval unknown, assumed)' : ''} after the node was gone`;
-  await guard.faults.start(victim);
   return { victim, home, load, downAt, downBasis };
 }
 
 /**
- * Polls the management API until it reports `node` as anything but online; the time on the calls'
- * clock, or undefined without an API or when the API does not list the node under that name (then
- * the detection window stands in, and the context says so).
+ * Polls the management API until it reports `node` as anything but online, or no longer lists it;
+ * the time on the calls' clock, or undefined without an API or when the API never listed the node
+ * under that name (then the detection window stands in, and the context says so).
  */
 async function watchOffline(info: TopologyInfo, node: string): Promise<number | undefined> {
   if (!info.capabilities.mgmtApi) return undefined;
   const mgmt = new LbManagement(info);
   const deadline = performance.now() + WATCH_TIMEOUT_MS;
+  let listed = false;
   while (performance.now() < deadline) {
     const view = await mgmt.nodes();
-    if (view !== undefined && !(node in view)) return undefined;
-    if (view !== undefined && view[node] !== 'online') return performance.now();
+    if (view !== undefined) {
+      if (!(node in view)) return listed ? performance.now() : undefined;
+      listed = true;
+      if (view[node] !== 'online') return performance.now();
+    }
     await sleep(20);
   }
   return undefined;

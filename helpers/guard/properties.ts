@@ -83,14 +83,14 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
   failover: {
     title: 'failover',
     implicates: 'balancer',
-    needs: ['kill', 'start'],
+    needs: ['kill', 'restore'],
     byNode: true,
     summary: 'a node SIGKILLed under load costs at most its calls in flight, and none once it is marked down',
   },
   'graceful-stop': {
     title: 'graceful stop',
     implicates: 'balancer',
-    needs: ['stop', 'start'],
+    needs: ['stop', 'restore'],
     byNode: true,
     summary: 'a node stopped with SIGTERM under load costs no call',
   },

@@ -34,7 +34,13 @@ import {
 import { DownNodes } from './down-nodes.js';
 import { type Images, prepareImages } from './images.js';
 import { type NodeTemplate, nodeEnvironment, nodeTemplate } from './node-template.js';
-import { probeCapabilities, waitForBalancer, waitUntilNodesOnline, waitUntilServing } from './probe.js';
+import {
+  NO_DISCOVERY,
+  probeCapabilities,
+  waitForBalancer,
+  waitUntilNodesOnline,
+  waitUntilServing,
+} from './probe.js';
 import type { AddedNode, Faults, Topology, TopologyInfo } from './types.js';
 
 export interface ContainerTopologyOptions {
@@ -277,8 +283,16 @@ export class ContainerTopology implements Topology {
           upstreamTimeoutS: uses(template, 'upstream_timeout') ? UPSTREAM_TIMEOUT_S : undefined,
         },
         nodeBuild: `${images.projectNode ? 'fn-node (this project, docker driver)' : `image: ${images.node}`}${describeSetup(nodeSetup)}`,
-        capabilities: { ...probed.capabilities, kill: true, stop: true, start: true, add: true },
-        missing: probed.missing,
+        capabilities: {
+          ...probed.capabilities,
+          kill: true,
+          stop: true,
+          start: true,
+          add: true,
+          restore: true,
+          discover: false,
+        },
+        missing: { ...probed.missing, discover: NO_DISCOVERY },
         ...(probed.capabilities.engineEvents ? { engine: { socketPath } } : {}),
       };
       return new ContainerTopology(ctx, ordered, started, info);

@@ -2,11 +2,13 @@
 // run in workers. So the topology serves its faults on 127.0.0.1, behind a random token, and test
 // files call them with FaultClient: POST /kill|stop|start|discard {"node"}, POST /add, POST /restore.
 // Each answers when the operation is done (a killed node is gone, a started one answers /version).
+// POST /info answers the topology's current description: where an orchestrator replaced a node a
+// fault took down (Swarm), the next file must address the replacement, not what inject() handed out.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import type { AddedNode, Faults, Topology } from './types.js';
+import type { AddedNode, Faults, Topology, TopologyInfo } from './types.js';
 
 /** Inside a guard test's own timeout (120 s), so a fault that hangs fails the test with its reason. */
 const CALL_TIMEOUT_MS = 100_000;
@@ -28,6 +30,7 @@ async function readJson(req: IncomingMessage): Promise<{ node?: unknown }> {
 
 export async function serveFaults(topology: Topology): Promise<FaultServer> {
   const token = randomBytes(16).toString('hex');
+  let url = '';
   const server = createServer((req, res) => {
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -37,6 +40,7 @@ export async function serveFaults(topology: Topology): Promise<FaultServer> {
     void (async () => {
       try {
         const body = await readJson(req);
+        if (op === 'info') return reply(200, { ...topology.info, controlUrl: url });
         if (op === 'restore') {
           await topology.restore();
           return reply(200, {});
@@ -58,8 +62,9 @@ export async function serveFaults(topology: Topology): Promise<FaultServer> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  url = `http://${token}@127.0.0.1:${port}`;
   return {
-    url: `http://${token}@127.0.0.1:${port}`,
+    url,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -95,4 +100,5 @@ export class FaultClient implements Required<Faults> {
   discard = async (node: string) => void (await this.#call('discard', { node }));
   add = async () => (await this.#call('add')) as AddedNode;
   restore = async () => void (await this.#call('restore'));
+  info = async () => (await this.#call('info')) as TopologyInfo;
 }

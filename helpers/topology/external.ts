@@ -97,6 +97,8 @@ export async function externalTopology(env: NodeJS.ProcessEnv): Promise<Topology
     };
   }
   missing.add = 'external: the suite cannot start a node in a deployment it does not own';
+  missing.discover = missing.add;
+  if (missing.start) missing.restore = missing.start;
   const hc = Number(env.FN_LB_HC_INTERVAL ?? '');
   const info: TopologyInfo = {
     kind: 'external',
@@ -114,6 +116,8 @@ export async function externalTopology(env: NodeJS.ProcessEnv): Promise<Topology
       stop: faults.stop !== undefined,
       start: faults.start !== undefined,
       add: false,
+      restore: faults.start !== undefined,
+      discover: false,
     },
     missing,
     ...(probed.capabilities.engineEvents && engineSocket ? { engine: { socketPath: engineSocket } } : {}),

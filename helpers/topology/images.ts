@@ -1,4 +1,4 @@
-// The images the containers topology runs: the project's own are brought up to date by
+// The images the containers and swarm topologies run: the project's own are brought up to date by
 // docker/build-images.sh (a second or two when nothing changed) unless another build is under test
 // (FN_NODE_IMAGE or FNLB_IMAGE) or FN_BUILD_IMAGES=0; every image must be on the engine, since
 // nothing is pulled from a registry here.
@@ -42,7 +42,7 @@ export async function prepareImages(docker: Docker, env: NodeJS.ProcessEnv): Pro
   if (images.projectBalancer && images.projectNode && env.FN_BUILD_IMAGES !== '0') {
     const building = Date.now();
     await buildProjectImages();
-    console.log(`[containers] project images up to date (${Date.now() - building} ms)`);
+    console.log(`[images] project images up to date (${Date.now() - building} ms)`);
   }
   for (const image of [images.node, images.balancer]) {
     if (!(await imagePresent(docker, image))) {

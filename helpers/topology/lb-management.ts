@@ -51,13 +51,30 @@ export class LbManagement {
   }
 
   /** Waits until the balancer reports every one of `nodes` online. */
-  async waitOnline(nodes: readonly string[], timeoutMs: number): Promise<void> {
+  waitOnline(nodes: readonly string[], timeoutMs: number): Promise<void> {
+    return this.#waitView(
+      `${nodes.join(', ')} online`,
+      (view) => nodes.every((node) => view[node] === 'online'),
+      timeoutMs,
+    );
+  }
+
+  /** Waits until the balancer no longer lists any of `nodes` (a node gone from DNS is dropped). */
+  waitGone(nodes: readonly string[], timeoutMs: number): Promise<void> {
+    return this.#waitView(
+      `${nodes.join(', ')} gone`,
+      (view) => nodes.every((node) => !(node in view)),
+      timeoutMs,
+    );
+  }
+
+  async #waitView(what: string, done: (view: LbNodeView) => boolean, timeoutMs: number): Promise<void> {
     let view: LbNodeView = {};
     await waitUntil(
-      `${nodes.join(', ')} online at the balancer`,
+      `${what} at the balancer`,
       async () => {
         view = (await this.nodes()) ?? {};
-        return nodes.every((node) => view[node] === 'online');
+        return done(view);
       },
       timeoutMs,
       50,

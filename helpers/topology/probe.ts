@@ -14,6 +14,10 @@ import type { Capabilities, Capability, TopologyInfo } from './types.js';
 
 const PROBE_TIMEOUT_MS = 5000;
 
+/** Why `discover` is missing where the topology hands the balancer its node list. */
+export const NO_DISCOVERY =
+  'the topology gives the balancer its node list: a node it adds joins only through the management API';
+
 export interface Probed {
   capabilities: Pick<Capabilities, 'mgmtApi' | 'mgmtWrite' | 'nodeStats' | 'engineEvents' | 'nodeCounters'>;
   missing: Partial<Record<Capability, string>>;

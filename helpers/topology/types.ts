@@ -2,7 +2,7 @@
 // are under test, what the topology can do to them (faults), what the balancer offers (measured, not
 // assumed), and a run-unique prefix so test files never collide with each other or with a shared
 // deployment.
-export type TopologyKind = 'processes' | 'external' | 'containers';
+export type TopologyKind = 'processes' | 'external' | 'containers' | 'swarm';
 
 /** The balancer under test, as the run's first lines and the reports name it. */
 export interface BalancerInfo {
@@ -12,6 +12,8 @@ export interface BalancerInfo {
   hcIntervalS: number | undefined;
   /** Seconds it waits for a node's answer when the suite set it ({upstream_timeout}); undefined when unknown. */
   upstreamTimeoutS: number | undefined;
+  /** Seconds between its DNS reads of the nodes' name, when it discovers nodes by DNS. */
+  dnsIntervalS?: number;
 }
 
 /** What the suite can do and read here; a property whose needs are not met is skipped with the reason. */
@@ -25,6 +27,13 @@ export interface Capabilities {
   stop: boolean;
   start: boolean;
   add: boolean;
+  /**
+   * restore() brings every node a fault took down back into service: it starts it again (start), or
+   * waits for the one an orchestrator starts in its place, at an address of its own (Swarm).
+   */
+  restore: boolean;
+  /** The balancer finds a node add() started, and lets go of one discard() stopped, by itself (DNS). */
+  discover: boolean;
   /** Every node answers GET /stats with per-route counters. */
   nodeStats: boolean;
   /** The nodes run their functions as containers on a Docker engine the suite can watch. */
@@ -78,13 +87,18 @@ export interface Faults {
   stop?(node: string): Promise<void>;
   /** Starts a killed or stopped node again at the same address; resolves once it answers /version. */
   start?(node: string): Promise<void>;
-  /** Starts one more node on the same database; the balancer learns of it only if told. */
+  /**
+   * Starts one more node on the same database; resolves once it serves and, where the balancer
+   * discovers nodes (discover), once the balancer can find it (Swarm's DNS lists it). Otherwise the
+   * balancer learns of it only if told.
+   */
   add?(): Promise<AddedNode>;
   /** Stops a node add() started and forgets it. */
   discard?(node: string): Promise<void>;
 }
 
 export interface Topology extends AsyncDisposable {
+  /** Current: a topology whose faults replace nodes (Swarm) names the replacements here. */
   readonly info: TopologyInfo;
   readonly faults: Faults;
   /** Starts every node a fault left down and discards added ones, so the next file finds the cluster whole. */

@@ -31,7 +31,7 @@ What is under test (default: this package's fnlb and fn-node, on processes or co
   --fnlb-args 'ARGS'      the image's arguments, same placeholders (FNLB_ARGS)
   --node-image IMAGE      a node image (containers topology; FN_NODE_IMAGE)
   --node-preset P         fn-node or fn: how that image is configured (FN_NODE_PRESET)
-  --topology T            processes, containers, external or auto (FN_TOPOLOGY; default auto)
+  --topology T            processes, containers, swarm, external or auto (FN_TOPOLOGY; default auto)
 
 How it is judged:
   --only P,Q              only these properties (see --list)
@@ -64,7 +64,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const TOPOLOGIES = ['auto', 'processes', 'containers', 'external'];
+const TOPOLOGIES = ['auto', 'processes', 'containers', 'swarm', 'external'];
 const HOST_PORT = /^[A-Za-z0-9_.-]+:\d{1,5}$/;
 
 function hostPort(flag: string, value: string): string {

@@ -1,9 +1,11 @@
-// Membership (balancer), through fnlb's management API: a 6th node joining 5 takes at most 1/6 + 5% of
-// 1000 routes, every one of them onto itself; taking it out again gives each route its old node; and
-// removing one of the five moves only that node's routes. Placement is measured on unrouted paths
-// (helpers/guard/placement.ts), so 1000 routes cost no containers.
+// Membership (balancer): a 6th node joining 5 takes at most 1/6 + 5% of 1000 routes, every one of them
+// onto itself; taking it out again gives each route its old node; and removing one of the five moves
+// only that node's routes. The 6th node joins through fnlb's management API, or, where the balancer
+// discovers nodes itself (DNS: the swarm topology scales the service), by itself within 2 DNS
+// intervals of being listed there. Placement is measured on unrouted paths (helpers/guard/placement.ts),
+// so 1000 routes cost no containers.
 import { describe } from 'vitest';
-import { membershipAddChecks, membershipRemoveChecks } from '../../helpers/checks.js';
+import { discoveryChecks, membershipAddChecks, membershipRemoveChecks } from '../../helpers/checks.js';
 import { guardProperty } from '../../helpers/guard/guard.js';
 import {
   countByNode,
@@ -26,28 +28,60 @@ describe('membership changes over 1000 routes', () => {
       const unmeasurable = placementUnmeasurable(before);
       if (unmeasurable) skip(unmeasurable);
       const mgmt = new LbManagement(info);
+      const discovers = info.capabilities.discover;
+      const dnsIntervalS = info.balancer.dnsIntervalS;
+      if (discovers && dnsIntervalS === undefined) skip("the balancer's DNS interval is unknown");
       const sixth = await faults.add();
-      let inBalancer = false;
+      const answered = performance.now();
+      let inBalancer = discovers;
+      let discarded = false;
       try {
         await suite.addNode(sixth.address, sixth.url);
-        await mgmt.add(sixth.address);
-        inBalancer = true;
-        await mgmt.waitOnline([sixth.address], ONLINE_TIMEOUT_MS);
+        if (!discovers) {
+          await mgmt.add(sixth.address);
+          inBalancer = true;
+        }
+        if (discovers) {
+          // A balancer that never finds it fails the discovery check, with the wait as its measure.
+          const found = await mgmt.waitOnline([sixth.address], ONLINE_TIMEOUT_MS).then(
+            () => true,
+            () => false,
+          );
+          if (!found) {
+            judge(discoveryChecks(performance.now() - answered, dnsIntervalS as number), [
+              `${sixth.address} not online at the balancer ${ONLINE_TIMEOUT_MS} ms after the topology had it serving and listed in DNS`,
+            ]);
+          }
+        } else {
+          await mgmt.waitOnline([sixth.address], ONLINE_TIMEOUT_MS);
+        }
+        const onlineAfterMs = performance.now() - answered;
         const withSixth = await placement(suite, paths);
         const moved = paths.filter((path) => withSixth.nodeOf.get(path) !== before.nodeOf.get(path));
         const elsewhere = moved.filter((path) => withSixth.nodeOf.get(path) !== sixth.address);
-        await mgmt.remove(sixth.address);
+        if (discovers) {
+          // The balancer lets go of it by itself too, once the topology has taken it away.
+          await faults.discard(sixth.address);
+          discarded = true;
+          await mgmt.waitGone([sixth.address], ONLINE_TIMEOUT_MS);
+        } else {
+          await mgmt.remove(sixth.address);
+        }
         inBalancer = false;
         const after = await placement(suite, paths);
         const notBack = paths.filter((path) => after.nodeOf.get(path) !== before.nodeOf.get(path));
         judge(
           [
             ...membershipAddChecks(moved.length, ROUTES, elsewhere.length),
+            ...(discovers ? discoveryChecks(onlineAfterMs, dnsIntervalS as number) : []),
             ...membershipRemoveChecks({ movedFromOtherNodes: notBack.length, orphaned: after.failures.size }),
           ],
           [
             `routes per node before: ${JSON.stringify(Object.fromEntries(countByNode(before.nodeOf)))}`,
             `with ${sixth.address}: ${JSON.stringify(Object.fromEntries(countByNode(withSixth.nodeOf)))}`,
+            discovers
+              ? `${sixth.address} joined by itself (DNS every ${dnsIntervalS} s), online ${Math.round(onlineAfterMs)} ms after the topology had it serving and listed`
+              : `${sixth.address} joined through the management API`,
             ...elsewhere
               .slice(0, 5)
               .map((path) => `${path}: ${before.nodeOf.get(path)} -> ${withSixth.nodeOf.get(path)}`),
@@ -55,8 +89,8 @@ describe('membership changes over 1000 routes', () => {
         );
       } finally {
         // Never leave the balancer with a node about to be discarded, whatever failed above.
-        if (inBalancer) await mgmt.remove(sixth.address).catch(() => {});
-        await faults.discard(sixth.address);
+        if (inBalancer && !discovers) await mgmt.remove(sixth.address).catch(() => {});
+        if (!discarded) await faults.discard(sixth.address);
         suite.forgetNode(sixth.address);
       }
     },

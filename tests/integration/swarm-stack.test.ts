@@ -19,9 +19,11 @@ const docker = new Docker({ socketPath });
 async function unavailable(): Promise<string | undefined> {
   // Turning swarm mode on and off again on the engine cuts the embedded DNS of containers already
   // running on it: the containers topology's nodes then lose the name of their Postgres.
-  if (inject('topology').kind === 'containers') {
+  const kind = inject('topology').kind;
+  if (kind === 'containers') {
     return "the run's containers topology lives on this engine, and swarm mode coming and going would cut its DNS (runs with FN_TOPOLOGY=processes)";
   }
+  if (kind === 'swarm') return "the run's swarm topology deploys this stack already, and the guard judges it";
   if (!(await dockerAnswers(socketPath, 2000))) return `no Docker engine answers on ${socketPath}`;
   try {
     await buildProjectImages();

@@ -8,6 +8,7 @@ import {
   balanceChecks,
   type Check,
   checkReport,
+  discoveryChecks,
   exactlyOnceChecks,
   failedChecks,
   failoverChecks,
@@ -217,6 +218,11 @@ describe('recorded bad distributions fail the thresholds', () => {
       'routes moved that were not on the removed node',
     );
     expectPasses(membershipRemoveChecks({ movedFromOtherNodes: 0, orphaned: 0 }));
+  });
+
+  it('discovery: a node found later than 2 DNS intervals fails, one found after a read and a check passes', () => {
+    expectFails(discoveryChecks(5000, 2), 'DNS intervals until the new node was online');
+    expectPasses(discoveryChecks(3000, 2));
   });
 
   it('names the measured value, the bound and the reason in the report', () => {
