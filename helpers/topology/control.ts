@@ -40,7 +40,10 @@ export async function serveFaults(topology: Topology): Promise<FaultServer> {
     void (async () => {
       try {
         const body = await readJson(req);
-        if (op === 'info') return reply(200, { ...topology.info, controlUrl: url });
+        if (op === 'info') {
+          await topology.refresh?.();
+          return reply(200, { ...topology.info, controlUrl: url });
+        }
         if (op === 'restore') {
           await topology.restore();
           return reply(200, {});

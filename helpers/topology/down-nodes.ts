@@ -32,6 +32,11 @@ export class DownNodes {
     };
   }
 
+  /** Whether a fault left a node down that restore() has not brought back yet. */
+  pending(): boolean {
+    return this.#down.size > 0;
+  }
+
   /** Starts each node still down with `start` (the topology's own: it may find one already up). */
   async restore(start: (node: string) => Promise<void>): Promise<void> {
     for (const node of [...this.#down]) {

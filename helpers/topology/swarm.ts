@@ -7,7 +7,8 @@
 // Faults go through the engine and the orchestrator, as they happen on a real cluster. kill and stop
 // end a task's container, and Swarm starts a new task in its slot, at a new address: the same node never
 // comes back, so there is no start, and restore() waits for the replacements, names them in `info` (the
-// next guard file reads it) and takes what the balancer still lists of the old addresses out of it.
+// next guard file reads it) and takes what the balancer still lists of the old addresses out of it. A
+// task Swarm replaced on its own between files (a failed health check) is said and named the same way.
 // Swarm waits 10 s before it replaces a task (the stack's restart delay), so a replacement never joins
 // under a failover's load: that load measures a node leaving, not another joining. add() scales the
 // service up by one and fnlb finds the new task by itself (discover); discard() stops that task and
@@ -204,7 +205,25 @@ export class SwarmTopology implements Topology {
     const replaced = new Set<string>();
     await this.#down.restore(async (node) => void replaced.add(node));
     for (const added of [...this.#added]) await this.#discard(added.address);
-    if (replaced.size === 0) return;
+    if (replaced.size > 0) await this.#takeReplacements(replaced, 'after the fault');
+  }
+
+  /**
+   * Between files: a task Swarm replaced although no fault ended it (its health check failed, or it
+   * crashed) is said loudly and its replacement named, so the next file judges the cluster as it is.
+   */
+  async refresh(): Promise<void> {
+    if (this.#added.length > 0 || this.#down.pending()) return;
+    const running = new Set((await this.#stack.nodeEndpoints()).map((endpoint) => endpoint.container));
+    const gone = this.#endpoints.filter((endpoint) => !running.has(endpoint.container));
+    if (gone.length === 0) return;
+    console.warn(
+      `[swarm] ${gone.map((endpoint) => endpoint.address).join(', ')} ended without a fault (Swarm replaces a task whose health check fails, or that exits)`,
+    );
+    await this.#takeReplacements(new Set(gone.map((endpoint) => endpoint.address)), 'without a fault');
+  }
+
+  async #takeReplacements(replaced: ReadonlySet<string>, why: string): Promise<void> {
     const survivors = this.#endpoints.filter((endpoint) => !replaced.has(endpoint.address));
     const running = await waitForTasks(this.#stack, REPLICAS, survivors, TASK_TIMEOUT_MS);
     // Keep the survivors' order, then the replacements.
@@ -217,7 +236,7 @@ export class SwarmTopology implements Topology {
       if (!nodes.includes(stale)) await this.#mgmt.remove(stale).catch(() => {});
     }
     this.#info = { ...this.#info, nodes, nodeUrls: this.#endpoints.map((endpoint) => endpoint.url) };
-    console.log(`[swarm] ${[...replaced].join(', ')} replaced by Swarm: nodes now ${nodes.join(' ')}`);
+    console.log(`[swarm] ${[...replaced].join(', ')} replaced by Swarm ${why}: nodes now ${nodes.join(' ')}`);
   }
 
   /** Removes the stack with its services, network and containers, and leaves a swarm it joined. Idempotent. */

@@ -103,6 +103,8 @@ export interface Topology extends AsyncDisposable {
   readonly faults: Faults;
   /** Starts every node a fault left down and discards added ones, so the next file finds the cluster whole. */
   restore(): Promise<void>;
+  /** Brings `info` up to date with nodes the topology's orchestrator replaced on its own (Swarm). */
+  refresh?(): Promise<void>;
   /** Stops everything this topology started; idempotent. */
   close(): Promise<void>;
 }
