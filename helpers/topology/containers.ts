@@ -36,6 +36,7 @@ import { type Images, prepareImages } from './images.js';
 import { type NodeTemplate, nodeEnvironment, nodeTemplate } from './node-template.js';
 import {
   NO_DISCOVERY,
+  OWN_NODE_FAULTS,
   probeCapabilities,
   waitForBalancer,
   waitUntilNodesOnline,
@@ -283,15 +284,7 @@ export class ContainerTopology implements Topology {
           upstreamTimeoutS: uses(template, 'upstream_timeout') ? UPSTREAM_TIMEOUT_S : undefined,
         },
         nodeBuild: `${images.projectNode ? 'fn-node (this project, docker driver)' : `image: ${images.node}`}${describeSetup(nodeSetup)}`,
-        capabilities: {
-          ...probed.capabilities,
-          kill: true,
-          stop: true,
-          start: true,
-          add: true,
-          restore: true,
-          discover: false,
-        },
+        capabilities: { ...probed.capabilities, ...OWN_NODE_FAULTS },
         missing: { ...probed.missing, discover: NO_DISCOVERY },
         ...(probed.capabilities.engineEvents ? { engine: { socketPath } } : {}),
       };

@@ -14,6 +14,16 @@ import type { Capabilities, Capability, TopologyInfo } from './types.js';
 
 const PROBE_TIMEOUT_MS = 5000;
 
+/** What a topology that starts its nodes itself, at addresses it keeps, can do to them. */
+export const OWN_NODE_FAULTS = {
+  kill: true,
+  stop: true,
+  start: true,
+  add: true,
+  restore: true,
+  discover: false,
+} as const;
+
 /** Why `discover` is missing where the topology hands the balancer its node list. */
 export const NO_DISCOVERY =
   'the topology gives the balancer its node list: a node it adds joins only through the management API';

@@ -13,7 +13,13 @@ import { ManagedProcess } from '../managed-process.js';
 import { freePort } from '../ports.js';
 import { expand, HC_INTERVAL_S, PROJECT_FNLB_ARGS, UPSTREAM_TIMEOUT_S, uses } from './balancer-template.js';
 import { DownNodes } from './down-nodes.js';
-import { NO_DISCOVERY, probeCapabilities, waitForBalancer, waitUntilNodesOnline } from './probe.js';
+import {
+  NO_DISCOVERY,
+  OWN_NODE_FAULTS,
+  probeCapabilities,
+  waitForBalancer,
+  waitUntilNodesOnline,
+} from './probe.js';
 import type { AddedNode, Faults, Topology, TopologyInfo } from './types.js';
 
 export interface ProcessTopologyOptions {
@@ -124,15 +130,7 @@ export class ProcessTopology implements Topology {
           upstreamTimeoutS: uses(template, 'upstream_timeout') ? UPSTREAM_TIMEOUT_S : undefined,
         },
         nodeBuild: 'fn-node (this project, process driver)',
-        capabilities: {
-          ...probed.capabilities,
-          kill: true,
-          stop: true,
-          start: true,
-          add: true,
-          restore: true,
-          discover: false,
-        },
+        capabilities: { ...probed.capabilities, ...OWN_NODE_FAULTS },
         missing: { ...probed.missing, discover: NO_DISCOVERY },
       };
       return new ProcessTopology(nodes, balancer, { ...options, dbUrl }, scratchDir, info);
