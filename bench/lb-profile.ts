@@ -1,0 +1,140 @@
+// Where fnlb's time goes on the proxy path (`npm run bench profile`): one fn-node process, fnlb in
+// front of it run with V8's CPU profiler (--cpu-prof), 16 callers on GET /version for a few seconds,
+// then the profile folded by function: the functions with the most self time, and the share of the
+// process's samples that fall in each part of the path (fnlb's own modules, undici, Node's HTTP
+// server, logging and metrics). The .cpuprofile file stays for a flame chart (Chrome DevTools'
+// Performance panel, or speedscope, open it as it is).
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+import { FnNodeProcess } from '../helpers/fn-node-process.js';
+import { FnlbProcess } from '../helpers/fnlb-process.js';
+
+const CALLERS = 16;
+const LOAD_MS = 8000;
+const CALL_TIMEOUT_MS = 10_000;
+const TOP = 20;
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+}
+
+/** Which part of the path a frame belongs to, by its script's URL. */
+function partOf(url: string): string {
+  if (url === '') return '(V8, GC, idle)';
+  if (url.includes('/dist/src/lb/')) return 'fnlb (src/lb)';
+  if (url.includes('/dist/src/common/')) return 'shared (src/common)';
+  if (url.includes('/node_modules/undici/')) return 'undici';
+  if (url.includes('/node_modules/pino') || url.includes('/node_modules/thread-stream')) return 'pino';
+  if (url.includes('/node_modules/prom-client/')) return 'prom-client';
+  if (url.startsWith('node:_http') || url.startsWith('node:http')) return 'node:http';
+  if (url.startsWith('node:net') || url.startsWith('node:internal/stream') || url.startsWith('node:stream'))
+    return 'node:net and streams';
+  if (url.startsWith('node:')) return 'node (other)';
+  return 'other';
+}
+
+function shortUrl(url: string): string {
+  const dist = url.indexOf('/dist/');
+  if (dist >= 0) return url.slice(dist + 6);
+  const modules = url.lastIndexOf('/node_modules/');
+  return modules >= 0 ? url.slice(modules + 14) : url;
+}
+
+function fold(profile: CpuProfile): void {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const selfSamples = new Map<number, number>();
+  for (const id of profile.samples) selfSamples.set(id, (selfSamples.get(id) ?? 0) + 1);
+  const idle = new Set(['(idle)', '(program)']);
+  let busy = 0;
+  const byFunction = new Map<string, number>();
+  const byPart = new Map<string, number>();
+  for (const [id, count] of selfSamples) {
+    const frame = (byId.get(id) as ProfileNode).callFrame;
+    if (idle.has(frame.functionName)) continue;
+    busy += count;
+    const name = `${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + count);
+    const part = frame.functionName === '(garbage collector)' ? '(garbage collector)' : partOf(frame.url);
+    byPart.set(part, (byPart.get(part) ?? 0) + count);
+  }
+  const share = (count: number) => `${((count / busy) * 100).toFixed(1).padStart(5)}%`;
+  console.log(`\nbusy samples by part of the path (${busy} samples, idle left out):`);
+  for (const [part, count] of [...byPart].sort((a, b) => b[1] - a[1]))
+    console.log(`  ${share(count)}  ${part}`);
+  console.log(`\nfunctions with the most self time (top ${TOP}):`);
+  for (const [name, count] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, TOP))
+    console.log(`  ${share(count)}  ${name}`);
+}
+
+async function drive(url: string): Promise<number> {
+  const pool = new Pool(url, { connections: CALLERS, keepAliveTimeout: 10_000 });
+  const deadline = performance.now() + LOAD_MS;
+  let calls = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: CALLERS }, async () => {
+        while (performance.now() < deadline) {
+          const response = await pool.request({
+            path: '/version',
+            method: 'GET',
+            headersTimeout: CALL_TIMEOUT_MS,
+            bodyTimeout: CALL_TIMEOUT_MS,
+          });
+          await response.body.dump();
+          calls++;
+        }
+      }),
+    );
+  } finally {
+    await pool.close();
+  }
+  return calls;
+}
+
+export async function runLbProfile(): Promise<void> {
+  console.log(
+    `== fnlb: CPU profile of the proxy path (GET /version, ${CALLERS} callers, ${LOAD_MS / 1000} s) ==`,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'fnguard-bench-profile-'));
+  const profiles = join(dir, 'profiles');
+  let node: FnNodeProcess | undefined;
+  let lb: FnlbProcess | undefined;
+  try {
+    node = await FnNodeProcess.start({
+      dbUrl: `sqlite://${join(dir, 'fn.db')}`,
+      cwd: dir,
+      env: { FN_DRIVER: 'process' },
+    });
+    lb = await FnlbProcess.start({
+      nodes: [node.address],
+      flags: ['-hc-interval', '1'],
+      env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profiles}` },
+    });
+    const address = node.address;
+    await lb.waitNodes('node online', (view) => view[address] === 'online');
+    const calls = await drive(lb.url);
+    console.log(`${calls} calls through fnlb (${((calls / LOAD_MS) * 1000).toFixed(0)}/s)`);
+    await lb.stop();
+    lb = undefined;
+    const [file] = readdirSync(profiles).filter((name) => name.endsWith('.cpuprofile'));
+    if (file === undefined) throw new Error(`fnlb wrote no CPU profile in ${profiles}`);
+    fold(JSON.parse(readFileSync(join(profiles, file), 'utf8')) as CpuProfile);
+    const kept = join(tmpdir(), `fnlb-${Date.now()}.cpuprofile`);
+    copyFileSync(join(profiles, file), kept);
+    console.log(`\nthe profile, for a flame chart (DevTools Performance panel, speedscope): ${kept}`);
+  } finally {
+    await lb?.stop();
+    await node?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
