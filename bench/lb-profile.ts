@@ -30,7 +30,7 @@ interface CpuProfile {
 
 /** Which part of the path a frame belongs to, by its script's URL. */
 function partOf(url: string): string {
-  if (url === '') return '(V8, GC, idle)';
+  if (url === '') return '(native: socket writes, V8 builtins)';
   if (url.includes('/dist/src/lb/')) return 'fnlb (src/lb)';
   if (url.includes('/dist/src/common/')) return 'shared (src/common)';
   if (url.includes('/node_modules/undici/')) return 'undici';
@@ -118,7 +118,7 @@ export async function runLbProfile(): Promise<void> {
     lb = await FnlbProcess.start({
       nodes: [node.address],
       flags: ['-hc-interval', '1'],
-      env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profiles}` },
+      nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`],
     });
     const address = node.address;
     await lb.waitNodes('node online', (view) => view[address] === 'online');

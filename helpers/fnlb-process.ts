@@ -22,6 +22,8 @@ export interface FnlbOptions {
   /** FNLB_MGMT_TOKEN for the balancer; the management helpers below send it. */
   token?: string;
   env?: Record<string, string>;
+  /** Flags for Node itself, for example ['--cpu-prof']. */
+  nodeArgs?: string[];
   readyTimeoutMs?: number;
 }
 
@@ -50,6 +52,7 @@ export class FnlbProcess extends LocalServer {
       entry: FNLB_ENTRY,
       args: ['-listen', `127.0.0.1:${port}`, '-nodes', options.nodes.join(','), ...(options.flags ?? [])],
       env,
+      ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
       readyUrl: `http://127.0.0.1:${port}${LB_PATHS.health}`,
       ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
     });

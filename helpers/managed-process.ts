@@ -17,6 +17,8 @@ export interface SpawnOptions {
   /** A compiled entry run with this Node, or `shell`: a command line for /bin/sh. */
   entry?: string;
   args?: string[];
+  /** Flags for Node itself before the entry (some, such as --cpu-prof, NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
   shell?: string;
   env: Record<string, string>;
   cwd?: string;
@@ -64,7 +66,7 @@ export class ManagedProcess {
     const group = options.shell !== undefined;
     const [file, args] = group
       ? ['/bin/sh', ['-c', options.shell as string]]
-      : [process.execPath, [options.entry as string, ...(options.args ?? [])]];
+      : [process.execPath, [...(options.nodeArgs ?? []), options.entry as string, ...(options.args ?? [])]];
     const child = spawn(file, args, {
       cwd: options.cwd ?? process.cwd(),
       env: options.env,

@@ -47,9 +47,20 @@ export interface ProxyContext {
   draining(): boolean;
 }
 
-function connectionTokens(value: string | string[] | undefined): Set<string> {
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
+/**
+ * The header names a Connection field lists (to drop them as hop-by-hop). On the hot path: almost
+ * every message carries none or just keep-alive/close, which name no other field.
+ */
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  if (value === undefined) return NO_TOKENS;
+  if (typeof value === 'string') {
+    const plain = value.length <= 10 ? value.toLowerCase() : '';
+    if (plain === 'keep-alive' || plain === 'close') return NO_TOKENS;
+  }
   const tokens = new Set<string>();
-  for (const part of [value ?? []].flat()) {
+  for (const part of typeof value === 'string' ? [value] : value) {
     for (const token of part.split(',')) {
       const name = token.trim().toLowerCase();
       if (name !== '') tokens.add(name);
@@ -66,7 +77,9 @@ function clientAddress(req: IncomingMessage): string {
 export function requestHeaders(req: IncomingMessage, buffered: boolean): Record<string, string | string[]> {
   const drop = connectionTokens(req.headers.connection);
   const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
+  const incoming = req.headers;
+  for (const name in incoming) {
+    const value = incoming[name];
     if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name)) continue;
     // The balancer answered any Expect itself; a buffered body gets its length from undici.
     if (name === 'expect' || (buffered && name === 'content-length')) continue;
@@ -85,7 +98,8 @@ export function responseHeaders(
 ): OutgoingHttpHeaders {
   const drop = connectionTokens(headers.connection);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name) || name === FN_HEADERS.wait) continue;
     out[name] = value;
   }
@@ -98,12 +112,18 @@ type Body =
   | { kind: 'buffered'; data: Buffer | null; reserved: number }
   | { kind: 'stream'; data: Readable; reserved: 0 };
 
+const NO_BODY: Body = { kind: 'buffered', data: null, reserved: 0 };
+
 /**
  * Reads the body into memory while it fits the replay budget (reserving its size as it arrives);
  * past that, returns a stream of the whole body with nothing reserved.
  */
 function readBody(req: IncomingMessage, budget: ReplayBudget): Promise<Body> {
-  // Absent (chunked or no body): 0, and the budget is taken as the chunks arrive.
+  // No body at all (most calls: GET without Content-Length or Transfer-Encoding): nothing to read.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    return Promise.resolve(NO_BODY);
+  }
+  // Absent (chunked): 0, and the budget is taken as the chunks arrive.
   const declared = Number(req.headers['content-length'] ?? 0) || 0;
   const limit = budget.perRequest;
   if (declared > limit || (declared > 0 && !budget.take(declared))) {
