@@ -99,15 +99,27 @@ async function measure(targets: Target[], path: string): Promise<Tally[]> {
   return tallies;
 }
 
+const BENCH_BALANCER = {
+  c: 1.25,
+  floor: 8,
+  vnodes: 2000,
+  maxNodes: 1000,
+  timeouts: { connectMs: 1000, headersMs: 1000, bodyMs: 1000 },
+};
+/** The placement targets: spread as even as nginx's consistent hash measured, without losing membership. */
+const BUSIEST_TARGET = 1.08;
+const MEMBERSHIP_BOUND = 1 / 6 + 0.05;
+/** fnlb's added latency at concurrency 1, as a multiple of HAProxy's in the same run. */
+const ADDED_P50_TARGET = 3;
+
+function balancerOf(nodes: number): Balancer {
+  const balancer = new Balancer(BENCH_BALANCER);
+  for (let i = 0; i < nodes; i++) online(balancer, `10.0.0.${i + 1}:8080`);
+  return balancer;
+}
+
 function routingCost(): string {
-  const balancer = new Balancer({
-    c: 1.25,
-    floor: 8,
-    vnodes: 2000,
-    maxNodes: 1000,
-    timeouts: { connectMs: 1000, headersMs: 1000, bodyMs: 1000 },
-  });
-  for (let i = 0; i < 5; i++) online(balancer, `10.0.0.${i + 1}:8080`);
+  const balancer = balancerOf(5);
   const keys = Array.from({ length: 1000 }, (_, i) => `/r/app/route-${i}`);
   const rounds = 200;
   const started = performance.now();
@@ -115,6 +127,31 @@ function routingCost(): string {
   const ns = ((performance.now() - started) * 1e6) / (rounds * keys.length);
   void balancer.close();
   return `routing decision (ring walk + bounded-load choice, 5 nodes x 2000 vnodes): ${ns.toFixed(0)} ns`;
+}
+
+const verdict = (met: boolean) => (met ? 'met' : 'missed');
+
+/** Where 1000 routes land on 5 nodes, and how many a 6th node takes: the ring alone, in-process. */
+function placementSpread(): string[] {
+  const keys = Array.from({ length: 1000 }, (_, i) => `/r/app/route-${i}`);
+  const five = balancerOf(5);
+  const six = balancerOf(6);
+  const perNode = new Map<string, number>();
+  let moved = 0;
+  for (const key of keys) {
+    const home = five.choose(key)?.address as string;
+    perNode.set(home, (perNode.get(home) ?? 0) + 1);
+    if (six.choose(key)?.address !== home) moved++;
+  }
+  void five.close();
+  void six.close();
+  const busiest = Math.max(...perNode.values()) / (keys.length / 5);
+  const share = moved / keys.length;
+  return [
+    `1000 routes on 5 nodes: busiest node / mean ${busiest.toFixed(3)} (target <= ${BUSIEST_TARGET}: ${verdict(busiest <= BUSIEST_TARGET)}; ` +
+      'a uniform random placement of 1000 keys averages 1.083)',
+    `a 6th node takes ${(share * 100).toFixed(1)}% of them (bound <= ${(MEMBERSHIP_BOUND * 100).toFixed(1)}%: ${verdict(share <= MEMBERSHIP_BOUND)})`,
+  ];
 }
 
 function signed(value: number): string {
@@ -128,6 +165,7 @@ function row(cells: string[], widths: number[]): string {
 export async function runLbBench(): Promise<void> {
   console.log('== fnlb: added latency and throughput versus a direct call (same node, same run) ==');
   console.log(routingCost());
+  for (const line of placementSpread()) console.log(line);
   const dir = mkdtempSync(join(tmpdir(), 'fnguard-bench-lb-'));
   const running: Array<{ stop(): Promise<unknown> }> = [];
   try {
@@ -198,6 +236,18 @@ export async function runLbBench(): Promise<void> {
           ),
         );
       });
+      const added = (name: string) => {
+        const i = targets.findIndex((target) => target.name.startsWith(name));
+        return i < 0 ? undefined : pct((tallies[i] as Tally).latencies, 50) - directP50;
+      };
+      const fnlbAdded = added('fnlb') as number;
+      const haproxyAdded = added('haproxy');
+      if (haproxyAdded !== undefined && haproxyAdded > 0) {
+        const ratio = fnlbAdded / haproxyAdded;
+        console.log(
+          `fnlb's added p50 / HAProxy's: ${ratio.toFixed(2)}x (target <= ${ADDED_P50_TARGET}x: ${verdict(ratio <= ADDED_P50_TARGET)})`,
+        );
+      }
     }
     if (missing.length > 0) {
       console.log(
