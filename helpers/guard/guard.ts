@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, inject, it, type TestContext } from 'vites
 import { type Check, checkReport, failedChecks } from '../checks.js';
 import { SuiteFile } from '../suite.js';
 import { FaultClient } from '../topology/control.js';
+import { currentTopology } from '../topology/current.js';
 import type { Capability, TopologyInfo } from '../topology/types.js';
 import { baselineChecks, currentBaseline } from './baseline.js';
 import { type Component, PROPERTIES, type Property, type PropertyId } from './properties.js';
@@ -74,7 +75,7 @@ export function guardProperty(id: PropertyId): GuardFile {
 
   beforeAll(async () => {
     // The nodes as they are now: an earlier file's fault may have had them replaced (Swarm).
-    if (faults) info = await faults.info();
+    info = await currentTopology();
     suite = await SuiteFile.open(info, id);
   });
   afterAll(async () => {

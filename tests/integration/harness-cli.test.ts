@@ -11,7 +11,9 @@ import { FnApiError, FnClient } from '../../helpers/fn-client.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../helpers/fnlb-process.js';
 import { runHarnessCli } from '../../helpers/harness-cli.js';
 import { freePort } from '../../helpers/ports.js';
+import { currentTopology } from '../../helpers/topology/current.js';
 import { waitUntilNodesOnline } from '../../helpers/topology/probe.js';
+import type { TopologyInfo } from '../../helpers/topology/types.js';
 
 import type { HarnessReport } from '../../src/harness/report.js';
 
@@ -32,12 +34,14 @@ function resultsBlock(stdout: string): Map<string, number> {
   return counts;
 }
 
-const topology = inject('topology');
+const provided = inject('topology');
+const app = `${provided.appPrefix}harness`;
+// Set in beforeAll from the topology as it is then (an earlier file's fault may have replaced nodes).
+let topology: TopologyInfo;
 /** host:port of the balancer and of each node, as the harness (a client like this test) reaches them. */
-const lbAddress = new URL(topology.lbUrl).host;
-const nodes = topology.nodeUrls.map((url) => new URL(url).host);
-const app = `${topology.appPrefix}harness`;
-const api = new FnClient(topology.nodeUrls[0] as string, { timeoutMs: 10_000 });
+let lbAddress: string;
+let nodes: string[];
+let api: FnClient;
 let dir: string;
 
 /** Calls each node counted itself (GET /stats) for the given routes (`<app><path>` keys), by node. */
@@ -60,6 +64,10 @@ async function waitForOnlineNodes(): Promise<void> {
 }
 
 beforeAll(async () => {
+  topology = await currentTopology();
+  lbAddress = new URL(topology.lbUrl).host;
+  nodes = topology.nodeUrls.map((url) => new URL(url).host);
+  api = new FnClient(topology.nodeUrls[0] as string, { timeoutMs: 10_000 });
   dir = mkdtempSync(join(tmpdir(), 'harness-it-'));
   await api.createApp(app);
   await api.createRoute(app, { path: '/primes', image: 'fnguard/primes', format: 'http' });
@@ -191,7 +199,7 @@ describe('fnlb-harness on fn-nodes behind fnlb', () => {
   });
 
   // A second, local fnlb in front of the same nodes (as this test reaches them): not on an external deployment.
-  it.runIf(topology.kind !== 'external')(
+  it.runIf(provided.kind !== 'external')(
     'a balancer that spills under load fails -max-nodes-per-route 1 with exit 1, naming the route',
     async () => {
       // Same nodes, a second fnlb with the lowest bound (-floor 1): 8 callers on one route must spill.
