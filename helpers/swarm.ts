@@ -3,7 +3,7 @@
 // found, docker_gwbridge included), the stack deployed under a unique name on the locally built images,
 // and removed with everything it made (services, the network, the containers its nodes started). Every engine call is
 // the docker CLI with a timeout.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -151,6 +151,30 @@ export class SwarmStack {
         });
     }
     return endpoints;
+  }
+
+  /** When a container's health check first passed (ms since the epoch), from the engine's health log. */
+  async healthySince(container: string): Promise<number | undefined> {
+    const log = await docker(['inspect', '--format', '{{json .State.Health.Log}}', container]).catch(
+      () => '',
+    );
+    try {
+      const entries = JSON.parse(log) as Array<{ ExitCode: number; End: string }> | null;
+      const first = (entries ?? []).find((entry) => entry.ExitCode === 0);
+      return first ? Date.parse(first.End) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * For a test process exiting without remove() (Ctrl-C, a step's timeout): only synchronous work runs
+   * then, so the stack goes and a swarm this joined is left at once, without waiting for either.
+   */
+  removeNow(): void {
+    spawnSync('docker', ['stack', 'rm', this.name], { stdio: 'ignore', timeout: 30_000 });
+    if (this.leaveSwarm)
+      spawnSync('docker', ['swarm', 'leave', '--force'], { stdio: 'ignore', timeout: 60_000 });
   }
 
   /** Removes the stack, waits until its containers and network are gone, then what its nodes left. */

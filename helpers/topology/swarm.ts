@@ -72,6 +72,7 @@ export class SwarmTopology implements Topology {
     this.#info = info;
     this.#endpoints = endpoints;
     this.#mgmt = new LbManagement(info);
+    process.once('exit', this.#removeOnExit);
     const container = (node: string) => this.#engine.getContainer(this.#endpoint(node).container);
     this.faults = this.#down.track({
       kill: async (node) => {
@@ -171,7 +172,8 @@ export class SwarmTopology implements Topology {
     const fresh = now.find((endpoint) => !known.some((old) => old.container === endpoint.container));
     if (fresh === undefined) throw new Error('swarm: scaling up started no new task');
     this.#added.push(fresh);
-    return { address: fresh.address, url: fresh.url };
+    const findableAt = await this.#stack.healthySince(fresh.container);
+    return { address: fresh.address, url: fresh.url, ...(findableAt ? { findableAt } : {}) };
   }
 
   async #discard(address: string): Promise<void> {
@@ -214,7 +216,8 @@ export class SwarmTopology implements Topology {
    */
   async refresh(): Promise<void> {
     if (this.#added.length > 0 || this.#down.pending()) return;
-    const running = new Set((await this.#stack.nodeEndpoints()).map((endpoint) => endpoint.container));
+    // By `docker ps` alone: an inspect that fails on a busy engine must not read as a task gone.
+    const running = new Set(await this.#stack.containers('fn-node'));
     const gone = this.#endpoints.filter((endpoint) => !running.has(endpoint.container));
     if (gone.length === 0) return;
     console.warn(
@@ -240,7 +243,10 @@ export class SwarmTopology implements Topology {
   }
 
   /** Removes the stack with its services, network and containers, and leaves a swarm it joined. Idempotent. */
+  readonly #removeOnExit = () => this.#stack.removeNow();
+
   close(): Promise<void> {
+    process.removeListener('exit', this.#removeOnExit);
     this.#closing ??= this.#stack.remove();
     return this.#closing;
   }

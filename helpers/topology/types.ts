@@ -77,6 +77,11 @@ export interface TopologyInfo {
 export interface AddedNode {
   address: string;
   url: string;
+  /**
+   * When the balancer could first find it by itself (discover: Swarm's DNS lists a task once its
+   * health check passes), in ms since the epoch; the discovery time is measured from here.
+   */
+  findableAt?: number;
 }
 
 /** Faults and membership operations; each may be absent (see Capabilities). */
