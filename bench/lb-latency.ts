@@ -21,7 +21,7 @@ import { pct } from './percentile.js';
 const ROUNDS = 3;
 /** Per round and target: sequential calls for latency, then closed-loop callers for throughput. */
 const SEQUENTIAL_CALLS = 300;
-const CALLERS = 16;
+export const CALLERS = 16;
 const ROUND_MS = 1000;
 const WARMUP_MS = 1500;
 const CALL_TIMEOUT_MS = 10_000;
@@ -31,7 +31,7 @@ interface Target {
   url: string;
 }
 
-interface Tally {
+export interface Tally {
   latencies: number[];
   calls: number;
   seconds: number;
@@ -49,7 +49,8 @@ async function once(pool: Pool, path: string): Promise<boolean> {
   return response.statusCode === 200;
 }
 
-async function closedLoop(pool: Pool, path: string, ms: number, tally?: Tally): Promise<void> {
+/** CALLERS callers calling `path` back to back for `ms`, counted into `tally`. */
+export async function closedLoop(pool: Pool, path: string, ms: number, tally?: Tally): Promise<void> {
   const started = performance.now();
   const deadline = started + ms;
   let calls = 0;

@@ -7,14 +7,12 @@
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { FnNodeProcess } from '../helpers/fn-node-process.js';
 import { FnlbProcess } from '../helpers/fnlb-process.js';
+import { CALLERS, closedLoop, type Tally } from './lb-latency.js';
 
-const CALLERS = 16;
 const LOAD_MS = 8000;
-const CALL_TIMEOUT_MS = 10_000;
 const TOP = 20;
 
 interface ProfileNode {
@@ -78,27 +76,13 @@ function fold(profile: CpuProfile): void {
 
 async function drive(url: string): Promise<number> {
   const pool = new Pool(url, { connections: CALLERS, keepAliveTimeout: 10_000 });
-  const deadline = performance.now() + LOAD_MS;
-  let calls = 0;
+  const tally: Tally = { latencies: [], calls: 0, seconds: 0, errors: 0 };
   try {
-    await Promise.all(
-      Array.from({ length: CALLERS }, async () => {
-        while (performance.now() < deadline) {
-          const response = await pool.request({
-            path: '/version',
-            method: 'GET',
-            headersTimeout: CALL_TIMEOUT_MS,
-            bodyTimeout: CALL_TIMEOUT_MS,
-          });
-          await response.body.dump();
-          calls++;
-        }
-      }),
-    );
+    await closedLoop(pool, '/version', LOAD_MS, tally);
   } finally {
     await pool.close();
   }
-  return calls;
+  return tally.calls;
 }
 
 export async function runLbProfile(): Promise<void> {

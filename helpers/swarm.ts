@@ -1,8 +1,8 @@
 // The system as a Docker Swarm stack (deploy/swarm/stack.yml) on the local engine, for tests: Swarm
 // mode turned on when the engine is not in a swarm (and off again afterwards: the engine is left as
-// found, docker_gwbridge included), the stack deployed under a unique name on the locally built images,
-// and removed with everything it made (services, the network, the containers its nodes started). Every engine call is
-// the docker CLI with a timeout.
+// found, docker_gwbridge included), the stack deployed under a unique name on the locally built
+// images, and removed with everything it made (services, the network, the containers its nodes
+// started). Every engine call is the docker CLI with a timeout.
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
