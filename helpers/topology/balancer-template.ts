@@ -26,9 +26,13 @@ export const UPSTREAM_TIMEOUT_S = 20;
 const NAMES = ['listen', 'mgmt', 'nodes', 'hc_interval', 'upstream_timeout'] as const;
 type Name = (typeof NAMES)[number];
 
-/** fnlb's arguments: only flags the historic Go fnlb also takes, plus the upstream timeout for ours. */
+/**
+ * fnlb's arguments: only flags the historic Go fnlb also takes, plus the upstream timeout for ours, and
+ * two workers whatever the machine's cores, so every property is judged across processes that each
+ * bound loads by their own counts.
+ */
 export const FNLB_ARGS = '-nodes {nodes} -listen {listen} -hc-interval {hc_interval}';
-export const PROJECT_FNLB_ARGS = `${FNLB_ARGS} -upstream-timeout {upstream_timeout}`;
+export const PROJECT_FNLB_ARGS = `${FNLB_ARGS} -upstream-timeout {upstream_timeout} -workers 2`;
 
 export function uses(template: string, name: Name): boolean {
   return template.includes(`{${name}}`);

@@ -5,7 +5,7 @@
 // With light traffic every load is under `floor`, so a route always lands on its home node and its hot
 // containers get reused; a route whose home is genuinely busy spills to the next node of its own walk,
 // so a hot route spreads over a few nodes rather than all of them.
-import { Backend, type NodeSource, type PoolTimeouts } from './backend.js';
+import { Backend, type NodeSource, type NodeState, type PoolTimeouts } from './backend.js';
 import { Ring } from './ring.js';
 
 /**
@@ -41,6 +41,8 @@ export class Balancer {
   readonly #backends = new Map<string, Backend>();
   #ring: Ring;
   #totalInFlight = 0;
+  /** Called after the node set or a node's state changed (fnlb's primary tells its workers). */
+  onChange: (() => void) | undefined;
 
   constructor(options: BalancerOptions) {
     this.#options = options;
@@ -87,6 +89,7 @@ export class Balancer {
     backend.addresses = [...addresses];
     this.#backends.set(address, backend);
     this.#ring = this.#ring.with(address);
+    this.onChange?.();
     return { kind: 'added', backend };
   }
 
@@ -96,7 +99,15 @@ export class Balancer {
     if (backend === undefined) return undefined;
     this.#backends.delete(address);
     this.#ring = this.#ring.without(address);
+    this.onChange?.();
     return backend;
+  }
+
+  /** Moves a node to `state`; false when it was in that state already. */
+  setState(backend: Backend, state: NodeState): boolean {
+    if (!backend.setState(state)) return false;
+    this.onChange?.();
+    return true;
   }
 
   bound(): number {

@@ -3,6 +3,7 @@
 // naming the flag; the CLI prints it and exits 2, as Go's flag package does.
 
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import semver from 'semver';
 import { FlagError, formatGoUsage, parseGoFlags } from '../common/go-flags.js';
 import { type HostPort, parseListenAddress, parseNodeAddress } from './address.js';
@@ -38,6 +39,8 @@ export interface LbOptions {
   replayBudgetBytes: number;
   maxConns: number;
   maxNodes: number;
+  /** Proxy processes sharing the listen socket; above 1, a primary process runs health and management. */
+  workers: number;
 }
 
 // Seconds are floats (historic fnlb took integers; whole numbers parse the same, fractions let tests
@@ -127,6 +130,14 @@ const SPECS = {
     min: 1,
     max: 100_000,
     usage: 'virtual nodes per node on the hash ring',
+  },
+  workers: {
+    kind: 'int',
+    default: availableParallelism(),
+    min: 1,
+    max: 256,
+    usage:
+      "proxy processes sharing the listen socket (default: this machine's cores); above 1, a primary process owns health checks and the management API, and each worker bounds loads by its own in-flight counts",
   },
 } as const;
 
@@ -228,6 +239,7 @@ export function parseFlags(argv: readonly string[]): ParseResult {
         c: v.c,
         floor: v.floor,
         vnodes: v.vnodes,
+        workers: v.workers,
         upstreamTimeoutMs: Math.round(v['upstream-timeout'] * 1000),
         bodyTimeoutMs: Math.round(v['body-timeout'] * 1000),
         replayBudgetBytes: Math.round(v['replay-budget'] * 1024 * 1024),

@@ -18,12 +18,17 @@ export interface HealthOptions {
   minApiVersion: string;
 }
 
+/** What a proxied request taught about a node: it refused the connect, or said it is draining. */
+export type PassiveMark = { kind: 'connect-failed'; reason: string } | { kind: 'draining' };
+
 export class HealthChecker {
   readonly #balancer: Balancer;
   readonly #options: HealthOptions;
   readonly #log: Logger;
   readonly #pending = new Set<Backend>();
   #timer: NodeJS.Timeout | undefined;
+  /** Called on each passive mark (an fnlb worker tells the primary, which owns the node states). */
+  onPassive: ((address: string, mark: PassiveMark) => void) | undefined;
 
   constructor(balancer: Balancer, options: HealthOptions, log: Logger) {
     this.#balancer = balancer;
@@ -62,16 +67,24 @@ export class HealthChecker {
 
   /** Passive marking: a connect to the node failed while proxying. */
   connectFailed(backend: Backend, reason: string): void {
-    backend.consecutivePassed = 0;
-    backend.lastCheckError = reason;
-    this.#transition(backend, 'offline', `connect failed: ${reason}`);
+    this.passive(backend, { kind: 'connect-failed', reason });
   }
 
   /** Passive marking: the node answered that it is draining; it takes no new calls from now on. */
   draining(backend: Backend): void {
+    this.passive(backend, { kind: 'draining' });
+  }
+
+  passive(backend: Backend, mark: PassiveMark): void {
+    const reason = mark.kind === 'draining' ? 'draining' : mark.reason;
     backend.consecutivePassed = 0;
-    backend.lastCheckError = 'draining';
-    this.#transition(backend, 'offline', 'node is draining');
+    backend.lastCheckError = reason;
+    this.#transition(
+      backend,
+      'offline',
+      mark.kind === 'draining' ? 'node is draining' : `connect failed: ${reason}`,
+    );
+    this.onPassive?.(backend.address, mark);
   }
 
   async #probe(backend: Backend): Promise<string | undefined> {
@@ -124,7 +137,7 @@ export class HealthChecker {
   #transition(backend: Backend, state: 'online' | 'offline', reason: string): void {
     // A node deleted while its check ran is gone from the balancer: leave it alone.
     if (this.#balancer.get(backend.address) !== backend) return;
-    if (backend.setState(state))
+    if (this.#balancer.setState(backend, state))
       this.#log.info({ node: backend.address, state, reason }, 'node state changed');
   }
 }

@@ -5,9 +5,13 @@
 // loads, so each route sticks to its home node and a hot route spills to a few more (ring.ts,
 // balancer.ts); failover of requests a node never got or refused with 503 (proxy.ts); active and
 // passive health checks (health.ts); the proxy on per-node keep-alive pools (proxy.ts); the
-// management API, stats and metrics (mgmt.ts, stats.ts); and the SIGTERM drain (server.ts).
+// management API, stats and metrics (mgmt.ts, stats.ts); the SIGTERM drain (server.ts); and, with
+// -workers above 1, a primary process and proxy workers sharing the listen socket (cluster-*.ts).
 // It shares nothing with the nodes but HTTP.
+import cluster from 'node:cluster';
 import { pino } from 'pino';
+import { CONTROL_SOCKET_ENV, FnlbCluster } from './cluster-primary.js';
+import { runWorker } from './cluster-worker.js';
 import { parseFlags, usage } from './flags.js';
 import { Fnlb } from './server.js';
 
@@ -22,7 +26,21 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = pino({ name: 'fnlb', level: process.env.FNLB_LOG_LEVEL ?? 'info' });
-  const lb = new Fnlb(parsed.options, log, process.env.FNLB_MGMT_TOKEN);
+  const token = process.env.FNLB_MGMT_TOKEN;
+  const controlSocket = process.env[CONTROL_SOCKET_ENV];
+  if (cluster.isWorker && controlSocket !== undefined) {
+    try {
+      await runWorker(parsed.options, log.child({ worker: cluster.worker?.id }), token, controlSocket);
+    } catch (error) {
+      log.error({ err: error }, 'worker cannot start');
+      process.exit(1);
+    }
+    return;
+  }
+  const lb =
+    parsed.options.workers > 1
+      ? new FnlbCluster(parsed.options, log, token)
+      : new Fnlb(parsed.options, log, token);
   try {
     await lb.start();
   } catch (error) {

@@ -29,10 +29,16 @@ import {
 
 const MAX_BODY = 64 * 1024;
 
+/** What GET /1/lb/stats and GET /metrics answer: this process's own counts, or all workers' together. */
+export interface LbReports {
+  stats(): Promise<LbStatsResponse>;
+  metrics(): Promise<{ contentType: string; text: string }>;
+}
+
 export interface MgmtContext {
   balancer: Balancer;
   health: HealthChecker;
-  stats: LbStats;
+  reports: LbReports;
   log: Logger;
   token: string | undefined;
   /** Whether PUT and DELETE are allowed without a token (the API listens on loopback only). */
@@ -111,8 +117,15 @@ function sourcesView(balancer: Balancer): NonNullable<LbNodesResponse['sources']
   return sources;
 }
 
-function statsView(ctx: MgmtContext): LbStatsResponse {
-  const { balancer } = ctx;
+/** The counts one process holds: all of them with one process, one worker's share with several. */
+export function localReports(balancer: Balancer, stats: LbStats): LbReports {
+  return {
+    stats: async () => statsView(balancer, stats),
+    metrics: async () => ({ contentType: stats.registry.contentType, text: await stats.registry.metrics() }),
+  };
+}
+
+function statsView(balancer: Balancer, stats: LbStats): LbStatsResponse {
   const now = Date.now();
   const nodes: Record<string, LbNodeStats> = {};
   for (const backend of balancer.backends()) {
@@ -137,7 +150,7 @@ function statsView(ctx: MgmtContext): LbStatsResponse {
     online: balancer.onlineCount(),
     bound: balancer.bound(),
     nodes,
-    ...ctx.stats.routes(),
+    ...stats.routes(),
   };
 }
 
@@ -157,13 +170,13 @@ export async function manage(req: IncomingMessage, res: ServerResponse, ctx: Mgm
   }
   if (path === LB_PATHS.metrics) {
     if (method !== 'GET') return sendMsg(res, 405, 'method not allowed');
-    const text = await ctx.stats.registry.metrics();
-    res.writeHead(200, { 'content-type': ctx.stats.registry.contentType }).end(text);
+    const { contentType, text } = await ctx.reports.metrics();
+    res.writeHead(200, { 'content-type': contentType }).end(text);
     return;
   }
   if (path === LB_PATHS.stats) {
     if (method !== 'GET') return sendMsg(res, 405, 'method not allowed');
-    return send(res, 200, statsView(ctx));
+    return send(res, 200, await ctx.reports.stats());
   }
   if (path !== LB_PATHS.nodes) return sendMsg(res, 404, `no such endpoint: ${path}`);
 

@@ -93,7 +93,7 @@ export function requestHeaders(req: IncomingMessage, buffered: boolean): Record<
 
 export function responseHeaders(
   headers: IncomingHttpHeaders,
-  node: string,
+  node: string | undefined,
   close: boolean,
 ): OutgoingHttpHeaders {
   const drop = connectionTokens(headers.connection);
@@ -103,7 +103,7 @@ export function responseHeaders(
     if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name) || name === FN_HEADERS.wait) continue;
     out[name] = value;
   }
-  out[FN_HEADERS.lbNode] = node;
+  if (node !== undefined) out[FN_HEADERS.lbNode] = node;
   if (close) out.connection = 'close';
   return out;
 }

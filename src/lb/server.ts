@@ -13,11 +13,13 @@ import type { Logger } from 'pino';
 import { canonicalPath } from '../common/request-target.js';
 import { errorBody } from '../common/wire.js';
 import { formatHostPort, type HostPort, isLoopbackHost, resolveNodeAddress } from './address.js';
+import type { Backend, NodeSource, NodeState } from './backend.js';
 import { Balancer } from './balancer.js';
 import { DnsDiscovery, type DnsTarget } from './dns-discovery.js';
 import type { LbOptions } from './flags.js';
 import { HealthChecker } from './health.js';
-import { isManagementPath, manage } from './mgmt.js';
+import { isManagementPath, type LbReports, localReports, manage } from './mgmt.js';
+import { ManagementForwarder } from './mgmt-forward.js';
 import { BODY_BUFFER_LIMIT, proxy } from './proxy.js';
 import { ReplayBudget } from './replay-budget.js';
 import { LbStats } from './stats.js';
@@ -60,6 +62,17 @@ export interface LbAddresses {
   mgmt: string;
 }
 
+/**
+ * How this process takes part in the balancer: all of it (one process, the default with -workers 1,
+ * and in-process use), or one side of a -workers cluster (cluster-primary.ts, cluster-worker.ts).
+ */
+export type FnlbRole =
+  | { kind: 'single' }
+  /** The primary: the node set, health checks, -nodes-dns and the management API; no proxying. */
+  | { kind: 'control'; socketPath: string; reports: LbReports }
+  /** A worker: proxies with the node set the primary sends; management calls go to the primary. */
+  | { kind: 'proxy'; controlSocket: string };
+
 export class Fnlb {
   readonly options: LbOptions;
   readonly balancer: Balancer;
@@ -76,11 +89,15 @@ export class Fnlb {
   readonly #dns: DnsDiscovery | undefined;
   /** What each -nodes-dns name stood for at its last successful read. */
   readonly #dnsSets = new Map<string, Set<string>>();
+  readonly #role: FnlbRole;
+  readonly #reports: LbReports;
+  readonly #forwarder: ManagementForwarder | undefined;
 
-  constructor(options: LbOptions, log: Logger, token?: string) {
+  constructor(options: LbOptions, log: Logger, token?: string, role: FnlbRole = { kind: 'single' }) {
     this.options = options;
     this.#log = log;
     this.#token = token === '' ? undefined : token;
+    this.#role = role;
     this.balancer = new Balancer({
       c: options.c,
       floor: options.floor,
@@ -106,6 +123,13 @@ export class Fnlb {
     );
     this.stats = new LbStats(this.balancer);
     this.replay = new ReplayBudget(BODY_BUFFER_LIMIT, options.replayBudgetBytes);
+    this.#reports = role.kind === 'control' ? role.reports : localReports(this.balancer, this.stats);
+    this.#forwarder = role.kind === 'proxy' ? new ManagementForwarder(role.controlSocket) : undefined;
+    // A worker's node set is the primary's (applyView), so it neither reads DNS nor takes -nodes itself.
+    if (role.kind === 'proxy') {
+      this.#dns = undefined;
+      return;
+    }
     this.#dns =
       options.nodesDns.length === 0
         ? undefined
@@ -166,6 +190,26 @@ export class Fnlb {
     }
   }
 
+  /**
+   * A worker takes the primary's node set: nodes it lacks are added (with the primary's state), nodes
+   * the primary no longer has are retired, and every state is the primary's.
+   */
+  applyView(nodes: readonly { address: string; state: NodeState; source: NodeSource }[]): void {
+    const known = new Set<string>();
+    for (const node of nodes) {
+      known.add(node.address);
+      const backend = this.balancer.get(node.address) ?? this.#addReplica(node.address, node.source);
+      if (backend !== undefined) this.balancer.setState(backend, node.state);
+    }
+    for (const backend of [...this.balancer.backends()])
+      if (!known.has(backend.address)) this.retire(backend.address);
+  }
+
+  #addReplica(address: string, source: NodeSource): Backend | undefined {
+    const added = this.balancer.add(address, [], source);
+    return added.kind === 'added' ? added.backend : undefined;
+  }
+
   async start(): Promise<LbAddresses> {
     const shared = this.options.mgmtListen === undefined;
     const mgmtListen = this.options.mgmtListen ?? this.options.listen;
@@ -173,6 +217,7 @@ export class Fnlb {
       balancer: this.balancer,
       health: this.health,
       stats: this.stats,
+      reports: this.#reports,
       log: this.#log,
       token: this.#token,
       // Without a token, only a management API that nobody off this machine can reach may change nodes.
@@ -197,28 +242,43 @@ export class Fnlb {
           res.end(body);
           return;
         }
-        const work =
-          withManagement && (!withProxy || isManagementPath(canonicalPath(req.url ?? '') ?? ''))
-            ? manage(req, res, context)
-            : proxy(req, res, context);
+        const management =
+          withManagement && (!withProxy || isManagementPath(canonicalPath(req.url ?? '') ?? ''));
+        const work = !management
+          ? proxy(req, res, context)
+          : this.#forwarder !== undefined
+            ? this.#forwarder.forward(req, res)
+            : manage(req, res, context);
         work.catch((error: unknown) => {
           this.#log.error({ err: error, url: req.url }, 'request handler failed');
           if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
           res.end(JSON.stringify(errorBody('internal balancer error')));
         });
       };
-    const listen = await this.#listen(this.options.listen, handler(shared, true));
-    const mgmt = shared
-      ? listen
-      : await this.#listen(this.options.mgmtListen as HostPort, handler(true, false));
+    if (this.#role.kind === 'proxy') {
+      // The management API on its own port is the primary's; on the shared port, calls are forwarded.
+      const listen = await this.#listen(this.options.listen, handler(shared, true));
+      return { listen, mgmt: shared ? listen : formatHostPort(mgmtListen.host ?? '', mgmtListen.port) };
+    }
+    let listen: string;
+    let mgmt: string;
+    if (this.#role.kind === 'control') {
+      await this.#listen(this.#role.socketPath, handler(true, false));
+      listen = formatHostPort(this.options.listen.host ?? '', this.options.listen.port);
+      mgmt = shared ? listen : await this.#listen(mgmtListen, handler(true, false));
+    } else {
+      listen = await this.#listen(this.options.listen, handler(shared, true));
+      mgmt = shared ? listen : await this.#listen(mgmtListen, handler(true, false));
+    }
     this.health.start();
     void this.#dns?.start();
-    this.#log.info({ listen, mgmt, nodes: this.options.nodes }, 'fnlb listening');
+    if (this.#role.kind === 'single')
+      this.#log.info({ listen, mgmt, nodes: this.options.nodes }, 'fnlb listening');
     return { listen, mgmt };
   }
 
   async #listen(
-    where: HostPort,
+    where: HostPort | string,
     handle: (req: IncomingMessage, res: ServerResponse) => void,
   ): Promise<string> {
     const { bodyTimeoutMs, maxConns } = this.options;
@@ -237,13 +297,22 @@ export class Fnlb {
     this.#servers.push(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(where.port, where.host, () => {
+      const listening = () => {
         server.off('error', reject);
         resolve();
-      });
+      };
+      if (typeof where === 'string') server.listen(where, listening);
+      else server.listen(where.port, where.host, listening);
     });
-    const address = server.address() as AddressInfo;
-    return formatHostPort(address.address, address.port);
+    const address = server.address();
+    return typeof address === 'object' && address !== null
+      ? formatHostPort((address as AddressInfo).address, (address as AddressInfo).port)
+      : String(where);
+  }
+
+  /** /health answers 503 draining from now on (a -workers primary, while its workers drain). */
+  markDraining(): void {
+    this.#draining = true;
   }
 
   /** Drains: stop accepting, let requests in flight finish for up to shutdown-timeout, then cut. */
@@ -273,6 +342,7 @@ export class Fnlb {
     await Promise.all(closed);
     if (this.#active > 0) for (const backend of this.balancer.backends()) await backend.pool.destroy();
     await this.balancer.close();
-    this.#log.info('fnlb stopped');
+    await this.#forwarder?.close();
+    if (this.#role.kind === 'single') this.#log.info('fnlb stopped');
   }
 }

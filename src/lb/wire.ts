@@ -54,4 +54,6 @@ export interface LbStatsResponse {
   nodes: Record<string, LbNodeStats>;
   routes: Record<string, RouteStats>;
   routes_dropped: number;
+  /** With -workers above 1: how many worker processes' counts these are, of how many running. */
+  workers?: { answered: number; running: number };
 }

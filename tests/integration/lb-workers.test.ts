@@ -1,0 +1,201 @@
+// fnlb -workers 2 as one balancer: every worker proxies (connections alternate between them), a node
+// set change through the management API and a node one worker finds dead reach the other worker at
+// once, /1/lb/stats adds up both workers' counts exactly, a worker that dies is replaced, and the
+// workers end with the primary, even when it is killed.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FnClient } from '../../helpers/fn-client.js';
+import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../helpers/fnlb-process.js';
+import { waitUntil } from '../../helpers/wait.js';
+import { FN_HEADERS } from '../../src/common/wire.js';
+
+const APP = 'workers';
+
+/** One call on a connection of its own: node:cluster hands each new connection to the next worker. */
+async function call(lb: FnlbProcess, path: string): Promise<{ status: number; node: string }> {
+  const response = await request(`${lb.url}/r/${APP}${path}`, {
+    reset: true,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  await response.body.dump();
+  return { status: response.statusCode, node: String(response.headers[FN_HEADERS.lbNode] ?? '') };
+}
+
+function children(pid: number): number[] {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return text === '' ? [] : text.split(/\s+/).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** CPU time a process has used, in clock ticks (utime + stime of /proc/<pid>/stat). */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+describe('fnlb -workers 2', () => {
+  let dir: string;
+  const nodes: FnNodeProcess[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fnguard-lb-workers-'));
+    for (const name of ['a', 'b']) {
+      const node = await FnNodeProcess.start({
+        dbUrl: `sqlite://${join(dir, `${name}.db`)}`,
+        cwd: dir,
+        env: { FN_DRIVER: 'process' },
+      });
+      nodes.push(node);
+      const api = new FnClient(node.url, { timeoutMs: 10_000 });
+      await api.createRoute(APP, { path: '/sleep', image: 'fnguard/sleep', format: 'http', memory: 64 });
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function balancer(flags: string[] = []): Promise<FnlbProcess> {
+    const [a, b] = nodes as [FnNodeProcess, FnNodeProcess];
+    const lb = await FnlbProcess.start({
+      nodes: [a.address, b.address],
+      flags: [...FAST_HEALTH_CHECKS, '-workers', '2', ...flags],
+    });
+    await lb.waitNodes('both nodes online', (view) =>
+      Object.values(view).every((state) => state === 'online'),
+    );
+    return lb;
+  }
+
+  it('both workers proxy, and /1/lb/stats counts every call once', async () => {
+    const lb = await balancer();
+    try {
+      const workers = children(lb.pid);
+      expect(workers, 'worker processes of the primary').toHaveLength(2);
+      const before = workers.map(cpuTicks);
+      const calls = 200;
+      for (let i = 0; i < calls; i += 20) {
+        const batch = await Promise.all(Array.from({ length: 20 }, () => call(lb, '/sleep?ms=1')));
+        expect(batch.map((one) => one.status)).toEqual(Array(20).fill(200));
+      }
+      const used = workers.map((pid, i) => cpuTicks(pid) - (before[i] as number));
+      for (const ticks of used)
+        expect(ticks, `CPU ticks of each worker over ${calls} calls: ${used}`).toBeGreaterThan(0);
+      const stats = await lb.stats();
+      expect(stats.workers).toEqual({ answered: 2, running: 2 });
+      expect(stats.routes[`/r/${APP}/sleep`]?.requests).toBe(calls);
+      const served = Object.values(stats.nodes).reduce((sum, node) => sum + node.requests, 0);
+      expect(served).toBe(calls);
+    } finally {
+      await lb.stop();
+    }
+  }, 60_000);
+
+  it('a node removed through the management API gets no call from either worker', async () => {
+    const [a, b] = nodes as [FnNodeProcess, FnNodeProcess];
+    const lb = await balancer();
+    try {
+      expect((await lb.manage('DELETE', '/1/lb/nodes', { node: a.address })).status).toBe(200);
+      const after = await Promise.all(Array.from({ length: 30 }, () => call(lb, '/sleep?ms=1')));
+      expect(new Set(after.map((one) => one.node))).toEqual(new Set([b.address]));
+      expect((await lb.manage('PUT', '/1/lb/nodes', { node: a.address })).status).toBe(200);
+      await lb.waitNodes('a back online', (view) => view[a.address] === 'online');
+      expect((await lb.manage('DELETE', '/1/lb/nodes', { node: b.address })).status).toBe(200);
+      const back = await Promise.all(Array.from({ length: 30 }, () => call(lb, '/sleep?ms=1')));
+      expect(new Set(back.map((one) => one.node))).toEqual(new Set([a.address]));
+    } finally {
+      await lb.stop();
+    }
+  }, 60_000);
+
+  it("a refused connect one worker meets takes the node out of the other worker's ring too", async () => {
+    // Health checks slow enough that only the passive mark can take the node out within the test.
+    const doomed = await FnNodeProcess.start({
+      dbUrl: `sqlite://${join(dir, 'doomed.db')}`,
+      cwd: dir,
+      env: { FN_DRIVER: 'process' },
+    });
+    const [b] = nodes as [FnNodeProcess];
+    // Routes are keyed by path: a dozen of them, so one is homed on the node about to die.
+    const paths = Array.from({ length: 12 }, (_, i) => `/sleep-${i}`);
+    for (const node of [doomed, b]) {
+      const api = new FnClient(node.url, { timeoutMs: 10_000 });
+      for (const one of paths)
+        await api.createRoute(APP, { path: one, image: 'fnguard/sleep', format: 'http', memory: 64 });
+    }
+    const lb = await FnlbProcess.start({
+      nodes: [doomed.address, b.address],
+      flags: ['-hc-interval', '60', '-workers', '2'],
+    });
+    try {
+      await lb.waitNodes('both online', (view) => Object.values(view).every((state) => state === 'online'));
+      // A route whose home is the node about to die.
+      let path = '';
+      for (const candidate of paths) {
+        if (path === '' && (await call(lb, `${candidate}?ms=1`)).node === doomed.address)
+          path = `${candidate}?ms=1`;
+      }
+      expect(path, 'a route homed on the doomed node').not.toBe('');
+      await doomed.kill();
+      expect(await call(lb, path), 'the call that meets the refused connect fails over').toEqual({
+        status: 200,
+        node: b.address,
+      });
+      await lb.waitNodes('doomed offline', (view) => view[doomed.address] === 'offline', 2000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const later = await Promise.all(Array.from({ length: 30 }, () => call(lb, path)));
+      expect(later.every((one) => one.status === 200 && one.node === b.address)).toBe(true);
+      const stats = await lb.stats();
+      expect(
+        stats.nodes[doomed.address]?.undelivered,
+        'connects refused by the dead node, both workers',
+      ).toBe(1);
+    } finally {
+      await lb.stop();
+      await doomed.stop();
+    }
+  }, 60_000);
+
+  it('a worker that dies is replaced, and SIGKILL of the primary ends the workers', async () => {
+    const lb = await balancer();
+    // /health answers once one worker listens; the other may still be starting (and one that dies
+    // then is a failed start, not a crash).
+    await waitUntil('both workers serving', async () => (await lb.stats()).workers?.answered === 2, 10_000);
+    const [first] = children(lb.pid) as [number];
+    process.kill(first, 'SIGKILL');
+    await waitUntil(
+      'a replacement worker',
+      () => {
+        const now = children(lb.pid);
+        return now.length === 2 && !now.includes(first);
+      },
+      10_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; fnlb said:\n${lb.recentOutput()}`);
+    });
+    await waitUntil('the replacement serving', async () => (await lb.stats()).workers?.answered === 2, 10_000);
+    const calls = await Promise.all(Array.from({ length: 20 }, () => call(lb, '/sleep?ms=1')));
+    expect(calls.every((one) => one.status === 200)).toBe(true);
+    const workers = children(lb.pid);
+    await lb.kill();
+    await waitUntil('the workers gone with their primary', () => workers.every((pid) => !alive(pid)), 5000);
+  }, 60_000);
+});
