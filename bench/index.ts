@@ -4,10 +4,12 @@
 import { runLbBench } from './lb-latency.js';
 import { runLbProfile } from './lb-profile.js';
 import { runRunnerBench } from './runner-process.js';
+import { runWorkloadBench } from './workload.js';
 
 const BENCHES: Array<{ name: string; run: () => Promise<void>; onlyWhenNamed?: boolean }> = [
   { name: 'lb', run: runLbBench },
   { name: 'runner', run: runRunnerBench },
+  { name: 'workload', run: runWorkloadBench },
   // Only when named (`npm run bench profile`): a profile is for reading, not a figure to compare.
   { name: 'profile', run: runLbProfile, onlyWhenNamed: true },
 ];

@@ -7,7 +7,7 @@
 // node and the function share the cores, so throughput is a comparison, not a capacity figure.
 // Also: the cost of one routing decision (ring walk + bounded-load choice) in-process.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
@@ -49,14 +49,20 @@ async function once(pool: Pool, path: string): Promise<boolean> {
   return response.statusCode === 200;
 }
 
-/** CALLERS callers calling `path` back to back for `ms`, counted into `tally`. */
-export async function closedLoop(pool: Pool, path: string, ms: number, tally?: Tally): Promise<void> {
+/** `callers` callers calling `path` back to back for `ms`, counted into `tally`. */
+export async function closedLoop(
+  pool: Pool,
+  path: string,
+  ms: number,
+  tally?: Tally,
+  callers = CALLERS,
+): Promise<void> {
   const started = performance.now();
   const deadline = started + ms;
   let calls = 0;
   let errors = 0;
   await Promise.all(
-    Array.from({ length: CALLERS }, async () => {
+    Array.from({ length: callers }, async () => {
       while (performance.now() < deadline) {
         if (!(await once(pool, path))) errors++;
         calls++;
@@ -98,6 +104,56 @@ async function measure(targets: Target[], path: string): Promise<Tally[]> {
   }
   for (const tally of tallies) tally.latencies.sort((a, b) => a - b);
   return tallies;
+}
+
+/** Closed-loop throughput only, at `callers`, in rotating rounds as measure() does. */
+async function throughput(targets: Target[], path: string, callers: number): Promise<Tally[]> {
+  const pools = targets.map(
+    (target) => new Pool(target.url, { connections: callers, keepAliveTimeout: 10_000 }),
+  );
+  const tallies: Tally[] = targets.map(() => ({ latencies: [], calls: 0, seconds: 0, errors: 0 }));
+  try {
+    for (const pool of pools) await closedLoop(pool, path, WARMUP_MS, undefined, callers);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < targets.length; k++) {
+        const i = (k + round) % targets.length;
+        await closedLoop(pools[i] as Pool, path, ROUND_MS * 2, tallies[i], callers);
+      }
+    }
+  } finally {
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+  return tallies;
+}
+
+/** Callers of the multi-core table, and its target: fnlb with a worker per core at 60% of nginx's rate. */
+const MULTI_CORE_CALLERS = 32;
+const MULTI_CORE_TARGET = 0.6;
+
+async function multiCore(targets: Target[]): Promise<void> {
+  console.log(
+    `
+multi-core: GET /version at ${MULTI_CORE_CALLERS} callers, ${ROUNDS} rounds of ${(ROUND_MS * 2) / 1000} s per target ` +
+      `(${availableParallelism()} cores, shared with the load generator and the node)`,
+  );
+  const widths = [48, 12, 12, 7];
+  console.log(row(['target', 'calls/s', 'of nginx', 'errors'], widths));
+  const tallies = await throughput(targets, '/version', MULTI_CORE_CALLERS);
+  const rate = (i: number) => (tallies[i] as Tally).calls / (tallies[i] as Tally).seconds;
+  const nginx = targets.findIndex((target) => target.name.startsWith('nginx'));
+  targets.forEach((target, i) => {
+    const share = nginx < 0 ? '-' : `${((rate(i) / rate(nginx)) * 100).toFixed(0)}%`;
+    console.log(row([target.name, rate(i).toFixed(0), share, String((tallies[i] as Tally).errors)], widths));
+  });
+  const workers = targets.findIndex(
+    (target) => target.name.startsWith('fnlb -workers') && !target.name.endsWith(' 1'),
+  );
+  if (nginx >= 0 && workers >= 0) {
+    const ratio = rate(workers) / rate(nginx);
+    console.log(
+      `${targets[workers]?.name} / nginx: ${(ratio * 100).toFixed(0)}% (target >= ${MULTI_CORE_TARGET * 100}%: ${verdict(ratio >= MULTI_CORE_TARGET)})`,
+    );
+  }
 }
 
 const BENCH_BALANCER = {
@@ -178,9 +234,19 @@ export async function runLbBench(): Promise<void> {
     running.push(node);
     const api = new FnClient(node.url, { timeoutMs: CALL_TIMEOUT_MS });
     await api.createRoute('bench', { path: '/noop', image: 'fnguard/sleep', format: 'http', memory: 64 });
-    const lb = await FnlbProcess.start({ nodes: [node.address], flags: ['-hc-interval', '0.2'] });
+    const cores = availableParallelism();
+    const lb = await FnlbProcess.start({
+      nodes: [node.address],
+      flags: ['-hc-interval', '0.2', '-workers', String(cores)],
+    });
     running.push(lb);
-    await lb.waitNodes('node online', (view) => view[node.address] === 'online');
+    const single = await FnlbProcess.start({
+      nodes: [node.address],
+      flags: ['-hc-interval', '0.2', '-workers', '1'],
+    });
+    running.push(single);
+    for (const one of [lb, single])
+      await one.waitNodes('node online', (view) => view[node.address] === 'online');
 
     const targets: Target[] = [
       { name: 'direct to the node', url: node.url },
@@ -250,6 +316,12 @@ export async function runLbBench(): Promise<void> {
         );
       }
     }
+    await multiCore([
+      targets[0] as Target,
+      { name: 'fnlb -workers 1', url: single.url },
+      { name: `fnlb -workers ${cores}`, url: lb.url },
+      ...targets.slice(2),
+    ]);
     if (missing.length > 0) {
       console.log(
         `\nnot measured (not installed): ${missing.join(', ')}. To add their columns: ${INSTALL_HINT}`,

@@ -1,7 +1,9 @@
-// Third-party balancers for the fnlb bench, started only when their binaries are installed:
+// Third-party balancers for the fnlb benches, started only when their binaries are installed:
 // nginx with `hash $uri consistent` and HAProxy with `balance uri` + `hash-balance-factor 125`, the
-// configurations fnlb is measured against. Each runs from a scratch directory with its own config
-// and is stopped by pid. The bench never installs them; INSTALL_HINT says how.
+// configurations fnlb is measured against, and nginx's default round robin (what a balancer that
+// knows nothing of routes does). Each uses every core (nginx `worker_processes auto`, HAProxy's own
+// default of a thread per core), runs from a scratch directory with its own config and is stopped by
+// pid. The benches never install them; INSTALL_HINT says how.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,8 +31,8 @@ export function binary(name: string): string | undefined {
   return undefined;
 }
 
-function nginxConfig(dir: string, port: number, nodes: string[]): string {
-  return `worker_processes 1;
+function nginxConfig(dir: string, port: number, nodes: string[], balance: string): string {
+  return `worker_processes auto;
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -43,7 +45,7 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   upstream fn {
-    hash $uri consistent;
+${balance}
 ${nodes.map((node) => `    server ${node};`).join('\n')}
     keepalive 64;
   }
@@ -126,14 +128,19 @@ async function startProxy(
   return { name, url, stop };
 }
 
-export function startNginx(command: string, nodes: string[]): Promise<RunningProxy> {
-  return startProxy(
-    'nginx (hash $uri consistent)',
-    command,
-    (dir) => ['-p', dir, '-c', join(dir, 'nginx.conf')],
-    (dir, port) => ['nginx.conf', nginxConfig(dir, port, nodes)],
-  );
+function nginx(name: string, balance: string): (command: string, nodes: string[]) => Promise<RunningProxy> {
+  return (command, nodes) =>
+    startProxy(
+      name,
+      command,
+      (dir) => ['-p', dir, '-c', join(dir, 'nginx.conf')],
+      (dir, port) => ['nginx.conf', nginxConfig(dir, port, nodes, balance)],
+    );
 }
+
+export const startNginx = nginx('nginx (hash $uri consistent)', '    hash $uri consistent;');
+/** nginx's default balancing: every call to the next node, whatever its route. */
+export const startRoundRobin = nginx('round robin (nginx)', '    # round robin: nginx default');
 
 export function startHaproxy(command: string, nodes: string[]): Promise<RunningProxy> {
   return startProxy(

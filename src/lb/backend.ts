@@ -22,6 +22,8 @@ export class Backend {
   readonly pool: Pool;
   state: NodeState = 'unknown';
   inFlight = 0;
+  /** Calls in flight here per route key; a route is absent once its last call here ended. */
+  readonly routesInFlight = new Map<string, number>();
   /** The node's reported XXX-FXLB-WAIT, in ms. */
   readonly wait = new DecayingEwma(0.3, 2000);
   /** Time to response headers as the balancer measured it, in ms (for stats only). */

@@ -4,7 +4,9 @@
 //   bound = max(floor, ceil(c * (total_in_flight + 1) / online_nodes)).
 // With light traffic every load is under `floor`, so a route always lands on its home node and its hot
 // containers get reused; a route whose home is genuinely busy spills to the next node of its own walk,
-// so a hot route spreads over a few nodes rather than all of them.
+// so a hot route spreads over a few nodes rather than all of them. A route with no call in flight on a
+// node may still go there up to twice the bound (IDLE_ROUTE_HEADROOM): under uneven popularity only the
+// routes busy on their home spill, and the rest keep the one container they have.
 import { Backend, type NodeSource, type NodeState, type PoolTimeouts } from './backend.js';
 import { Ring } from './ring.js';
 
@@ -20,6 +22,17 @@ import { Ring } from './ring.js';
  * sequential traffic away until the average fades (half-life 2 s, see Backend.wait).
  */
 export const WAIT_MS_PER_LOAD_UNIT = 1000;
+
+/**
+ * A node takes a route that has no call in flight on it up to this multiple of the bound. Such a
+ * route most likely has an idle hot container there: one more call costs the node a share of its CPU,
+ * while sending it to the next node costs a container start there, and a second container for the
+ * route for as long as it stays hot. So under uneven (Zipf-like) popularity only the routes that are
+ * busy on their home node spill, and the long tail stays where its containers are. A node reporting
+ * queueing (a wait term of a unit or more) gets no such allowance. The bound still caps every node,
+ * at twice its value.
+ */
+export const IDLE_ROUTE_HEADROOM = 2;
 
 export interface BalancerOptions {
   c: number;
@@ -134,6 +147,7 @@ export class Balancer {
    */
   choose(key: string, exclude?: ReadonlySet<string>): Backend | undefined {
     const bound = this.bound();
+    const idleBound = bound * IDLE_ROUTE_HEADROOM;
     const now = Date.now();
     let chosen: Backend | undefined;
     let best: Backend | undefined;
@@ -142,7 +156,7 @@ export class Balancer {
       const backend = this.#backends.get(address);
       if (backend?.online !== true || exclude?.has(address)) return false;
       const load = this.load(backend, now);
-      if (load < bound) {
+      if (load < bound || (load < idleBound && this.#takesIdleRoute(backend, key, load))) {
         chosen = backend;
         return true;
       }
@@ -155,13 +169,22 @@ export class Balancer {
     return chosen ?? best;
   }
 
-  begin(backend: Backend): void {
+  /** Whether the node takes `key` past the bound: the route is idle there and the node is not queueing. */
+  #takesIdleRoute(backend: Backend, key: string, load: number): boolean {
+    return !backend.routesInFlight.has(key) && load - backend.inFlight < 1;
+  }
+
+  begin(backend: Backend, key: string): void {
     backend.inFlight++;
+    backend.routesInFlight.set(key, (backend.routesInFlight.get(key) ?? 0) + 1);
     this.#totalInFlight++;
   }
 
-  end(backend: Backend): void {
+  end(backend: Backend, key: string): void {
     backend.inFlight--;
+    const left = (backend.routesInFlight.get(key) ?? 1) - 1;
+    if (left > 0) backend.routesInFlight.set(key, left);
+    else backend.routesInFlight.delete(key);
     this.#totalInFlight--;
   }
 

@@ -405,12 +405,12 @@ async function forwardWithFailover(
     tried.add(backend.address);
     const holdRefusal = attempt < maxAttempts && balancer.hasOnline(tried);
     backend.requests++;
-    balancer.begin(backend);
+    balancer.begin(backend, key);
     const outcome = await new Promise<Outcome>((resolve) => {
       current = new Attempt(res, backend, holdRefusal, ctx.draining(), resolve);
       backend.pool.dispatch({ path: target, method: req.method ?? 'GET', headers, body: body.data }, current);
     });
-    balancer.end(backend);
+    balancer.end(backend, key);
     current = undefined;
     if (res.destroyed && outcome.kind !== 'done') return;
 

@@ -191,7 +191,11 @@ describe('fnlb -workers 2', () => {
     ).catch((error: Error) => {
       throw new Error(`${error.message}; fnlb said:\n${lb.recentOutput()}`);
     });
-    await waitUntil('the replacement serving', async () => (await lb.stats()).workers?.answered === 2, 10_000);
+    await waitUntil(
+      'the replacement serving',
+      async () => (await lb.stats()).workers?.answered === 2,
+      10_000,
+    );
     const calls = await Promise.all(Array.from({ length: 20 }, () => call(lb, '/sleep?ms=1')));
     expect(calls.every((one) => one.status === 200)).toBe(true);
     const workers = children(lb.pid);

@@ -31,7 +31,7 @@ describe('bounded-load balancer', () => {
     const b = fiveOnline();
     expect(b.bound()).toBe(8);
     const home = b.choose('/r/app/x') as Backend;
-    for (let i = 0; i < 32; i++) b.begin(home);
+    for (let i = 0; i < 32; i++) b.begin(home, '/r/app/x');
     expect(b.bound()).toBe(Math.ceil((1.25 * 33) / 5));
     b.get(NODES[0] as string)?.setState('offline');
     expect(b.bound()).toBe(Math.ceil((1.25 * 33) / 4));
@@ -42,8 +42,8 @@ describe('bounded-load balancer', () => {
     const homes = new Set<string>();
     for (let i = 0; i < 100; i++) {
       const chosen = b.choose('/r/app/route') as Backend;
-      b.begin(chosen);
-      b.end(chosen);
+      b.begin(chosen, '/r/app/route');
+      b.end(chosen, '/r/app/route');
       homes.add(chosen.address);
     }
     expect(homes.size).toBe(1);
@@ -56,13 +56,13 @@ describe('bounded-load balancer', () => {
     const counts = new Map<string, number>();
     for (let i = 0; i < 32; i++) {
       const chosen = b.choose('/r/app/hot') as Backend;
-      b.begin(chosen);
+      b.begin(chosen, '/r/app/hot');
       counts.set(chosen.address, (counts.get(chosen.address) ?? 0) + 1);
     }
     expect(counts).toEqual(new Map(walk.slice(0, 4).map((node) => [node, 8])));
     // Steady state: a call that ends frees its node, and the next call goes back there.
     const third = b.get(walk[2] as string) as Backend;
-    b.end(third);
+    b.end(third, '/r/app/hot');
     expect(b.choose('/r/app/hot')?.address).toBe(walk[2]);
   });
 
@@ -70,11 +70,39 @@ describe('bounded-load balancer', () => {
     const b = fiveOnline();
     for (let i = 0; i < 40; i++) {
       const chosen = b.choose(`/r/app/busy-${i % 10}`) as Backend;
-      b.begin(chosen);
+      b.begin(chosen, `/r/app/busy-${i % 10}`);
     }
     const light = b.walk('/r/app/light')[0] as Backend;
     expect(b.load(light)).toBeLessThan(b.bound());
     expect(b.choose('/r/app/light')).toBe(light);
+  });
+
+  it('lets a route idle on its home node go there past the bound (up to twice it), and spills a busy one', () => {
+    const b = fiveOnline();
+    const idle = '/r/app/tail';
+    const [home, next] = b.walk(idle) as [Backend, Backend];
+    // Other routes fill the home node to the bound (8 with 5 idle nodes): a busy route spills...
+    for (let i = 0; i < 8; i++) b.begin(home, `/r/app/other-${i}`);
+    expect(b.load(home)).toBeGreaterThanOrEqual(b.bound());
+    b.begin(home, '/r/app/other-0');
+    expect(b.choose('/r/app/other-0'), 'a route already in flight there spills').not.toBe(home);
+    // ...and the idle one stays where its hot container is.
+    expect(b.choose(idle), 'a route idle there stays home').toBe(home);
+    b.begin(home, idle);
+    expect(b.choose(idle), 'once in flight there, it spills like any other').toBe(next);
+    b.end(home, idle);
+    // Twice the bound caps it: past that even an idle route goes on.
+    for (let i = 0; i < 8; i++) b.begin(home, `/r/app/more-${i}`);
+    expect(b.load(home)).toBeGreaterThanOrEqual(2 * b.bound());
+    expect(b.choose(idle)).toBe(next);
+  });
+
+  it('gives a node reporting queueing no allowance for idle routes', () => {
+    const b = fiveOnline();
+    const [home, next] = b.walk('/r/app/tail') as [Backend, Backend];
+    for (let i = 0; i < 8; i++) b.begin(home, `/r/app/other-${i}`);
+    home.wait.add(2 * WAIT_MS_PER_LOAD_UNIT, Date.now());
+    expect(b.choose('/r/app/tail')).toBe(next);
   });
 
   it('never picks an offline or unknown node, nor an excluded one', () => {

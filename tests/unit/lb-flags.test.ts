@@ -1,5 +1,6 @@
 // fnlb's historic command line: defaults, both dash styles, both value styles, and errors that name
 // the flag.
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { parseFlags, usage } from '../../src/lb/flags.js';
 
@@ -39,7 +40,17 @@ describe('fnlb flags', () => {
       replayBudgetBytes: 64 * 1024 * 1024,
       maxConns: 10_000,
       maxNodes: 1000,
+      workers: availableParallelism(),
     });
+  });
+
+  it('takes -workers from 1 to 256, naming the flag otherwise', () => {
+    expect(ok(['-workers', '3']).workers).toBe(3);
+    for (const bad of ['0', '257', 'x']) {
+      const parsed = parseFlags(['-workers', bad]);
+      expect(parsed.kind).toBe('error');
+      if (parsed.kind === 'error') expect(parsed.message).toContain('-workers');
+    }
   });
 
   it('reads one or two dashes, "-flag value" and "-flag=value"', () => {
