@@ -13,7 +13,7 @@
 // a balancer that sends a route to every node makes the nodes evict and start again, which is what
 // the cold fraction shows.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -38,8 +38,14 @@ const ZIPF_S = 1.1;
 const NODES = 5;
 const FUNCTION_MS = 20;
 const CONCURRENCY = 32;
-/** FNG_WORKLOAD_SECONDS shortens (or lengthens) each balancer's run; the issue's figure is 60 s. */
-const SECONDS = Number(process.env.FNG_WORKLOAD_SECONDS ?? 60);
+/** FNG_WORKLOAD_SECONDS shortens (or lengthens) each balancer's run; 60 s by default. */
+function workloadSeconds(text: string | undefined): number {
+  if (text === undefined || text === '') return 60;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0 || value > 3600)
+    throw new Error(`FNG_WORKLOAD_SECONDS: expected seconds from 0 to 3600, got ${JSON.stringify(text)}`);
+  return value;
+}
 const SEED = 20261203;
 const ROUTE_MEMORY_MB = 16;
 /** 300 containers per node: a sticky balancer needs ~1000/5 plus spill; one that sprays needs 1000. */
@@ -133,9 +139,10 @@ async function createRoutes(nodes: FnNodeProcess[]): Promise<void> {
   );
 }
 
-/** CONCURRENCY callers for SECONDS, each taking the next route of one seeded Zipf sequence. */
+/** CONCURRENCY callers for `seconds`, each taking the next route of one seeded Zipf sequence. */
 async function drive(
   url: string,
+  seconds: number,
 ): Promise<Pick<Outcome, 'calls' | 'failures' | 'latencies' | 'routesCalled' | 'spreadRoutes'>> {
   const pick = zipfPicker(ROUTES, ZIPF_S, seededRandom(SEED));
   const pool = new Pool(url, { connections: CONCURRENCY, keepAliveTimeout: 10_000 });
@@ -143,7 +150,7 @@ async function drive(
   const called = new Set<number>();
   const servedBy = new Map<number, Set<string>>();
   let failures = 0;
-  const deadline = performance.now() + SECONDS * 1000;
+  const deadline = performance.now() + seconds * 1000;
   try {
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -181,13 +188,13 @@ async function drive(
   return { calls: latencies.length, failures, latencies, routesCalled: called.size, spreadRoutes };
 }
 
-async function runOne(peer: Peer, dir: string, registry: string): Promise<Outcome> {
+async function runOne(peer: Peer, dir: string, registry: string, seconds: number): Promise<Outcome> {
   const nodes = await startNodes(dir, registry);
   const running: Array<{ stop(): Promise<unknown> }> = [...nodes];
   try {
     const balancer = await peer.start(nodes.map((node) => node.address));
     running.push(balancer);
-    const driven = await drive(balancer.url);
+    const driven = await drive(balancer.url, seconds);
     const stats = await Promise.all(
       nodes.map((node) => new FnClient(node.url, { timeoutMs: CALL_TIMEOUT_MS }).stats()),
     );
@@ -205,11 +212,16 @@ async function runOne(peer: Peer, dir: string, registry: string): Promise<Outcom
   }
 }
 
-function fnlbPeer(): Peer {
+/** fnlb with `workers` proxy processes (each bounding loads by its own counts). */
+function fnlbPeer(workers: number): Peer {
+  const name = `fnlb -workers ${workers}`;
   return {
-    name: 'fnlb',
+    name,
     start: async (nodes) => {
-      const lb = await FnlbProcess.start({ nodes, flags: ['-hc-interval', '0.5'] });
+      const lb = await FnlbProcess.start({
+        nodes,
+        flags: ['-hc-interval', '0.5', '-workers', String(workers)],
+      });
       try {
         await lb.waitNodes('every node online', (view) =>
           Object.values(view).every((state) => state === 'online'),
@@ -218,7 +230,7 @@ function fnlbPeer(): Peer {
         await lb.stop();
         throw error;
       }
-      return { name: 'fnlb', url: lb.url, stop: () => lb.stop() };
+      return { name, url: lb.url, stop: () => lb.stop() };
     },
   };
 }
@@ -249,26 +261,33 @@ function report(outcomes: Outcome[]): void {
     );
   }
   const fnlb = outcomes[0] as Outcome;
+  const others = outcomes.filter((one) => !one.name.startsWith('fnlb'));
   const ratio = fnlb.containersStarted / fnlb.routesCalled;
   console.log(
-    `fnlb: ${fnlb.containersStarted} containers for ${fnlb.routesCalled} routes called = ${ratio.toFixed(3)}x ` +
+    `${fnlb.name}: ${fnlb.containersStarted} containers for ${fnlb.routesCalled} routes called = ${ratio.toFixed(3)}x ` +
       `(target <= ${CONTAINERS_TARGET}x: ${verdict(ratio <= CONTAINERS_TARGET)}); ` +
       `${fnlb.spreadRoutes} routes ran on more than one node (bounded-load spill)`,
   );
-  const peers = outcomes.slice(1);
-  if (peers.length === 0) return;
-  const best = peers.reduce((a, b) => (pct(a.latencies, 99) <= pct(b.latencies, 99) ? a : b));
+  for (const one of outcomes.slice(1)) {
+    console.log(
+      `${one.name}: ${one.containersStarted} containers for ${one.routesCalled} routes called ` +
+        `(${(one.containersStarted / one.routesCalled).toFixed(3)}x), ${one.spreadRoutes} on more than one node`,
+    );
+  }
+  if (others.length === 0) return;
+  const best = others.reduce((a, b) => (pct(a.latencies, 99) <= pct(b.latencies, 99) ? a : b));
   const p99Ratio = pct(fnlb.latencies, 99) / pct(best.latencies, 99);
   console.log(
-    `fnlb's p99 / the best peer's (${best.name}): ${p99Ratio.toFixed(2)}x ` +
+    `${fnlb.name}'s p99 / the best peer's (${best.name}): ${p99Ratio.toFixed(2)}x ` +
       `(target <= ${P99_TARGET}x: ${verdict(p99Ratio <= P99_TARGET)})`,
   );
 }
 
 export async function runWorkloadBench(): Promise<void> {
+  const seconds = workloadSeconds(process.env.FNG_WORKLOAD_SECONDS);
   console.log(
     `== workload: ${ROUTES} routes, Zipf(${ZIPF_S}), ${NODES} fn-node processes, a ${FUNCTION_MS} ms function, ` +
-      `${SECONDS} s at ${CONCURRENCY} callers per balancer ==`,
+      `${seconds} s at ${CONCURRENCY} callers per balancer ==`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'fnguard-bench-workload-'));
   try {
@@ -285,7 +304,9 @@ export async function runWorkloadBench(): Promise<void> {
     } finally {
       for (const node of setup) await node.stop();
     }
-    const peers: Peer[] = [fnlbPeer()];
+    // The first row is the one the targets judge: a worker per core, fnlb's default.
+    const cores = availableParallelism();
+    const peers: Peer[] = [fnlbPeer(cores), ...(cores > 1 ? [fnlbPeer(1)] : [])];
     const missing: string[] = [];
     const candidates: Array<[string, string, (command: string, nodes: string[]) => Promise<RunningProxy>]> = [
       ['nginx', 'nginx hash', startNginx],
@@ -298,7 +319,7 @@ export async function runWorkloadBench(): Promise<void> {
       else peers.push({ name: label, start: (nodes) => start(path, nodes) });
     }
     const outcomes: Outcome[] = [];
-    for (const peer of peers) outcomes.push(await runOne(peer, dir, registry));
+    for (const peer of peers) outcomes.push(await runOne(peer, dir, registry, seconds));
     report(outcomes);
     if (missing.length > 0)
       console.log(`not measured (not installed): ${missing.join(', ')}. To add their rows: ${INSTALL_HINT}`);

@@ -21,7 +21,10 @@ export class Backend {
   addresses: string[] = [];
   readonly pool: Pool;
   state: NodeState = 'unknown';
+  /** This process's calls in flight on the node. */
   inFlight = 0;
+  /** With -workers: the other workers' calls in flight on it, as they last said (cluster-worker.ts). */
+  peerInFlight = 0;
   /** Calls in flight here per route key; a route is absent once its last call here ended. */
   readonly routesInFlight = new Map<string, number>();
   /** The node's reported XXX-FXLB-WAIT, in ms. */

@@ -4,9 +4,9 @@
 //   bound = max(floor, ceil(c * (total_in_flight + 1) / online_nodes)).
 // With light traffic every load is under `floor`, so a route always lands on its home node and its hot
 // containers get reused; a route whose home is genuinely busy spills to the next node of its own walk,
-// so a hot route spreads over a few nodes rather than all of them. A route with no call in flight on a
-// node may still go there up to twice the bound (IDLE_ROUTE_HEADROOM): under uneven popularity only the
-// routes busy on their home spill, and the rest keep the one container they have.
+// so a hot route spreads over a few nodes rather than all of them. A route with at most one call in
+// flight on a node may still go there up to twice the bound (IDLE_ROUTE_HEADROOM): under uneven
+// popularity only the routes genuinely busy on their home spill, and the tail keeps its containers.
 import { Backend, type NodeSource, type NodeState, type PoolTimeouts } from './backend.js';
 import { Ring } from './ring.js';
 
@@ -24,15 +24,16 @@ import { Ring } from './ring.js';
 export const WAIT_MS_PER_LOAD_UNIT = 1000;
 
 /**
- * A node takes a route that has no call in flight on it up to this multiple of the bound. Such a
- * route most likely has an idle hot container there: one more call costs the node a share of its CPU,
- * while sending it to the next node costs a container start there, and a second container for the
- * route for as long as it stays hot. So under uneven (Zipf-like) popularity only the routes that are
- * busy on their home node spill, and the long tail stays where its containers are. A node reporting
- * queueing (a wait term of a unit or more) gets no such allowance. The bound still caps every node,
- * at twice its value.
+ * A node takes a call of a route with at most IDLE_ROUTE_CALLS calls in flight there up to this
+ * multiple of the bound. With none, the route most likely has an idle hot container there; with one,
+ * the node either queues the call briefly behind it or starts a second container — the same start a
+ * spill would cost the next node, without splitting the route over two nodes for as long as it stays
+ * hot. So under uneven (Zipf-like) popularity only the routes genuinely busy on their home spill, and
+ * the long tail stays where its containers are. A node reporting queueing (a wait term of a unit or
+ * more) gets no such allowance. The bound still caps every node, at twice its value.
  */
 export const IDLE_ROUTE_HEADROOM = 2;
+export const IDLE_ROUTE_CALLS = 1;
 
 export interface BalancerOptions {
   c: number;
@@ -61,6 +62,9 @@ export class Balancer {
     this.#options = options;
     this.#ring = new Ring([], options.vnodes);
   }
+
+  /** With -workers: the other workers' calls in flight, all nodes together, as they last said. */
+  peerTotalInFlight = 0;
 
   get totalInFlight(): number {
     return this.#totalInFlight;
@@ -126,11 +130,12 @@ export class Balancer {
   bound(): number {
     const online = this.onlineCount();
     if (online === 0) return this.#options.floor;
-    return Math.max(this.#options.floor, Math.ceil((this.#options.c * (this.#totalInFlight + 1)) / online));
+    const total = this.#totalInFlight + this.peerTotalInFlight;
+    return Math.max(this.#options.floor, Math.ceil((this.#options.c * (total + 1)) / online));
   }
 
   load(backend: Backend, now = Date.now()): number {
-    return backend.inFlight + backend.wait.value(now) / WAIT_MS_PER_LOAD_UNIT;
+    return backend.inFlight + backend.peerInFlight + backend.wait.value(now) / WAIT_MS_PER_LOAD_UNIT;
   }
 
   /** Online nodes in the key's ring order, skipping `exclude`. */
@@ -169,9 +174,10 @@ export class Balancer {
     return chosen ?? best;
   }
 
-  /** Whether the node takes `key` past the bound: the route is idle there and the node is not queueing. */
+  /** Whether the node takes `key` past the bound: the route is (nearly) idle there and the node is not queueing. */
   #takesIdleRoute(backend: Backend, key: string, load: number): boolean {
-    return !backend.routesInFlight.has(key) && load - backend.inFlight < 1;
+    const queueing = load - backend.inFlight - backend.peerInFlight;
+    return (backend.routesInFlight.get(key) ?? 0) <= IDLE_ROUTE_CALLS && queueing < 1;
   }
 
   begin(backend: Backend, key: string): void {

@@ -3,7 +3,8 @@
 // a private Unix socket that the workers forward shared-port calls to, and on -mgmt-listen if given).
 // It forks N workers that share the listen socket (node:cluster hands them its connections), sends
 // each the node set whenever it changes (so a health or membership change reaches every worker
-// together), takes their passive marks (a refused connect, a draining node) as its own, and gathers
+// together), passes each the other workers' calls in flight (so every worker bounds a node by all
+// calls on it), takes their passive marks (a refused connect, a draining node) as its own, and gathers
 // their counts for /1/lb/stats and /metrics. A worker that dies is replaced; SIGTERM drains them all.
 import cluster, { type Worker } from 'node:cluster';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,7 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
-import { isFnlbMessage, type ToPrimary, type ToWorker, type ViewNode } from './cluster-wire.js';
+import {
+  type InFlight,
+  isFnlbMessage,
+  LOAD_SHARE_MS,
+  type ToPrimary,
+  type ToWorker,
+  type ViewNode,
+} from './cluster-wire.js';
 import type { LbOptions } from './flags.js';
 import { localReports } from './mgmt.js';
 import { Fnlb, type LbAddresses } from './server.js';
@@ -42,6 +50,10 @@ export class FnlbCluster {
   readonly #ready = new Set<Worker>();
   readonly #statsRequests = new Map<number, StatsRequest>();
   readonly #aggregator = new AggregatorRegistry();
+  /** Each worker's calls in flight per node, as it last said; and what each was last told of the others. */
+  readonly #loads = new Map<Worker, InFlight>();
+  readonly #toldPeers = new Map<Worker, string>();
+  #shareTimer: NodeJS.Timeout | undefined;
   #control: Fnlb | undefined;
   #socketDir: string | undefined;
   #statsId = 0;
@@ -76,6 +88,8 @@ export class FnlbCluster {
     const addresses = await control.start();
     cluster.setupPrimary({ silent: false });
     await Promise.all(Array.from({ length: this.#options.workers }, () => this.#fork()));
+    this.#shareTimer = setInterval(() => this.#sharePeers(), LOAD_SHARE_MS);
+    this.#shareTimer.unref();
     this.#log.info(
       { ...addresses, nodes: this.#options.nodes, workers: this.#options.workers },
       'fnlb listening',
@@ -102,6 +116,8 @@ export class FnlbCluster {
       worker.once('exit', (code, signal) => {
         this.#workers.delete(worker);
         this.#ready.delete(worker);
+        this.#loads.delete(worker);
+        this.#toldPeers.delete(worker);
         if (!ready)
           reject(new Error(`fnlb worker exited before it listened (code ${code}, signal ${signal})`));
         if (this.#closing !== undefined || !ready) return;
@@ -127,6 +143,9 @@ export class FnlbCluster {
         if (backend !== undefined) control.health.passive(backend, message.mark);
         return;
       }
+      case 'load':
+        this.#loads.set(worker, message.inFlight);
+        return;
       case 'stats': {
         const request = this.#statsRequests.get(message.id);
         if (request === undefined) return;
@@ -136,6 +155,22 @@ export class FnlbCluster {
       }
       case 'ready':
         return;
+    }
+  }
+
+  /** Tells each worker the other workers' calls in flight, added up per node, when that changed. */
+  #sharePeers(): void {
+    for (const worker of this.#ready) {
+      const others: InFlight = {};
+      for (const [other, inFlight] of this.#loads) {
+        if (other === worker) continue;
+        for (const [address, count] of Object.entries(inFlight))
+          others[address] = (others[address] ?? 0) + count;
+      }
+      const text = JSON.stringify(others);
+      if (this.#toldPeers.get(worker) === text) continue;
+      this.#toldPeers.set(worker, text);
+      this.#send(worker, { fnlb: 'peers', inFlight: others });
     }
   }
 
@@ -193,6 +228,7 @@ export class FnlbCluster {
   }
 
   async #drain(): Promise<void> {
+    clearInterval(this.#shareTimer);
     this.#control?.markDraining();
     const exits = [...this.#workers].map(
       (worker) =>

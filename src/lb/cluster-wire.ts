@@ -11,8 +11,19 @@ export interface ViewNode {
   source: NodeSource;
 }
 
+/**
+ * How often a worker shares its calls in flight (when they changed) and the primary passes the others'
+ * on: each worker bounds a node by every worker's calls, as of at most about two intervals ago.
+ */
+export const LOAD_SHARE_MS = 5;
+
+/** Calls in flight per node address (a node with none may be left out). */
+export type InFlight = Record<string, number>;
+
 export type ToWorker =
   | { fnlb: 'view'; nodes: ViewNode[] }
+  /** The other workers' calls in flight, added up per node. */
+  | { fnlb: 'peers'; inFlight: InFlight }
   | { fnlb: 'stats?'; id: number }
   | { fnlb: 'drain' };
 
@@ -20,6 +31,8 @@ export type ToPrimary =
   | { fnlb: 'hello' }
   | { fnlb: 'ready'; listen: string }
   | { fnlb: 'mark'; address: string; mark: PassiveMark }
+  /** This worker's calls in flight per node, sent when they changed. */
+  | { fnlb: 'load'; inFlight: InFlight }
   | { fnlb: 'stats'; id: number; stats: LbStatsResponse };
 
 export function isFnlbMessage<T extends { fnlb: string }>(message: unknown): message is T {

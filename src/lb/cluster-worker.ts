@@ -1,18 +1,52 @@
 // fnlb with -workers N above 1: one worker process. It proxies on the listen socket it shares with the
 // other workers, with the node set and states the primary sends (cluster-primary.ts), bounding each
-// node's load by this worker's own in-flight counts. What it learns from a call (a node refused the
-// connect, or is draining) it applies at once and tells the primary, which tells the other workers.
+// node's load by its own calls in flight plus the other workers', which the primary passes on every
+// LOAD_SHARE_MS. What it learns from a call (a node refused the connect, or is draining) it applies at
+// once and tells the primary, which tells the other workers.
 // Management calls on the shared port go to the primary. It drains when the primary says so, and
 // exits if the primary is gone (the listen socket is the primary's).
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
-import { isFnlbMessage, type ToPrimary, type ToWorker } from './cluster-wire.js';
+import type { Balancer } from './balancer.js';
+import {
+  type InFlight,
+  isFnlbMessage,
+  LOAD_SHARE_MS,
+  type ToPrimary,
+  type ToWorker,
+} from './cluster-wire.js';
 import type { LbOptions } from './flags.js';
 import { localReports } from './mgmt.js';
 import { Fnlb } from './server.js';
 
 function tell(message: ToPrimary): void {
   if (process.connected) process.send?.(message);
+}
+
+/** The other workers' calls in flight, as the primary added them up, into this worker's balancer. */
+function applyPeers(balancer: Balancer, inFlight: InFlight): void {
+  let total = 0;
+  for (const backend of balancer.backends()) {
+    backend.peerInFlight = inFlight[backend.address] ?? 0;
+    total += backend.peerInFlight;
+  }
+  balancer.peerTotalInFlight = total;
+}
+
+/** Tells the primary this worker's calls in flight per node every LOAD_SHARE_MS, when they changed. */
+function shareLoad(balancer: Balancer): NodeJS.Timeout {
+  let sent = '{}';
+  const timer = setInterval(() => {
+    const inFlight: InFlight = {};
+    for (const backend of balancer.backends())
+      if (backend.inFlight > 0) inFlight[backend.address] = backend.inFlight;
+    const text = JSON.stringify(inFlight);
+    if (text === sent) return;
+    sent = text;
+    tell({ fnlb: 'load', inFlight });
+  }, LOAD_SHARE_MS);
+  timer.unref();
+  return timer;
 }
 
 export async function runWorker(
@@ -26,7 +60,9 @@ export async function runWorker(
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([lb.stats.registry]);
   lb.health.onPassive = (address, mark) => tell({ fnlb: 'mark', address, mark });
+  const sharing = shareLoad(lb.balancer);
   const drain = () => {
+    clearInterval(sharing);
     lb.close().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -42,6 +78,9 @@ export async function runWorker(
         case 'view':
           lb.applyView(message.nodes);
           resolve();
+          return;
+        case 'peers':
+          applyPeers(lb.balancer, message.inFlight);
           return;
         case 'stats?':
           void localReports(lb.balancer, lb.stats)

@@ -3,8 +3,8 @@
 // naming the flag; the CLI prints it and exits 2, as Go's flag package does.
 
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
 import semver from 'semver';
+import { usableCores } from '../common/cores.js';
 import { FlagError, formatGoUsage, parseGoFlags } from '../common/go-flags.js';
 import { type HostPort, parseListenAddress, parseNodeAddress } from './address.js';
 import { type DnsTarget, parseDnsTarget } from './dns-discovery.js';
@@ -133,11 +133,11 @@ const SPECS = {
   },
   workers: {
     kind: 'int',
-    default: availableParallelism(),
+    default: usableCores(),
     min: 1,
     max: 256,
     usage:
-      "proxy processes sharing the listen socket (default: this machine's cores); above 1, a primary process owns health checks and the management API, and each worker bounds loads by its own in-flight counts",
+      'proxy processes sharing the listen socket (default: the cores this process may use, its cgroup CPU quota included); above 1, a primary process owns health checks and the management API, and the workers share their calls in flight',
   },
 } as const;
 

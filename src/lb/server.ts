@@ -100,9 +100,7 @@ export class Fnlb {
     this.#role = role;
     this.balancer = new Balancer({
       c: options.c,
-      // Each worker bounds loads by its own counts: its share of the floor keeps the floor the workers
-      // allow together at -floor, so light traffic spills no sooner or later than with one process.
-      floor: role.kind === 'proxy' ? Math.ceil(options.floor / options.workers) : options.floor,
+      floor: options.floor,
       vnodes: options.vnodes,
       maxNodes: options.maxNodes,
       timeouts: {

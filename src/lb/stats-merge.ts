@@ -1,8 +1,8 @@
 // GET /1/lb/stats of a -workers cluster: the primary holds the node states and health checks, each
 // worker its own share of the traffic counts. Counts add up; the reported queueing is the highest any
-// worker saw (each learns it only from the calls it proxied); the bound is the sum of the workers'
-// bounds, since each worker holds a node to its own bound (the most a node takes before every worker
-// spills).
+// worker saw (each learns it only from the calls it proxied); the bound is the highest a worker
+// applies (each computes it from all workers' calls in flight, as last shared, so they agree within
+// the calls of one share interval).
 import { WAIT_MS_PER_LOAD_UNIT } from './balancer.js';
 import type { RouteStats } from './stats.js';
 import type { LbNodeStats, LbStatsResponse } from './wire.js';
@@ -58,7 +58,7 @@ export function mergeWorkerStats(
   return {
     total_in_flight: workers.reduce((sum, worker) => sum + worker.total_in_flight, 0),
     online: control.online,
-    bound: workers.reduce((sum, worker) => sum + worker.bound, 0),
+    bound: Math.max(0, ...workers.map((worker) => worker.bound)),
     nodes,
     routes,
     routes_dropped: workers.reduce((sum, worker) => sum + worker.routes_dropped, 0),

@@ -104,6 +104,40 @@ describe('fnlb -workers 2', () => {
       expect(stats.routes[`/r/${APP}/sleep`]?.requests).toBe(calls);
       const served = Object.values(stats.nodes).reduce((sum, node) => sum + node.requests, 0);
       expect(served).toBe(calls);
+      // /metrics too: prom-client's cluster registry adds up the workers' series.
+      const metrics = await lb.manage('GET', '/metrics');
+      expect(metrics.status).toBe(200);
+      const requests = metrics.body
+        .split('\n')
+        .filter((line) => line.startsWith('fnlb_requests_total{'))
+        .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+      expect(requests, metrics.body.slice(0, 2000)).toBe(calls);
+    } finally {
+      await lb.stop();
+    }
+  }, 60_000);
+
+  it("bounds a node by both workers' calls in flight: the floor holds across workers", async () => {
+    // Floor 8 on 2 nodes: one process puts the first 8 calls of a route on its home and spills the
+    // rest. Workers that counted only their own calls (6 each) would put all 12 on the home node.
+    const lb = await balancer(['-floor', '8']);
+    try {
+      const calls: Array<Promise<{ status: number; node: string }>> = [];
+      for (let i = 0; i < 12; i++) {
+        calls.push(call(lb, '/sleep?ms=2500'));
+        // Longer than the workers take to share their counts (two LOAD_SHARE_MS intervals).
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
+      const during = await lb.stats();
+      const inFlight = Object.values(during.nodes).map((node) => node.in_flight);
+      const served = await Promise.all(calls);
+      expect(served.every((one) => one.status === 200)).toBe(true);
+      const perNode = new Map<string, number>();
+      for (const one of served) perNode.set(one.node, (perNode.get(one.node) ?? 0) + 1);
+      expect(
+        [...perNode.values()].sort((a, b) => b - a),
+        `calls per node; in flight while running: ${inFlight}`,
+      ).toEqual([8, 4]);
     } finally {
       await lb.stop();
     }

@@ -1,7 +1,7 @@
 // fnlb's historic command line: defaults, both dash styles, both value styles, and errors that name
 // the flag.
-import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { usableCores } from '../../src/common/cores.js';
 import { parseFlags, usage } from '../../src/lb/flags.js';
 
 function ok(argv: string[]) {
@@ -40,7 +40,7 @@ describe('fnlb flags', () => {
       replayBudgetBytes: 64 * 1024 * 1024,
       maxConns: 10_000,
       maxNodes: 1000,
-      workers: availableParallelism(),
+      workers: usableCores(),
     });
   });
 

@@ -79,7 +79,7 @@ describe('mergeWorkerStats', () => {
       '/r/x/z': { requests: 1, retries: 0, failures: 0, nodes: { a: 1 } },
     });
     expect([merged.total_in_flight, merged.bound, merged.online, merged.routes_dropped]).toEqual([
-      4, 17, 1, 2,
+      4, 9, 1, 2,
     ]);
     expect(merged.workers).toEqual({ answered: 2, running: 2 });
     // The inputs are left as they were (a worker's reply is not a running total).
