@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     launch: config.launch,
     maxResponseBytes: config.maxResponseBytes,
     maxQueue: config.maxQueue,
+    metrics: metrics.registry,
     ...(config.defaultCpus === undefined ? {} : { defaultCpus: config.defaultCpus }),
   });
   const routes = new RouteCache(datastore);

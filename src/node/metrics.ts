@@ -1,5 +1,6 @@
 // Prometheus metrics of one node: a registry of its own (so several nodes in one test process never
-// share counters) with process defaults and the API request counter; the runner adds its own.
+// share counters) with process defaults and the API request counter; the runner adds its own
+// (runner/metrics.ts: calls, cold and hot, containers, start and run times).
 import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
 
 export interface NodeMetrics {

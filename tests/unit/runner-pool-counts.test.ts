@@ -26,6 +26,7 @@ function setup() {
   const expired: Container[] = [];
   const host: PoolHost = {
     stats: new RunnerStats(),
+    metrics: undefined,
     clock,
     idleExpired: (_pool, container) => expired.push(container),
   };

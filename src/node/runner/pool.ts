@@ -9,6 +9,7 @@ import { type FormatCodec, formatCodec } from '../formats/index.js';
 import type { Clock, Timer } from './clock.js';
 import type { Container, ContainerState } from './container.js';
 import type { CallError } from './errors.js';
+import type { RunnerMetrics } from './metrics.js';
 import type { PoolView } from './policy.js';
 import type { CallRequest } from './runner.js';
 import type { RunnerStats } from './stats.js';
@@ -26,6 +27,8 @@ export interface Waiter {
 /** What every pool of a runner shares: the node's counters, its clock, and what an idle timeout does. */
 export interface PoolHost {
   readonly stats: RunnerStats;
+  /** Start times for GET /metrics, when the node serves them. */
+  readonly metrics: RunnerMetrics | undefined;
   readonly clock: Clock;
   /** A container sat idle for its route's idle_timeout (the runner retires it). */
   idleExpired(pool: Pool, container: Container): void;
@@ -173,6 +176,7 @@ export class Pool {
     this.host.stats.containers.started++;
     const routeStats = this.host.stats.route(this.statsKey);
     routeStats.containers_started++;
+    this.host.metrics?.started(this.statsKey, startMs);
     this.startEwma.add(Math.max(MIN_SAMPLE_MS, startMs));
     routeStats.start_ms_ewma = this.startMs ?? 0;
   }

@@ -5,6 +5,7 @@
 // change. All formats go through the same path; a `default`-format container serves one call and ends.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { App, NodeStats, Route } from '../../common/wire.js';
 import { parseCpus } from '../cpus.js';
 import { type Driver, type ExitInfo, type Instance, UnknownImageError } from '../drivers/driver.js';
@@ -19,6 +20,7 @@ import { type Clock, realClock } from './clock.js';
 import { Container } from './container.js';
 import { CallError, clientGone, queueFull, tooBusy } from './errors.js';
 import { MemoryBudget } from './memory.js';
+import { RunnerMetrics } from './metrics.js';
 import { type LaunchDecision, launchDecision, naiveLaunchDecision } from './policy.js';
 import { Pool, type PoolHost, routeKey, statsKey, type Waiter } from './pool.js';
 import { RunnerStats } from './stats.js';
@@ -61,6 +63,8 @@ export interface RunnerOptions {
   /** `naive` (the guard's own tests only): no launch policy, a container per waiting call. */
   launch?: 'adaptive' | 'naive';
   clock?: Clock;
+  /** The node's registry: the runner's counts, start and run times go on its GET /metrics. */
+  metrics?: Registry;
 }
 
 export interface Runner {
@@ -91,6 +95,7 @@ function functionRequest(call: CallRequest): FunctionRequest {
 class HotRunner implements Runner {
   private readonly pools = new Map<string, Pool>();
   private readonly counters = new RunnerStats();
+  private readonly metrics: RunnerMetrics | undefined;
   private readonly budget: MemoryBudget;
   private readonly clock: Clock;
   private readonly maxStarts: number;
@@ -107,8 +112,11 @@ class HotRunner implements Runner {
     this.budget = new MemoryBudget(options.capacityMb);
     this.clock = options.clock ?? realClock;
     this.maxStarts = options.maxStarts ?? DEFAULT_MAX_STARTS;
+    this.metrics =
+      options.metrics === undefined ? undefined : new RunnerMetrics(options.metrics, this.counters);
     this.host = {
       stats: this.counters,
+      metrics: this.metrics,
       clock: this.clock,
       idleExpired: (pool, container) => this.retire(pool, container),
     };
@@ -137,6 +145,7 @@ class HotRunner implements Runner {
       const waitMs = this.clock.now() - arrivedAt;
       const { response, runMs } = await container.exchange(functionRequest(call), call.route.timeout * 1000);
       pool.recordRun(runMs, cold);
+      this.metrics?.ran(pool.statsKey, runMs);
       routeStats.run_ms_ewma = pool.runMs ?? 0;
       pool.everCompleted = true;
       this.counters.calls.complete++;

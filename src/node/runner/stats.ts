@@ -41,6 +41,11 @@ export class RunnerStats {
     return stats;
   }
 
+  /** A route's counters as they are, without counting it as touched; undefined when not in the table. */
+  peek(key: string): Readonly<RouteStats> | undefined {
+    return this.routes.get(key);
+  }
+
   snapshot(node: string, pools: number): NodeStats {
     return {
       node,
