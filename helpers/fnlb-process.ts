@@ -7,6 +7,7 @@ import { LB_PATHS, type LbNodeStatus, type LbNodesResponse, type LbStatsResponse
 import { LocalServer } from './local-server.js';
 import { ManagedProcess } from './managed-process.js';
 import { freePort } from './ports.js';
+import { waitForState } from './wait.js';
 
 export const FNLB_ENTRY = distPath('src/lb/main.js');
 
@@ -96,13 +97,7 @@ export class FnlbProcess extends LocalServer {
     wanted: (nodes: Record<string, LbNodeStatus>) => boolean,
     timeoutMs = 10_000,
   ): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    let last: Record<string, LbNodeStatus> = {};
-    while (Date.now() < deadline) {
-      last = await this.nodes();
-      if (wanted(last)) return Date.now();
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`fnlb: ${what} not reached in ${timeoutMs} ms; nodes: ${JSON.stringify(last)}`);
+    await waitForState(`fnlb: ${what}`, () => this.nodes(), wanted, timeoutMs);
+    return Date.now();
   }
 }

@@ -16,6 +16,40 @@ export async function waitUntil(
   return performance.now() - started;
 }
 
+/**
+ * Reads until `wanted` holds for what `read` gives; resolves with that value and the ms it took. A
+ * timeout names `what` and shows the last value read.
+ */
+export async function waitForState<T>(
+  what: string,
+  read: () => Promise<T>,
+  wanted: (value: T) => boolean,
+  timeoutMs = 5000,
+  intervalMs = 20,
+): Promise<{ value: T; ms: number }> {
+  let last: T | undefined;
+  const check = async () => {
+    last = await read();
+    return wanted(last);
+  };
+  try {
+    const ms = await waitUntil(what, check, timeoutMs, intervalMs);
+    return { value: last as T, ms };
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last: ${JSON.stringify(last)}`);
+  }
+}
+
+/** The first value `read` gives that is not false, 0, '', null or undefined; rejects naming `what` after `timeoutMs`. */
+export async function waitForValue<T>(
+  what: string,
+  read: () => T | Promise<T>,
+  timeoutMs = 5000,
+): Promise<NonNullable<T>> {
+  const { value } = await waitForState(what, async () => read(), Boolean, timeoutMs);
+  return value as NonNullable<T>;
+}
+
 /** `promise`, or a rejection naming `what` once `timeoutMs` has passed. */
 export async function within<T>(what: string, promise: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

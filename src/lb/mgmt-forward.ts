@@ -4,7 +4,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'undici';
-import { errorBody } from '../common/wire.js';
 import { requestHeaders, responseHeaders } from './proxy.js';
 
 /** The primary answers from memory; /metrics asks every worker, which prom-client gives 5 s. */
@@ -25,6 +24,11 @@ export class ManagementForwarder {
   async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const hasBody =
       req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    // A client that goes away ends the call to the primary too, and is no error of the balancer's.
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     let answer: Awaited<ReturnType<Pool['request']>>;
     try {
       answer = await this.#pool.request({
@@ -32,19 +36,22 @@ export class ManagementForwarder {
         path: req.url ?? '/',
         headers: requestHeaders(req, false),
         body: hasBody ? req : null,
-        signal: AbortSignal.timeout(PRIMARY_TIMEOUT_MS),
+        signal: AbortSignal.any([gone.signal, AbortSignal.timeout(PRIMARY_TIMEOUT_MS)]),
       });
     } catch (error) {
-      const body = JSON.stringify(
-        errorBody(`the balancer's primary process did not answer: ${String(error)}`),
-      );
+      if (gone.signal.aborted) return;
+      // The management API's own error shape, {"msg"}.
+      const body = JSON.stringify({ msg: `the balancer's primary process did not answer: ${String(error)}` });
       res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
       return;
     }
-    const headers = responseHeaders(answer.headers, undefined, false);
-    res.writeHead(answer.statusCode, headers);
-    await pipeline(answer.body, res);
+    res.writeHead(answer.statusCode, responseHeaders(answer.headers, undefined, false));
+    try {
+      await pipeline(answer.body, res);
+    } catch (error) {
+      if (!gone.signal.aborted) throw error;
+    }
   }
 
   close(): Promise<void> {

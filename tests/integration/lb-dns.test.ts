@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsServer, dnsmasqMissing } from '../../helpers/dns-server.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FnlbProcess } from '../../helpers/fnlb-process.js';
+import { waitForState } from '../../helpers/wait.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import type { LbNodesResponse } from '../../src/lb/wire.js';
 
@@ -29,21 +30,9 @@ describe.skipIf(missing !== undefined)('fnlb -nodes-dns', () => {
   let scratch = '';
 
   const view = async (): Promise<LbNodesResponse> => JSON.parse((await lb.manage('GET', '/1/lb/nodes')).body);
-  const waitFor = async (
-    what: string,
-    wanted: (nodes: LbNodesResponse) => boolean,
-    ms = CHANGE_WITHIN_MS,
-  ) => {
-    const began = Date.now();
-    let last = await view();
-    while (!wanted(last)) {
-      if (Date.now() - began > ms)
-        throw new Error(`${what} not seen within ${ms} ms: ${JSON.stringify(last)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      last = await view();
-    }
-    return Date.now() - began;
-  };
+  /** Ms until the node view is `wanted`; a timeout says what the view was last. */
+  const waitView = async (what: string, wanted: (nodes: LbNodesResponse) => boolean, ms = CHANGE_WITHIN_MS) =>
+    (await waitForState(what, view, wanted, ms, 50)).ms;
 
   beforeAll(async () => {
     dns = await DnsServer.start(DOMAIN);
@@ -85,7 +74,7 @@ describe.skipIf(missing !== undefined)('fnlb -nodes-dns', () => {
 
   it('serves the nodes the names stand for, saying where each came from', async () => {
     const [a, b, c, fixed] = nodes as [FnNodeProcess, FnNodeProcess, FnNodeProcess, FnNodeProcess];
-    await waitFor(
+    await waitView(
       'a and b online',
       (v) => v.nodes[a.address] === 'online' && v.nodes[b.address] === 'online',
     );
@@ -98,7 +87,7 @@ describe.skipIf(missing !== undefined)('fnlb -nodes-dns', () => {
   it('adds a name whose record appears, after its first passing health check', async () => {
     const c = nodes[2] as FnNodeProcess;
     dns.setRecords({ a: ['127.0.0.1'], b: ['127.0.0.1'], c: ['127.0.0.1'] });
-    const ms = await waitFor('c online', (v) => v.nodes[c.address] === 'online');
+    const ms = await waitView('c online', (v) => v.nodes[c.address] === 'online');
     console.log(`[lb-dns] c online ${ms} ms after its record appeared`);
   });
 
@@ -129,7 +118,7 @@ describe.skipIf(missing !== undefined)('fnlb -nodes-dns', () => {
     const inFlight = onA.slice(0, 3).map((path) => client.send('GET', `/r/dnsapp${path}?ms=1500`));
     await new Promise((resolve) => setTimeout(resolve, 300));
     dns.setRecords({ b: ['127.0.0.1'], c: ['127.0.0.1'] });
-    await waitFor('a removed', (v) => v.nodes[a.address] === undefined);
+    await waitView('a removed', (v) => v.nodes[a.address] === undefined);
     for (const answer of await Promise.all(inFlight)) {
       expect(answer.status, answer.body).toBe(200);
       expect(answer.headers['fn-node'], 'the drained call ran on a').toBe(a.nodeId);

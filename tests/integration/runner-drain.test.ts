@@ -1,7 +1,8 @@
 // SIGTERM drains a node: calls in flight finish with their answers, the node exits 0, and every
 // function process it started is gone (checked by pid).
 import { describe, expect, it } from 'vitest';
-import { functionProcesses, processAlive, startRunnerNode, uniqueApp, waitFor } from './runner-support.js';
+import { waitUntil } from '../../helpers/wait.js';
+import { functionProcesses, processAlive, startRunnerNode, uniqueApp } from './runner-support.js';
 
 describe('SIGTERM', () => {
   it('lets in-flight calls finish and leaves no function process behind', async () => {
@@ -13,7 +14,7 @@ describe('SIGTERM', () => {
       await rn.api.createRoute(app, { path: '/idle', image: 'fnguard/echo', format: 'http' });
       expect((await rn.api.call(app, '/idle', '', 'x')).status).toBe(200);
       const inFlight = [rn.api.call(app, '/a', '?ms=1500'), rn.api.call(app, '/b', '?ms=1500')];
-      expect(await waitFor(async () => (await rn.stats()).calls.running === 2, 10_000)).toBe(true);
+      await waitUntil('both calls running', async () => (await rn.stats()).calls.running === 2, 10_000);
       const pids = [...functionProcesses(rn.node.pid).values()];
       expect(pids).toHaveLength(3);
 

@@ -1,8 +1,9 @@
 // Functions that crash, hang or break their framing: the caller gets 502/504 with a JSON error,
 // the container is killed (checked by pid) and never reused; idle containers stop after idle_timeout.
 import { describe, expect, it } from 'vitest';
+import { waitForValue, waitUntil } from '../../helpers/wait.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
-import { functionProcesses, processAlive, runnerNodeForFile, uniqueApp, waitFor } from './runner-support.js';
+import { functionProcesses, processAlive, runnerNodeForFile, uniqueApp } from './runner-support.js';
 
 /** How long a killed or stopped function process may take to disappear. */
 const EXIT_DEADLINE_MS = 10_000;
@@ -10,8 +11,17 @@ const EXIT_DEADLINE_MS = 10_000;
 const rn = runnerNodeForFile();
 
 /** The pid of the node's function process for `container`, waiting for it to show up. */
-async function pidOf(container: string): Promise<number | undefined> {
-  return waitFor(() => functionProcesses(rn.node.pid).get(container), EXIT_DEADLINE_MS);
+function pidOf(container: string): Promise<number> {
+  return waitForValue(
+    `the function process of container ${container}`,
+    () => functionProcesses(rn.node.pid).get(container),
+    EXIT_DEADLINE_MS,
+  );
+}
+
+/** Waits for the process to be gone, failing with what was awaited. */
+function gone(pid: number | undefined, what: string): Promise<number> {
+  return waitUntil(`${what} (pid ${pid}) gone`, () => !processAlive(pid as number), EXIT_DEADLINE_MS);
 }
 
 describe('failing functions', () => {
@@ -29,7 +39,7 @@ describe('failing functions', () => {
       if (warm) {
         expect(crashed.headers[FN_HEADERS.container]).toBe(warm.headers[FN_HEADERS.container]);
         expect(warmPid).toBeDefined();
-        expect(await waitFor(() => !processAlive(warmPid as number), EXIT_DEADLINE_MS)).toBe(true);
+        await gone(warmPid, 'the crashed warm container');
       }
       const next = await rn.api.call(app, '/crash', '?ok=1');
       expect(next.status, next.body).toBe(200);
@@ -48,8 +58,10 @@ describe('failing functions', () => {
         new RegExp(`invalid ${format} response from function`),
       );
       const container = first.headers[FN_HEADERS.container] ?? '';
-      expect(await waitFor(() => !functionProcesses(rn.node.pid).has(container), EXIT_DEADLINE_MS)).toBe(
-        true,
+      await waitUntil(
+        `the killed container ${container} gone`,
+        () => !functionProcesses(rn.node.pid).has(container),
+        EXIT_DEADLINE_MS,
       );
       const second = await rn.api.call(app, '/garble');
       expect(second.status).toBe(502);
@@ -69,7 +81,8 @@ describe('failing functions', () => {
     const before = new Set(functionProcesses(rn.node.pid).values());
     const started = Date.now();
     const hung = rn.api.call(app, '/hang', '?ms=60000');
-    const pid = await waitFor(
+    const pid = await waitForValue(
+      "the hung call's function process",
       () => [...functionProcesses(rn.node.pid).values()].find((candidate) => !before.has(candidate)),
       EXIT_DEADLINE_MS,
     );
@@ -80,8 +93,7 @@ describe('failing functions', () => {
     // Not before its timeout; the upper bound only catches a call that waited for the 60 s sleep.
     expect(elapsed).toBeGreaterThanOrEqual(timeoutS * 1000);
     expect(elapsed).toBeLessThan(30_000);
-    expect(pid).toBeDefined();
-    expect(await waitFor(() => !processAlive(pid as number), EXIT_DEADLINE_MS)).toBe(true);
+    await gone(pid, 'the timed-out container');
     expect(functionProcesses(rn.node.pid).has(result.headers[FN_HEADERS.container] ?? '')).toBe(false);
   });
 
@@ -92,8 +104,7 @@ describe('failing functions', () => {
     const result = await rn.api.call(app, '/idle', '', 'x');
     expect(result.status).toBe(200);
     const pid = await pidOf(result.headers[FN_HEADERS.container] ?? '');
-    expect(pid).toBeDefined();
-    expect(await waitFor(() => !processAlive(pid as number), EXIT_DEADLINE_MS)).toBe(true);
+    await gone(pid, 'the idle container');
     const stats = await rn.stats();
     expect(stats.containers.stopped).toBeGreaterThan(stoppedBefore);
     expect(stats.containers.evicted).toBe(0);

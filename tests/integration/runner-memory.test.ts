@@ -2,8 +2,9 @@
 // evicts the other route's idle container; with nothing idle to evict, the call waits half its
 // timeout and gets 503 with Retry-After.
 import { describe, expect, it } from 'vitest';
+import { waitUntil } from '../../helpers/wait.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
-import { functionProcesses, processAlive, runnerNodeForFile, uniqueApp, waitFor } from './runner-support.js';
+import { functionProcesses, processAlive, runnerNodeForFile, uniqueApp } from './runner-support.js';
 
 const CAPACITY_MB = 200;
 const ROUTE_MB = 128;
@@ -29,7 +30,7 @@ describe(`memory admission (FN_MEMORY_MB=${CAPACITY_MB}, routes of ${ROUTE_MB} M
 
     const sleep = await rn.api.call(app, '/sleep', '?ms=0');
     expect(sleep.status, sleep.body).toBe(200);
-    expect(await waitFor(() => !processAlive(echoPid as number), 10_000)).toBe(true);
+    await waitUntil('the evicted echo container gone', () => !processAlive(echoPid as number), 10_000);
     const afterEviction = await rn.stats();
     expect(afterEviction.containers).toMatchObject({ evicted: 1, idle: 1 });
     expect(functionProcesses(rn.node.pid).has(sleep.headers[FN_HEADERS.container] ?? '')).toBe(true);
@@ -37,7 +38,7 @@ describe(`memory admission (FN_MEMORY_MB=${CAPACITY_MB}, routes of ${ROUTE_MB} M
     // Hold the sleep container busy; the echo call (timeout 2 s) finds no room and nothing idle to
     // evict, so it waits 1 s and is refused while the sleep still runs.
     const busy = rn.api.call(app, '/sleep', '?ms=3000');
-    expect(await waitFor(async () => (await rn.stats()).calls.running === 1, 10_000)).toBe(true);
+    await waitUntil('one call running', async () => (await rn.stats()).calls.running === 1, 10_000);
     await rn.api.upsertRoute(app, { path: '/echo', timeout: 2 });
     const refused = await rn.api.call(app, '/echo', '', 'hi');
     expect(refused.status).toBe(503);

@@ -93,17 +93,6 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Polls `check` every 50 ms until it holds or `timeoutMs` passes; returns its last value. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await check();
-  while (!value && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    value = await check();
-  }
-  return value;
-}
-
 let counter = 0;
 /** An app name unique in this run. */
 export function uniqueApp(prefix: string): string {

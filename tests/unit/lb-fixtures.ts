@@ -105,18 +105,9 @@ export async function call(
   return { status: response.statusCode, headers: response.headers, body: await response.body.text() };
 }
 
-/** Polls `check` every 20 ms until it is true; fails with `what` after `timeoutMs`. */
-export async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 5000,
-): Promise<void> {
-  await waitUntil(what, check, timeoutMs);
-}
-
 /** Waits until the balancer reports every one of `nodes` online. */
 export function waitOnline(lb: Fnlb, nodes: string[]): Promise<void> {
-  return waitFor(`${nodes.join(', ')} online`, () =>
+  return waitUntil(`${nodes.join(', ')} online`, () =>
     nodes.every((node) => lb.balancer.get(node)?.online === true),
-  );
+  ).then(() => undefined);
 }

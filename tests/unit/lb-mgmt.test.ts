@@ -1,8 +1,9 @@
 // The management API's historic shapes and its errors, token auth, stats and metrics, on a real
 // in-process Fnlb with stand-in nodes.
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '../../helpers/wait.js';
 import { LB_MESSAGES, LB_PATHS, type LbNodesResponse, type LbStatsResponse } from '../../src/lb/wire.js';
-import { call, type StandInNode, startLb, startStandIn, waitFor, waitOnline } from './lb-fixtures.js';
+import { call, type StandInNode, startLb, startStandIn, waitOnline } from './lb-fixtures.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -37,7 +38,7 @@ describe('fnlb management API', () => {
 
     const added = await call(nodesUrl, { method: 'PUT', body: JSON.stringify({ node: b.address }) });
     expect([added.status, json(added.body)]).toEqual([200, { msg: LB_MESSAGES.added }]);
-    await waitFor(`${b.address} online`, async () => {
+    await waitUntil(`${b.address} online`, async () => {
       const view = json((await call(nodesUrl)).body) as LbNodesResponse;
       return view.nodes[b.address] === 'online';
     });
@@ -64,7 +65,7 @@ describe('fnlb management API', () => {
     await waitOnline(lb.lb, [a.address]);
     const nodesUrl = `${lb.url}${LB_PATHS.nodes}`;
     await call(nodesUrl, { method: 'PUT', body: '{"node":"127.0.0.1:1"}' });
-    await waitFor('a failed check', () => (lb.lb.balancer.get('127.0.0.1:1')?.checksFailed ?? 0) > 0);
+    await waitUntil('a failed check', () => (lb.lb.balancer.get('127.0.0.1:1')?.checksFailed ?? 0) > 0);
     expect(json((await call(nodesUrl)).body)).toEqual({
       nodes: { [a.address]: 'online', '127.0.0.1:1': 'offline' },
       sources: { [a.address]: 'static', '127.0.0.1:1': 'api' },

@@ -3,6 +3,7 @@
 // bodies in both directions, health gating and the drain.
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '../../helpers/wait.js';
 import { BODY_BUFFER_LIMIT } from '../../src/lb/proxy.js';
 import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
 import {
@@ -12,7 +13,6 @@ import {
   type StandInNode,
   startLb,
   startStandIn,
-  waitFor,
   waitOnline,
 } from './lb-fixtures.js';
 
@@ -325,12 +325,12 @@ describe('fnlb proxy', () => {
     const flaky = nodes[0] as StandInNode;
     const backend = lb.lb.balancer.get(flaky.address);
     flaky.version = { status: 500, body: '' };
-    await waitFor('one failed check', () => (backend?.consecutiveFailed ?? 0) >= 1);
+    await waitUntil('one failed check', () => (backend?.consecutiveFailed ?? 0) >= 1);
     flaky.version = { status: 200, body: '{"version":"0.1.0"}' };
-    await waitFor('a passed check', () => (backend?.consecutivePassed ?? 0) >= 1);
+    await waitUntil('a passed check', () => (backend?.consecutivePassed ?? 0) >= 1);
     expect(backend?.online, 'one failure must not take it out').toBe(true);
     flaky.version = { status: 500, body: '' };
-    await waitFor('offline', () => backend?.online === false);
+    await waitUntil('offline', () => backend?.online === false);
     expect(backend?.checksFailed).toBeGreaterThanOrEqual(3);
   });
 
@@ -340,7 +340,7 @@ describe('fnlb proxy', () => {
       setTimeout(() => res.writeHead(200).end('finished'), 300);
     };
     const inFlight = call(`${lb.url}/r/app/slow`);
-    await waitFor('call in flight', () => lb.lb.balancer.totalInFlight === 1);
+    await waitUntil('call in flight', () => lb.lb.balancer.totalInFlight === 1);
     const closing = lb.close();
     await new Promise((resolve) => setTimeout(resolve, 50));
     await expect(call(`${lb.url}/r/app/other`)).rejects.toThrow();
