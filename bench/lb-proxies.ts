@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { freePort } from '../helpers/ports.js';
+import { waitUntil } from '../helpers/wait.js';
 
 export const INSTALL_HINT = 'apt-get install -y nginx haproxy';
 
@@ -82,19 +83,17 @@ ${nodes.map((node, i) => `  server n${i} ${node}`).join('\n')}
 }
 
 async function waitListening(url: string, child: ChildProcess, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
+  const answers = async () => {
     if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`);
     try {
       const response = await request(`${url}/version`, { headersTimeout: 1000, bodyTimeout: 1000 });
       await response.body.dump();
-      if (response.statusCode === 200) return;
+      return response.statusCode === 200;
     } catch {
-      // not listening yet
+      return false; // not listening yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${what} did not answer within 10 s`);
+  };
+  await waitUntil(`${what} answering`, answers, 10_000, 50);
 }
 
 async function startProxy(

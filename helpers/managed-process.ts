@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'undici';
 import { openRunLog } from './run-logs.js';
+import { waitUntil } from './wait.js';
 
 const OUTPUT_LINES_KEPT = 200;
 
@@ -96,8 +97,7 @@ export class ManagedProcess {
   }
 
   private async waitReady(url: string, readyOn: 'ok' | 'any-answer', timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    const answers = async () => {
       if (!this.running) {
         throw new Error(
           `${this.label} exited before it was ready (code ${this.child.exitCode}):\n${this.recentOutput()}`,
@@ -106,13 +106,14 @@ export class ManagedProcess {
       try {
         const response = await request(url, { headersTimeout: 1000, bodyTimeout: 1000 });
         await response.body.dump();
-        if (readyOn === 'any-answer' || response.statusCode === 200) return;
+        return readyOn === 'any-answer' || response.statusCode === 200;
       } catch {
-        // not listening yet
+        return false; // not listening yet
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`${this.label} not ready within ${timeoutMs} ms:\n${this.recentOutput()}`);
+    };
+    await waitUntil(`${this.label} ready`, answers, timeoutMs, 50).catch((error: Error) => {
+      throw this.running ? new Error(`${error.message}:\n${this.recentOutput()}`) : error;
+    });
   }
 
   /** Graceful stop: SIGTERM, then SIGKILL after `graceMs`. Resolves with the exit code. */
