@@ -4,7 +4,7 @@
 // applies (each computes it from all workers' calls in flight, as last shared, so they agree within
 // the calls of one share interval).
 import { WAIT_MS_PER_LOAD_UNIT } from './balancer.js';
-import type { RouteStats } from './stats.js';
+import type { LbRouteStats } from './stats.js';
 import type { LbNodeStats, LbStatsResponse } from './wire.js';
 
 const SUMMED = [
@@ -31,8 +31,8 @@ function mergeNode(base: LbNodeStats, parts: readonly LbNodeStats[]): LbNodeStat
   return node;
 }
 
-function mergeRoute(into: RouteStats | undefined, route: RouteStats): RouteStats {
-  const merged: RouteStats = into ?? { requests: 0, retries: 0, failures: 0, nodes: {} };
+function mergeRoute(into: LbRouteStats | undefined, route: LbRouteStats): LbRouteStats {
+  const merged: LbRouteStats = into ?? { requests: 0, retries: 0, failures: 0, nodes: {} };
   merged.requests += route.requests;
   merged.retries += route.retries;
   merged.failures += route.failures;
@@ -52,7 +52,7 @@ export function mergeWorkerStats(
     const parts = workers.flatMap((worker) => worker.nodes[address] ?? []);
     nodes[address] = mergeNode(base, parts);
   }
-  const routes: Record<string, RouteStats> = {};
+  const routes: Record<string, LbRouteStats> = {};
   for (const worker of workers)
     for (const [key, route] of Object.entries(worker.routes)) routes[key] = mergeRoute(routes[key], route);
   return {

@@ -12,7 +12,7 @@ export const MAX_ROUTE_TABLE_BYTES = 4 * 1024 * 1024;
 /** What one entry costs besides its path and node names: the object, counters and map slots. */
 const ROUTE_ENTRY_OVERHEAD_BYTES = 200;
 
-export interface RouteStats {
+export interface LbRouteStats {
   requests: number;
   retries: number;
   failures: number;
@@ -26,7 +26,7 @@ export type FailureReason = 'no_node' | RetryReason | 'upstream_error' | 'upstre
 export class LbStats {
   readonly registry = new Registry();
   /** In least-recently-used order: a touched route moves to the end. */
-  readonly #routes = new Map<string, RouteStats>();
+  readonly #routes = new Map<string, LbRouteStats>();
   #routeBytes = 0;
   #routesDropped = 0;
   readonly #rejected: Counter;
@@ -111,7 +111,7 @@ export class LbStats {
     });
   }
 
-  #route(key: string): RouteStats {
+  #route(key: string): LbRouteStats {
     let route = this.#routes.get(key);
     if (route !== undefined) {
       this.#routes.delete(key);
@@ -125,7 +125,7 @@ export class LbStats {
     return route;
   }
 
-  #countNode(route: RouteStats, node: string): void {
+  #countNode(route: LbRouteStats, node: string): void {
     if (route.nodes[node] === undefined) this.#routeBytes += node.length * 2 + 16;
     route.nodes[node] = (route.nodes[node] ?? 0) + 1;
     this.#evict();
@@ -176,7 +176,7 @@ export class LbStats {
     this.#duration.remove({ node });
   }
 
-  routes(): { routes: Record<string, RouteStats>; routes_dropped: number } {
+  routes(): { routes: Record<string, LbRouteStats>; routes_dropped: number } {
     return { routes: Object.fromEntries(this.#routes), routes_dropped: this.#routesDropped };
   }
 }
@@ -185,6 +185,6 @@ function entryBytes(key: string): number {
   return key.length * 2 + ROUTE_ENTRY_OVERHEAD_BYTES;
 }
 
-function nodeBytes(route: RouteStats): number {
+function nodeBytes(route: LbRouteStats): number {
   return Object.keys(route.nodes).reduce((bytes, node) => bytes + node.length * 2 + 16, 0);
 }

@@ -1,6 +1,6 @@
 // fnlb's management API shapes (historic fnlb's, plus /1/lb/stats). The server (mgmt.ts) and every
 // client (tests, bench, harness) import them from here.
-import type { RouteStats } from './stats.js';
+import type { LbRouteStats } from './stats.js';
 
 export const LB_PATHS = {
   nodes: '/1/lb/nodes',
@@ -52,7 +52,7 @@ export interface LbStatsResponse {
   online: number;
   bound: number;
   nodes: Record<string, LbNodeStats>;
-  routes: Record<string, RouteStats>;
+  routes: Record<string, LbRouteStats>;
   routes_dropped: number;
   /** With -workers above 1: how many worker processes' counts these are, of how many running. */
   workers?: { answered: number; running: number };

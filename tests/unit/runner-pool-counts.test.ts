@@ -6,7 +6,7 @@ import type { App, Route } from '../../src/common/wire.js';
 import type { Timer } from '../../src/node/runner/clock.js';
 import { Container } from '../../src/node/runner/container.js';
 import { CallError } from '../../src/node/runner/errors.js';
-import { Pool, type PoolHost, routeKey, type Waiter } from '../../src/node/runner/pool.js';
+import { Pool, type PoolHost, poolKey, type Waiter } from '../../src/node/runner/pool.js';
 import { createRunner } from '../../src/node/runner/runner.js';
 import { RunnerStats } from '../../src/node/runner/stats.js';
 import {
@@ -30,7 +30,7 @@ function setup() {
     clock,
     idleExpired: (_pool, container) => expired.push(container),
   };
-  const pool = (route: Route = testRoute('/counts')) => new Pool(routeKey(APP, route), APP, route, host);
+  const pool = (route: Route = testRoute('/counts')) => new Pool(poolKey(APP, route), APP, route, host);
   let sequence = 0;
   const container = (owner: Pool): Container => {
     sequence++;

@@ -17,7 +17,7 @@ import {
 type AppParams = { Params: { app: string } };
 type RouteParams = { Params: { app: string; '*': string } };
 
-function routeKey(params: RouteParams['Params']) {
+function routeParams(params: RouteParams['Params']) {
   return {
     app: validateAppName(params.app, 'app name in the URL'),
     path: validateRoutePath(`/${params['*']}`, 'route path in the URL'),
@@ -49,12 +49,12 @@ export function routeRoutes(datastore: Datastore) {
     });
 
     api.get<RouteParams>('/v1/apps/:app/routes/*', async (request): Promise<RouteResponse> => {
-      const { app, path } = routeKey(request.params);
+      const { app, path } = routeParams(request.params);
       return { message: 'Successfully loaded route', route: await loadRoute(datastore, app, path) };
     });
 
     api.patch<RouteParams>('/v1/apps/:app/routes/*', async (request): Promise<RouteResponse> => {
-      const { app, path } = routeKey(request.params);
+      const { app, path } = routeParams(request.params);
       const input = unwrap(request.body, 'route', 'Missing route update (route)');
       checkPathMatches(input, path);
       const current = await loadRoute(datastore, app, path);
@@ -64,7 +64,7 @@ export function routeRoutes(datastore: Datastore) {
 
     // PUT creates the route (and its app) when missing, else updates it like PATCH.
     api.put<RouteParams>('/v1/apps/:app/routes/*', async (request): Promise<RouteResponse> => {
-      const { app, path } = routeKey(request.params);
+      const { app, path } = routeParams(request.params);
       const input = unwrap(request.body, 'route', 'Missing route (route)');
       checkPathMatches(input, path);
       const current = await datastore.getRoute(app, path);
@@ -89,7 +89,7 @@ export function routeRoutes(datastore: Datastore) {
     });
 
     api.delete<RouteParams>('/v1/apps/:app/routes/*', async (request) => {
-      const { app, path } = routeKey(request.params);
+      const { app, path } = routeParams(request.params);
       await loadRoute(datastore, app, path);
       await datastore.removeRoute(app, path).catch(rethrowAs(NotFoundError, 404, 'Route not found'));
       return { message: 'Route deleted' };

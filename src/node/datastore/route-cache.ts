@@ -87,7 +87,7 @@ export class RouteCache {
   }
 
   getRoute(app: string, path: string): Promise<Route | undefined> {
-    return this.#get(this.#routes, routeKey(app, path), () => this.#store.getRoute(app, path));
+    return this.#get(this.#routes, cacheKey(app, path), () => this.#store.getRoute(app, path));
   }
 
   close(): void {
@@ -163,10 +163,10 @@ export class RouteCache {
     }
     this.#apps.delete(change.app);
     if (change.path !== undefined) {
-      this.#routes.delete(routeKey(change.app, change.path));
+      this.#routes.delete(cacheKey(change.app, change.path));
       return;
     }
-    const prefix = routeKey(change.app, '');
+    const prefix = cacheKey(change.app, '');
     for (const key of [...this.#routes.entries.keys()]) {
       if (key.startsWith(prefix)) this.#routes.delete(key);
     }
@@ -174,6 +174,6 @@ export class RouteCache {
 }
 
 /** NUL cannot appear in a validated app name, so it separates app from path unambiguously. */
-function routeKey(app: string, path: string): string {
+function cacheKey(app: string, path: string): string {
   return `${app}\0${path}`;
 }

@@ -44,7 +44,7 @@ function sortedConfig(config: Record<string, string>): [string, string][] {
 }
 
 /** Everything that makes two calls able to share a container: a pool's key. */
-export function routeKey(app: App, route: Route): string {
+export function poolKey(app: App, route: Route): string {
   const { path, image, format, memory, timeout, cpus, config } = route;
   return JSON.stringify([
     app.name,
@@ -86,7 +86,7 @@ export class Pool {
   private readonly startEwma = new Ewma(EWMA_ALPHA);
 
   constructor(
-    /** Its key in the runner's pools (routeKey): a pool is dropped once it holds nothing. */
+    /** Its key in the runner's pools (poolKey): a pool is dropped once it holds nothing. */
     readonly key: string,
     readonly app: App,
     /** The latest definition seen; idle_timeout may change without changing the key. */

@@ -22,7 +22,7 @@ import { CallError, clientGone, queueFull, tooBusy } from './errors.js';
 import { MemoryBudget } from './memory.js';
 import { RunnerMetrics } from './metrics.js';
 import { type LaunchDecision, launchDecision, naiveLaunchDecision } from './policy.js';
-import { Pool, type PoolHost, routeKey, statsKey, type Waiter } from './pool.js';
+import { Pool, type PoolHost, poolKey, statsKey, type Waiter } from './pool.js';
 import { RunnerStats } from './stats.js';
 
 export interface CallRequest {
@@ -170,7 +170,7 @@ class HotRunner implements Runner {
   }
 
   private poolFor(call: CallRequest): Pool {
-    const key = routeKey(call.app, call.route);
+    const key = poolKey(call.app, call.route);
     let pool = this.pools.get(key);
     if (pool === undefined) {
       pool = new Pool(key, call.app, call.route, this.host);
