@@ -64,10 +64,6 @@ export class Container {
     void instance.exited.then((exit) => this.current?.onExit(exit));
   }
 
-  get pid(): number | undefined {
-    return this.instance.pid;
-  }
-
   get exited(): Promise<ExitInfo> {
     return this.instance.exited;
   }
