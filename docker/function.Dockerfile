@@ -10,7 +10,7 @@ COPY dist/src /app/dist/src
 ARG FUNCTION=primes
 # CMD cannot expand build arguments, ENV can: the entry reads the function's name from it.
 ENV FNGUARD_FUNCTION=${FUNCTION}
-# The FDK signals readiness on stderr when asked (src/functions/readiness.ts): the docker driver then
+# The FDK signals readiness on stderr when asked (src/common/readiness.ts): the docker driver then
 # measures a start up to the moment the function can take calls.
 LABEL fnguard.ready=stderr
 USER 1000:1000

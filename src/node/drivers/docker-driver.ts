@@ -12,7 +12,7 @@
 import { constants } from 'node:os';
 import { PassThrough, type Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import Docker from 'dockerode';
-import { READY_LABEL, READY_STDERR_LINE } from '../../functions/readiness.js';
+import { READY_LABEL, READY_STDERR_LINE } from '../../common/readiness.js';
 import { engineImagePath, isImageReference } from '../image-reference.js';
 import {
   type Driver,

@@ -8,7 +8,7 @@
 // ready once the process exists.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { FUNCTION_IMAGES, functionEntry } from '../../functions/images.js';
+import { FUNCTION_IMAGES, functionEntry } from '../../common/function-images.js';
 import { UnknownImageError } from './driver.js';
 
 export interface ImageCommand {

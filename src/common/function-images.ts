@@ -1,7 +1,8 @@
-// src/functions: the functions this project ships (primes, and the test functions echo, sleep,
-// crash, garble and hostile), the tiny FDK they share (fdk.ts), and this module: the image names they are
-// known by, identical for the process driver's registry and for Docker images.
-import { distPath } from '../common/package-root.js';
+// The image names of the functions this project ships (src/functions: primes, and the test functions
+// echo, sleep, crash, garble and hostile), identical for the process driver's registry and for the
+// Docker images, and where their compiled entries are. In src/common so the node reads it without
+// importing the functions.
+import { distPath } from './package-root.js';
 
 export const FUNCTION_IMAGES = {
   'fnguard/primes': 'primes',
