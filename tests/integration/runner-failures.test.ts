@@ -94,7 +94,11 @@ describe('failing functions', () => {
     expect(elapsed).toBeGreaterThanOrEqual(timeoutS * 1000);
     expect(elapsed).toBeLessThan(30_000);
     await gone(pid, 'the timed-out container');
-    expect(functionProcesses(rn.node.pid).has(result.headers[FN_HEADERS.container] ?? '')).toBe(false);
+    const container = result.headers[FN_HEADERS.container] ?? '';
+    expect(
+      functionProcesses(rn.node.pid).has(container),
+      `a process of timed-out container ${container}`,
+    ).toBe(false);
   });
 
   it('stops idle containers after idle_timeout', async () => {
