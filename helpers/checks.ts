@@ -3,7 +3,7 @@
 // Node checks are judged per node against what that node received, so a balancer that piles a burst
 // on one node fails spill, not that node's stampede check. Pure functions of recorded numbers, so
 // tests/unit can show each check failing on bad distributions.
-import { type MeasureKind, THRESHOLDS, type Threshold } from '../tests/thresholds.js';
+import { type MeasureKind, THRESHOLDS, type Threshold } from './thresholds.js';
 
 export interface Check {
   name: string;

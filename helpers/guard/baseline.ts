@@ -1,7 +1,7 @@
 // The comparison with a baseline run. FNG_BASELINE names an earlier run's fnguard.json; each check of
 // this run that the baseline also measured (same property, test and check) and whose kind is compared
 // (counts and ratios; timings too with FNG_BASELINE_TIMINGS=1) gets a second check beside it: no worse
-// than the baseline's value by more than the check's tolerance (tests/thresholds.ts). So a balancer
+// than the baseline's value by more than the check's tolerance (helpers/thresholds.ts). So a balancer
 // whose hot route went from 1 node to 2 fails even inside an absolute bound of 2. Checks named after a
 // node (host:port) are compared by their worst node, since node addresses change between runs.
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

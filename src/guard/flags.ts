@@ -74,7 +74,7 @@ function hostPort(flag: string, value: string): string {
 }
 
 /**
- * `bounds`: each bound's key and environment variable (tests/thresholds.ts), so --bound can name
+ * `bounds`: each bound's key and environment variable (helpers/thresholds.ts), so --bound can name
  * either; `properties`: the property ids --only may name.
  */
 /**

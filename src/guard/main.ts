@@ -15,9 +15,9 @@ import { parseGuardFlags, USAGE, UsageError } from './flags.js';
 const EXIT = { pass: 0, fail: 1, usage: 2, unreachable: 3 } as const;
 
 // The bounds read their environment variables when loaded: a bad value is a usage error, named.
-let THRESHOLDS: typeof import('../../tests/thresholds.js').THRESHOLDS;
+let THRESHOLDS: typeof import('../../helpers/thresholds.js').THRESHOLDS;
 try {
-  ({ THRESHOLDS } = await import('../../tests/thresholds.js'));
+  ({ THRESHOLDS } = await import('../../helpers/thresholds.js'));
 } catch (error) {
   process.stderr.write(`fnguard: ${(error as Error).message}\n`);
   process.exit(2);

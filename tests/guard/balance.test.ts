@@ -5,7 +5,7 @@ import { describe, inject } from 'vitest';
 import { balanceChecks } from '../../helpers/checks.js';
 import { guardProperty } from '../../helpers/guard/guard.js';
 import { callsPerNode, nodesPerRoute } from '../../helpers/suite.js';
-import { TIME_BUDGETS } from '../thresholds.js';
+import { TIME_BUDGETS } from '../../helpers/thresholds.js';
 
 const ROUTES = 500;
 const CALLS_EACH = 4;

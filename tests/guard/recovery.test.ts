@@ -14,7 +14,7 @@ import {
   unroutedPaths,
 } from '../../helpers/guard/placement.js';
 import { waitUntil } from '../../helpers/wait.js';
-import { THRESHOLDS } from '../thresholds.js';
+import { THRESHOLDS } from '../../helpers/thresholds.js';
 
 const ROUTES = 1000;
 const POLL_MS = 100;

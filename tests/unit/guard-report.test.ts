@@ -13,7 +13,7 @@ import {
   type ReportedTest,
   verdictTable,
 } from '../../helpers/guard/report.js';
-import { THRESHOLDS } from '../thresholds.js';
+import { THRESHOLDS } from '../../helpers/thresholds.js';
 
 function reported(property: ReportedTest['property'], test: string, checks: Check[]): ReportedTest {
   return {

@@ -1,7 +1,7 @@
 // Every bound the integration suite asserts, in one place, each with the reason it exists and the
 // environment variable that overrides it (for a slower machine or another build under test).
 // Bounds are two-sided where a trivial system could pass one side.
-import type { TopologyKind } from '../helpers/topology/types.js';
+import type { TopologyKind } from './topology/types.js';
 
 /**
  * What a measured value is, for the comparison with a baseline run (helpers/guard/baseline.ts):
