@@ -13,8 +13,8 @@ import {
   placementUnmeasurable,
   unroutedPaths,
 } from '../../helpers/guard/placement.js';
-import { waitUntil } from '../../helpers/wait.js';
 import { THRESHOLDS } from '../../helpers/thresholds.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const ROUTES = 1000;
 const POLL_MS = 100;
