@@ -192,13 +192,8 @@ class DockerInstance implements Instance {
     }
   }
 
-  private async remove(): Promise<void> {
-    try {
-      await within(this.apiTimeoutMs, 'remove', this.container.remove({ force: true }));
-    } catch (error) {
-      // 404: already gone; 409: the engine is removing it already.
-      if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
-    }
+  private remove(): Promise<void> {
+    return forceRemove(this.container, this.apiTimeoutMs);
   }
 
   stop(options: { force?: boolean } = {}): Promise<ExitInfo> {
@@ -222,9 +217,18 @@ class DockerInstance implements Instance {
       // 304: not running; 404: gone; 409: already stopping. Anything else: removing it with force
       // ends it all the same.
       if (![304, 404, 409].includes(statusOf(error) ?? 0)) {
-        await within(this.apiTimeoutMs, 'remove', this.container.remove({ force: true })).catch(() => {});
+        await forceRemove(this.container, this.apiTimeoutMs).catch(() => {});
       }
     }
+  }
+}
+
+/** Removes a container, running or not; one already gone (404) or being removed (409) counts as removed. */
+async function forceRemove(container: Docker.Container, timeoutMs: number): Promise<void> {
+  try {
+    await within(timeoutMs, 'remove', container.remove({ force: true }));
+  } catch (error) {
+    if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
   }
 }
 
@@ -290,13 +294,7 @@ export class DockerDriver implements Driver {
       }),
     );
     await Promise.all(
-      leftovers.map((info) =>
-        within(this.apiTimeoutMs, 'remove', this.docker.getContainer(info.Id).remove({ force: true })).catch(
-          (error: unknown) => {
-            if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
-          },
-        ),
-      ),
+      leftovers.map((info) => forceRemove(this.docker.getContainer(info.Id), this.apiTimeoutMs)),
     );
     return leftovers.length;
   }
@@ -350,7 +348,7 @@ export class DockerDriver implements Driver {
     try {
       return await this.run(container, spec, signalsReady);
     } catch (error) {
-      await within(this.apiTimeoutMs, 'remove', container.remove({ force: true })).catch(() => {});
+      await forceRemove(container, this.apiTimeoutMs).catch(() => {});
       throw error instanceof StartError
         ? error
         : new StartError(`${spec.image}: ${(error as Error).message}`);
