@@ -2,29 +2,20 @@
 // front of it run with V8's CPU profiler (--cpu-prof), 16 callers on GET /version for a few seconds,
 // then the profile folded by function: the functions with the most self time, and the share of the
 // process's samples that fall in each part of the path (fnlb's own modules, undici, Node's HTTP
-// server, logging and metrics). The .cpuprofile file stays for a flame chart (Chrome DevTools'
-// Performance panel, or speedscope, open it as it is).
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// server, logging and metrics), and an icicle chart of it as SVG (flame-svg.ts). The .cpuprofile
+// file stays too (Chrome DevTools' Performance panel, or speedscope, open it as it is). fnlb runs with
+// -workers 1: one process holds the whole proxy path.
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { FnNodeProcess } from '../helpers/fn-node-process.js';
 import { FnlbProcess } from '../helpers/fnlb-process.js';
+import { type CpuProfile, flameSvg, type ProfileNode } from './flame-svg.js';
 import { CALLERS, closedLoop, type Tally } from './lb-latency.js';
 
 const LOAD_MS = 8000;
 const TOP = 20;
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-}
 
 /** Which part of the path a frame belongs to, by its script's URL. */
 function partOf(url: string): string {
@@ -39,6 +30,25 @@ function partOf(url: string): string {
     return 'node:net and streams';
   if (url.startsWith('node:')) return 'node (other)';
   return 'other';
+}
+
+/** The chart's colour for each part of the path. */
+const PART_COLOURS: Record<string, string> = {
+  'fnlb (src/lb)': '#f39c12',
+  'shared (src/common)': '#f8c471',
+  undici: '#5dade2',
+  'node:http': '#58d68d',
+  'node:net and streams': '#a9dfbf',
+  'node (other)': '#d4efdf',
+  '(native: socket writes, V8 builtins)': '#aab7b8',
+  '(garbage collector)': '#ec7063',
+  pino: '#af7ac5',
+  'prom-client': '#d2b4de',
+  other: '#e5e8e8',
+};
+
+function framePart(frame: ProfileNode['callFrame']): string {
+  return frame.functionName === '(garbage collector)' ? '(garbage collector)' : partOf(frame.url);
 }
 
 function shortUrl(url: string): string {
@@ -62,7 +72,7 @@ function fold(profile: CpuProfile): void {
     busy += count;
     const name = `${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`;
     byFunction.set(name, (byFunction.get(name) ?? 0) + count);
-    const part = frame.functionName === '(garbage collector)' ? '(garbage collector)' : partOf(frame.url);
+    const part = framePart(frame);
     byPart.set(part, (byPart.get(part) ?? 0) + count);
   }
   const share = (count: number) => `${((count / busy) * 100).toFixed(1).padStart(5)}%`;
@@ -101,7 +111,7 @@ export async function runLbProfile(): Promise<void> {
     });
     lb = await FnlbProcess.start({
       nodes: [node.address],
-      flags: ['-hc-interval', '1'],
+      flags: ['-hc-interval', '1', '-workers', '1'],
       nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`],
     });
     const address = node.address;
@@ -112,10 +122,15 @@ export async function runLbProfile(): Promise<void> {
     lb = undefined;
     const [file] = readdirSync(profiles).filter((name) => name.endsWith('.cpuprofile'));
     if (file === undefined) throw new Error(`fnlb wrote no CPU profile in ${profiles}`);
-    fold(JSON.parse(readFileSync(join(profiles, file), 'utf8')) as CpuProfile);
-    const kept = join(tmpdir(), `fnlb-${Date.now()}.cpuprofile`);
-    copyFileSync(join(profiles, file), kept);
-    console.log(`\nthe profile, for a flame chart (DevTools Performance panel, speedscope): ${kept}`);
+    const profile = JSON.parse(readFileSync(join(profiles, file), 'utf8')) as CpuProfile;
+    fold(profile);
+    const kept = join(tmpdir(), `fnlb-${Date.now()}`);
+    copyFileSync(join(profiles, file), `${kept}.cpuprofile`);
+    const title = `fnlb -workers 1, GET /version at ${CALLERS} callers for ${LOAD_MS / 1000} s`;
+    writeFileSync(`${kept}.svg`, flameSvg(profile, title, framePart, PART_COLOURS));
+    console.log(
+      `\nthe profile as an icicle chart: ${kept}.svg; for DevTools or speedscope: ${kept}.cpuprofile`,
+    );
   } finally {
     await lb?.stop();
     await node?.stop();
