@@ -86,6 +86,7 @@ export function flameSvg(
   const height = TOP + (depthMax + 1) * ROW + 4;
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="monospace" font-size="11">` +
+    `<title>${escapeXml(title)}</title>` +
     `<text x="0" y="12" font-size="13">${escapeXml(title)} (${busy} busy samples; hover a box for its frame)</text>` +
     `${legend}${boxes.join('')}</svg>\n`
   );
