@@ -14,14 +14,8 @@ import { PassThrough, type Readable, Transform, type TransformCallback, type Wri
 import Docker from 'dockerode';
 import { READY_LABEL, READY_STDERR_LINE } from '../../common/readiness.js';
 import { engineImagePath, isImageReference } from '../image-reference.js';
-import {
-  type Driver,
-  type ExitInfo,
-  type Instance,
-  type InstanceSpec,
-  StartError,
-  UnknownImageError,
-} from './driver.js';
+import { type Driver, type Instance, type InstanceSpec, StartError, UnknownImageError } from './driver.js';
+import { awaitReadiness, DriverInstance, type Ending } from './instance.js';
 
 export interface DockerDriverOptions {
   /** The engine's unix socket. */
@@ -83,13 +77,18 @@ async function within<T>(ms: number, what: string, promise: Promise<T>): Promise
   }
 }
 
-/** Drops the FDK's readiness line from stderr and reports it; every other byte passes through. */
+/** Drops the FDK's readiness line from stderr; `ready` settles when it came. Every other byte passes through. */
 class ReadyFilter extends Transform {
+  readonly ready: Promise<void>;
+  private onReady: () => void = () => {};
   private pending = '';
   private seen = false;
 
-  constructor(private readonly onReady: () => void) {
+  constructor() {
     super();
+    this.ready = new Promise((resolve) => {
+      this.onReady = resolve;
+    });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
@@ -127,97 +126,95 @@ function signalOf(status: number): string | null {
   return entry ? entry[0] : null;
 }
 
-class DockerInstance implements Instance {
+interface DockerInstanceParts {
+  container: Docker.Container;
+  /** The attach stream: the container's stdin, and its stdout and stderr multiplexed. */
+  stream: NodeJS.ReadWriteStream;
+  stdout: PassThrough;
+  stderr: Readable;
+  /** The engine's wait for the started container to end. */
+  waited: Promise<{ StatusCode?: number }>;
+  graceMs: number;
+  apiTimeoutMs: number;
+  /** Whether the engine reported an oom event for this container. */
+  oomReported: () => boolean;
+}
+
+class DockerInstance extends DriverInstance {
   readonly pid = undefined;
-  readonly stdout = new PassThrough();
+  readonly stdout: PassThrough;
   readonly stderr: Readable;
-  readonly exited: Promise<ExitInfo>;
   /** Settles once the container is gone from the engine. */
   readonly removed: Promise<void>;
-  private reason: ExitInfo['reason'];
-  private stopping: Promise<ExitInfo> | undefined;
-  private done = false;
 
   constructor(
-    readonly id: string,
-    private readonly container: Docker.Container,
-    private readonly stream: NodeJS.ReadWriteStream,
-    waited: Promise<{ StatusCode?: number }>,
-    stderr: Readable,
-    private readonly graceMs: number,
-    private readonly apiTimeoutMs: number,
-    /** Whether the engine reported an oom event for this container. */
-    private readonly oomReported: () => boolean,
+    id: string,
+    private readonly parts: DockerInstanceParts,
   ) {
-    this.stderr = stderr;
     // Everything the container wrote has been handed to stdout and stderr once the attach stream
     // ends (the engine ends it after the exit); a turn of the event loop lets those deliver it.
     const drained = new Promise<void>((resolve) => {
-      stream.once('end', resolve);
-      stream.once('close', resolve);
+      parts.stream.once('end', resolve);
+      parts.stream.once('close', resolve);
     }).then(() => new Promise<void>((resolve) => setImmediate(resolve)));
-    const status = waited.then(
+    const status = parts.waited.then(
       (result) => result.StatusCode ?? null,
       () => null,
     );
-    this.exited = Promise.all([status, drained]).then(async ([code]) => {
-      this.done = true;
-      if (code === 137 && this.reason === undefined && (await this.oomKilled())) this.reason = 'memory';
-      return {
+    super(
+      id,
+      Promise.all([status, drained]).then(([code]) => ({
         code,
         signal: code === null ? null : signalOf(code),
-        ...(this.reason ? { reason: this.reason } : {}),
-      };
-    });
+      })),
+    );
+    this.stdout = parts.stdout;
+    this.stderr = parts.stderr;
     // A removal the engine refused leaves a labelled container behind, which the next start of a
     // node with this id removes: nothing to report to the runner.
-    this.removed = this.exited.then(() => this.remove()).catch(() => {});
+    this.removed = this.exited.then(() => forceRemove(parts.container, parts.apiTimeoutMs)).catch(() => {});
     // A write after the container ended fails; the exit is reported through `exited`.
-    (stream as unknown as Writable).on('error', () => {});
+    (parts.stream as unknown as Writable).on('error', () => {});
   }
 
   get stdin(): Writable {
-    return this.stream as unknown as Writable;
+    return this.parts.stream as unknown as Writable;
   }
 
   /** Its state says so while it exists; once the engine removed it, its oom event does. */
-  private async oomKilled(): Promise<boolean> {
-    if (this.oomReported()) return true;
+  protected async diedOfMemory(ending: Ending): Promise<boolean> {
+    if (ending.code !== 137) return false;
+    if (this.parts.oomReported()) return true;
     try {
-      const info = await within(this.apiTimeoutMs, 'inspect', this.container.inspect());
+      const info = await within(this.parts.apiTimeoutMs, 'inspect', this.parts.container.inspect());
       return info.State.OOMKilled === true;
     } catch {
       await new Promise((resolve) => setTimeout(resolve, OOM_EVENT_WAIT_MS));
-      return this.oomReported();
+      return this.parts.oomReported();
     }
   }
 
-  private remove(): Promise<void> {
-    return forceRemove(this.container, this.apiTimeoutMs);
+  protected kill(): Promise<void> {
+    return this.halt(() => within(this.parts.apiTimeoutMs, 'kill', this.parts.container.kill()));
   }
 
-  stop(options: { force?: boolean } = {}): Promise<ExitInfo> {
-    if (this.done) return this.exited;
-    this.reason ??= 'stopped';
-    this.stopping ??= this.halt(options.force === true).then(() => this.exited);
-    return this.stopping;
+  /** Closes stdin and lets Docker send TERM, then KILL after the grace period. */
+  protected terminate(): Promise<void> {
+    this.stdin.end();
+    const seconds = Math.max(1, Math.ceil(this.parts.graceMs / 1000));
+    return this.halt(() =>
+      within(this.parts.apiTimeoutMs + this.parts.graceMs, 'stop', this.parts.container.stop({ t: seconds })),
+    );
   }
 
-  /** Kills, or closes stdin and lets Docker send TERM then KILL after the grace period. */
-  private async halt(force: boolean): Promise<void> {
+  private async halt(call: () => Promise<unknown>): Promise<void> {
     try {
-      if (force) {
-        await within(this.apiTimeoutMs, 'kill', this.container.kill());
-      } else {
-        this.stdin.end();
-        const seconds = Math.max(1, Math.ceil(this.graceMs / 1000));
-        await within(this.apiTimeoutMs + this.graceMs, 'stop', this.container.stop({ t: seconds }));
-      }
+      await call();
     } catch (error) {
       // 304: not running; 404: gone; 409: already stopping. Anything else: removing it with force
       // ends it all the same.
       if (![304, 404, 409].includes(statusOf(error) ?? 0)) {
-        await forceRemove(this.container, this.apiTimeoutMs).catch(() => {});
+        await forceRemove(this.parts.container, this.parts.apiTimeoutMs).catch(() => {});
       }
     }
   }
@@ -381,73 +378,42 @@ export class DockerDriver implements Driver {
     spec: InstanceSpec,
     signalsReady: boolean,
   ): Promise<Instance> {
-    // Attached before start, so not a byte of output is missed. The exit is awaited once started:
-    // "not-running" then answers at once for a container that already ended (it is removed only
-    // after that), so even an instant crash is seen.
+    // Attached before start, so not a byte of output is missed.
     const stream = await within(
       this.apiTimeoutMs,
       'attach',
       container.attach({ stream: true, hijack: true, stdin: true, stdout: true, stderr: true }),
     );
-    let started: (ok: boolean) => void = () => {};
-    const waited = new Promise<boolean>((resolve) => {
-      started = resolve;
-    }).then((ok) => (ok ? container.wait({ condition: 'not-running' }) : { StatusCode: undefined }));
-    let markReady: () => void = () => {};
-    const ready = new Promise<void>((resolve) => {
-      markReady = resolve;
-    });
+    const stdout = new PassThrough();
     const rawStderr = new PassThrough();
-    const stderr = signalsReady ? rawStderr.pipe(new ReadyFilter(markReady)) : rawStderr;
-    const instance = new DockerInstance(
-      spec.id,
-      container,
-      stream,
-      waited,
-      stderr,
-      this.stopGraceMs,
-      this.apiTimeoutMs,
-      () => this.oomed.has(container.id),
-    );
-    this.docker.modem.demuxStream(stream, instance.stdout, rawStderr);
+    const readiness = signalsReady ? new ReadyFilter() : undefined;
+    this.docker.modem.demuxStream(stream, stdout, rawStderr);
     const ended = () => {
-      instance.stdout.end();
+      stdout.end();
       rawStderr.end();
     };
     stream.once('end', ended);
     stream.once('close', ended);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await within(this.apiTimeoutMs, 'start', container.start()).catch((error: unknown) => {
-        started(false);
-        throw error;
-      });
-      started(true);
-      if (signalsReady) {
-        await new Promise<void>((resolve, reject) => {
-          void ready.then(resolve);
-          void instance.exited.then((exit) =>
-            reject(
-              new StartError(
-                `${spec.image} exited while starting (code ${exit.code}, signal ${exit.signal})`,
-              ),
-            ),
-          );
-          timer = setTimeout(
-            () =>
-              reject(
-                new StartError(`${spec.image} did not signal readiness within ${this.readyTimeoutMs} ms`),
-              ),
-            this.readyTimeoutMs,
-          );
-        });
-      }
-    } catch (error) {
-      // The caller removes the container; a container that never ran may never report an exit.
+    // The caller removes the container; one that never ran may never report an exit.
+    const abandon = (error: unknown): never => {
       (stream as unknown as Writable).destroy();
       throw error;
-    } finally {
-      clearTimeout(timer);
+    };
+    await within(this.apiTimeoutMs, 'start', container.start()).catch(abandon);
+    const instance = new DockerInstance(spec.id, {
+      container,
+      stream,
+      stdout,
+      stderr: readiness ? rawStderr.pipe(readiness) : rawStderr,
+      // Awaited once started: "not-running" then answers at once for a container that already
+      // ended (it is removed only after that), so even an instant crash is seen.
+      waited: container.wait({ condition: 'not-running' }),
+      graceMs: this.stopGraceMs,
+      apiTimeoutMs: this.apiTimeoutMs,
+      oomReported: () => this.oomed.has(container.id),
+    });
+    if (readiness) {
+      await awaitReadiness(readiness.ready, instance, spec.image, this.readyTimeoutMs).catch(abandon);
     }
     this.live.add(instance);
     void instance.removed.then(() => this.live.delete(instance));

@@ -5,7 +5,8 @@
 // lifetime: see process-confinement.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { type Driver, type ExitInfo, type Instance, type InstanceSpec, StartError } from './driver.js';
+import { type Driver, type Instance, type InstanceSpec, StartError } from './driver.js';
+import { awaitReadiness, DriverInstance, type Ending } from './instance.js';
 import { Confinement, type ConfinementOptions } from './process-confinement.js';
 import type { ImageRegistry } from './process-registry.js';
 
@@ -22,28 +23,17 @@ export interface ProcessDriverOptions {
 /** The descriptor on which FDK programs write "ready": after stdin, stdout, stderr. */
 const READY_FD = 3;
 
-class ProcessInstance implements Instance {
-  readonly exited: Promise<ExitInfo>;
-  private reason: ExitInfo['reason'];
-  private stopping: Promise<ExitInfo> | undefined;
-  private done = false;
-
+class ProcessInstance extends DriverInstance {
   constructor(
-    readonly id: string,
+    id: string,
     private readonly child: ChildProcess,
     private readonly graceMs: number,
     /** Whether the kernel ended it for memory (its memory cgroup's OOM kill). */
-    oomKilled: () => boolean,
+    private readonly oomKilled: () => boolean,
   ) {
     // 'close' comes after 'exit' once stdout and stderr are drained: a default-format response is
     // complete by then.
-    this.exited = new Promise((resolve) => {
-      child.once('close', (code, signal) => {
-        this.done = true;
-        if (signal === 'SIGKILL' && this.reason !== 'stopped' && oomKilled()) this.reason = 'memory';
-        resolve({ code, signal, ...(this.reason ? { reason: this.reason } : {}) });
-      });
-    });
+    super(id, new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal }))));
     // A write to a dead child's stdin fails with EPIPE; the exit is reported through `exited`.
     child.stdin?.on('error', () => {});
   }
@@ -61,9 +51,23 @@ class ProcessInstance implements Instance {
     return this.child.stderr as Readable;
   }
 
-  killForMemory(): void {
-    this.reason ??= 'memory';
+  protected diedOfMemory(ending: Ending): boolean {
+    return ending.signal === 'SIGKILL' && this.oomKilled();
+  }
+
+  protected kill(): void {
     this.signal('SIGKILL');
+  }
+
+  protected async terminate(): Promise<void> {
+    this.child.stdin?.end();
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), this.graceMs);
+    try {
+      await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** To the instance's whole process group (it leads one), so what it started ends with it. */
@@ -73,26 +77,6 @@ class ProcessInstance implements Instance {
     } catch {
       this.child.kill(name);
     }
-  }
-
-  stop(options: { force?: boolean } = {}): Promise<ExitInfo> {
-    if (this.done) return this.exited;
-    this.reason ??= 'stopped';
-    if (options.force) {
-      this.signal('SIGKILL');
-      return this.exited;
-    }
-    this.stopping ??= (async () => {
-      this.child.stdin?.end();
-      this.signal('SIGTERM');
-      const timer = setTimeout(() => this.signal('SIGKILL'), this.graceMs);
-      try {
-        return await this.exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    })();
-    return this.stopping;
   }
 }
 
@@ -168,27 +152,14 @@ export class ProcessDriver implements Driver {
 
   private async waitReady(child: ChildProcess, instance: ProcessInstance, spec: InstanceSpec): Promise<void> {
     const ready = child.stdio[READY_FD] as Readable;
-    let timer: NodeJS.Timeout | undefined;
+    ready.once('error', () => {});
     try {
-      await new Promise<void>((resolve, reject) => {
-        ready.once('data', () => resolve());
-        ready.once('error', () => {});
-        void instance.exited.then((exit) => {
-          reject(
-            new StartError(`${spec.image} exited while starting (code ${exit.code}, signal ${exit.signal})`),
-          );
-        });
-        timer = setTimeout(
-          () =>
-            reject(new StartError(`${spec.image} did not signal readiness within ${this.readyTimeoutMs} ms`)),
-          this.readyTimeoutMs,
-        );
-      });
+      const signalled = new Promise<void>((resolve) => ready.once('data', () => resolve()));
+      await awaitReadiness(signalled, instance, spec.image, this.readyTimeoutMs);
     } catch (error) {
       await instance.stop({ force: true });
       throw error;
     } finally {
-      clearTimeout(timer);
       ready.destroy();
     }
   }
