@@ -23,6 +23,8 @@ import { dockerSocket } from '../../src/node/drivers/index.js';
 import { freePort } from '../ports.js';
 import { ROUTE_MARKER } from '../route-marker.js';
 import { demuxDockerLog, openRunLog } from '../run-logs.js';
+import { loadTestcontainers } from '../testcontainers.js';
+import { waitUntil } from '../wait.js';
 import {
   argv,
   FNLB_ARGS,
@@ -42,7 +44,7 @@ import {
   waitUntilNodesOnline,
   waitUntilServing,
 } from './probe.js';
-import type { AddedNode, Faults, Topology, TopologyInfo } from './types.js';
+import type { AddedNode, BalancerInfo, Faults, Topology, TopologyInfo } from './types.js';
 
 export interface ContainerTopologyOptions {
   nodes?: number;
@@ -82,7 +84,7 @@ interface Context {
 }
 
 async function startNodeContainer(ctx: Context, index: number): Promise<NodeContainer> {
-  const { GenericContainer, Wait } = await import('testcontainers');
+  const { GenericContainer, Wait } = await loadTestcontainers();
   const alias = `node${index}`;
   const nodeId = `${ctx.id}-${alias}`;
   const hostPort = await freePort();
@@ -107,6 +109,125 @@ async function startNodeContainer(ctx: Context, index: number): Promise<NodeCont
     .withStartupTimeout(STARTUP_TIMEOUT_MS)
     .start();
   return { alias, nodeId, address: `${alias}:${NODE_PORT}`, url: `http://127.0.0.1:${hostPort}`, container };
+}
+
+/** Where the balancer and the nodes answer, as the topology's info names them. */
+type Endpoints = Pick<TopologyInfo, 'lbUrl' | 'lbMgmtUrl' | 'mgmtToken' | 'nodes' | 'nodeUrls' | 'appPrefix'>;
+
+/** What a start has brought up so far: teardown removes it, even after a failed start. */
+interface Started {
+  containers: StartedTestContainer[];
+  nodeIds: string[];
+}
+
+async function startPostgres(ctx: Context, started: Started): Promise<void> {
+  const { GenericContainer, Wait } = await loadTestcontainers();
+  const auth = ctx.template.postgresAuth;
+  const container = await new GenericContainer(ctx.images.postgres)
+    .withNetworkMode(ctx.network)
+    .withNetworkAliases('postgres')
+    .withLabels(ctx.labels)
+    .withEnvironment({
+      POSTGRES_USER: PG.user,
+      POSTGRES_PASSWORD: PG.password,
+      POSTGRES_DB: PG.db,
+      POSTGRES_HOST_AUTH_METHOD: auth,
+      // The official image hashes the password by password_encryption, SCRAM since PostgreSQL 14.
+      ...(auth === 'md5' ? { POSTGRES_INITDB_ARGS: '--auth-host=md5 --set password_encryption=md5' } : {}),
+    })
+    .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/))
+    .withStartupTimeout(STARTUP_TIMEOUT_MS)
+    .start();
+  started.containers.push(container);
+}
+
+/**
+ * Postgres and the nodes, which come back in index order. fn-node retries its database for 30 s, so
+ * its nodes start alongside Postgres; other node builds may give up on a database that is not there
+ * yet, so Postgres comes first, then their nodes at once or one by one as the template says.
+ */
+async function startDatabaseAndNodes(
+  ctx: Context,
+  count: number,
+  started: Started,
+): Promise<NodeContainer[]> {
+  const startNode = async (index: number) => {
+    const node = await startNodeContainer(ctx, index);
+    started.containers.push(node.container);
+    started.nodeIds.push(node.nodeId);
+    return node;
+  };
+  const indexes = Array.from({ length: count }, (_, index) => index + 1);
+  const { start, preset } = ctx.template;
+  if (start === 'parallel' && preset === 'fn-node') {
+    const nodes = indexes.map(startNode);
+    const settled = await Promise.allSettled([startPostgres(ctx, started), ...nodes]);
+    const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    return Promise.all(nodes);
+  }
+  await startPostgres(ctx, started);
+  if (start === 'parallel') return Promise.all(indexes.map(startNode));
+  const nodes: NodeContainer[] = [];
+  for (const index of indexes) nodes.push(await startNode(index));
+  return nodes;
+}
+
+/**
+ * The balancer under test, run with FNLB_ARGS (`custom`) or the default template for its image; its
+ * management API gets a token of this run since it is reached from outside its container.
+ */
+async function startBalancer(
+  ctx: Context,
+  nodes: NodeContainer[],
+  custom: string | undefined,
+  started: Started,
+): Promise<{ endpoints: Endpoints; description: BalancerInfo }> {
+  const { GenericContainer, Wait } = await loadTestcontainers();
+  const template = custom ?? (ctx.images.projectBalancer ? PROJECT_FNLB_ARGS : FNLB_ARGS);
+  const ownMgmt = uses(template, 'mgmt');
+  const token = randomBytes(12).toString('hex');
+  const lb = await new GenericContainer(ctx.images.balancer)
+    .withNetworkMode(ctx.network)
+    .withNetworkAliases('fnlb')
+    .withLabels(ctx.labels)
+    .withEnvironment({ FNLB_MGMT_TOKEN: token })
+    .withCommand(
+      argv(
+        template,
+        {
+          listen: `:${LB_PORT}`,
+          mgmt: `:${ownMgmt ? MGMT_PORT : LB_PORT}`,
+          nodes: nodes.map((node) => node.address),
+          hcIntervalS: HC_INTERVAL_S,
+          upstreamTimeoutS: UPSTREAM_TIMEOUT_S,
+        },
+        custom === undefined ? 'the default FNLB_ARGS' : 'FNLB_ARGS',
+      ),
+    )
+    .withExposedPorts(...(ownMgmt ? [LB_PORT, MGMT_PORT] : [LB_PORT]))
+    .withWaitStrategy(Wait.forHttp('/', LB_PORT).forStatusCodeMatching(() => true))
+    .withStartupTimeout(STARTUP_TIMEOUT_MS)
+    .start();
+  started.containers.push(lb);
+  const lbUrl = `http://127.0.0.1:${lb.getMappedPort(LB_PORT)}`;
+  return {
+    endpoints: {
+      lbUrl,
+      lbMgmtUrl: ownMgmt ? `http://127.0.0.1:${lb.getMappedPort(MGMT_PORT)}` : lbUrl,
+      mgmtToken: token,
+      nodes: nodes.map((node) => node.address),
+      nodeUrls: nodes.map((node) => node.url),
+      appPrefix: ctx.id,
+    },
+    description: {
+      label: ctx.images.projectBalancer
+        ? 'fnlb (this project, image fnguard/fnlb)'
+        : `image: ${ctx.images.balancer}${custom ? ` with FNLB_ARGS ${custom}` : ''}`,
+      hcIntervalS: uses(template, 'hc_interval') ? HC_INTERVAL_S : undefined,
+      upstreamTimeoutS: uses(template, 'upstream_timeout') ? UPSTREAM_TIMEOUT_S : undefined,
+    },
+  };
 }
 
 export class ContainerTopology implements Topology {
@@ -151,21 +272,14 @@ export class ContainerTopology implements Topology {
 
   static async start(options: ContainerTopologyOptions = {}): Promise<ContainerTopology> {
     const env = options.env ?? process.env;
-    // Offline there is no reaper image to pull (the teardown below removes everything itself), and
-    // mapped ports are reached on this machine.
-    process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
-    process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost';
-    const { GenericContainer, Wait } = await import('testcontainers');
     const socketPath = dockerSocket(env);
     const docker = new Docker({ socketPath });
     const images = await prepareImages(docker, env);
-
     const starting = Date.now();
     const id = `fng${randomBytes(3).toString('hex')}`;
     const labels = { fnguard: '1', [TOPOLOGY_LABEL]: id };
     const network = `fnguard-${id}`;
     await docker.createNetwork({ Name: network, Driver: 'bridge', Labels: labels });
-    const nodeSetup = nodeTemplate(env);
     const ctx: Context = {
       docker,
       id,
@@ -174,127 +288,32 @@ export class ContainerTopology implements Topology {
       socketPath,
       labels,
       nodeEnv: options.nodeEnv ?? {},
-      template: nodeSetup,
+      template: nodeTemplate(env),
     };
-    const count = options.nodes ?? 5;
-    const started: StartedTestContainer[] = [];
-    const keep = <T extends StartedTestContainer>(container: T) => {
-      started.push(container);
-      return container;
-    };
-    const nodeContainers: NodeContainer[] = [];
-    const startNode = (index: number) =>
-      startNodeContainer(ctx, index).then((node) => {
-        keep(node.container);
-        nodeContainers.push(node);
-        return node;
-      });
-    const indexes = Array.from({ length: count }, (_, index) => index + 1);
-
+    const started: Started = { containers: [], nodeIds: [] };
     try {
-      const postgres = new GenericContainer(images.postgres)
-        .withNetworkMode(network)
-        .withNetworkAliases('postgres')
-        .withLabels(labels)
-        .withEnvironment({
-          POSTGRES_USER: PG.user,
-          POSTGRES_PASSWORD: PG.password,
-          POSTGRES_DB: PG.db,
-          POSTGRES_HOST_AUTH_METHOD: nodeSetup.postgresAuth,
-          // The official image hashes the password by password_encryption, SCRAM since PostgreSQL 14.
-          ...(nodeSetup.postgresAuth === 'md5'
-            ? { POSTGRES_INITDB_ARGS: '--auth-host=md5 --set password_encryption=md5' }
-            : {}),
-        })
-        .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/))
-        .withStartupTimeout(STARTUP_TIMEOUT_MS)
-        .start()
-        .then(keep);
-      let ordered: NodeContainer[];
-      if (nodeSetup.start === 'parallel' && nodeSetup.preset === 'fn-node') {
-        // fn-node retries its database for 30 s, so these nodes start alongside Postgres.
-        const nodes = indexes.map(startNode);
-        const settled = await Promise.allSettled([postgres, ...nodes]);
-        const failed = settled.find(
-          (result): result is PromiseRejectedResult => result.status === 'rejected',
-        );
-        if (failed) throw failed.reason;
-        ordered = await Promise.all(nodes);
-      } else {
-        // Other node builds may give up on a database that is not there yet: Postgres first.
-        await postgres;
-        if (nodeSetup.start === 'parallel') {
-          ordered = await Promise.all(indexes.map(startNode));
-        } else {
-          ordered = [];
-          for (const index of indexes) ordered.push(await startNode(index));
-        }
-      }
-
-      const custom = env.FNLB_ARGS || undefined;
-      const template = custom ?? (images.projectBalancer ? PROJECT_FNLB_ARGS : FNLB_ARGS);
-      const ownMgmt = uses(template, 'mgmt');
-      const token = randomBytes(12).toString('hex');
-      const lb = await new GenericContainer(images.balancer)
-        .withNetworkMode(network)
-        .withNetworkAliases('fnlb')
-        .withLabels(labels)
-        .withEnvironment({ FNLB_MGMT_TOKEN: token })
-        .withCommand(
-          argv(
-            template,
-            {
-              listen: `:${LB_PORT}`,
-              mgmt: `:${ownMgmt ? MGMT_PORT : LB_PORT}`,
-              nodes: ordered.map((node) => node.address),
-              hcIntervalS: HC_INTERVAL_S,
-              upstreamTimeoutS: UPSTREAM_TIMEOUT_S,
-            },
-            custom === undefined ? 'the default FNLB_ARGS' : 'FNLB_ARGS',
-          ),
-        )
-        .withExposedPorts(...(ownMgmt ? [LB_PORT, MGMT_PORT] : [LB_PORT]))
-        .withWaitStrategy(Wait.forHttp('/', LB_PORT).forStatusCodeMatching(() => true))
-        .withStartupTimeout(STARTUP_TIMEOUT_MS)
-        .start()
-        .then(keep);
-      const lbUrl = `http://127.0.0.1:${lb.getMappedPort(LB_PORT)}`;
-      const partial = {
-        lbUrl,
-        lbMgmtUrl: ownMgmt ? `http://127.0.0.1:${lb.getMappedPort(MGMT_PORT)}` : lbUrl,
-        mgmtToken: token,
-        nodes: ordered.map((node) => node.address),
-        nodeUrls: ordered.map((node) => node.url),
-        appPrefix: id,
-      };
-      await waitForBalancer(partial, READY_TIMEOUT_MS);
+      const nodes = await startDatabaseAndNodes(ctx, options.nodes ?? 5, started);
+      const balancer = await startBalancer(ctx, nodes, env.FNLB_ARGS || undefined, started);
+      const endpoints = balancer.endpoints;
+      await waitForBalancer(endpoints, READY_TIMEOUT_MS);
       // Every node gets this engine's socket and starts its functions there.
-      const probed = await probeCapabilities(partial, { socketPath });
-      if (probed.capabilities.mgmtApi) await waitUntilNodesOnline(partial, partial.nodes, READY_TIMEOUT_MS);
+      const probed = await probeCapabilities(endpoints, { socketPath });
+      if (probed.capabilities.mgmtApi)
+        await waitUntilNodesOnline(endpoints, endpoints.nodes, READY_TIMEOUT_MS);
       console.log(`[containers] topology ${id} up, the balancer answers (${Date.now() - starting} ms)`);
       const info: TopologyInfo = {
         kind: 'containers',
-        ...partial,
+        ...endpoints,
         database: `postgres (${images.postgres} container)`,
-        balancer: {
-          label: images.projectBalancer
-            ? 'fnlb (this project, image fnguard/fnlb)'
-            : `image: ${images.balancer}${custom ? ` with FNLB_ARGS ${custom}` : ''}`,
-          hcIntervalS: uses(template, 'hc_interval') ? HC_INTERVAL_S : undefined,
-          upstreamTimeoutS: uses(template, 'upstream_timeout') ? UPSTREAM_TIMEOUT_S : undefined,
-        },
-        nodeBuild: `${images.projectNode ? 'fn-node (this project, docker driver)' : `image: ${images.node}`}${describeSetup(nodeSetup)}`,
+        balancer: balancer.description,
+        nodeBuild: `${images.projectNode ? 'fn-node (this project, docker driver)' : `image: ${images.node}`}${describeSetup(ctx.template)}`,
         capabilities: { ...probed.capabilities, ...OWN_NODE_FAULTS },
         missing: { ...probed.missing, discover: NO_DISCOVERY },
         ...(probed.capabilities.engineEvents ? { engine: { socketPath } } : {}),
       };
-      return new ContainerTopology(ctx, ordered, started, info);
+      return new ContainerTopology(ctx, nodes, started.containers, info);
     } catch (error) {
-      await teardown(
-        ctx,
-        nodeContainers.map((node) => node.nodeId),
-        started,
-      );
+      await teardown(ctx, started.nodeIds, started.containers);
       throw error;
     }
   }
@@ -420,12 +439,14 @@ async function teardown(ctx: Context, nodeIds: string[], started: StartedTestCon
   const filters = [`${TOPOLOGY_LABEL}=${id}`, ...nodeIds.map((nodeId) => `${NODE_LABEL}=${nodeId}`)];
   // A container that a node was still removing answers 409 and keeps its endpoint for a moment:
   // sweep again until nothing is left.
-  const deadline = Date.now() + SWEEP_TIMEOUT_MS;
-  for (;;) {
+  let containersLeft = 0;
+  let networkError: Error | undefined;
+  const sweep = async (): Promise<boolean> => {
     const lists = await Promise.all([
       ...filters.map((label) => docker.listContainers({ all: true, filters: { label: [label] } })),
       functionContainersOf(docker, id, nodeIds),
     ]);
+    containersLeft = lists.flat().length;
     await Promise.allSettled(
       lists.flat().map((info) => docker.getContainer(info.Id).remove({ force: true })),
     );
@@ -434,8 +455,8 @@ async function teardown(ctx: Context, nodeIds: string[], started: StartedTestCon
       networks.map((network) => docker.getNetwork(network.Id).remove()),
     );
     const failed = removed.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (!failed && lists.every((list) => list.length === 0)) return;
-    if (failed && /active endpoints/.test((failed.reason as Error).message)) {
+    networkError = failed?.reason as Error | undefined;
+    if (networkError && /active endpoints/.test(networkError.message)) {
       // Docker 20.10 sometimes keeps the endpoint of a container whose shim died after removal, and
       // then refuses to remove the network; a forced disconnect by the container's name drops it.
       await Promise.allSettled(
@@ -444,16 +465,16 @@ async function teardown(ctx: Context, nodeIds: string[], started: StartedTestCon
         ),
       );
     }
-    if (Date.now() > deadline) {
-      if (lists.some((list) => list.length > 0))
-        throw new Error(`containers topology ${id}: teardown left containers`);
-      // Only the network is left, held by an endpoint the engine lost track of: it holds no process and
-      // no port, so say so rather than fail a run whose tests passed.
-      console.warn(
-        `[containers] topology ${id}: could not remove network fnguard-${id}: ${String((failed?.reason as Error | undefined)?.message)}`,
-      );
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    return networkError === undefined && containersLeft === 0;
+  };
+  try {
+    await waitUntil(`the teardown of containers topology ${id}`, sweep, SWEEP_TIMEOUT_MS, 200);
+  } catch {
+    if (containersLeft > 0) throw new Error(`containers topology ${id}: teardown left containers`);
+    // Only the network is left, held by an endpoint the engine lost track of: it holds no process and
+    // no port, so say so rather than fail a run whose tests passed.
+    console.warn(
+      `[containers] topology ${id}: could not remove network fnguard-${id}: ${String(networkError?.message)}`,
+    );
   }
 }

@@ -6,6 +6,7 @@
 import Docker from 'dockerode';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { loadTestcontainers } from '../../helpers/testcontainers.js';
 import { imagePresent } from '../../helpers/topology/images.js';
 import { dockerAnswers, dockerSocket } from '../../src/node/drivers/index.js';
 
@@ -25,8 +26,7 @@ describe.skipIf(unavailable !== undefined)(
     it.each(['scram-sha-256', 'md5', 'trust'] as const)(
       'creates its cluster for POSTGRES_HOST_AUTH_METHOD=%s',
       async (method) => {
-        process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
-        const { GenericContainer, Wait } = await import('testcontainers');
+        const { GenericContainer, Wait } = await loadTestcontainers();
         await using container = await new GenericContainer(IMAGE)
           .withLabels({ fnguard: '1' })
           .withEnvironment({
