@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.js';
+import { waitUntil } from './wait.js';
 
 const READY_TIMEOUT_MS = 10_000;
 
@@ -88,19 +89,21 @@ export class DnsServer {
     this.#child = child;
     const probe = new Resolver({ timeout: 300, tries: 1 });
     probe.setServers([this.address]);
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`dnsmasq exited (${child.exitCode}): ${output}`);
+    const answers = async () => {
+      if (child.exitCode !== null) throw new Error(`dnsmasq exited (${child.exitCode})`);
       try {
         await probe.resolve4(`ready.${this.domain}`);
-        return;
+        return true;
       } catch (error) {
         // NXDOMAIN is an answer: the server is up.
-        if ((error as NodeJS.ErrnoException).code === 'ENOTFOUND') return;
+        return (error as NodeJS.ErrnoException).code === 'ENOTFOUND';
       }
-      await sleep(50);
+    };
+    try {
+      await waitUntil(`dnsmasq to answer on ${this.address}`, answers, READY_TIMEOUT_MS, 50);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}: ${output}`);
     }
-    throw new Error(`dnsmasq not answering on ${this.address} within ${READY_TIMEOUT_MS} ms: ${output}`);
   }
 
   /** The records of the domain from now on: name (without the domain) -> IPs. */

@@ -27,11 +27,12 @@ import {
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { orAfter } from '../src/common/deadline.js';
 import { adminQuery } from './databases.js';
 import { freePort } from './ports.js';
+import { waitUntil } from './wait.js';
 
 export interface LocalPostgres {
   /** postgres://postgres@127.0.0.1:<port>/<database>, trust authentication. */
@@ -230,21 +231,21 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       });
     });
     process.once('exit', killOnExit);
-    const deadline = Date.now() + readyTimeoutMs;
     try {
-      for (;;) {
-        if (exitCode !== undefined || child.exitCode !== null) {
-          throw new Error(`postgres exited during startup (code ${exitCode}):\n${tail(logFile)}`);
-        }
-        if (await accepts(port)) return;
-        if (Date.now() > deadline) {
-          throw new Error(`postgres not ready within ${readyTimeoutMs} ms:\n${tail(logFile)}`);
-        }
-        await sleep(50);
-      }
+      await waitUntil(
+        'postgres to accept connections',
+        () => {
+          if (exitCode !== undefined || child.exitCode !== null) {
+            throw new Error(`postgres exited during startup (code ${exitCode})`);
+          }
+          return accepts(port);
+        },
+        readyTimeoutMs,
+        50,
+      );
     } catch (err) {
       await stopServer();
-      throw err;
+      throw new Error(`${(err as Error).message}:\n${tail(logFile)}`);
     }
   };
 
@@ -254,10 +255,16 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     server = undefined;
     process.removeListener('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
+      const endsWithin = (ms: number) =>
+        orAfter(
+          exited.then(() => true),
+          ms,
+          false,
+        );
       child.kill('SIGINT');
-      if (!(await within(exited, 15_000))) {
+      if (!(await endsWithin(15_000))) {
         child.kill('SIGQUIT');
-        if (!(await within(exited, 5_000))) child.kill('SIGKILL');
+        if (!(await endsWithin(5_000))) child.kill('SIGKILL');
       }
     }
     await exited;
@@ -346,14 +353,4 @@ function tail(file: string): string {
   } catch {
     return '(no log)';
   }
-}
-
-async function within(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const result = await Promise.race([promise.then(() => true), timedOut]);
-  clearTimeout(timer);
-  return result;
 }

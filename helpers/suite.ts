@@ -15,6 +15,7 @@ import { EngineWatch } from './guard/engine-watch.js';
 import { pool } from './pool.js';
 import { ROUTE_MARKER } from './route-marker.js';
 import type { TopologyInfo } from './topology/types.js';
+import { waitUntil } from './wait.js';
 
 const DISCOVERY_DEADLINE_MS = 5000;
 const CALL_TIMEOUT_MS = 30_000;
@@ -87,24 +88,26 @@ export class SuiteFile {
 
   /** Routes reach every node within about a second: retry until each node answered with its id. */
   private async discover(): Promise<void> {
-    const deadline = Date.now() + DISCOVERY_DEADLINE_MS;
-    for (;;) {
+    let missing: Awaited<ReturnType<typeof discoverNodes>> = [];
+    const learned = async () => {
       const found = await discoverNodes(this.directory, `/r/${this.app}/discover`, (node) => this.node(node));
-      const missing = found.filter((node) => node.id === undefined);
-      if (missing.length === 0) return;
+      missing = found.filter((node) => node.id === undefined);
       const shared = missing.filter((node) => node.sharedWith !== undefined);
-      if (shared.length === missing.length) {
+      if (missing.length > 0 && shared.length === missing.length) {
         this.unattributable = `nodes answer under one name, so calls cannot be told apart by node: ${shared
           .map((node) => `${node.node} as ${node.sharedWith?.id}, like ${node.sharedWith?.node}`)
           .join('; ')}`;
-        return;
+        return true;
       }
-      if (Date.now() > deadline) {
-        throw new Error(
-          `could not learn the id of ${missing.map((node) => `${node.node} (${node.error})`).join(', ')}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      return missing.length === 0;
+    };
+    try {
+      await waitUntil('every node to answer with its id', learned, DISCOVERY_DEADLINE_MS, 100);
+    } catch (error) {
+      if (missing.length === 0) throw error;
+      throw new Error(
+        `could not learn the id of ${missing.map((node) => `${node.node} (${node.error})`).join(', ')}`,
+      );
     }
   }
 

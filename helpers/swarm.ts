@@ -6,9 +6,9 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PACKAGE } from '../src/common/package-root.js';
 import { freePort } from './ports.js';
+import { waitUntil } from './wait.js';
 
 const CLI_TIMEOUT_MS = 120_000;
 const REMOVE_TIMEOUT_MS = 60_000;
@@ -180,11 +180,16 @@ export class SwarmStack {
   /** Removes the stack, waits until its containers and network are gone, then what its nodes left. */
   async remove(): Promise<void> {
     await docker(['stack', 'rm', this.name]).catch(() => '');
-    const deadline = Date.now() + REMOVE_TIMEOUT_MS;
     const left = async () =>
       (await docker(['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${this.name}`])) +
       (await docker(['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${this.name}`]));
-    while ((await left()) !== '' && Date.now() < deadline) await sleep(500);
+    // What is still there after the wait is reported below, once the nodes' leftovers are gone too.
+    await waitUntil(
+      `stack ${this.name} to be gone`,
+      async () => (await left()) === '',
+      REMOVE_TIMEOUT_MS,
+      500,
+    ).catch(() => {});
     // Function containers the nodes started are named by their node ids, <stack>_fn-node-<slot>.
     const functions = (
       await docker(['ps', '-aq', '--filter', 'label=fnguard=1', '--filter', `label=fnguard.node`])

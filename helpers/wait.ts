@@ -1,4 +1,5 @@
-// Deadlines for tests: polling until `predicate` holds, or one promise, failing naming what was awaited.
+// Polls for tests: until `predicate` holds, or a value read is the wanted one, failing naming what was
+// awaited. One promise under a deadline: src/common/deadline.ts.
 
 /** Resolves with the milliseconds it took; rejects after `timeoutMs`. */
 export async function waitUntil(
@@ -48,19 +49,4 @@ export async function waitForValue<T>(
 ): Promise<NonNullable<T>> {
   const { value } = await waitForState(what, async () => read(), Boolean, timeoutMs);
   return value as NonNullable<T>;
-}
-
-/** `promise`, or a rejection naming `what` once `timeoutMs` has passed. */
-export async function within<T>(what: string, promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ReliabilityCluster } from '../../helpers/reliability/cluster.js';
 import { alive, descendants, descriptorsOf, openFds, rssBytes } from '../../helpers/reliability/proc.js';
 import { Traffic, type TrafficRoute, type TrafficTally } from '../../helpers/reliability/traffic.js';
+import { waitUntil } from '../../helpers/wait.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import { seededRandom } from '../../src/common/seeded-random.js';
 import type { RouteBody } from '../../src/common/wire.js';
@@ -265,8 +266,6 @@ async function checkNothingLeft(
   idleTimeoutSeconds: number,
   check: (passed: boolean, line: string) => void,
 ): Promise<void> {
-  // Every instance retires after the idle timeout; a few seconds more for their exits to be seen.
-  const deadline = performance.now() + (idleTimeoutSeconds + 10) * 1000;
   const leftovers = () =>
     Promise.all(
       cluster.nodes.map(async (node) => {
@@ -275,26 +274,26 @@ async function checkNothingLeft(
         return { node, stats, containers, processes: descendants(node.pid).length };
       }),
     );
-  let seen = await leftovers();
-  while (
-    performance.now() < deadline &&
-    seen.some(
-      (entry) =>
-        entry.containers > 0 ||
-        entry.processes > 0 ||
-        entry.stats.calls.queued > 0 ||
-        entry.stats.calls.running > 0,
-    )
-  ) {
-    await sleep(1000);
+  type Leftover = Awaited<ReturnType<typeof leftovers>>[number];
+  const rests = (entry: Leftover) =>
+    entry.containers === 0 &&
+    entry.processes === 0 &&
+    entry.stats.calls.queued === 0 &&
+    entry.stats.calls.running === 0;
+  let seen: Leftover[] = [];
+  const allRest = async () => {
     seen = await leftovers();
-  }
+    return seen.every(rests);
+  };
+  // Every instance retires after the idle timeout; a few seconds more for their exits to be seen.
+  // What is still there then is what the checks below report.
+  await waitUntil('every node at rest', allRest, (idleTimeoutSeconds + 10) * 1000, 1000).catch(() => {});
   cluster.nodes.forEach((node, index) => {
     const entry = seen[index];
     if (entry === undefined) return;
     const { calls } = entry.stats;
     check(
-      entry.containers === 0 && entry.processes === 0 && calls.queued === 0 && calls.running === 0,
+      rests(entry),
       `${node.address} at rest: ${entry.containers} instances in /stats, ${entry.processes} processes below the node, ${calls.queued} queued, ${calls.running} running (bound 0 each)`,
     );
     const lifetime = current.get(`node${index}`);

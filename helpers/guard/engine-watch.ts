@@ -6,8 +6,9 @@
 // fn-node both give function containers their own node's name, which is also what the functions
 // report). A container gone before it could be inspected is counted as lost, never guessed.
 import Docker from 'dockerode';
+import { within } from '../../src/common/deadline.js';
 import { ROUTE_MARKER } from '../route-marker.js';
-import { within } from '../wait.js';
+import { waitUntil } from '../wait.js';
 
 /** Containers remembered at most per watch (a guard file starts a few hundred). */
 const MAX_CONTAINERS = 100_000;
@@ -120,14 +121,17 @@ export class EngineWatch {
    * says why the counts cannot be trusted when they cannot (the stream broke, or never went quiet).
    */
   async settle(): Promise<string | undefined> {
-    const deadline = performance.now() + SETTLE_TIMEOUT_MS;
-    while (performance.now() < deadline) {
+    const quiet = async () => {
       await Promise.allSettled([...this.#pending]);
-      const quietFor = performance.now() - this.#lastEventAt;
-      if (this.#pending.size === 0 && quietFor >= QUIET_MS) return this.#broken;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(50, QUIET_MS - quietFor)));
-    }
-    return this.#broken ?? `the engine's events did not settle within ${SETTLE_TIMEOUT_MS} ms`;
+      return this.#pending.size === 0 && performance.now() - this.#lastEventAt >= QUIET_MS;
+    };
+    const settled = await waitUntil("the engine's events to settle", quiet, SETTLE_TIMEOUT_MS, 50).then(
+      () => true,
+      () => false,
+    );
+    return settled
+      ? this.#broken
+      : (this.#broken ?? `the engine's events did not settle within ${SETTLE_TIMEOUT_MS} ms`);
   }
 
   /** Containers seen for one route (`<app><path>`). */

@@ -4,9 +4,9 @@
 // the orchestrator). And when the balancer took the node out: from its management API when it has one
 // (the node offline there, or gone from its list as a balancer that discovers nodes by DNS drops it),
 // else after a detection window of a few health intervals.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LbManagement } from '../topology/lb-management.js';
 import type { TopologyInfo } from '../topology/types.js';
+import { waitUntil } from '../wait.js';
 import type { GuardContext } from './guard.js';
 import { type FaultedLoad, homes, loadWithFault } from './load.js';
 import { countByNode } from './placement.js';
@@ -84,16 +84,20 @@ export async function nodeDown(
 async function watchOffline(info: TopologyInfo, node: string): Promise<number | undefined> {
   if (!info.capabilities.mgmtApi) return undefined;
   const mgmt = new LbManagement(info);
-  const deadline = performance.now() + WATCH_TIMEOUT_MS;
   let listed = false;
-  while (performance.now() < deadline) {
+  let seenAt: number | undefined;
+  const decided = async () => {
     const view = await mgmt.nodes();
-    if (view !== undefined) {
-      if (!(node in view)) return listed ? performance.now() : undefined;
-      listed = true;
-      if (view[node] !== 'online') return performance.now();
+    if (view === undefined) return false;
+    if (!(node in view)) {
+      seenAt = listed ? performance.now() : undefined;
+      return true;
     }
-    await sleep(20);
-  }
-  return undefined;
+    listed = true;
+    if (view[node] === 'online') return false;
+    seenAt = performance.now();
+    return true;
+  };
+  await waitUntil(`${node} to leave the online set`, decided, WATCH_TIMEOUT_MS, 20).catch(() => {});
+  return seenAt;
 }

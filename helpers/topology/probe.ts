@@ -5,10 +5,11 @@
 // nodes run their functions on that answers the suite (for counting containers there).
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
+import { within } from '../../src/common/deadline.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import type { NodeStats } from '../../src/common/wire.js';
 import { LB_PATHS } from '../../src/lb/wire.js';
-import { waitUntil, within } from '../wait.js';
+import { waitUntil } from '../wait.js';
 import { LbManagement, parseNodes } from './lb-management.js';
 import type { Capabilities, Capability, TopologyInfo } from './types.js';
 

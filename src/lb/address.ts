@@ -4,6 +4,7 @@
 // and the addresses it resolves to are kept to refuse a second name for a node already known.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { orAfter } from '../common/deadline.js';
 
 export interface HostPort {
   /** Undefined for ":port" (every interface). */
@@ -69,17 +70,11 @@ export async function resolveNodeAddress(address: string, timeoutMs = 2000): Pro
   if (parts === undefined) return [];
   const [host, port] = parts;
   if (isIP(host) !== 0) return [formatHostPort(host, Number(port))];
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never[]>((resolve) => {
-    timer = setTimeout(() => resolve([]), timeoutMs);
-  });
   try {
-    const found = await Promise.race([lookup(host, { all: true }), timeout]);
+    const found = await orAfter(lookup(host, { all: true }), timeoutMs, []);
     return found.map((entry) => formatHostPort(entry.address, Number(port)));
   } catch {
     return [];
-  } finally {
-    clearTimeout(timer);
   }
 }
 

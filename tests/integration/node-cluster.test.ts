@@ -43,23 +43,21 @@ describe('nodes on one Postgres', () => {
     // The caller looks the route up first, so a stale negative cache entry would show.
     expect((await caller.call('visible', '/now')).status).toBe(404);
     await writer.createRoute('visible', { path: '/now', image: 'fnguard/echo', format: 'http' });
-    const createdAt = Date.now();
-    let status = 0;
-    while (Date.now() - createdAt < 1000) {
-      status = (await caller.call('visible', '/now', '', 'hi')).status;
-      if (status === 200) break;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    expect(status, 'route not served by another node within 1 s of its creation').toBe(200);
+    const within1s = (message: string) => ({ timeout: 1000, interval: 25, message });
+    await expect
+      .poll(
+        async () => (await caller.call('visible', '/now', '', 'hi')).status,
+        within1s('route not served by another node within 1 s of its creation'),
+      )
+      .toBe(200);
 
     await writer.send('DELETE', '/v1/apps/visible/routes/now');
-    const deletedAt = Date.now();
-    while (Date.now() - deletedAt < 1000) {
-      status = (await caller.call('visible', '/now')).status;
-      if (status === 404) break;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    expect(status, 'deleted route still served by another node 1 s later').toBe(404);
+    await expect
+      .poll(
+        async () => (await caller.call('visible', '/now')).status,
+        within1s('deleted route still served by another node 1 s later'),
+      )
+      .toBe(404);
   });
 });
 
@@ -83,14 +81,13 @@ describe('database outage', () => {
     expect(node.running).toBe(true);
 
     await postgres.start();
-    const deadline = Date.now() + 10_000;
-    let status = 0;
-    while (Date.now() < deadline) {
-      status = (await api.send('POST', '/v1/apps', { app: { name: 'after' } })).status;
-      if (status === 200) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(status).toBe(200);
+    await expect
+      .poll(async () => (await api.send('POST', '/v1/apps', { app: { name: 'after' } })).status, {
+        timeout: 10_000,
+        interval: 100,
+        message: 'writes not accepted within 10 s of the database coming back',
+      })
+      .toBe(200);
     expect((await api.send('GET', '/v1/apps/before')).status).toBe(200);
   });
 });

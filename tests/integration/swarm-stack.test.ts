@@ -7,6 +7,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SwarmStack } from '../../helpers/swarm.js';
 import { buildProjectImages, imagePresent } from '../../helpers/topology/images.js';
+import { waitForState } from '../../helpers/wait.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import type { LbNodesResponse } from '../../src/lb/wire.js';
 import { dockerAnswers, dockerSocket } from '../../src/node/drivers/index.js';
@@ -43,19 +44,16 @@ describe.skipIf(skipReason !== undefined)('the Swarm stack', () => {
     const answer = await lb.send('GET', '/1/lb/nodes');
     return answer.status === 200 ? (JSON.parse(answer.body) as LbNodesResponse) : { nodes: {} };
   };
-  const online = async () => Object.entries((await nodes()).nodes).filter(([, state]) => state === 'online');
-  const waitOnline = async (count: number, timeoutMs: number): Promise<number> => {
-    const began = Date.now();
-    for (;;) {
-      const seen = await online().catch(() => []);
-      if (seen.length === count) return Date.now() - began;
-      if (Date.now() - began > timeoutMs) {
-        throw new Error(
-          `${count} nodes online not seen within ${timeoutMs} ms: ${JSON.stringify(await nodes().catch(() => ({})))}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+  const onlineIn = (view: LbNodesResponse) =>
+    Object.entries(view.nodes)
+      .filter(([, state]) => state === 'online')
+      .map(([address]) => address);
+  const online = async () => onlineIn(await nodes());
+  /** The ms until the balancer lists `wanted` of its online nodes. */
+  const waitOnline = async (what: string, wanted: (online: string[]) => boolean, timeoutMs: number) => {
+    const read = () => nodes().catch(() => ({ nodes: {} }));
+    const { ms } = await waitForState(what, read, (view) => wanted(onlineIn(view)), timeoutMs, 250);
+    return Math.round(ms);
   };
 
   beforeAll(async () => {
@@ -74,7 +72,7 @@ describe.skipIf(skipReason !== undefined)('the Swarm stack', () => {
   }, 120_000);
 
   it('fnlb finds the five replicas through Swarm DNS', async () => {
-    const ms = await waitOnline(5, 90_000);
+    const ms = await waitOnline('5 nodes online', (now) => now.length === 5, 90_000);
     console.log(`[swarm-stack] 5 nodes online ${ms} ms after the stack's deployment`);
     const view = await nodes();
     expect(Object.values(view.sources ?? {})).toEqual(['dns', 'dns', 'dns', 'dns', 'dns']);
@@ -82,7 +80,7 @@ describe.skipIf(skipReason !== undefined)('the Swarm stack', () => {
 
   it('lets this host reach every replica at its own port, under the address fnlb names it by', async () => {
     const endpoints = await stack.nodeEndpoints();
-    const named = (await online()).map(([address]) => address).sort();
+    const named = (await online()).sort();
     expect(endpoints.map((endpoint) => endpoint.address).sort()).toEqual(named);
     expect(new Set(endpoints.map((endpoint) => endpoint.url)).size).toBe(5);
     for (const endpoint of endpoints) {
@@ -110,24 +108,21 @@ describe.skipIf(skipReason !== undefined)('the Swarm stack', () => {
 
   it('sees a 6th replica after docker service scale', async () => {
     await stack.scale('fn-node', 6);
-    const ms = await waitOnline(6, 60_000);
+    const ms = await waitOnline('6 nodes online', (now) => now.length === 6, 60_000);
     console.log(`[swarm-stack] the 6th node online ${ms} ms after the scale command`);
   }, 90_000);
 
   it('takes the task Swarm starts in place of a killed one', async () => {
-    const before = new Set((await online()).map(([address]) => address));
+    const before = new Set(await online());
     const [victim] = await stack.containers('fn-node');
     expect(victim).toBeDefined();
     await docker.getContainer(victim as string).kill();
-    const began = Date.now();
-    for (;;) {
-      const now = (await online()).map(([address]) => address);
-      if (now.length === 6 && now.some((address) => !before.has(address))) break;
-      if (Date.now() - began > 90_000)
-        throw new Error(`no replacement seen: ${JSON.stringify(await nodes())}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    console.log(`[swarm-stack] the replacement task online ${Date.now() - began} ms after the kill`);
+    const ms = await waitOnline(
+      'the replacement of a killed task online',
+      (now) => now.length === 6 && now.some((address) => !before.has(address)),
+      90_000,
+    );
+    console.log(`[swarm-stack] the replacement task online ${ms} ms after the kill`);
     expect((await lb.send('GET', '/r/swarmapp/s?ms=1')).status).toBe(200);
   }, 120_000);
 });

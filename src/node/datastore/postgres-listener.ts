@@ -3,6 +3,7 @@
 // catches a half-open TCP connection the kernel would take minutes to notice) and reconnects with
 // exponential backoff until closed.
 import pg from 'pg';
+import { orAfter } from '../../common/deadline.js';
 import type { DatastoreLog } from './changes.js';
 
 export interface ListenerOptions {
@@ -109,13 +110,10 @@ export class NotificationListener {
   }
 }
 
-async function endWithin(client: pg.Client, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
+function endWithin(client: pg.Client, ms: number): Promise<void> {
+  return orAfter(
     client.end().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms).unref();
-    }),
-  ]);
-  clearTimeout(timer);
+    ms,
+    undefined,
+  );
 }

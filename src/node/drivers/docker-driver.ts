@@ -12,6 +12,7 @@
 import { constants } from 'node:os';
 import { PassThrough, type Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import Docker from 'dockerode';
+import { within } from '../../common/deadline.js';
 import { READY_LABEL, READY_STDERR_LINE } from '../../common/readiness.js';
 import { engineImagePath, isImageReference } from '../image-reference.js';
 import { type Driver, type Instance, type InstanceSpec, StartError, UnknownImageError } from './driver.js';
@@ -60,21 +61,9 @@ function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
 }
 
-async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${what}: no answer from the Docker engine in ${ms} ms`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** One engine call under its deadline. */
+function engineCall<T>(timeoutMs: number, what: string, promise: Promise<T>): Promise<T> {
+  return within(`${what} (Docker engine)`, promise, timeoutMs);
 }
 
 /** Drops the FDK's readiness line from stderr; `ready` settles when it came. Every other byte passes through. */
@@ -186,7 +175,7 @@ class DockerInstance extends DriverInstance {
     if (ending.code !== 137) return false;
     if (this.parts.oomReported()) return true;
     try {
-      const info = await within(this.parts.apiTimeoutMs, 'inspect', this.parts.container.inspect());
+      const info = await engineCall(this.parts.apiTimeoutMs, 'inspect', this.parts.container.inspect());
       return info.State.OOMKilled === true;
     } catch {
       await new Promise((resolve) => setTimeout(resolve, OOM_EVENT_WAIT_MS));
@@ -195,7 +184,7 @@ class DockerInstance extends DriverInstance {
   }
 
   protected kill(): Promise<void> {
-    return this.halt(() => within(this.parts.apiTimeoutMs, 'kill', this.parts.container.kill()));
+    return this.halt(() => engineCall(this.parts.apiTimeoutMs, 'kill', this.parts.container.kill()));
   }
 
   /** Closes stdin and lets Docker send TERM, then KILL after the grace period. */
@@ -203,7 +192,11 @@ class DockerInstance extends DriverInstance {
     this.stdin.end();
     const seconds = Math.max(1, Math.ceil(this.parts.graceMs / 1000));
     return this.halt(() =>
-      within(this.parts.apiTimeoutMs + this.parts.graceMs, 'stop', this.parts.container.stop({ t: seconds })),
+      engineCall(
+        this.parts.apiTimeoutMs + this.parts.graceMs,
+        'stop',
+        this.parts.container.stop({ t: seconds }),
+      ),
     );
   }
 
@@ -223,7 +216,7 @@ class DockerInstance extends DriverInstance {
 /** Removes a container, running or not; one already gone (404) or being removed (409) counts as removed. */
 async function forceRemove(container: Docker.Container, timeoutMs: number): Promise<void> {
   try {
-    await within(timeoutMs, 'remove', container.remove({ force: true }));
+    await engineCall(timeoutMs, 'remove', container.remove({ force: true }));
   } catch (error) {
     if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
   }
@@ -255,7 +248,7 @@ export class DockerDriver implements Driver {
   }
 
   private async watchOom(): Promise<void> {
-    const events = await within(
+    const events = await engineCall(
       this.apiTimeoutMs,
       'events',
       this.docker.getEvents({
@@ -282,7 +275,7 @@ export class DockerDriver implements Driver {
   }
 
   private async removeLeftovers(): Promise<number> {
-    const leftovers = await within(
+    const leftovers = await engineCall(
       this.apiTimeoutMs,
       'list containers',
       this.docker.listContainers({
@@ -302,7 +295,7 @@ export class DockerDriver implements Driver {
     const memory = spec.memoryMb * 1024 * 1024;
     let container: Docker.Container;
     try {
-      container = await within(
+      container = await engineCall(
         this.apiTimeoutMs,
         'create container',
         this.docker.createContainer({
@@ -357,7 +350,7 @@ export class DockerDriver implements Driver {
     if (!isImageReference(image))
       throw new UnknownImageError(`${JSON.stringify(image)} is not an image reference`);
     try {
-      const info = await within(
+      const info = await engineCall(
         this.apiTimeoutMs,
         'inspect image',
         this.docker.getImage(engineImagePath(image)).inspect(),
@@ -379,7 +372,7 @@ export class DockerDriver implements Driver {
     signalsReady: boolean,
   ): Promise<Instance> {
     // Attached before start, so not a byte of output is missed.
-    const stream = await within(
+    const stream = await engineCall(
       this.apiTimeoutMs,
       'attach',
       container.attach({ stream: true, hijack: true, stdin: true, stdout: true, stderr: true }),
@@ -399,7 +392,7 @@ export class DockerDriver implements Driver {
       (stream as unknown as Writable).destroy();
       throw error;
     };
-    await within(this.apiTimeoutMs, 'start', container.start()).catch(abandon);
+    await engineCall(this.apiTimeoutMs, 'start', container.start()).catch(abandon);
     const instance = new DockerInstance(spec.id, {
       container,
       stream,
