@@ -10,7 +10,7 @@ import { NodeDirectory } from './attribution.js';
 import { type DiscoveredNode, discoverNodes } from './discovery.js';
 import { type CallRecord, type DriveResult, drive } from './drive.js';
 import { primesQuery } from './execute.js';
-import { EXIT, exitStatus } from './exit-codes.js';
+import { EXIT, exitStatus, type RunOutcome } from './exit-codes.js';
 import { type HarnessOptions, splitInvokePath } from './flags.js';
 import { type Output, ProgressBar, plainOutput } from './progress.js';
 import { buildReport } from './report.js';
@@ -37,10 +37,8 @@ export interface HarnessIo {
   signal: AbortSignal;
 }
 
-interface Phase<T> {
-  value?: T;
-  exit?: number;
-}
+/** A step's result, or the exit status that ends the run there. */
+type Phase<T> = { ok: true; value: T } | { ok: false; exit: number };
 
 class Run {
   readonly out: Output;
@@ -67,18 +65,20 @@ class Run {
     return this.#agent.close();
   }
 
-  async discover(directory: NodeDirectory): Promise<Phase<DiscoveredNode[]>> {
+  /** The nodes of -nodes, and the first that answered with its id. */
+  async discover(directory: NodeDirectory): Promise<Phase<{ nodes: DiscoveredNode[]; answering: string }>> {
     this.out.print(discoveryHeader());
     const discovered = await discoverNodes(directory, this.options.route, (node) => this.client(node));
     for (const node of discovered) for (const line of discoveryLines(node)) this.out.print(line);
-    if (discovered.every((node) => node.id === undefined)) {
+    const answering = discovered.find((node) => node.id !== undefined);
+    if (answering === undefined) {
       const why = discovered.some((node) => node.reachable)
         ? `no node of -nodes answered ${this.options.route} with its id (see the errors above)`
         : `no node of -nodes (${this.options.nodes.join(', ')}) answered at all`;
       this.error(`cannot reach the deployment: ${why}`);
-      return { exit: EXIT.unreachable };
+      return { ok: false, exit: EXIT.unreachable };
     }
-    return { value: discovered };
+    return { ok: true, value: { nodes: discovered, answering: answering.node } };
   }
 
   async createRoutes(api: FnClient): Promise<Phase<ClonedRoutes>> {
@@ -90,11 +90,11 @@ class Run {
         `Created ${clones.created.length} routes ${app}${clones.paths[0]} .. ${app}${clones.paths.at(-1)} from ${app}${path}` +
           (reused > 0 ? ` (${reused} already existed: reused, and left in place afterwards)` : ''),
       );
-      return { value: clones };
+      return { ok: true, value: clones };
     } catch (error) {
       if (!(error instanceof RouteSetupError)) throw error;
       this.error(`cannot set up -routes: ${error.message}`);
-      return { exit: EXIT.unreachable };
+      return { ok: false, exit: EXIT.unreachable };
     }
   }
 
@@ -170,16 +170,16 @@ export async function runHarness(options: HarnessOptions, io: HarnessIo): Promis
   try {
     const directory = new NodeDirectory(options.nodes);
     const discovery = await run.discover(directory);
-    if (discovery.value === undefined) return discovery.exit as number;
+    if (!discovery.ok) return discovery.exit;
     if (io.signal.aborted) return EXIT.interrupted;
 
     // The API goes to a node that just answered, not through the balancer: it must work even when
     // the balancer is the thing that is broken.
-    const api = run.client(discovery.value.find((node) => node.id !== undefined)!.node);
+    const api = run.client(discovery.value.answering);
     let clones: ClonedRoutes | undefined;
     if (options.routes > 0) {
       const created = await run.createRoutes(api);
-      if (created.value === undefined) return created.exit as number;
+      if (!created.ok) return created.exit;
       clones = created.value;
     }
     const routes = clones ? clones.paths.map((path) => `/r/${clones.app}${path}`) : [options.route];
@@ -194,7 +194,7 @@ export async function runHarness(options: HarnessOptions, io: HarnessIo): Promis
     const summary = summarize({
       records: driven.records,
       planned: options.calls,
-      discovered: discovery.value,
+      discovered: discovery.value.nodes,
       routes,
     });
     const verdicts = evaluateThresholds(summary, options.thresholds);
@@ -211,36 +211,36 @@ export async function runHarness(options: HarnessOptions, io: HarnessIo): Promis
     for (const verdict of verdicts) {
       if (!verdict.passed) run.error(`threshold failed: -${verdict.flag}: ${verdict.detail}`);
     }
-    const outcome = {
+    const outcome: RunOutcome = {
       unreachable,
       interrupted: driven.stop === 'interrupted',
       outputFailed: false,
       thresholdsPassed: verdicts.every((verdict) => verdict.passed),
     };
-    const report = (exitCode: number) =>
-      buildReport({
-        options,
-        routes,
-        startedAt,
-        finishedAt: new Date(),
-        discovery: discovery.value!,
-        records: driven.records,
-        stop: driven.stop,
-        summary,
-        thresholds: verdicts,
-        exitCode,
-      });
-    // SVG first, so the JSON report can carry the final exit status.
-    outcome.outputFailed = !(await run.write(options.svgFile, 'SVG chart', () =>
-      renderSvg(report(exitStatus(outcome))),
-    ));
-    const jsonWritten = await run.write(
-      options.jsonFile,
-      'JSON report',
-      () => `${JSON.stringify(report(exitStatus(outcome)), null, 2)}\n`,
-    );
-    outcome.outputFailed ||= !jsonWritten;
-    return exitStatus(outcome);
+    // The report carries the run's exit status, which a file that cannot be written changes: the SVG
+    // is written first, so the JSON report has the final status.
+    const report = buildReport({
+      options,
+      routes,
+      startedAt,
+      finishedAt: new Date(),
+      discovery: discovery.value.nodes,
+      records: driven.records,
+      stop: driven.stop,
+      summary,
+      thresholds: verdicts,
+      exitCode: exitStatus(outcome),
+    });
+    const outputs = [
+      { file: options.svgFile, what: 'SVG chart', content: () => renderSvg(report) },
+      { file: options.jsonFile, what: 'JSON report', content: () => `${JSON.stringify(report, null, 2)}\n` },
+    ];
+    for (const output of outputs) {
+      if (await run.write(output.file, output.what, output.content)) continue;
+      outcome.outputFailed = true;
+      report.exitCode = exitStatus(outcome);
+    }
+    return report.exitCode;
   } finally {
     await run.close();
   }
