@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { createScratchDatabase } from '../../helpers/databases.js';
 import { freePort } from '../../helpers/ports.js';
 import { startPostgres } from '../../helpers/postgres.js';
+import { sampleRoute } from '../../helpers/sample-route.js';
 import { waitUntil } from '../../helpers/wait.js';
 import {
   AlreadyExistsError,
@@ -31,7 +32,6 @@ import { DEFAULT_DB_URL, openDatastore, parseDbUrl } from '../../src/node/datast
 import { PostgresDatastore } from '../../src/node/datastore/postgres.js';
 import { RouteCache } from '../../src/node/datastore/route-cache.js';
 import { SqliteDatastore } from '../../src/node/datastore/sqlite.js';
-import { sampleRoute } from '../sample-route.js';
 
 /** One empty database of one engine, and raw access to it that bypasses the datastore. */
 interface TestDatabase {

@@ -8,7 +8,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { NESTED_TEST_TIMEOUT_MS, runNestedGuard } from '../../helpers/guard/nested-run.js';
 import type { Verdict } from '../../helpers/guard/report.js';
 import { distPath } from '../../src/common/package-root.js';
-import { VERDICT } from './guard-verdict-keys.js';
+import { VERDICT } from './support/guard-verdicts.js';
 
 interface Mutant {
   flaw: string;

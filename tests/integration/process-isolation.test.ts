@@ -14,7 +14,7 @@ import type { Instance } from '../../src/node/drivers/driver.js';
 import { DEFAULT_OPEN_FILES, DEFAULT_PIDS } from '../../src/node/drivers/process-confinement.js';
 import { ProcessDriver } from '../../src/node/drivers/process-driver.js';
 import { ImageRegistry } from '../../src/node/drivers/process-registry.js';
-import { processAlive } from './runner-support.js';
+import { processAlive } from './support/runner-node.js';
 
 const isRoot = process.getuid?.() === 0;
 const dir = mkdtempSync(join(tmpdir(), 'fnguard-isolation-'));

@@ -2,7 +2,7 @@
 // function process it started is gone (checked by pid).
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../helpers/wait.js';
-import { functionProcesses, processAlive, startRunnerNode, uniqueApp } from './runner-support.js';
+import { functionProcesses, processAlive, startRunnerNode, uniqueApp } from './support/runner-node.js';
 
 describe('SIGTERM', () => {
   it('lets in-flight calls finish and leaves no function process behind', async () => {

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { StartError, UnknownImageError } from '../../src/node/drivers/driver.js';
 import { ProcessDriver } from '../../src/node/drivers/process-driver.js';
 import { ImageRegistry } from '../../src/node/drivers/process-registry.js';
-import { functionProcesses, processAlive } from './runner-support.js';
+import { functionProcesses, processAlive } from './support/runner-node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fnguard-driver-'));
 // Root runs functions as nobody, who must be able to read their code.

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { waitForValue, waitUntil } from '../../helpers/wait.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
-import { functionProcesses, processAlive, runnerNodeForFile, uniqueApp } from './runner-support.js';
+import { functionProcesses, processAlive, runnerNodeForFile, uniqueApp } from './support/runner-node.js';
 
 /** How long a killed or stopped function process may take to disappear. */
 const EXIT_DEADLINE_MS = 10_000;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseGoDuration } from '../../src/common/duration.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
-import { runnerNodeForFile, uniqueApp } from './runner-support.js';
+import { runnerNodeForFile, uniqueApp } from './support/runner-node.js';
 
 /** Issue 3: 100 sequential calls to a hot route are served by exactly one container. */
 const SEQUENTIAL_CALLS = 100;

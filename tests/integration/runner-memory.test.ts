@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../helpers/wait.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
-import { functionProcesses, processAlive, runnerNodeForFile, uniqueApp } from './runner-support.js';
+import { functionProcesses, processAlive, runnerNodeForFile, uniqueApp } from './support/runner-node.js';
 
 const CAPACITY_MB = 200;
 const ROUTE_MB = 128;

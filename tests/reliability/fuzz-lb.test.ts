@@ -31,7 +31,7 @@ import {
   sendRaw,
   Tally,
   watchLog,
-} from './fuzz-support.js';
+} from './support/fuzz.js';
 
 const settings = fuzzSettings();
 const PROXIED = scaled(settings, 1500);

@@ -41,7 +41,7 @@ import {
   sendRaw,
   Tally,
   watchLog,
-} from './fuzz-support.js';
+} from './support/fuzz.js';
 
 const settings = fuzzSettings();
 const WRITES = scaled(settings, 3500);

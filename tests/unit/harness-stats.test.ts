@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallRecord } from '../../src/harness/drive.js';
 import { distribution, percentile, summarize } from '../../src/harness/stats.js';
-import { call as fixtureCall } from './harness-fixtures.js';
+import { call as fixtureCall } from './support/harness-fixtures.js';
 
 let index = 0;
 const call = (route: string, node: string | null, extra: Partial<CallRecord> = {}) =>

@@ -3,7 +3,7 @@ import { parseHarnessFlags } from '../../src/harness/flags.js';
 import { buildReport } from '../../src/harness/report.js';
 import { escapeXml, renderSvg } from '../../src/harness/svg.js';
 import { evaluateThresholds } from '../../src/harness/thresholds.js';
-import { allOnOne, NO_BOUNDS, NODES, recorded, summaryOf } from './harness-fixtures.js';
+import { allOnOne, NO_BOUNDS, NODES, recorded, summaryOf } from './support/harness-fixtures.js';
 
 const ENTITY = /&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);/g;
 const NAME = '[A-Za-z_][\\w.:-]*';

@@ -19,7 +19,7 @@ import {
   roundRobin,
   routeNames,
   summaryOf,
-} from './harness-fixtures.js';
+} from './support/harness-fixtures.js';
 
 const ROUTE = '/r/primesapp/primes';
 

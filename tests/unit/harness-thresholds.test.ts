@@ -12,7 +12,7 @@ import {
   routeNames,
   sticky,
   summaryOf,
-} from './harness-fixtures.js';
+} from './support/harness-fixtures.js';
 
 const ONE_ROUTE = ['/r/primesapp/primes'];
 const STRICT: ThresholdBounds = { ...NO_BOUNDS, maxNodesPerRoute: 1, minHomeShare: 1 };

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { rawRequest } from '../../helpers/raw-http.js';
 import { MAX_ROUTE_TABLE_BYTES } from '../../src/lb/stats.js';
 import { LB_PATHS } from '../../src/lb/wire.js';
-import { call, type StandInNode, startLb, startStandIn, waitOnline } from './lb-fixtures.js';
+import { call, type StandInNode, startLb, startStandIn, waitOnline } from './support/lb-fixtures.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitUntil } from '../../helpers/wait.js';
 import { LB_MESSAGES, LB_PATHS, type LbNodesResponse, type LbStatsResponse } from '../../src/lb/wire.js';
-import { call, type StandInNode, startLb, startStandIn, waitOnline } from './lb-fixtures.js';
+import { call, type StandInNode, startLb, startStandIn, waitOnline } from './support/lb-fixtures.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {

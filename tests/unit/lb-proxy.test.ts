@@ -14,7 +14,7 @@ import {
   startLb,
   startStandIn,
   waitOnline,
-} from './lb-fixtures.js';
+} from './support/lb-fixtures.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { sampleRoute } from '../../helpers/sample-route.js';
 import {
   type Datastore,
   DatastoreUnavailableError,
@@ -12,7 +13,6 @@ import {
 } from '../../src/node/datastore/datastore.js';
 import { RouteCache } from '../../src/node/datastore/route-cache.js';
 import { SqliteDatastore } from '../../src/node/datastore/sqlite.js';
-import { sampleRoute } from '../sample-route.js';
 
 const SHORT = 500;
 const LONG = 10_000;

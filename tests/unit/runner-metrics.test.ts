@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { METRIC_ROUTES, RunnerMetrics } from '../../src/node/runner/metrics.js';
 import { createRunner } from '../../src/node/runner/runner.js';
 import { RunnerStats } from '../../src/node/runner/stats.js';
-import { FakeClock, FakeDriver, settle, silentLogger, testCall, testRoute } from './runner-fakes.js';
+import { FakeClock, FakeDriver, settle, silentLogger, testCall, testRoute } from './support/runner-fakes.js';
 
 /** The value of one series in Prometheus text, e.g. series(text, 'fn_calls_total{outcome="complete"}'). */
 function series(text: string, name: string): number | undefined {

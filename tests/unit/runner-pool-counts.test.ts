@@ -17,7 +17,7 @@ import {
   silentLogger,
   testCall,
   testRoute,
-} from './runner-fakes.js';
+} from './support/runner-fakes.js';
 
 const APP: App = { name: 'app', config: {} };
 

@@ -12,7 +12,7 @@ import {
   silentLogger,
   testCall,
   testRoute,
-} from './runner-fakes.js';
+} from './support/runner-fakes.js';
 
 interface Outcome {
   result?: CallResult;

@@ -6,9 +6,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { request } from 'undici';
-import { waitUntil } from '../../helpers/wait.js';
-import { type LbOptions, parseFlags } from '../../src/lb/flags.js';
-import { Fnlb } from '../../src/lb/server.js';
+import { waitUntil } from '../../../helpers/wait.js';
+import { type LbOptions, parseFlags } from '../../../src/lb/flags.js';
+import { Fnlb } from '../../../src/lb/server.js';
 
 export interface SeenRequest {
   method: string;

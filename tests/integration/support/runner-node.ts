@@ -5,9 +5,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { FnClient } from '../../helpers/fn-client.js';
-import { FnNodeProcess } from '../../helpers/fn-node-process.js';
-import type { NodeStats } from '../../src/common/wire.js';
+import { FnClient } from '../../../helpers/fn-client.js';
+import { FnNodeProcess } from '../../../helpers/fn-node-process.js';
+import type { NodeStats } from '../../../src/common/wire.js';
 
 export interface RunnerNode {
   node: FnNodeProcess;

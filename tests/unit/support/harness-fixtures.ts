@@ -1,9 +1,9 @@
 // Recorded call distributions for the harness's unit tests: the shapes a good and a broken balancer
 // produce, built as the harness records them, so statistics, thresholds and reports are tested on
 // data without a deployment.
-import { type CallRecord, callPlan } from '../../src/harness/drive.js';
-import type { ThresholdBounds } from '../../src/harness/flags.js';
-import { type Summary, summarize } from '../../src/harness/stats.js';
+import { type CallRecord, callPlan } from '../../../src/harness/drive.js';
+import type { ThresholdBounds } from '../../../src/harness/flags.js';
+import { type Summary, summarize } from '../../../src/harness/stats.js';
 
 export const NODES = [
   '127.0.0.1:8082',
