@@ -1,7 +1,7 @@
 // Versioned schema migrations for both datastore engines. Each migration is a numbered entry with the
 // SQL of each engine; `schema_migrations` records which versions a database has (version + applied_at).
 // Migrations run at open, in order, each in its own transaction. A database whose schema is newer than
-// this code knows is refused: running old code on a new schema is the silent break the design forbids.
+// this code knows is refused: old code on a new schema would misread it without a word.
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 

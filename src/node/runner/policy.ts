@@ -1,19 +1,8 @@
-// The launch policy of one hot pool, as a pure function of counts and estimates.
-// It is evaluated whenever a call waits or a container frees up; memory admission comes after it.
-//
-// The adaptive rule weighs queueing against starting. The queueing side is taken as "about
-// R * (waiting + 1) / max(1, busy + starting)": the wait of the last call in line. Taken literally on
-// the process driver (2 cores) it over-launched for fast functions: a burst of 50 calls of a 5 ms
-// function measured R = 8-20 ms under the burst and a seed S = 85-165 ms, and started 5-6
-// containers that all became ready after one hot container had drained the queue. Three
-// refinements, each grounded in those measurements:
-//   1. The queue is compared through its average call, which waits half as long as the last one.
-//   2. A start launched while n others are in flight on the node takes about S * (n + 1): starts
-//      share one engine (the node's synchronous fork and the same CPUs here, Docker's daemon
-//      there). Measured: one start alone 40-100 ms, each of four concurrent ones 200-600 ms.
-//   3. (pool.ts) R follows hot calls: a container's first call also pays its runtime's warm-up
-//      (10-15 ms against 6 ms hot here), which is part of a start; the first call only seeds R.
-// With these, the same bursts started 2-3 containers for 5 ms calls and 24-47 for 1 s calls.
+// The launch policy of one hot pool, as a pure function of counts and estimates: evaluated whenever a
+// call waits or a container frees up; memory admission comes after it. Its rules in order are the
+// Hold values below. The adaptive one weighs the queue's average wait against the start time, with a
+// start that overlaps n others expected to take S * (n + 1) since starts share one engine; the
+// measurements that gave it this shape are in docs/launch-policy.md.
 
 export interface PoolView {
   /** Calls of this pool waiting for a container. */
