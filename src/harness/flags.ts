@@ -1,6 +1,6 @@
 // The fnlb-harness command line: the historic Go harness's flags with their defaults and spelling
-// (-lb, -nodes, -route, -calls, -max, -loops, -v), plus the planned enhancements (-routes,
-// -concurrency) and what a CI gate needs (time bounds, report files, threshold flags). Parsing is the
+// (-lb, -nodes, -route, -calls, -max, -loops, -v), plus -routes and -concurrency (which the historic
+// one lacked) and what a CI gate needs (time bounds, report files, threshold flags). Parsing is the
 // shared Go-style parser; this module only adds the checks that need more than one flag or a format.
 import { parseGoDuration } from '../common/duration.js';
 import { FlagError, type FlagValues, formatGoUsage, parseGoFlags } from '../common/go-flags.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // fnlb-harness: the load harness for fnlb and any Fn-compatible deployment, a port of the historic
-// fnlb-test-harness with its planned enhancements. It learns each node's id by calling the node
+// fnlb-test-harness with -routes and -concurrency added. It learns each node's id by calling the node
 // directly, calls a route (or -routes clones of it) through the balancer, and reports how the calls
 // were distributed: the historic "Results (executions per node):" block, a bar chart, nodes per route,
 // home share, latency percentiles, failures and cold starts; -json and -svg write the report to files,
