@@ -7,32 +7,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { rawRequest } from '../../helpers/raw-http.js';
 import { MAX_ROUTE_TABLE_BYTES } from '../../src/lb/stats.js';
 import { LB_PATHS } from '../../src/lb/wire.js';
-import { call, type StandInNode, startLb, startStandIn, waitOnline } from './support/lb-fixtures.js';
+import { call, type StandInNode, standInCluster, startLb, startStandIn } from './support/lb-fixtures.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const close of cleanup.splice(0).reverse()) await close();
 });
-
-async function cluster(count: number, flags: string[] = [], token?: string) {
-  const nodes: StandInNode[] = [];
-  for (let i = 0; i < count; i++) {
-    const node = await startStandIn();
-    cleanup.push(() => node.close());
-    nodes.push(node);
-  }
-  const lb = await startLb(
-    nodes.map((node) => node.address),
-    flags,
-    token,
-  );
-  cleanup.push(() => lb.close());
-  await waitOnline(
-    lb.lb,
-    nodes.map((node) => node.address),
-  );
-  return { nodes, lb, authority: new URL(lb.url).host };
-}
 
 describe('requests fnlb cannot forward', () => {
   it.each([
@@ -45,7 +25,7 @@ describe('requests fnlb cannot forward', () => {
     ['an encoded slash', 'GET /r/app/a%2Fb HTTP/1.1\r\nHost: H\r\n\r\n'],
     ['a dot segment', 'GET /r/app/../other/x HTTP/1.1\r\nHost: H\r\n\r\n'],
   ])('answers 400 to %s, sends nothing to a node and keeps every node online', async (_what, request) => {
-    const { nodes, lb, authority } = await cluster(2, ['-hc-interval', '30']);
+    const { nodes, lb, authority } = await standInCluster(2, ['-hc-interval', '30']);
     for (let i = 0; i < 3; i++) {
       const answer = await rawRequest(authority, request.replace('Host: H', `Host: ${authority}`));
       expect(answer.status, answer.head).toBe(400);
@@ -63,7 +43,7 @@ describe('requests fnlb cannot forward', () => {
     ['a malformed request line', 'G ET /r/app/x HTTP/1.1\r\nHost: H\r\n\r\n', 400],
     ['a 20 KiB target', `GET /r/app/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: H\r\n\r\n`, 431],
   ])('answers %s in its JSON error shape', async (_what, request, status) => {
-    const { nodes, authority } = await cluster(1, ['-hc-interval', '30']);
+    const { nodes, authority } = await standInCluster(1, ['-hc-interval', '30']);
     const answer = await rawRequest(authority, request.replace('Host: H', `Host: ${authority}`));
     expect(answer.status, answer.head).toBe(status);
     expect(answer.headers['content-type']).toMatch(/^application\/json/);
@@ -72,7 +52,7 @@ describe('requests fnlb cannot forward', () => {
   });
 
   it('forwards an absolute-form target naming this balancer as its canonical path', async () => {
-    const { nodes, authority } = await cluster(1);
+    const { nodes, authority } = await standInCluster(1);
     const answer = await rawRequest(
       authority,
       `GET http://${authority}/r/app//%72oute/?q=1 HTTP/1.1\r\nHost: ${authority}\r\nConnection: close\r\n\r\n`,
@@ -84,7 +64,7 @@ describe('requests fnlb cannot forward', () => {
 
 describe('stickiness by the canonical path', () => {
   it('sends every spelling of a route path to the node of the plain spelling', async () => {
-    const { lb } = await cluster(5);
+    const { lb } = await standInCluster(5);
     for (let route = 0; route < 20; route++) {
       const plain = `/r/app/route-${route}`;
       const home = (await call(`${lb.url}${plain}`)).headers['fn-lb-node'];
@@ -132,7 +112,7 @@ describe('management API safety', () => {
   });
 
   it('reads numeric spellings of a node as that node, and refuses a second name for it with 409', async () => {
-    const { nodes, lb } = await cluster(1);
+    const { nodes, lb } = await standInCluster(1);
     const port = (nodes[0] as StandInNode).address.split(':')[1];
     const nodesUrl = `${lb.url}${LB_PATHS.nodes}`;
     const put = (node: string) => call(nodesUrl, { method: 'PUT', body: JSON.stringify({ node }) });
@@ -160,7 +140,7 @@ describe('management API safety', () => {
 
 describe('memory bounds', () => {
   it('keeps replay buffers within the budget: over it, a body streams to one node and is not retried', async () => {
-    const { nodes, lb } = await cluster(2, ['-replay-budget', '0']);
+    const { nodes, lb } = await standInCluster(2, ['-replay-budget', '0']);
     for (const node of nodes) {
       node.handle = (_req, _body, res) => {
         res.writeHead(503, { 'fn-refused': 'busy' }).end('{}');
@@ -172,7 +152,7 @@ describe('memory bounds', () => {
   });
 
   it('hands the budget back when each request ends', async () => {
-    const { lb } = await cluster(2);
+    const { lb } = await standInCluster(2);
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         call(`${lb.url}/r/app/${i}`, { method: 'POST', body: 'x'.repeat(5000) }),
@@ -182,7 +162,7 @@ describe('memory bounds', () => {
   });
 
   it('cuts an upload that stalls past -body-timeout with 408 and sends nothing to a node', async () => {
-    const { nodes, authority } = await cluster(1, ['-body-timeout', '0.5']);
+    const { nodes, authority } = await standInCluster(1, ['-body-timeout', '0.5']);
     const started = Date.now();
     const answer = await rawRequest(
       authority,
@@ -195,7 +175,7 @@ describe('memory bounds', () => {
   });
 
   it('bounds the route table in bytes and drops the least recently used routes first', async () => {
-    const { lb } = await cluster(1);
+    const { lb } = await standInCluster(1);
     await call(`${lb.url}/r/app/busy`);
     for (let i = 0; i < 400; i++) {
       await call(`${lb.url}/r/app/${randomBytes(6000).toString('hex')}`);

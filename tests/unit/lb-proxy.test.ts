@@ -11,6 +11,7 @@ import {
   call,
   type LbUnderTest,
   type StandInNode,
+  standInCluster,
   startLb,
   startStandIn,
   waitOnline,
@@ -20,28 +21,6 @@ const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const close of cleanup.splice(0).reverse()) await close();
 });
-
-async function cluster(
-  count: number,
-  flags: string[] = [],
-): Promise<{ nodes: StandInNode[]; lb: LbUnderTest }> {
-  const nodes: StandInNode[] = [];
-  for (let i = 0; i < count; i++) {
-    const node = await startStandIn();
-    cleanup.push(() => node.close());
-    nodes.push(node);
-  }
-  const lb = await startLb(
-    nodes.map((node) => node.address),
-    flags,
-  );
-  cleanup.push(() => lb.close());
-  await waitOnline(
-    lb.lb,
-    nodes.map((node) => node.address),
-  );
-  return { nodes, lb };
-}
 
 function byAddress(nodes: StandInNode[], address: string): StandInNode {
   return nodes.find((node) => node.address === address) as StandInNode;
@@ -58,7 +37,7 @@ function pathHomedOn(lb: LbUnderTest, address: string): string {
 
 describe('fnlb proxy', () => {
   it('forwards method, path, query and body; strips hop-by-hop headers both ways; adds XFF and Fn-Lb-Node', async () => {
-    const { nodes, lb } = await cluster(2);
+    const { nodes, lb } = await standInCluster(2);
     for (const node of nodes) {
       node.handle = (_req, _body, res) => {
         res.writeHead(201, {
@@ -122,7 +101,7 @@ describe('fnlb proxy', () => {
   });
 
   it('reads XXX-FXLB-WAIT in every Go duration unit fn-node writes, µs included', async () => {
-    const { nodes, lb } = await cluster(1);
+    const { nodes, lb } = await standInCluster(1);
     const node = nodes[0] as StandInNode;
     const backend = lb.lb.balancer.get(node.address);
     // The balancer's average: the first report sets it, each next one moves it 30% of the way.
@@ -146,7 +125,7 @@ describe('fnlb proxy', () => {
   });
 
   it('keeps a route on one node whatever its query, and spreads routes over every node', async () => {
-    const { nodes, lb } = await cluster(3);
+    const { nodes, lb } = await standInCluster(3);
     const used = new Set<string>();
     for (let i = 0; i < 30; i++) {
       used.add((await call(`${lb.url}/r/app/sticky?n=${i}`)).headers['fn-lb-node'] as string);
@@ -159,7 +138,7 @@ describe('fnlb proxy', () => {
   });
 
   it('retries a call a node refused (503 Fn-Refused) on the next node of the walk with the same body, once per node', async () => {
-    const { nodes, lb } = await cluster(3);
+    const { nodes, lb } = await standInCluster(3);
     const path = pathHomedOn(lb, nodes[0]?.address as string);
     const [home, second, third] = lb.lb.balancer
       .walk(path)
@@ -196,7 +175,7 @@ describe('fnlb proxy', () => {
   ])(
     'passes a %i %j the function answered to the client: it ran, so it is never retried',
     async (status, extra) => {
-      const { nodes, lb } = await cluster(3);
+      const { nodes, lb } = await standInCluster(3);
       const path = pathHomedOn(lb, nodes[0]?.address as string);
       const home = nodes[0] as StandInNode;
       home.handle = (_req, _body, res) => {
@@ -210,7 +189,7 @@ describe('fnlb proxy', () => {
   );
 
   it('takes a draining node out at once and sends its refused call to the next node', async () => {
-    const { nodes, lb } = await cluster(3, ['-hc-interval', '30']);
+    const { nodes, lb } = await standInCluster(3, ['-hc-interval', '30']);
     const home = nodes[0] as StandInNode;
     const path = pathHomedOn(lb, home.address);
     home.handle = (_req, _body, res) => {
@@ -225,7 +204,7 @@ describe('fnlb proxy', () => {
   });
 
   it('fails over a refused connection to the next node and marks the dead node offline at once', async () => {
-    const { nodes, lb } = await cluster(3, ['-hc-interval', '30']);
+    const { nodes, lb } = await standInCluster(3, ['-hc-interval', '30']);
     const dead = nodes[1] as StandInNode;
     const path = pathHomedOn(lb, dead.address);
     const next = lb.lb.balancer.walk(path)[1]?.address;
@@ -240,7 +219,7 @@ describe('fnlb proxy', () => {
   });
 
   it('does not retry a call the node received and then failed; the client gets 502', async () => {
-    const { nodes, lb } = await cluster(3);
+    const { nodes, lb } = await standInCluster(3);
     const victim = nodes[0] as StandInNode;
     victim.handle = (req) => req.socket.destroy();
     const path = pathHomedOn(lb, victim.address);
@@ -266,7 +245,7 @@ describe('fnlb proxy', () => {
   });
 
   it('streams a body larger than the buffer limit to the node and a slow response back as it comes', async () => {
-    const { nodes, lb } = await cluster(2);
+    const { nodes, lb } = await standInCluster(2);
     for (const node of nodes) {
       node.handle = (req, body, res) => {
         if (req.url?.startsWith('/r/app/upload')) {
@@ -321,7 +300,7 @@ describe('fnlb proxy', () => {
   });
 
   it('takes a node out after -hc-unhealthy failed checks in a row, not after one', async () => {
-    const { nodes, lb } = await cluster(2, ['-hc-unhealthy', '3', '-hc-interval', '0.05']);
+    const { nodes, lb } = await standInCluster(2, ['-hc-unhealthy', '3', '-hc-interval', '0.05']);
     const flaky = nodes[0] as StandInNode;
     const backend = lb.lb.balancer.get(flaky.address);
     flaky.version = { status: 500, body: '' };
@@ -335,7 +314,7 @@ describe('fnlb proxy', () => {
   });
 
   it('drains on close: in-flight calls finish, new connections are refused', async () => {
-    const { nodes, lb } = await cluster(1, ['-shutdown-timeout', '5']);
+    const { nodes, lb } = await standInCluster(1, ['-shutdown-timeout', '5']);
     (nodes[0] as StandInNode).handle = (_req, _body, res) => {
       setTimeout(() => res.writeHead(200).end('finished'), 300);
     };

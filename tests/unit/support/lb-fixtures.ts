@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { request } from 'undici';
+import { onTestFinished } from 'vitest';
 import { waitUntil } from '../../../helpers/wait.js';
 import { type LbOptions, parseFlags } from '../../../src/lb/flags.js';
 import { Fnlb } from '../../../src/lb/server.js';
@@ -110,4 +111,26 @@ export function waitOnline(lb: Fnlb, nodes: string[]): Promise<void> {
   return waitUntil(`${nodes.join(', ')} online`, () =>
     nodes.every((node) => lb.balancer.get(node)?.online === true),
   ).then(() => undefined);
+}
+
+/**
+ * `count` stand-in nodes behind a real Fnlb, every one online; all of it is closed when the test that
+ * asked for it ends (the balancer first).
+ */
+export async function standInCluster(
+  count: number,
+  flags: string[] = [],
+  token?: string,
+): Promise<{ nodes: StandInNode[]; lb: LbUnderTest; authority: string }> {
+  const nodes: StandInNode[] = [];
+  for (let i = 0; i < count; i++) {
+    const node = await startStandIn();
+    onTestFinished(() => node.close());
+    nodes.push(node);
+  }
+  const addresses = nodes.map((node) => node.address);
+  const lb = await startLb(addresses, flags, token);
+  onTestFinished(() => lb.close());
+  await waitOnline(lb.lb, addresses);
+  return { nodes, lb, authority: new URL(lb.url).host };
 }
