@@ -1,6 +1,6 @@
 // The compiled CLI as a process: exit statuses, stderr messages, and the report files, against a
 // stand-in deployment whose "balancer" alternates between two node ids (the spreading fnlb bug).
-// The real topology (fn-node processes and fnlb) is in tests/integration/harness-cli.test.ts.
+// The real topology (fn-node processes and fnlb) is in harness-cli.test.ts.
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
