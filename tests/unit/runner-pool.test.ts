@@ -2,8 +2,9 @@
 // reuse, idle timeout, LRU eviction, memory admission, broken containers and the /stats counters.
 import { describe, expect, it } from 'vitest';
 import type { Route } from '../../src/common/wire.js';
+import type { CallResult } from '../../src/node/runner/call.js';
 import { CallError } from '../../src/node/runner/errors.js';
-import { type CallResult, createRunner, type Runner } from '../../src/node/runner/runner.js';
+import { createRunner, type Runner } from '../../src/node/runner/runner.js';
 import {
   FakeClock,
   FakeDriver,

@@ -6,12 +6,12 @@
 import { Ewma } from '../../common/ewma.js';
 import type { App, Route } from '../../common/wire.js';
 import { type FormatCodec, formatCodec } from '../formats/index.js';
+import type { CallRequest } from './call.js';
 import type { Clock, Timer } from './clock.js';
 import type { Container, ContainerState } from './container.js';
 import type { CallError } from './errors.js';
 import type { RunnerMetrics } from './metrics.js';
 import type { PoolView } from './policy.js';
-import type { CallRequest } from './runner.js';
 import type { RunnerStats } from './stats.js';
 
 export interface Waiter {

@@ -6,16 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { App, NodeStats, Route } from '../../common/wire.js';
+import type { NodeStats, Route } from '../../common/wire.js';
 import { parseCpus } from '../cpus.js';
 import { type Driver, type ExitInfo, type Instance, UnknownImageError } from '../drivers/driver.js';
 import { withoutLoaderVariables } from '../drivers/loader-variables.js';
-import {
-  DEFAULT_MAX_RESPONSE_BYTES,
-  type FunctionRequest,
-  type FunctionResponse,
-  type HeaderMap,
-} from '../formats/index.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, type FunctionRequest } from '../formats/index.js';
+import type { CallRequest, CallResult } from './call.js';
 import { type Clock, realClock } from './clock.js';
 import { Container } from './container.js';
 import { CallError, clientGone, queueFull, tooBusy } from './errors.js';
@@ -24,27 +20,6 @@ import { RunnerMetrics } from './metrics.js';
 import { type LaunchDecision, launchDecision, naiveLaunchDecision } from './policy.js';
 import { Pool, type PoolHost, poolKey, statsKey, type Waiter } from './pool.js';
 import { RunnerStats } from './stats.js';
-
-export interface CallRequest {
-  id: string;
-  app: App;
-  route: Route;
-  method: string;
-  /** The URL as the client sent it: `http://host:port/r/app/path?query`. */
-  requestUrl: string;
-  headers: HeaderMap;
-  body: Buffer;
-  /** Aborted when the client goes away: a call still waiting then leaves its queue at once. */
-  signal?: AbortSignal;
-}
-
-export interface CallResult extends FunctionResponse {
-  containerId: string;
-  /** The call waited for a container start: its container had served no call before. */
-  cold: boolean;
-  /** From arrival at the runner to the start of execution. */
-  waitMs: number;
-}
 
 export interface RunnerOptions {
   nodeId: string;
