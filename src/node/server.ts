@@ -11,8 +11,9 @@ import Fastify, {
 } from 'fastify';
 import { parseRequestTarget } from '../common/request-target.js';
 import { errorBody, FN_HEADERS, FN_REFUSALS, type NodeStats } from '../common/wire.js';
+import { AnswerError } from './answer-error.js';
 import { appRoutes } from './api/apps.js';
-import { ApiError, badRequest, errorHandler, notFoundHandler, sendError } from './api/errors.js';
+import { badRequest, errorHandler, notFoundHandler, sendError } from './api/errors.js';
 import { routeRoutes } from './api/routes.js';
 import { systemRoutes } from './api/system.js';
 import type { Datastore } from './datastore/datastore.js';
@@ -132,7 +133,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       const tooLong = (error as FastifyError).code === 'FST_ERR_MAX_PARAM_LENGTH';
       sendError(
         reply,
-        new ApiError(
+        new AnswerError(
           tooLong ? 414 : 400,
           tooLong ? 'URL parameter too long' : `Bad request: ${error.message}`,
         ),
@@ -163,7 +164,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (request.url !== '/version') reply.raw.once('close', drain.arrived());
     if (drain.draining) {
       reply.header(FN_HEADERS.refused, FN_REFUSALS.draining).header('connection', 'close');
-      return sendError(reply, new ApiError(503, 'Node is shutting down', 1));
+      return sendError(reply, new AnswerError(503, 'Node is shutting down', 1));
     }
   });
   // A request still running when the node starts draining would otherwise leave its keep-alive

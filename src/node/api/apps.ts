@@ -1,15 +1,16 @@
 // Fn v1 app endpoints: /v1/apps and /v1/apps/:app.
 import type { FastifyInstance } from 'fastify';
 import type { AppResponse, AppsResponse } from '../../common/wire.js';
+import { AnswerError } from '../answer-error.js';
 import { AlreadyExistsError, type Datastore, NotFoundError } from '../datastore/datastore.js';
-import { ApiError, rethrowAs } from './errors.js';
+import { rethrowAs } from './errors.js';
 import { appFromBody, appPatchFromBody, mergeConfig, validateAppName } from './validate.js';
 
 type AppParams = { Params: { app: string } };
 
 export async function loadApp(datastore: Datastore, name: string) {
   const app = await datastore.getApp(validateAppName(name, 'app name in the URL'));
-  if (!app) throw new ApiError(404, 'App not found');
+  if (!app) throw new AnswerError(404, 'App not found');
   return app;
 }
 

@@ -1,55 +1,46 @@
-// The one place that turns failures into Fn's error shape `{"error":{"message"}}` and a status.
+// The one place that turns failures into Fn's error shape `{"error":{"message"}}` and a status:
+// an AnswerError (the API's refusals, the runner's call failures) as it is, datastore and fastify
+// errors by kind, anything else as a 500.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from '../../common/wire.js';
+import { AnswerError } from '../answer-error.js';
 import { AlreadyExistsError, DatastoreUnavailableError, NotFoundError } from '../datastore/datastore.js';
 
-/** An error the API answers as-is: status, Fn message and optional Retry-After seconds. */
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-  }
-}
-
-export const badRequest = (message: string) => new ApiError(400, message);
+export const badRequest = (message: string) => new AnswerError(400, message);
 
 /** A `.catch` handler that answers errors of one datastore class with Fn's own message. */
 export function rethrowAs(kind: new (...args: never[]) => Error, status: number, message: string) {
   return (error: unknown): never => {
-    throw error instanceof kind ? new ApiError(status, message) : error;
+    throw error instanceof kind ? new AnswerError(status, message) : error;
   };
 }
 
-function toApiError(error: FastifyError | Error): ApiError {
-  if (error instanceof ApiError) return error;
-  if (error instanceof NotFoundError) return new ApiError(404, error.message);
-  if (error instanceof AlreadyExistsError) return new ApiError(409, error.message);
+function toAnswer(error: FastifyError | Error): AnswerError {
+  if (error instanceof AnswerError) return error;
+  if (error instanceof NotFoundError) return new AnswerError(404, error.message);
+  if (error instanceof AlreadyExistsError) return new AnswerError(409, error.message);
   if (error instanceof DatastoreUnavailableError) {
-    return new ApiError(503, `Datastore unavailable: ${error.message}`, 1);
+    return new AnswerError(503, `Datastore unavailable: ${error.message}`, 1);
   }
   const code = (error as FastifyError).code;
   const status = (error as FastifyError).statusCode;
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError(413, 'Request body too large');
-  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new ApiError(415, 'Unsupported content type');
-  if (status !== undefined && status >= 400 && status < 500) return new ApiError(status, error.message);
-  return new ApiError(500, 'Internal server error');
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AnswerError(413, 'Request body too large');
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AnswerError(415, 'Unsupported content type');
+  if (status !== undefined && status >= 400 && status < 500) return new AnswerError(status, error.message);
+  return new AnswerError(500, 'Internal server error');
 }
 
-export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+export function sendError(reply: FastifyReply, error: AnswerError): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   return reply.code(error.status).type('application/json').send(errorBody(error.message));
 }
 
 export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
-  const apiError = toApiError(error);
-  if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
-  return sendError(reply, apiError);
+  const answer = toAnswer(error);
+  if (answer.status >= 500) request.log.error({ err: error }, 'request failed');
+  return sendError(reply, answer);
 }
 
 export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply) {
-  return sendError(reply, new ApiError(404, 'Path not found'));
+  return sendError(reply, new AnswerError(404, 'Path not found'));
 }

@@ -9,9 +9,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatGoDuration } from '../../common/duration.js';
 import { CONNECTION_HEADERS } from '../../common/hop-by-hop.js';
 import { type App, FN_HEADERS, FN_REFUSALS, type Route } from '../../common/wire.js';
+import { AnswerError } from '../answer-error.js';
 import type { HeaderMap } from '../formats/index.js';
 import { CallError, type Runner } from '../runner/index.js';
-import { ApiError } from './errors.js';
 
 export interface RouteLookup {
   getApp(name: string): Promise<App | undefined>;
@@ -83,8 +83,8 @@ export function invokeRoutes(deps: InvokeDeps) {
         deps.routes.getApp(appName),
         deps.routes.getRoute(appName, path),
       ]);
-      if (app === undefined) throw new ApiError(404, 'App not found');
-      if (route === undefined) throw new ApiError(404, 'Route not found');
+      if (app === undefined) throw new AnswerError(404, 'App not found');
+      if (route === undefined) throw new AnswerError(404, 'Route not found');
 
       const lookupMs = performance.now() - arrivedAt;
       // The response closing before it was written: the client went away, and its call with it.
@@ -115,7 +115,7 @@ export function invokeRoutes(deps: InvokeDeps) {
         if (!(error instanceof CallError)) throw error;
         if (error.containerId) reply.header(FN_HEADERS.container, error.containerId);
         if (error.refused) reply.header(FN_HEADERS.refused, FN_REFUSALS.busy);
-        throw new ApiError(error.status, error.message, error.retryAfterSeconds);
+        throw error;
       }
     });
   };

@@ -2,9 +2,10 @@
 // Creating or upserting a route creates its app, as Fn does.
 import type { FastifyInstance } from 'fastify';
 import type { Route, RouteResponse, RoutesResponse } from '../../common/wire.js';
+import { AnswerError } from '../answer-error.js';
 import { AlreadyExistsError, type Datastore, NotFoundError } from '../datastore/datastore.js';
 import { loadApp } from './apps.js';
-import { ApiError, rethrowAs } from './errors.js';
+import { rethrowAs } from './errors.js';
 import {
   applyRouteBody,
   checkPathMatches,
@@ -28,7 +29,7 @@ async function loadRoute(datastore: Datastore, app: string, path: string): Promi
   const route = await datastore.getRoute(app, path);
   if (route) return route;
   await loadApp(datastore, app);
-  throw new ApiError(404, 'Route not found');
+  throw new AnswerError(404, 'Route not found');
 }
 
 export function routeRoutes(datastore: Datastore) {

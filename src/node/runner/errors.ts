@@ -1,4 +1,5 @@
 import { FN_MESSAGES } from '../../common/wire.js';
+import { AnswerError } from '../answer-error.js';
 
 /**
  * A call the runner could not complete, with the status the node answers: 499 its client went away
@@ -6,18 +7,18 @@ import { FN_MESSAGES } from '../../common/wire.js';
  * its framing or could not be started; 503 no room within half the call's timeout, its route's queue
  * full, or the node draining, with Retry-After; 504 the function ran past its timeout.
  */
-export class CallError extends Error {
+export class CallError extends AnswerError {
   override readonly name = 'CallError';
   constructor(
-    readonly status: 499 | 502 | 503 | 504,
+    override readonly status: 499 | 502 | 503 | 504,
     message: string,
-    readonly retryAfterSeconds?: number,
+    retryAfterSeconds?: number,
     /** The container involved, when one was. */
     readonly containerId?: string,
     /** True when the function never ran: another node may take the call (Fn-Refused). */
     readonly refused = false,
   ) {
-    super(message);
+    super(status, message, retryAfterSeconds);
   }
 }
 

@@ -206,9 +206,9 @@ export function watchLog(streams: (Readable | null | undefined)[]): { lines: str
           // Not a pino line: a stack trace or a warning on stderr.
         }
         const level = entry?.level ?? 0;
-        // fn-node logs every 5xx it answers at error level; a documented one (an ApiError such as a
-        // function's 502) is expected here, anything else at error level is not.
-        const documented = level === 50 && entry?.err?.type === 'ApiError' && entry.err.status !== 500;
+        // fn-node logs every 5xx it answers at error level; a documented one (an AnswerError, such as
+        // a function's 502, carries its status) is expected here, anything else at error level is not.
+        const documented = level === 50 && typeof entry?.err?.status === 'number' && entry.err.status !== 500;
         const wrong = entry === undefined ? bad.test(line) : level >= 50 && !documented;
         if (wrong && found.lines.length < 50) found.lines.push(line.slice(0, 500));
       }
