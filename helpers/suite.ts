@@ -5,6 +5,8 @@
 // created: their own counters (GET /stats) and, where their functions run on an engine the suite can
 // see, the containers that engine ran (guard/engine-watch.ts; every route carries the FNG_ROUTE
 // variable in its config so its containers can be told apart).
+
+import { forEachBounded } from '../src/common/bounded.js';
 import { FnClient } from '../src/common/fn-client.js';
 import { FN_HEADERS, type NodeStats, type RouteBody } from '../src/common/wire.js';
 import { NodeDirectory } from '../src/harness/attribution.js';
@@ -12,7 +14,6 @@ import { discoverNodes } from '../src/harness/discovery.js';
 import { type CallRecord, type DriveResult, drive, toRecord } from '../src/harness/drive.js';
 import { execute } from '../src/harness/execute.js';
 import { EngineWatch } from './guard/engine-watch.js';
-import { pool } from './pool.js';
 import { ROUTE_MARKER } from './route-marker.js';
 import type { TopologyInfo } from './topology/types.js';
 import { waitUntil } from './wait.js';
@@ -144,7 +145,7 @@ export class SuiteFile {
 
   /** Creates many routes, a few requests at a time. */
   async createRoutes(routes: readonly RouteSpec[], concurrency = 8): Promise<void> {
-    await pool(routes, concurrency, (route) => this.createRoute(route));
+    await forEachBounded(routes, concurrency, (route) => this.createRoute(route));
   }
 
   /** `calls` calls through the balancer, `concurrency` at a time, spread over `paths` in a fixed shuffle. */
@@ -174,7 +175,7 @@ export class SuiteFile {
     query = '',
   ): Promise<CallRecord[]> {
     const records: CallRecord[] = [];
-    await pool(paths, concurrency, async (path) => {
+    await forEachBounded(paths, concurrency, async (path) => {
       const route = this.invokePath(path);
       for (let call = 0; call < callsEach; call++) {
         const execution = await execute(this.lb, route, query);

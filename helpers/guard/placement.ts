@@ -5,7 +5,7 @@
 // balancer's load cannot move a path: where it goes is its hash placement alone. (At eight at a time a
 // bounded-load balancer without a floor, HAProxy's hash-balance-factor, was seen to move half of
 // 1000 paths between two passes.)
-import { pool } from '../pool.js';
+import { forEachBounded } from '../../src/common/bounded.js';
 import type { SuiteFile } from '../suite.js';
 
 export const PLACEMENT_CONCURRENCY = 1;
@@ -31,7 +31,7 @@ export async function placement(suite: SuiteFile, paths: readonly string[]): Pro
   const nodeOf = new Map<string, string>();
   const failures = new Map<string, string>();
   let anonymous = 0;
-  await pool(paths, PLACEMENT_CONCURRENCY, async (path) => {
+  await forEachBounded(paths, PLACEMENT_CONCURRENCY, async (path) => {
     if (anonymous >= ANONYMOUS_PROBE && nodeOf.size === 0) return;
     try {
       const answer = await suite.lb.send('GET', path);

@@ -2,6 +2,8 @@
 // format, memory and config match whatever the deployment runs), named <path>-0001..<path>-N, and
 // deleted afterwards. Only routes this run created are deleted: one that already existed is reused
 // and left alone, so a run never removes a route somebody else made.
+
+import { settleBounded } from '../common/bounded.js';
 import { FnApiError, type FnClient } from '../common/fn-client.js';
 import type { RouteBody } from '../common/wire.js';
 
@@ -19,28 +21,6 @@ export interface ClonedRoutes {
 export function clonePaths(basePath: string, count: number): string[] {
   const width = Math.max(4, String(count).length);
   return Array.from({ length: count }, (_, i) => `${basePath}-${String(i + 1).padStart(width, '0')}`);
-}
-
-/** Runs `task` over `items` with at most `parallelism` in flight; every item is tried, errors collected. */
-async function forEachBounded<T>(
-  items: readonly T[],
-  parallelism: number,
-  task: (item: T) => Promise<void>,
-): Promise<Array<{ item: T; error: Error }>> {
-  const errors: Array<{ item: T; error: Error }> = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await task(item);
-      } catch (error) {
-        errors.push({ item, error: error as Error });
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallelism, items.length) }, worker));
-  return errors;
 }
 
 export class RouteSetupError extends Error {
@@ -76,7 +56,7 @@ export async function createClones(
   };
   const paths = clonePaths(basePath, count);
   const created = new Set<string>();
-  const errors = await forEachBounded(paths, API_PARALLELISM, async (path) => {
+  const errors = await settleBounded(paths, API_PARALLELISM, async (path) => {
     try {
       await api.createRoute(app, { ...definition, path });
       created.add(path);
@@ -96,6 +76,6 @@ export async function createClones(
 
 /** Deletes the given routes; returns one message per route it could not delete. */
 export async function deleteClones(api: FnClient, app: string, paths: readonly string[]): Promise<string[]> {
-  const errors = await forEachBounded(paths, API_PARALLELISM, (path) => api.deleteRoute(app, path));
+  const errors = await settleBounded(paths, API_PARALLELISM, (path) => api.deleteRoute(app, path));
   return errors.map(({ item, error }) => `${app}${item}: ${error.message}`);
 }

@@ -16,7 +16,7 @@ import { FnClient } from '../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../helpers/fnlb-process.js';
 import { describeSeed, fuzzSettings, scaled } from '../../helpers/fuzz.js';
-import { pool } from '../../helpers/pool.js';
+import { forEachBounded } from '../../src/common/bounded.js';
 import { LB_PATHS } from '../../src/lb/wire.js';
 import {
   type Answer,
@@ -305,8 +305,8 @@ describe('fnlb under generated requests', () => {
       .filter((m) => !(m.authorized && nodes.some((node) => String(m.body ?? '').includes(node.address))));
     const raws = fc.sample(rawBytes, { seed: settings.seed + 2, numRuns: RAW });
     await Promise.all([
-      pool(calls, CONCURRENCY - 3, async (fuzz) => judge(fuzz, await send(lb.url, fuzz))),
-      pool(writes, 1, async (fuzz) => {
+      forEachBounded(calls, CONCURRENCY - 3, async (fuzz) => judge(fuzz, await send(lb.url, fuzz))),
+      forEachBounded(writes, 1, async (fuzz) => {
         const answer = await send(lb.url, fuzz);
         judge(fuzz, answer);
         if (
@@ -321,7 +321,7 @@ describe('fnlb under generated requests', () => {
             `${answer.status} ${answer.body}`,
           );
       }),
-      pool(raws, 2, async (raw) => {
+      forEachBounded(raws, 2, async (raw) => {
         const answer = await sendRaw(lb.address, raw.bytes, 6000);
         const judged = rawAnswer(answer, raw, 'raw request held past -body-timeout', findings, tally);
         if (judged) judge(raw, judged);

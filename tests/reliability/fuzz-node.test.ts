@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FnClient } from '../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { describeSeed, fuzzSettings, scaled } from '../../helpers/fuzz.js';
-import { pool } from '../../helpers/pool.js';
+import { forEachBounded } from '../../src/common/bounded.js';
 import { parseRequestTarget } from '../../src/common/request-target.js';
 import type { App, Route } from '../../src/common/wire.js';
 import { pseudoRandomBytes } from '../../src/functions/pseudo-random.js';
@@ -845,12 +845,12 @@ describe('fn-node under generated requests', () => {
       }
     };
     const callLane = () =>
-      pool(calls, CONCURRENCY - 2, async (fuzz) =>
+      forEachBounded(calls, CONCURRENCY - 2, async (fuzz) =>
         judge(fuzz, await tracked(fuzz, () => send(node.url, fuzz))),
       );
     let rawTimeouts = 0;
     const rawLane = () =>
-      pool(raws, 2, async (raw) => {
+      forEachBounded(raws, 2, async (raw) => {
         const answer = await tracked(raw, () => sendRaw(node.address, raw.bytes, raw.short ? 8000 : 5000));
         if (answer.ended === 'timeout') rawTimeouts++;
         const judged = rawAnswer(answer, raw, 'raw request held past FN_REQUEST_TIMEOUT', findings, tally);
@@ -918,7 +918,7 @@ describe('fn-node under generated requests', () => {
     );
     const wrong: string[] = [];
     let refused = 0;
-    await pool(cases, 4, async ({ format, seed, bytes }) => {
+    await forEachBounded(cases, 4, async ({ format, seed, bytes }) => {
       // What the format's own reader makes of those bytes decides what the node must answer.
       const reader = formatCodec(format).createReader(MAX_RESPONSE_BYTES);
       let broken = false;
