@@ -206,7 +206,7 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
     }
     const apps = await store.getApps();
     expect(apps.map((app) => app.name)).toEqual(['A', 'Zeta', 'a', 'a-2', 'a_1', 'b', 'é']);
-    expect(apps.every((app) => app.config.NAME === app.name)).toBe(true);
+    expect(apps.filter((app) => app.config.NAME !== app.name)).toEqual([]);
     expect(await store.getApp('a-2')).toEqual({ name: 'a-2', config: { NAME: 'a-2' } });
   });
 
@@ -375,7 +375,7 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
       `version ${SCHEMA_VERSION + 1} is newer than this fn-node supports`,
     );
     expect(await database.versions()).toEqual([...MIGRATIONS.map((m) => m.version), SCHEMA_VERSION + 1]);
-    expect(await database.tableExists('apps')).toBe(true);
+    expect(await database.tableExists('apps'), 'table apps exists').toBe(true);
   });
 
   it('rolls a failing migration back whole and applies the next ones in order later', async () => {
@@ -386,7 +386,7 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
       postgres: 'CREATE TABLE half (x integer); INSERT INTO no_such_table VALUES (1);',
     };
     await expect(database.migrate([...MIGRATIONS, broken])).rejects.toThrow(/no_such_table/);
-    expect(await database.tableExists('half')).toBe(false);
+    expect(await database.tableExists('half'), 'the failed migration left no table half').toBe(false);
     expect(await database.versions()).toEqual(MIGRATIONS.map((m) => m.version));
 
     const fixed: Migration = {
@@ -402,7 +402,7 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
     };
     expect(await database.migrate([...MIGRATIONS, fixed, third])).toEqual([fixed.version, third.version]);
     expect(await database.migrate([...MIGRATIONS, fixed, third])).toEqual([]);
-    expect(await database.tableExists('half')).toBe(true);
+    expect(await database.tableExists('half'), 'table half exists once its migration ran').toBe(true);
     // The real code now knows fewer versions than the database has.
     await expect(database.open()).rejects.toBeInstanceOf(SchemaTooNewError);
   });
@@ -635,7 +635,7 @@ describe('postgres outage (dedicated server)', () => {
       const seen: RouteChange[] = [];
       store.subscribe((change) => seen.push(change));
       await store.insertRoute(sampleRoute('app', '/before'));
-      expect(store.notificationsLive).toBe(true);
+      expect(store.notificationsLive, 'the change feed listens').toBe(true);
 
       await server.stop();
       for (const attempt of [

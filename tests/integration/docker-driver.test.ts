@@ -132,13 +132,13 @@ describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
     expect(info.HostConfig.MemorySwap).toBe(96 * 1024 * 1024);
     expect(info.HostConfig.CapDrop).toEqual(['ALL']);
     expect(info.HostConfig.SecurityOpt).toEqual(['no-new-privileges']);
-    expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(info.HostConfig.ReadonlyRootfs, 'a read-only root').toBe(true);
     expect(info.HostConfig.NetworkMode).toBe('none');
-    expect(info.HostConfig.Privileged).toBe(false);
+    expect(info.HostConfig.Privileged, 'not privileged').toBe(false);
     expect(info.HostConfig.NanoCpus).toBe(500_000_000);
     expect(info.HostConfig.PidsLimit).toBeGreaterThan(0);
     expect(info.HostConfig.Ulimits).toEqual([{ Name: 'nofile', Soft: 1024, Hard: 1024 }]);
-    expect(info.HostConfig.AutoRemove).toBe(true);
+    expect(info.HostConfig.AutoRemove, 'removed by the engine once it ends').toBe(true);
     expect(info.Mounts).toEqual([]);
     expect(info.Config.User).not.toBe('');
     const exit = await instance.stop();

@@ -173,7 +173,7 @@ describe('fnlb-harness on fn-nodes behind fnlb', () => {
 
     const report = JSON.parse(readFileSync(json, 'utf8')) as HarnessReport;
     expect(report.routes).toHaveLength(20);
-    expect(report.routes.every((route) => route.calls === 3 && route.nodeCount === 1)).toBe(true);
+    expect(report.routes.filter((route) => route.calls !== 3 || route.nodeCount !== 1)).toEqual([]);
     expect(report.nodesPerRoute.max).toBe(1);
     // 20 homes on a 5-node ring land on more than one node (a balancer pinning everything fails).
     expect(report.nodes.filter((node) => node.executions > 0).length).toBeGreaterThanOrEqual(2);

@@ -131,7 +131,7 @@ describe('fnlb -workers 2', () => {
       const during = await lb.stats();
       const inFlight = Object.values(during.nodes).map((node) => node.in_flight);
       const served = await Promise.all(calls);
-      expect(served.every((one) => one.status === 200)).toBe(true);
+      expect(served.filter((one) => one.status !== 200)).toEqual([]);
       const perNode = new Map<string, number>();
       for (const one of served) perNode.set(one.node, (perNode.get(one.node) ?? 0) + 1);
       expect(
@@ -196,7 +196,7 @@ describe('fnlb -workers 2', () => {
       await lb.waitNodes('doomed offline', (view) => view[doomed.address] === 'offline', 2000);
       await new Promise((resolve) => setTimeout(resolve, 100));
       const later = await Promise.all(Array.from({ length: 30 }, () => call(lb, path)));
-      expect(later.every((one) => one.status === 200 && one.node === b.address)).toBe(true);
+      expect(later.filter((one) => one.status !== 200 || one.node !== b.address)).toEqual([]);
       const stats = await lb.stats();
       expect(
         stats.nodes[doomed.address]?.undelivered,
@@ -231,7 +231,7 @@ describe('fnlb -workers 2', () => {
       10_000,
     );
     const calls = await Promise.all(Array.from({ length: 20 }, () => call(lb, '/sleep?ms=1')));
-    expect(calls.every((one) => one.status === 200)).toBe(true);
+    expect(calls.filter((one) => one.status !== 200)).toEqual([]);
     const workers = children(lb.pid);
     await lb.kill();
     await waitUntil('the workers gone with their primary', () => workers.every((pid) => !alive(pid)), 5000);

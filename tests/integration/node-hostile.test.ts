@@ -86,7 +86,7 @@ describe('what a function answers', () => {
       expect(answer.body).toBe('object names');
       expect(answer.headers.constructor).toBe('c');
       expect(answer.headers['x-good']).toBe('kept');
-      expect(node.running).toBe(true);
+      expect(node.running, 'the node still runs').toBe(true);
       expect((await call(`/${format}`)).status).toBe(200);
     },
   );
@@ -171,7 +171,10 @@ describe('what a client sends', () => {
       10_000,
     );
     expect(performance.now() - started).toBeLessThan(5000);
-    expect(answer.status === 408 || answer.ended === 'closed' || answer.ended === 'reset').toBe(true);
+    expect(
+      answer.status === 408 || answer.ended === 'closed' || answer.ended === 'reset',
+      `a 408 or a closed connection, got ${JSON.stringify(answer)}`,
+    ).toBe(true);
   });
 
   it('connections past FN_MAX_CONNS are refused, and the node serves on', async () => {
@@ -300,7 +303,7 @@ describe("the node's own memory", () => {
       const burst = await Promise.all(
         Array.from({ length: 20 }, () => client.send('GET', '/r/pools/brief?ms=5')),
       );
-      expect(burst.every((answer) => answer.status === 200)).toBe(true);
+      expect(burst.map((answer) => answer.status).filter((status) => status !== 200)).toEqual([]);
       const during = await client.stats();
       expect(during.pools).toBe(1);
       // Twenty fast calls on a cold route: the policy held starts back, and says which rule did.

@@ -78,7 +78,9 @@ describe('process driver', () => {
       new Promise((resolve) => setTimeout(() => resolve('still running after 10 s'), 10_000)),
     ]);
     expect(exit).toMatchObject({ reason: 'memory' });
-    expect(processAlive(instance.pid as number)).toBe(false);
+    expect(processAlive(instance.pid as number), `the instance's process ${instance.pid} is gone`).toBe(
+      false,
+    );
   });
 
   it('fails a start that never signals readiness, and leaves no process behind', async () => {
@@ -86,7 +88,9 @@ describe('process driver', () => {
     const failure = await driver.start(mute).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(StartError);
     expect(String(failure)).toMatch(/did not signal readiness within 1500 ms/);
-    expect(functionProcesses(process.pid).has(mute.id)).toBe(false);
+    expect(functionProcesses(process.pid).has(mute.id), 'no process of the start that failed is left').toBe(
+      false,
+    );
   });
 
   it('refuses an unknown image before spawning anything', async () => {
@@ -98,6 +102,8 @@ describe('process driver', () => {
     const [first, second] = await Promise.all([instance.stop({ force: true }), instance.stop()]);
     expect(first).toEqual(second);
     expect(first).toMatchObject({ signal: 'SIGKILL', reason: 'stopped' });
-    expect(processAlive(instance.pid as number)).toBe(false);
+    expect(processAlive(instance.pid as number), `the instance's process ${instance.pid} is gone`).toBe(
+      false,
+    );
   });
 });

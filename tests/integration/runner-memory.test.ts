@@ -33,7 +33,10 @@ describe(`memory admission (FN_MEMORY_MB=${CAPACITY_MB}, routes of ${ROUTE_MB} M
     await waitUntil('the evicted echo container gone', () => !processAlive(echoPid as number), 10_000);
     const afterEviction = await rn.stats();
     expect(afterEviction.containers).toMatchObject({ evicted: 1, idle: 1 });
-    expect(functionProcesses(rn.node.pid).has(sleep.headers[FN_HEADERS.container] ?? '')).toBe(true);
+    expect(
+      functionProcesses(rn.node.pid).has(sleep.headers[FN_HEADERS.container] ?? ''),
+      'the container of the call that got room still runs',
+    ).toBe(true);
 
     // Hold the sleep container busy; the echo call (timeout 2 s) finds no room and nothing idle to
     // evict, so it waits 1 s and is refused while the sleep still runs.
