@@ -121,6 +121,8 @@ interface DockerInstanceParts {
   stream: NodeJS.ReadWriteStream;
   stdout: PassThrough;
   stderr: Readable;
+  /** Settles once everything the container wrote was handed to stdout and stderr. */
+  drained: Promise<void>;
   /** The engine's wait for the started container to end. */
   waited: Promise<{ StatusCode?: number }>;
   graceMs: number;
@@ -140,19 +142,13 @@ class DockerInstance extends DriverInstance {
     id: string,
     private readonly parts: DockerInstanceParts,
   ) {
-    // Everything the container wrote has been handed to stdout and stderr once the attach stream
-    // ends (the engine ends it after the exit); a turn of the event loop lets those deliver it.
-    const drained = new Promise<void>((resolve) => {
-      parts.stream.once('end', resolve);
-      parts.stream.once('close', resolve);
-    }).then(() => new Promise<void>((resolve) => setImmediate(resolve)));
     const status = parts.waited.then(
       (result) => result.StatusCode ?? null,
       () => null,
     );
     super(
       id,
-      Promise.all([status, drained]).then(([code]) => ({
+      Promise.all([status, parts.drained]).then(([code]) => ({
         code,
         signal: code === null ? null : signalOf(code),
       })),
@@ -162,8 +158,6 @@ class DockerInstance extends DriverInstance {
     // A removal the engine refused leaves a labelled container behind, which the next start of a
     // node with this id removes: nothing to report to the runner.
     this.removed = this.exited.then(() => forceRemove(parts.container, parts.apiTimeoutMs)).catch(() => {});
-    // A write after the container ended fails; the exit is reported through `exited`.
-    (parts.stream as unknown as Writable).on('error', () => {});
   }
 
   get stdin(): Writable {
@@ -377,16 +371,24 @@ export class DockerDriver implements Driver {
       'attach',
       container.attach({ stream: true, hijack: true, stdin: true, stdout: true, stderr: true }),
     );
+    // A socket error, or a write after the container ended: the exit is what gets reported.
+    (stream as unknown as Writable).on('error', () => {});
     const stdout = new PassThrough();
     const rawStderr = new PassThrough();
     const readiness = signalsReady ? new ReadyFilter() : undefined;
     this.docker.modem.demuxStream(stream, stdout, rawStderr);
-    const ended = () => {
-      stdout.end();
-      rawStderr.end();
-    };
-    stream.once('end', ended);
-    stream.once('close', ended);
+    // Everything the container wrote has been handed on once the attach stream ends (the engine ends
+    // it after the exit), and a turn of the event loop lets the streams deliver it. Listened for
+    // before the start, so even an instant crash is seen.
+    const drained = new Promise<void>((resolve) => {
+      const ended = () => {
+        stdout.end();
+        rawStderr.end();
+        resolve();
+      };
+      stream.once('end', ended);
+      stream.once('close', ended);
+    }).then(() => new Promise<void>((resolve) => setImmediate(resolve)));
     // The caller removes the container; one that never ran may never report an exit.
     const abandon = (error: unknown): never => {
       (stream as unknown as Writable).destroy();
@@ -398,6 +400,7 @@ export class DockerDriver implements Driver {
       stream,
       stdout,
       stderr: readiness ? rawStderr.pipe(readiness) : rawStderr,
+      drained,
       // Awaited once started: "not-running" then answers at once for a container that already
       // ended (it is removed only after that), so even an instant crash is seen.
       waited: container.wait({ condition: 'not-running' }),
