@@ -16,7 +16,7 @@ import { execute } from '../src/harness/execute.js';
 import { EngineWatch } from './guard/engine-watch.js';
 import { ROUTE_MARKER } from './route-marker.js';
 import type { TopologyInfo } from './topology/types.js';
-import { waitUntil } from './wait.js';
+import { WaitTimeout, waitUntil } from './wait.js';
 
 const DISCOVERY_DEADLINE_MS = 5000;
 const CALL_TIMEOUT_MS = 30_000;
@@ -105,7 +105,7 @@ export class SuiteFile {
     try {
       await waitUntil('every node to answer with its id', learned, DISCOVERY_DEADLINE_MS, 100);
     } catch (error) {
-      if (missing.length === 0) throw error;
+      if (!(error instanceof WaitTimeout) || missing.length === 0) throw error;
       throw new Error(
         `could not learn the id of ${missing.map((node) => `${node.node} (${node.error})`).join(', ')}`,
       );

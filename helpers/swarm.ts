@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PACKAGE } from '../src/common/package-root.js';
 import { freePort } from './ports.js';
-import { waitUntil } from './wait.js';
+import { tryWaitUntil } from './wait.js';
 
 const CLI_TIMEOUT_MS = 120_000;
 const REMOVE_TIMEOUT_MS = 60_000;
@@ -184,12 +184,12 @@ export class SwarmStack {
       (await docker(['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${this.name}`])) +
       (await docker(['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${this.name}`]));
     // What is still there after the wait is reported below, once the nodes' leftovers are gone too.
-    await waitUntil(
+    await tryWaitUntil(
       `stack ${this.name} to be gone`,
       async () => (await left()) === '',
       REMOVE_TIMEOUT_MS,
       500,
-    ).catch(() => {});
+    );
     // Function containers the nodes started are named by their node ids, <stack>_fn-node-<slot>.
     const functions = (
       await docker(['ps', '-aq', '--filter', 'label=fnguard=1', '--filter', `label=fnguard.node`])

@@ -1,7 +1,12 @@
 // Polls for tests: until `predicate` holds, or a value read is the wanted one, failing naming what was
 // awaited. One promise under a deadline: src/common/deadline.ts.
 
-/** Resolves with the milliseconds it took; rejects after `timeoutMs`. */
+/** A wait whose time ran out; an error the predicate throws is passed on as it is instead. */
+export class WaitTimeout extends Error {
+  override readonly name = 'WaitTimeout';
+}
+
+/** Resolves with the milliseconds it took; rejects with a WaitTimeout after `timeoutMs`. */
 export async function waitUntil(
   what: string,
   predicate: () => boolean | Promise<boolean>,
@@ -11,10 +16,28 @@ export async function waitUntil(
   const started = performance.now();
   while (!(await predicate())) {
     if (performance.now() - started > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      throw new WaitTimeout(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   return performance.now() - started;
+}
+
+/**
+ * waitUntil for a caller that reports a timeout itself: the milliseconds it took, or undefined when
+ * the time ran out. An error the predicate throws still rejects.
+ */
+export async function tryWaitUntil(
+  what: string,
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  intervalMs?: number,
+): Promise<number | undefined> {
+  try {
+    return await waitUntil(what, predicate, timeoutMs, intervalMs);
+  } catch (error) {
+    if (error instanceof WaitTimeout) return undefined;
+    throw error;
+  }
 }
 
 /**

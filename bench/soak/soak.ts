@@ -6,10 +6,10 @@
 // instance, no call queued or running, and the node holding at most FD_SLACK more descriptors of its
 // own than when it started (the balancer's keep-alive connections to it counted apart).
 import { setTimeout as sleep } from 'node:timers/promises';
+import { alive, descendants, descriptorsOf, openFds, rssBytes } from '../../helpers/proc.js';
 import { ReliabilityCluster } from '../../helpers/reliability/cluster.js';
-import { alive, descendants, descriptorsOf, openFds, rssBytes } from '../../helpers/reliability/proc.js';
 import { Traffic, type TrafficRoute, type TrafficTally } from '../../helpers/reliability/traffic.js';
-import { waitUntil } from '../../helpers/wait.js';
+import { tryWaitUntil } from '../../helpers/wait.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import { seededRandom } from '../../src/common/seeded-random.js';
 import type { RouteBody } from '../../src/common/wire.js';
@@ -287,7 +287,7 @@ async function checkNothingLeft(
   };
   // Every instance retires after the idle timeout; a few seconds more for their exits to be seen.
   // What is still there then is what the checks below report.
-  await waitUntil('every node at rest', allRest, (idleTimeoutSeconds + 10) * 1000, 1000).catch(() => {});
+  await tryWaitUntil('every node at rest', allRest, (idleTimeoutSeconds + 10) * 1000, 1000);
   cluster.nodes.forEach((node, index) => {
     const entry = seen[index];
     if (entry === undefined) return;

@@ -8,7 +8,7 @@
 import Docker from 'dockerode';
 import { within } from '../../src/common/deadline.js';
 import { ROUTE_MARKER } from '../route-marker.js';
-import { waitUntil } from '../wait.js';
+import { tryWaitUntil } from '../wait.js';
 
 /** Containers remembered at most per watch (a guard file starts a few hundred). */
 const MAX_CONTAINERS = 100_000;
@@ -125,11 +125,8 @@ export class EngineWatch {
       await Promise.allSettled([...this.#pending]);
       return this.#pending.size === 0 && performance.now() - this.#lastEventAt >= QUIET_MS;
     };
-    const settled = await waitUntil("the engine's events to settle", quiet, SETTLE_TIMEOUT_MS, 50).then(
-      () => true,
-      () => false,
-    );
-    return settled
+    const settled = await tryWaitUntil("the engine's events to settle", quiet, SETTLE_TIMEOUT_MS, 50);
+    return settled !== undefined
       ? this.#broken
       : (this.#broken ?? `the engine's events did not settle within ${SETTLE_TIMEOUT_MS} ms`);
   }

@@ -6,7 +6,7 @@
 // else after a detection window of a few health intervals.
 import { LbManagement } from '../topology/lb-management.js';
 import type { TopologyInfo } from '../topology/types.js';
-import { waitUntil } from '../wait.js';
+import { tryWaitUntil } from '../wait.js';
 import type { GuardContext } from './guard.js';
 import { type FaultedLoad, homes, loadWithFault } from './load.js';
 import { countByNode } from './placement.js';
@@ -98,6 +98,6 @@ async function watchOffline(info: TopologyInfo, node: string): Promise<number | 
     seenAt = performance.now();
     return true;
   };
-  await waitUntil(`${node} to leave the online set`, decided, WATCH_TIMEOUT_MS, 20).catch(() => {});
+  await tryWaitUntil(`${node} to leave the online set`, decided, WATCH_TIMEOUT_MS, 20);
   return seenAt;
 }

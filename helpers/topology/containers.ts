@@ -24,7 +24,7 @@ import { freePort } from '../ports.js';
 import { ROUTE_MARKER } from '../route-marker.js';
 import { demuxDockerLog, openRunLog } from '../run-logs.js';
 import { loadTestcontainers } from '../testcontainers.js';
-import { waitUntil } from '../wait.js';
+import { tryWaitUntil } from '../wait.js';
 import {
   argv,
   FNLB_ARGS,
@@ -467,14 +467,15 @@ async function teardown(ctx: Context, nodeIds: string[], started: StartedTestCon
     }
     return networkError === undefined && containersLeft === 0;
   };
-  try {
-    await waitUntil(`the teardown of containers topology ${id}`, sweep, SWEEP_TIMEOUT_MS, 200);
-  } catch {
-    if (containersLeft > 0) throw new Error(`containers topology ${id}: teardown left containers`);
-    // Only the network is left, held by an endpoint the engine lost track of: it holds no process and
-    // no port, so say so rather than fail a run whose tests passed.
-    console.warn(
-      `[containers] topology ${id}: could not remove network fnguard-${id}: ${String(networkError?.message)}`,
-    );
-  }
+  if (
+    (await tryWaitUntil(`the teardown of containers topology ${id}`, sweep, SWEEP_TIMEOUT_MS, 200)) !==
+    undefined
+  )
+    return;
+  if (containersLeft > 0) throw new Error(`containers topology ${id}: teardown left containers`);
+  // Only the network is left, held by an endpoint the engine lost track of: it holds no process and
+  // no port, so say so rather than fail a run whose tests passed.
+  console.warn(
+    `[containers] topology ${id}: could not remove network fnguard-${id}: ${String(networkError?.message)}`,
+  );
 }

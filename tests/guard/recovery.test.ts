@@ -13,7 +13,7 @@ import {
   unroutedPaths,
 } from '../../helpers/guard/placement.js';
 import { THRESHOLDS } from '../../helpers/thresholds.js';
-import { waitUntil } from '../../helpers/wait.js';
+import { tryWaitUntil, waitUntil } from '../../helpers/wait.js';
 
 const ROUTES = 1000;
 const POLL_MS = 100;
@@ -60,12 +60,9 @@ describe('a killed node started again', () => {
       // then check every path once they are back.
       const backAll = async () =>
         sameAs(before, await placement(suite, victimPaths), victimPaths) === victimPaths.length;
-      const msUntilBack = await waitUntil(
-        "the killed node's routes back on it",
-        backAll,
-        budgetMs,
-        POLL_MS,
-      ).catch(() => Number.POSITIVE_INFINITY);
+      const msUntilBack =
+        (await tryWaitUntil("the killed node's routes back on it", backAll, budgetMs, POLL_MS)) ??
+        Number.POSITIVE_INFINITY;
       const after = await placement(suite, paths);
       const wrong = paths.filter((path) => after.nodeOf.get(path) !== before.nodeOf.get(path));
       judge(
