@@ -1,16 +1,20 @@
 // Work over a list with at most `concurrency` items in flight, taken in order: a thousand routes must
 // not become a thousand requests at once.
 
-/** Runs `work` on every item; resolves, once all are done, with the ones that failed. */
-export async function settleBounded<T>(
+type Work<T> = (item: T, index: number) => Promise<unknown>;
+type Failure<T> = { item: T; error: Error };
+
+/** The workers; with `failFast`, no item starts once one has failed. */
+async function runBounded<T>(
   items: readonly T[],
   concurrency: number,
-  work: (item: T, index: number) => Promise<unknown>,
-): Promise<Array<{ item: T; error: Error }>> {
-  const failures: Array<{ item: T; error: Error }> = [];
+  work: Work<T>,
+  failFast: boolean,
+): Promise<Array<Failure<T>>> {
+  const failures: Array<Failure<T>> = [];
   let next = 0;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !(failFast && failures.length > 0)) {
       const index = next++;
       const item = items[index] as T;
       try {
@@ -24,12 +28,24 @@ export async function settleBounded<T>(
   return failures;
 }
 
-/** Runs `work` on every item; once all are done, rejects with the first failure, if one failed. */
+/** Runs `work` on every item; resolves, once all are done, with the ones that failed. */
+export function settleBounded<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: Work<T>,
+): Promise<Array<Failure<T>>> {
+  return runBounded(items, concurrency, work, false);
+}
+
+/**
+ * Runs `work` on the items until one fails: then no further item starts, and once those in flight
+ * are done it rejects with the first failure.
+ */
 export async function forEachBounded<T>(
   items: readonly T[],
   concurrency: number,
-  work: (item: T, index: number) => Promise<unknown>,
+  work: Work<T>,
 ): Promise<void> {
-  const [first] = await settleBounded(items, concurrency, work);
+  const [first] = await runBounded(items, concurrency, work, true);
   if (first) throw first.error;
 }
