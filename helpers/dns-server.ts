@@ -8,7 +8,7 @@ import { Resolver } from 'node:dns/promises';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { orAfter } from '../src/common/deadline.js';
 import { freePort } from './ports.js';
 import { waitUntil } from './wait.js';
 
@@ -121,9 +121,12 @@ export class DnsServer {
     if (!child) return;
     this.#child = undefined;
     if (child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
       child.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000).then(() => child.kill('SIGKILL'))]);
+      if (!(await orAfter(exited, 5000, false))) {
+        child.kill('SIGKILL');
+        await exited;
+      }
     }
   }
 

@@ -255,16 +255,16 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     server = undefined;
     process.removeListener('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
-      const endsWithin = (ms: number) =>
+      const endedBy = (ms: number) =>
         orAfter(
           exited.then(() => true),
           ms,
           false,
         );
       child.kill('SIGINT');
-      if (!(await endsWithin(15_000))) {
+      if (!(await endedBy(15_000))) {
         child.kill('SIGQUIT');
-        if (!(await endsWithin(5_000))) child.kill('SIGKILL');
+        if (!(await endedBy(5_000))) child.kill('SIGKILL');
       }
     }
     await exited;

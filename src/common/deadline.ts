@@ -18,7 +18,8 @@ export async function within<T>(what: string, promise: Promise<T>, timeoutMs: nu
 
 /**
  * `promise`'s value, or `fallback` once `timeoutMs` has passed; what it settles to later is ignored.
- * Its timer never keeps the process alive.
+ * Its timer keeps the process alive until then: the promise may wait on something that does not (an
+ * unref'd child's exit).
  */
 export async function orAfter<T>(promise: Promise<T>, timeoutMs: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -26,7 +27,7 @@ export async function orAfter<T>(promise: Promise<T>, timeoutMs: number, fallbac
     return await Promise.race([
       promise,
       new Promise<T>((resolve) => {
-        timer = setTimeout(() => resolve(fallback), timeoutMs).unref();
+        timer = setTimeout(() => resolve(fallback), timeoutMs);
       }),
     ]);
   } finally {

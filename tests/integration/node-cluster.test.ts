@@ -43,11 +43,11 @@ describe('nodes on one Postgres', () => {
     // The caller looks the route up first, so a stale negative cache entry would show.
     expect((await caller.call('visible', '/now')).status).toBe(404);
     await writer.createRoute('visible', { path: '/now', image: 'fnguard/echo', format: 'http' });
-    const within1s = (message: string) => ({ timeout: 1000, interval: 25, message });
+    const pollFor1s = (message: string) => ({ timeout: 1000, interval: 25, message });
     await expect
       .poll(
         async () => (await caller.call('visible', '/now', '', 'hi')).status,
-        within1s('route not served by another node within 1 s of its creation'),
+        pollFor1s('route not served by another node within 1 s of its creation'),
       )
       .toBe(200);
 
@@ -55,7 +55,7 @@ describe('nodes on one Postgres', () => {
     await expect
       .poll(
         async () => (await caller.call('visible', '/now')).status,
-        within1s('deleted route still served by another node 1 s later'),
+        pollFor1s('deleted route still served by another node 1 s later'),
       )
       .toBe(404);
   });

@@ -4,10 +4,11 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { alive, functionProcesses } from '../../helpers/proc.js';
+import { orAfter } from '../../src/common/deadline.js';
 import { StartError, UnknownImageError } from '../../src/node/drivers/driver.js';
 import { ProcessDriver } from '../../src/node/drivers/process-driver.js';
 import { ImageRegistry } from '../../src/node/drivers/process-registry.js';
-import { functionProcesses, processAlive } from './support/runner-node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fnguard-driver-'));
 // Root runs functions as nobody, who must be able to read their code.
@@ -73,14 +74,9 @@ describe('process driver', () => {
 
   it(`kills an instance whose memory passes its limit (${driver.memoryMode} mode)`, async () => {
     const instance = await driver.start(spec('test/hog', 96));
-    const exit = await Promise.race([
-      instance.exited,
-      new Promise((resolve) => setTimeout(() => resolve('still running after 10 s'), 10_000)),
-    ]);
+    const exit = await orAfter<unknown>(instance.exited, 10_000, 'still running after 10 s');
     expect(exit).toMatchObject({ reason: 'memory' });
-    expect(processAlive(instance.pid as number), `the instance's process ${instance.pid} is gone`).toBe(
-      false,
-    );
+    expect(alive(instance.pid as number), `the instance's process ${instance.pid} is gone`).toBe(false);
   });
 
   it('fails a start that never signals readiness, and leaves no process behind', async () => {
@@ -102,8 +98,6 @@ describe('process driver', () => {
     const [first, second] = await Promise.all([instance.stop({ force: true }), instance.stop()]);
     expect(first).toEqual(second);
     expect(first).toMatchObject({ signal: 'SIGKILL', reason: 'stopped' });
-    expect(processAlive(instance.pid as number), `the instance's process ${instance.pid} is gone`).toBe(
-      false,
-    );
+    expect(alive(instance.pid as number), `the instance's process ${instance.pid} is gone`).toBe(false);
   });
 });

@@ -51,7 +51,7 @@ export class NotificationListener {
     this.#live = false;
     const client = this.#client;
     this.#client = undefined;
-    if (client) await endWithin(client, 2000);
+    if (client) await endOrLetGo(client, 2000);
   }
 
   async #connect(): Promise<void> {
@@ -96,7 +96,7 @@ export class NotificationListener {
     this.#client = undefined;
     this.#live = false;
     clearInterval(this.#pingTimer);
-    void endWithin(client, 2000);
+    void endOrLetGo(client, 2000);
     if (this.#closed) return;
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** this.#failures);
     // Log the first failure of an outage loudly and the retries quietly: a database down for an hour
@@ -110,7 +110,8 @@ export class NotificationListener {
   }
 }
 
-function endWithin(client: pg.Client, ms: number): Promise<void> {
+/** Ends the connection, or stops waiting for it after `ms` (a dead server may never answer the end). */
+function endOrLetGo(client: pg.Client, ms: number): Promise<void> {
   return orAfter(
     client.end().catch(() => undefined),
     ms,
