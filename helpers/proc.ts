@@ -1,7 +1,8 @@
-// What the kernel says of a process the suite started, read from /proc: resident memory, open file
-// descriptors (those a server holds itself apart from the connections its clients keep open), and
-// the processes below it (a node's function instances). Reads race with exits, so a
-// process gone between listing and reading counts as absent, never as an error.
+// What the kernel says of a process the suite started, read from /proc: whether it is alive, resident
+// memory, CPU time, open file descriptors (those a server holds itself apart from the connections its
+// clients keep open), and the processes below it (a node's function instances, by the container id
+// in their environment). Reads race with exits, so a process gone between listing and reading counts
+// as absent, never as an error.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Resident set size in bytes; undefined once the process is gone. */
@@ -23,24 +24,63 @@ export function openFds(pid: number): number | undefined {
   }
 }
 
-function parentOf(pid: number): number | undefined {
+/** Parent pid and state letter (field 3: R, S, Z...), after the command name, which may hold spaces
+ * and parentheses: fields are read after its last ')'. */
+function statOf(pid: number): { parent: number; state: string } | undefined {
   try {
-    // The command name (field 2) may hold spaces and parentheses: fields are read after its last ')'.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[1]);
+    return { state: fields[0] ?? '', parent: Number(fields[1]) };
   } catch {
     return undefined;
+  }
+}
+
+function pids(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number);
+}
+
+/** The live (not zombie) processes whose parent is `pid`. */
+export function childrenOf(pid: number): number[] {
+  return pids().filter((child) => {
+    const stat = statOf(child);
+    return stat !== undefined && stat.parent === pid && stat.state !== 'Z';
+  });
+}
+
+/** Live children of `parentPid` that are function instances, by their FN_CONTAINER_ID. */
+export function functionProcesses(parentPid: number): Map<string, number> {
+  const found = new Map<string, number>();
+  for (const pid of childrenOf(parentPid)) {
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      const id = env.find((line) => line.startsWith('FN_CONTAINER_ID='))?.slice('FN_CONTAINER_ID='.length);
+      if (id) found.set(id, pid);
+    } catch {
+      // it ended while we looked
+    }
+  }
+  return found;
+}
+
+/** CPU time a process has used, in clock ticks (utime + stime); 0 once it is gone. */
+export function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
   }
 }
 
 /** Every live process below `pid`, at any depth. */
 export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const child = Number(entry);
-    const parent = parentOf(child);
+  for (const child of pids()) {
+    const parent = statOf(child)?.parent;
     if (parent === undefined) continue;
     const siblings = children.get(parent);
     if (siblings) siblings.push(child);

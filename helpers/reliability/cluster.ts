@@ -13,8 +13,8 @@ import { FnClient } from '../../src/common/fn-client.js';
 import type { FnNodeProcess } from '../fn-node-process.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../fnlb-process.js';
 import { type LocalPostgres, startPostgres } from '../postgres.js';
+import { alive, descendants } from '../proc.js';
 import { startNode } from '../topology/processes.js';
-import { alive, descendants } from './proc.js';
 
 export interface ClusterOptions {
   nodes?: number;

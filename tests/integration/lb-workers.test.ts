@@ -2,7 +2,7 @@
 // set change through the management API and a node one worker finds dead reach the other worker at
 // once, /1/lb/stats adds up both workers' counts exactly, a worker that dies is replaced, and the
 // workers end with the primary, even when it is killed.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FnClient } from '../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../helpers/fnlb-process.js';
+import { alive, childrenOf, cpuTicks } from '../../helpers/proc.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
 
@@ -24,30 +25,6 @@ async function call(lb: FnlbProcess, path: string): Promise<{ status: number; no
   });
   await response.body.dump();
   return { status: response.statusCode, node: String(response.headers[FN_HEADERS.lbNode] ?? '') };
-}
-
-function children(pid: number): number[] {
-  try {
-    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    return text === '' ? [] : text.split(/\s+/).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** CPU time a process has used, in clock ticks (utime + stime of /proc/<pid>/stat). */
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return Number(fields[11]) + Number(fields[12]);
 }
 
 describe('fnlb -workers 2', () => {
@@ -88,7 +65,7 @@ describe('fnlb -workers 2', () => {
   it('both workers proxy, and /1/lb/stats counts every call once', async () => {
     const lb = await balancer();
     try {
-      const workers = children(lb.pid);
+      const workers = childrenOf(lb.pid);
       expect(workers, 'worker processes of the primary').toHaveLength(2);
       const before = workers.map(cpuTicks);
       const calls = 200;
@@ -213,12 +190,12 @@ describe('fnlb -workers 2', () => {
     // /health answers once one worker listens; the other may still be starting (and one that dies
     // then is a failed start, not a crash).
     await waitUntil('both workers serving', async () => (await lb.stats()).workers?.answered === 2, 10_000);
-    const [first] = children(lb.pid) as [number];
+    const [first] = childrenOf(lb.pid) as [number];
     process.kill(first, 'SIGKILL');
     await waitUntil(
       'a replacement worker',
       () => {
-        const now = children(lb.pid);
+        const now = childrenOf(lb.pid);
         return now.length === 2 && !now.includes(first);
       },
       10_000,
@@ -232,7 +209,7 @@ describe('fnlb -workers 2', () => {
     );
     const calls = await Promise.all(Array.from({ length: 20 }, () => call(lb, '/sleep?ms=1')));
     expect(calls.filter((one) => one.status !== 200)).toEqual([]);
-    const workers = children(lb.pid);
+    const workers = childrenOf(lb.pid);
     await lb.kill();
     await waitUntil('the workers gone with their primary', () => workers.every((pid) => !alive(pid)), 5000);
   }, 60_000);

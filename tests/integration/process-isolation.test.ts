@@ -3,18 +3,18 @@
 // files and tasks are bounded; memory is held for the whole process tree; and no instance outlives
 // its node, SIGKILL of the node included. Checks that need something this machine lacks (root, a
 // writable cgroup hierarchy) are skipped saying which.
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FnClient } from '../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import { alive, childrenOf, functionProcesses } from '../../helpers/proc.js';
 import { waitUntil } from '../../helpers/wait.js';
 import type { Instance } from '../../src/node/drivers/driver.js';
 import { DEFAULT_OPEN_FILES, DEFAULT_PIDS } from '../../src/node/drivers/process-confinement.js';
 import { ProcessDriver } from '../../src/node/drivers/process-driver.js';
 import { ImageRegistry } from '../../src/node/drivers/process-registry.js';
-import { processAlive } from './support/runner-node.js';
 
 const isRoot = process.getuid?.() === 0;
 const dir = mkdtempSync(join(tmpdir(), 'fnguard-isolation-'));
@@ -132,30 +132,10 @@ describe(`process driver instances (${summary})`, () => {
     // The hog is a grandchild: the watchdog counts the whole tree and ends the instance with it; a
     // memory cgroup has the kernel kill the hog. Unchecked, it would grow until the machine gave out.
     await waitUntil('the hog to start', () => childrenOf(pid).length > 0, 5000);
-    await waitUntil(
-      'the hog to be stopped',
-      () => !processAlive(pid) || childrenOf(pid).length === 0,
-      15_000,
-      50,
-    );
+    await waitUntil('the hog to be stopped', () => !alive(pid) || childrenOf(pid).length === 0, 15_000, 50);
     await instance.stop({ force: true });
   });
 });
-
-/** Live children of a process. */
-function childrenOf(pid: number): number[] {
-  return readdirSync('/proc').flatMap((entry) => {
-    try {
-      if (!/^\d+$/.test(entry)) return [];
-      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-      return new RegExp(`^PPid:\\s+${pid}$`, 'm').test(status) && !/^State:\s+Z/m.test(status)
-        ? [Number(entry)]
-        : [];
-    } catch {
-      return [];
-    }
-  });
-}
 
 describe('a node killed with SIGKILL', () => {
   it('leaves no function process behind after 2 s', async () => {
@@ -174,13 +154,13 @@ describe('a node killed with SIGKILL', () => {
       const calls = routes.map((path) =>
         api.send('GET', `/r/orphans${path}?ms=10000`).catch(() => undefined),
       );
-      await waitUntil('three function processes', () => functionPids(node.pid).length === 3, 10_000);
-      const pids = functionPids(node.pid);
+      await waitUntil('three function processes', () => functionProcesses(node.pid).size === 3, 10_000);
+      const pids = [...functionProcesses(node.pid).values()];
       await node.kill();
       await Promise.all(calls);
       await waitUntil(
         'every function process of the killed node to end',
-        () => pids.every((pid) => !processAlive(pid)),
+        () => pids.every((pid) => !alive(pid)),
         2000,
       );
     } finally {
@@ -189,14 +169,3 @@ describe('a node killed with SIGKILL', () => {
     }
   });
 });
-
-/** Pids of the function processes (FN_CONTAINER_ID in their environment) whose parent is `parent`. */
-function functionPids(parent: number): number[] {
-  return childrenOf(parent).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/environ`, 'utf8').includes('FN_CONTAINER_ID=');
-    } catch {
-      return false;
-    }
-  });
-}

@@ -1,8 +1,9 @@
 // SIGTERM drains a node: calls in flight finish with their answers, the node exits 0, and every
 // function process it started is gone (checked by pid).
 import { describe, expect, it } from 'vitest';
+import { alive, functionProcesses } from '../../helpers/proc.js';
 import { waitUntil } from '../../helpers/wait.js';
-import { functionProcesses, processAlive, startRunnerNode, uniqueApp } from './support/runner-node.js';
+import { startRunnerNode, uniqueApp } from './support/runner-node.js';
 
 describe('SIGTERM', () => {
   it('lets in-flight calls finish and leaves no function process behind', async () => {
@@ -23,7 +24,7 @@ describe('SIGTERM', () => {
       expect(results.map((r) => r.status)).toEqual([200, 200]);
       expect(results.map((r) => JSON.parse(r.body).sleptMs)).toEqual([1500, 1500]);
       expect(await exitCode, rn.node.recentOutput()).toBe(0);
-      expect(pids.filter((pid) => processAlive(pid))).toEqual([]);
+      expect(pids.filter((pid) => alive(pid))).toEqual([]);
     } finally {
       await rn.close();
     }

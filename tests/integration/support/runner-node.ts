@@ -1,7 +1,6 @@
-// Shared by the runner-*.test.ts files: a real fn-node on its own SQLite database (one per test or one
-// per file), and the function processes it runs, found by pid through /proc (their parent pid and
-// FN_CONTAINER_ID).
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// The runner's test bed, for the runner-*.test.ts files: a real fn-node on its own SQLite database
+// (one per test or one per file). The function processes it runs are found by helpers/proc.ts.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
@@ -62,35 +61,6 @@ export function runnerNodeForFile(env: Record<string, string> = {}): Omit<Runner
     },
     stats: () => current().stats(),
   };
-}
-
-/** Live child processes of `parentPid` that are function instances, by container id. */
-export function functionProcesses(parentPid: number): Map<string, number> {
-  const found = new Map<string, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the command (which may hold spaces) start after the last ')': state, ppid, ...
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== parentPid || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-      const id = env.find((line) => line.startsWith('FN_CONTAINER_ID='))?.slice('FN_CONTAINER_ID='.length);
-      if (id) found.set(id, Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return found;
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 let counter = 0;
