@@ -4,9 +4,9 @@
 // with a line on stderr under FN_READY_STREAM=stderr (readiness.ts), and exits when stdin ends, so an
 // orphaned function never outlives its node.
 import { closeSync, writeSync } from 'node:fs';
+import { encodeHttpResponse, type HeaderMap, Http1Reader } from '../common/framing/http1.js';
+import { type JsonCallOut, JsonObjectReader, toJsonCallIn } from '../common/framing/json-frame.js';
 import { READY_STDERR_LINE } from '../common/readiness.js';
-import { encodeHttpResponse, type HeaderMap, Http1Reader } from '../node/formats/http1.js';
-import { type JsonCallOut, JsonObjectReader, toJsonCallIn } from '../node/formats/json-frame.js';
 
 export interface FnRequest {
   callId: string;

@@ -8,8 +8,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { describeSeed, fuzzSettings, scaled } from '../../helpers/fuzz.js';
+import { Http1Reader } from '../../src/common/framing/http1.js';
 import type { RouteFormat } from '../../src/common/wire.js';
-import { Http1Reader } from '../../src/node/formats/http1.js';
 import { FramingError, type FunctionResponse, formatCodec } from '../../src/node/formats/index.js';
 
 const settings = fuzzSettings();

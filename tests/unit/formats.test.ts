@@ -1,14 +1,14 @@
 // Framing of the three formats: what the node writes, how it reads a function's answer from any
 // chunking, and that broken framing is detected rather than waited on.
 import { describe, expect, it } from 'vitest';
-import { encodeHttpRequest, encodeHttpResponse, Http1Reader } from '../../src/node/formats/http1.js';
+import { encodeHttpRequest, encodeHttpResponse, Http1Reader } from '../../src/common/framing/http1.js';
+import { JsonObjectReader, toJsonCallIn } from '../../src/common/framing/json-frame.js';
 import {
   FramingError,
   type FunctionRequest,
   formatCodec,
   headerEnvName,
 } from '../../src/node/formats/index.js';
-import { JsonObjectReader, toJsonCallIn } from '../../src/node/formats/json-frame.js';
 
 const request: FunctionRequest = {
   callId: 'call-1',

@@ -3,13 +3,20 @@
 //   default  a fresh container per call: per-call env, body on stdin, stdout until exit is the body
 //   http     hot: HTTP/1.1 requests and responses back to back (Fn's http format)
 //   json     hot: one JSON object per call each way (Fn's 2018 json format)
-import type { RouteFormat } from '../../common/wire.js';
-import { FramingError } from './framing-error.js';
-import { encodeHttpRequest, type HeaderMap, HTTP_LIMITS, Http1Reader, overLimit } from './http1.js';
-import { type JsonCallIn, JsonObjectReader, toJsonCallOut } from './json-frame.js';
 
-export { FramingError } from './framing-error.js';
-export type { HeaderMap } from './http1.js';
+import { FramingError } from '../../common/framing/framing-error.js';
+import {
+  encodeHttpRequest,
+  type HeaderMap,
+  HTTP_LIMITS,
+  Http1Reader,
+  overLimit,
+} from '../../common/framing/http1.js';
+import { type JsonCallIn, JsonObjectReader, toJsonCallOut } from '../../common/framing/json-frame.js';
+import type { RouteFormat } from '../../common/wire.js';
+
+export { FramingError } from '../../common/framing/framing-error.js';
+export type { HeaderMap } from '../../common/framing/http1.js';
 
 export interface FunctionRequest {
   callId: string;

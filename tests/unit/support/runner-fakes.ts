@@ -4,9 +4,9 @@
 import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import { sampleRoute } from '../../../helpers/sample-route.js';
+import { encodeHttpResponse, Http1Reader } from '../../../src/common/framing/http1.js';
 import type { App, Route } from '../../../src/common/wire.js';
 import type { Driver, ExitInfo, Instance, InstanceSpec } from '../../../src/node/drivers/driver.js';
-import { encodeHttpResponse, Http1Reader } from '../../../src/node/formats/http1.js';
 import type { CallRequest } from '../../../src/node/runner/call.js';
 import type { Clock, Timer } from '../../../src/node/runner/clock.js';
 
