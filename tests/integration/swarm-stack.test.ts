@@ -92,12 +92,13 @@ describe.skipIf(skipReason !== undefined)('the Swarm stack', () => {
 
   it('serves a route from one node with one hot container', async () => {
     // Each node connects to Postgres on its own schedule after the stack starts: retry the first write.
-    let created = 0;
-    for (let attempt = 0; attempt < 40 && created !== 200; attempt++) {
-      created = (await lb.send('POST', '/v1/apps', { app: { name: 'swarmapp' } })).status;
-      if (created !== 200) await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    expect(created).toBe(200);
+    await expect
+      .poll(async () => (await lb.send('POST', '/v1/apps', { app: { name: 'swarmapp' } })).status, {
+        timeout: 20_000,
+        interval: 500,
+        message: 'the first write through the stack accepted within 20 s',
+      })
+      .toBe(200);
     await lb.createRoute('swarmapp', { path: '/s', image: 'fnguard/sleep', format: 'http' });
     const answers = [];
     for (let call = 0; call < 20; call++) answers.push(await lb.send('GET', '/r/swarmapp/s?ms=1'));

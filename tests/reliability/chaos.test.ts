@@ -91,16 +91,17 @@ describe('chaos through fnlb', () => {
     expect(tally.calls).toBeGreaterThan(100);
     expect(tally.unexpected, describeFailures(tally)).toEqual([]);
     // And the database is back for writes (the circuit probes it again).
-    let after = 0;
-    for (let attempt = 0; attempt < 40 && after !== 200; attempt++) {
-      after = (
-        await cluster.lbClient.send('POST', `/v1/apps/${APP}/routes`, {
-          route: { path: `/after-outage`, image: 'fnguard/sleep', format: 'http' },
-        })
-      ).status;
-      if (after !== 200) await sleep(500);
-    }
-    expect(after).toBe(200);
+    const writeAfter = () =>
+      cluster.lbClient.send('POST', `/v1/apps/${APP}/routes`, {
+        route: { path: `/after-outage`, image: 'fnguard/sleep', format: 'http' },
+      });
+    await expect
+      .poll(async () => (await writeAfter()).status, {
+        timeout: 20_000,
+        interval: 500,
+        message: 'writes accepted again within 20 s of the database coming back',
+      })
+      .toBe(200);
   });
 
   it('each node restarted with SIGTERM in turn under load: no call fails', async () => {

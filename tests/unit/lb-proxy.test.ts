@@ -2,7 +2,7 @@
 // stripped, stickiness, which failures fail over (refused, 503) and which do not (after delivery),
 // bodies in both directions, health gating and the drain.
 import { request as httpRequest } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { waitUntil } from '../../helpers/wait.js';
 import { BODY_BUFFER_LIMIT } from '../../src/lb/proxy.js';
 import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
@@ -16,11 +16,6 @@ import {
   startStandIn,
   waitOnline,
 } from './support/lb-fixtures.js';
-
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const close of cleanup.splice(0).reverse()) await close();
-});
 
 function byAddress(nodes: StandInNode[], address: string): StandInNode {
   return nodes.find((node) => node.address === address) as StandInNode;
@@ -234,10 +229,10 @@ describe('fnlb proxy', () => {
 
   it('answers 503 JSON when no node is online', async () => {
     const node = await startStandIn();
-    cleanup.push(() => node.close());
+    onTestFinished(() => node.close());
     node.version = { status: 500, body: 'down' };
     const lb = await startLb([node.address]);
-    cleanup.push(() => lb.close());
+    onTestFinished(() => lb.close());
     const answer = await call(`${lb.url}/r/app/x`);
     expect(answer.status).toBe(503);
     expect(JSON.parse(answer.body).error.message).toMatch(/no node/);
@@ -277,15 +272,11 @@ describe('fnlb proxy', () => {
     const good = await startStandIn();
     const late = await startStandIn();
     const old = await startStandIn();
-    cleanup.push(
-      () => good.close(),
-      () => late.close(),
-      () => old.close(),
-    );
+    for (const node of [good, late, old]) onTestFinished(() => node.close());
     late.version = { status: 503, body: '{}' };
     old.version = { status: 200, body: '{"version":"0.0.234"}' };
     const lb = await startLb([good.address, late.address, old.address]);
-    cleanup.push(() => lb.close());
+    onTestFinished(() => lb.close());
     await waitOnline(lb.lb, [good.address]);
     for (let i = 0; i < 40; i++) await call(`${lb.url}/r/app/k${i}`);
     expect(good.seen).toHaveLength(40);
@@ -329,9 +320,9 @@ describe('fnlb proxy', () => {
 
   it('serves management on its own listener when -mgmt-listen differs, and proxies everything on -listen', async () => {
     const node = await startStandIn(answerOk);
-    cleanup.push(() => node.close());
+    onTestFinished(() => node.close());
     const lb = await startLb([node.address], ['-mgmt-listen', '127.0.0.1:0']);
-    cleanup.push(() => lb.close());
+    onTestFinished(() => lb.close());
     expect(lb.mgmtUrl).not.toBe(lb.url);
     await waitOnline(lb.lb, [node.address]);
     const view = JSON.parse((await call(`${lb.mgmtUrl}${LB_PATHS.nodes}`)).body) as LbNodesResponse;
