@@ -24,13 +24,20 @@ export function openFds(pid: number): number | undefined {
   }
 }
 
-/** Parent pid and state letter (field 3: R, S, Z...), after the command name, which may hold spaces
- * and parentheses: fields are read after its last ')'. */
-function statOf(pid: number): { parent: number; state: string } | undefined {
+/**
+ * The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses, so
+ * they start after its last ')'): state letter (R, S, Z...), parent pid, and CPU ticks in user and
+ * kernel mode; undefined once the process is gone.
+ */
+function statOf(pid: number): { state: string; parent: number; cpuTicks: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0] ?? '', parent: Number(fields[1]) };
+    return {
+      state: fields[0] ?? '',
+      parent: Number(fields[1]),
+      cpuTicks: Number(fields[11]) + Number(fields[12]),
+    };
   } catch {
     return undefined;
   }
@@ -65,18 +72,14 @@ export function functionProcesses(parentPid: number): Map<string, number> {
   return found;
 }
 
-/** CPU time a process has used, in clock ticks (utime + stime); 0 once it is gone. */
+/** CPU time a process has used, in clock ticks (utime + stime). */
 export function cpuTicks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
+  const stat = statOf(pid);
+  if (stat === undefined) throw new Error(`process ${pid} is gone`);
+  return stat.cpuTicks;
 }
 
-/** Every live process below `pid`, at any depth. */
+/** Every process below `pid`, at any depth, zombies too: a child its parent has not reaped is a leak. */
 export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const child of pids()) {
@@ -99,11 +102,8 @@ export function descendants(pid: number): number[] {
 
 /** Whether a process with this pid is alive (and not a zombie). */
 export function alive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
+  const state = statOf(pid)?.state;
+  return state !== undefined && state !== 'Z';
 }
 
 /** Socket inodes of established TCP connections whose local port is `port` (accepted by its server). */

@@ -183,27 +183,34 @@ export class SwarmStack {
     const left = async () =>
       (await docker(['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${this.name}`])) +
       (await docker(['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${this.name}`]));
-    // What is still there after the wait is reported below, once the nodes' leftovers are gone too.
-    await tryWaitUntil(
-      `stack ${this.name} to be gone`,
-      async () => (await left()) === '',
-      REMOVE_TIMEOUT_MS,
-      500,
-    );
-    // Function containers the nodes started are named by their node ids, <stack>_fn-node-<slot>.
-    const functions = (
-      await docker(['ps', '-aq', '--filter', 'label=fnguard=1', '--filter', `label=fnguard.node`])
-    )
-      .split('\n')
-      .filter(Boolean);
-    for (const id of functions) {
-      const node = await docker(['inspect', '--format', '{{index .Config.Labels "fnguard.node"}}', id]).catch(
-        () => '',
+    // What is still there after the wait is reported below, once the nodes' leftovers are gone too;
+    // the swarm is left even when the engine fails a call on the way.
+    try {
+      await tryWaitUntil(
+        `stack ${this.name} to be gone`,
+        async () => (await left()) === '',
+        REMOVE_TIMEOUT_MS,
+        500,
       );
-      if (node.startsWith(`${this.name}_`)) await docker(['rm', '-f', id]).catch(() => '');
+      // Function containers the nodes started are named by their node ids, <stack>_fn-node-<slot>.
+      const functions = (
+        await docker(['ps', '-aq', '--filter', 'label=fnguard=1', '--filter', `label=fnguard.node`])
+      )
+        .split('\n')
+        .filter(Boolean);
+      for (const id of functions) {
+        const node = await docker([
+          'inspect',
+          '--format',
+          '{{index .Config.Labels "fnguard.node"}}',
+          id,
+        ]).catch(() => '');
+        if (node.startsWith(`${this.name}_`)) await docker(['rm', '-f', id]).catch(() => '');
+      }
+    } finally {
+      if (this.leaveSwarm) await docker(['swarm', 'leave', '--force']).catch(() => '');
+      if (this.removeGatewayBridge) await docker(['network', 'rm', GATEWAY_BRIDGE]).catch(() => '');
     }
-    if (this.leaveSwarm) await docker(['swarm', 'leave', '--force']).catch(() => '');
-    if (this.removeGatewayBridge) await docker(['network', 'rm', GATEWAY_BRIDGE]).catch(() => '');
     const remaining = await left();
     if (remaining !== '') throw new Error(`stack ${this.name}: containers or networks left: ${remaining}`);
   }

@@ -60,7 +60,8 @@ export async function waitForState<T>(
     const ms = await waitUntil(what, check, timeoutMs, intervalMs);
     return { value: last as T, ms };
   } catch (error) {
-    throw new Error(`${(error as Error).message}; last: ${JSON.stringify(last)}`);
+    const message = `${(error as Error).message}; last: ${JSON.stringify(last)}`;
+    throw error instanceof WaitTimeout ? new WaitTimeout(message) : new Error(message);
   }
 }
 

@@ -42,7 +42,7 @@ export interface NodeConfig {
    * that counts nothing itself (the Fn server), so the guard's engine-side counting can be tested.
    */
   opaque: boolean;
-  /** FN_TEST_LAUNCH=naive, for the guard's own tests: no launch policy, a container per waiting call. */
+  /** FN_TEST_LAUNCH=naive, for the guard's own tests: no launch policy, a container per waiting call (up to maxStarts). */
   launch: 'adaptive' | 'naive';
 }
 

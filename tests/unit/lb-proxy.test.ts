@@ -269,10 +269,14 @@ describe('fnlb proxy', () => {
   });
 
   it('gives an unknown node no traffic until its health check passes, and rejects old versions', async () => {
-    const good = await startStandIn();
-    const late = await startStandIn();
-    const old = await startStandIn();
-    for (const node of [good, late, old]) onTestFinished(() => node.close());
+    const standIn = async () => {
+      const node = await startStandIn();
+      onTestFinished(() => node.close());
+      return node;
+    };
+    const good = await standIn();
+    const late = await standIn();
+    const old = await standIn();
     late.version = { status: 503, body: '{}' };
     old.version = { status: 200, body: '{"version":"0.0.234"}' };
     const lb = await startLb([good.address, late.address, old.address]);

@@ -35,7 +35,7 @@ export interface RunnerOptions {
   maxQueue?: number;
   /** CPUs of quota for a route that names none (FN_DEFAULT_CPUS); undefined for no quota. */
   defaultCpus?: number;
-  /** `naive` (the guard's own tests only): no launch policy, a container per waiting call. */
+  /** `naive` (the guard's own tests only): no launch policy, a container per waiting call up to the start cap. */
   launch?: 'adaptive' | 'naive';
   clock?: Clock;
   /** The node's registry: the runner's counts, start and run times go on its GET /metrics. */
