@@ -365,12 +365,22 @@ export class DockerDriver implements Driver {
     spec: InstanceSpec,
     signalsReady: boolean,
   ): Promise<Instance> {
-    // Attached before start, so not a byte of output is missed.
-    const stream = await engineCall(
-      this.apiTimeoutMs,
-      'attach',
-      container.attach({ stream: true, hijack: true, stdin: true, stdout: true, stderr: true }),
-    );
+    // Attached before start, so not a byte of output is missed. An attach that answers after its
+    // deadline is closed then, never left open without an owner.
+    const attaching = container.attach({
+      stream: true,
+      hijack: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+    });
+    const stream = await engineCall(this.apiTimeoutMs, 'attach', attaching).catch((error: unknown) => {
+      attaching.then(
+        (late) => (late as unknown as Writable).destroy(),
+        () => {},
+      );
+      throw error;
+    });
     // A socket error, or a write after the container ended: the exit is what gets reported.
     (stream as unknown as Writable).on('error', () => {});
     const stdout = new PassThrough();
