@@ -3,7 +3,7 @@
 // path reaches the route's node; the management API refuses strangers and aliases; replay buffers
 // stay within their budget; stalled uploads are cut; the route table stays within its bytes.
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rawRequest } from '../../helpers/raw-http.js';
 import { MAX_ROUTE_TABLE_BYTES } from '../../src/lb/stats.js';
 import { LB_PATHS } from '../../src/lb/wire.js';
@@ -79,10 +79,8 @@ describe('stickiness by the canonical path', () => {
 
 describe('management API safety', () => {
   it('refuses node changes without a token when it listens beyond loopback, and still serves reads', async () => {
-    const [node] = [await startStandIn()];
-    onTestFinished(() => (node as StandInNode).close());
-    const lb = await startLb([(node as StandInNode).address], ['-listen', '0.0.0.0:0']);
-    onTestFinished(() => lb.close());
+    const node = await startStandIn();
+    const lb = await startLb([node.address], ['-listen', '0.0.0.0:0']);
     const port = new URL(lb.url).port;
     const nodesUrl = `http://127.0.0.1:${port}${LB_PATHS.nodes}`;
     for (const method of ['PUT', 'DELETE']) {
@@ -96,9 +94,7 @@ describe('management API safety', () => {
 
   it('accepts node changes with the token on any interface', async () => {
     const node = await startStandIn();
-    onTestFinished(() => node.close());
     const lb = await startLb([], ['-listen', '0.0.0.0:0'], 'secret');
-    onTestFinished(() => lb.close());
     const nodesUrl = `http://127.0.0.1:${new URL(lb.url).port}${LB_PATHS.nodes}`;
     const body = JSON.stringify({ node: node.address });
     expect((await call(nodesUrl, { method: 'PUT', body })).status).toBe(401);
@@ -122,7 +118,6 @@ describe('management API safety', () => {
 
   it('refuses nodes past -max-nodes with 409', async () => {
     const lb = await startLb([], ['-max-nodes', '2']);
-    onTestFinished(() => lb.close());
     const nodesUrl = `${lb.url}${LB_PATHS.nodes}`;
     const put = (node: string) => call(nodesUrl, { method: 'PUT', body: JSON.stringify({ node }) });
     expect((await put('127.0.0.1:1')).status).toBe(200);

@@ -1,17 +1,13 @@
 // The management API's historic shapes and its errors, token auth, stats and metrics, on a real
 // in-process Fnlb with stand-in nodes.
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../helpers/wait.js';
 import { LB_MESSAGES, LB_PATHS, type LbNodesResponse, type LbStatsResponse } from '../../src/lb/wire.js';
 import { call, type StandInNode, startLb, startStandIn, waitOnline } from './support/lb-fixtures.js';
 
 async function standIns(count: number): Promise<StandInNode[]> {
   const nodes: StandInNode[] = [];
-  for (let i = 0; i < count; i++) {
-    const node = await startStandIn();
-    onTestFinished(() => node.close());
-    nodes.push(node);
-  }
+  for (let i = 0; i < count; i++) nodes.push(await startStandIn());
   return nodes;
 }
 
@@ -23,7 +19,6 @@ describe('fnlb management API', () => {
   it('lists, adds and deletes nodes with the historic shapes', async () => {
     const [a, b] = (await standIns(2)) as [StandInNode, StandInNode];
     const lb = await startLb([a.address]);
-    onTestFinished(() => lb.close());
     await waitOnline(lb.lb, [a.address]);
     const nodesUrl = `${lb.url}${LB_PATHS.nodes}`;
     expect(json((await call(nodesUrl)).body)).toEqual({
@@ -56,7 +51,6 @@ describe('fnlb management API', () => {
   it('shows a node added while it is down as offline, and sends it nothing', async () => {
     const [a] = (await standIns(1)) as [StandInNode];
     const lb = await startLb([a.address]);
-    onTestFinished(() => lb.close());
     await waitOnline(lb.lb, [a.address]);
     const nodesUrl = `${lb.url}${LB_PATHS.nodes}`;
     await call(nodesUrl, { method: 'PUT', body: '{"node":"127.0.0.1:1"}' });
@@ -78,7 +72,6 @@ describe('fnlb management API', () => {
     ['a URL', '{"node":"http://fn-node:8080"}', /invalid node address/],
   ])('answers 400 {"msg"} to a body with %s', async (_what, body, message) => {
     const lb = await startLb([]);
-    onTestFinished(() => lb.close());
     for (const method of ['PUT', 'DELETE']) {
       const answer = await call(`${lb.url}${LB_PATHS.nodes}`, { method, body });
       expect(answer.status).toBe(400);
@@ -93,7 +86,6 @@ describe('fnlb management API', () => {
   it('requires the bearer token on every management call when FNLB_MGMT_TOKEN is set, but not on /health', async () => {
     const [a] = (await standIns(1)) as [StandInNode];
     const lb = await startLb([a.address], [], 's3cret');
-    onTestFinished(() => lb.close());
     const calls: Array<[string, string, string | undefined]> = [
       ['GET', LB_PATHS.nodes, undefined],
       ['PUT', LB_PATHS.nodes, '{"node":"127.0.0.1:2"}'],
@@ -120,7 +112,6 @@ describe('fnlb management API', () => {
   it('reports per-node and per-route stats and Prometheus metrics', async () => {
     const nodes = await standIns(2);
     const lb = await startLb(nodes.map((node) => node.address));
-    onTestFinished(() => lb.close());
     await waitOnline(
       lb.lb,
       nodes.map((node) => node.address),
@@ -149,7 +140,6 @@ describe('fnlb management API', () => {
 
   it('answers /health, and 404/405 {"msg"} for unknown endpoints and methods', async () => {
     const lb = await startLb([]);
-    onTestFinished(() => lb.close());
     const health = await call(`${lb.url}${LB_PATHS.health}`);
     expect([health.status, json(health.body)]).toEqual([200, { status: 'ok', online: 0 }]);
     const unknown = await call(`${lb.url}/1/lb/other`);

@@ -2,7 +2,7 @@
 // stripped, stickiness, which failures fail over (refused, 503) and which do not (after delivery),
 // bodies in both directions, health gating and the drain.
 import { request as httpRequest } from 'node:http';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../helpers/wait.js';
 import { BODY_BUFFER_LIMIT } from '../../src/lb/proxy.js';
 import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
@@ -229,10 +229,8 @@ describe('fnlb proxy', () => {
 
   it('answers 503 JSON when no node is online', async () => {
     const node = await startStandIn();
-    onTestFinished(() => node.close());
     node.version = { status: 500, body: 'down' };
     const lb = await startLb([node.address]);
-    onTestFinished(() => lb.close());
     const answer = await call(`${lb.url}/r/app/x`);
     expect(answer.status).toBe(503);
     expect(JSON.parse(answer.body).error.message).toMatch(/no node/);
@@ -269,18 +267,12 @@ describe('fnlb proxy', () => {
   });
 
   it('gives an unknown node no traffic until its health check passes, and rejects old versions', async () => {
-    const standIn = async () => {
-      const node = await startStandIn();
-      onTestFinished(() => node.close());
-      return node;
-    };
-    const good = await standIn();
-    const late = await standIn();
-    const old = await standIn();
+    const good = await startStandIn();
+    const late = await startStandIn();
+    const old = await startStandIn();
     late.version = { status: 503, body: '{}' };
     old.version = { status: 200, body: '{"version":"0.0.234"}' };
     const lb = await startLb([good.address, late.address, old.address]);
-    onTestFinished(() => lb.close());
     await waitOnline(lb.lb, [good.address]);
     for (let i = 0; i < 40; i++) await call(`${lb.url}/r/app/k${i}`);
     expect(good.seen).toHaveLength(40);
@@ -324,9 +316,7 @@ describe('fnlb proxy', () => {
 
   it('serves management on its own listener when -mgmt-listen differs, and proxies everything on -listen', async () => {
     const node = await startStandIn(answerOk);
-    onTestFinished(() => node.close());
     const lb = await startLb([node.address], ['-mgmt-listen', '127.0.0.1:0']);
-    onTestFinished(() => lb.close());
     expect(lb.mgmtUrl).not.toBe(lb.url);
     await waitOnline(lb.lb, [node.address]);
     const view = JSON.parse((await call(`${lb.mgmtUrl}${LB_PATHS.nodes}`)).body) as LbNodesResponse;

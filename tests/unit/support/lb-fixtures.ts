@@ -34,6 +34,7 @@ export const answerOk: StandInHandler = (req, body, res) => {
   res.writeHead(200, { 'content-type': 'application/json', 'xxx-fxlb-wait': '1.5ms' }).end(text);
 };
 
+/** A stand-in node on 127.0.0.1, closed when the test that started it ends. */
 export async function startStandIn(handle: StandInHandler = answerOk): Promise<StandInNode> {
   const server: Server = createServer();
   const node: StandInNode = {
@@ -61,6 +62,7 @@ export async function startStandIn(handle: StandInHandler = answerOk): Promise<S
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTestFinished(() => node.close());
   node.address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   return node;
 }
@@ -72,12 +74,17 @@ export interface LbUnderTest {
   close(): Promise<void>;
 }
 
+/**
+ * A real Fnlb in front of `nodes`, closed when the test that started it ends (before the stand-ins it
+ * was given, which started first: Vitest runs those callbacks last-registered first).
+ */
 export async function startLb(nodes: string[], flags: string[] = [], token?: string): Promise<LbUnderTest> {
   const parsed = parseFlags(['-listen', '127.0.0.1:0', '-hc-interval', '0.05', '-hc-timeout', '1', ...flags]);
   if (parsed.kind !== 'ok') throw new Error(`bad test flags: ${JSON.stringify(parsed)}`);
   const options: LbOptions = { ...parsed.options, nodes };
   const lb = new Fnlb(options, pino({ level: 'silent' }), token);
   const addresses = await lb.start();
+  onTestFinished(() => lb.close());
   return {
     lb,
     url: `http://${addresses.listen}`,
@@ -113,24 +120,16 @@ export function waitOnline(lb: Fnlb, nodes: string[]): Promise<void> {
   ).then(() => undefined);
 }
 
-/**
- * `count` stand-in nodes behind a real Fnlb, every one online; all of it is closed when the test that
- * asked for it ends (the balancer first).
- */
+/** `count` stand-in nodes behind a real Fnlb, every one online; all closed when the test ends. */
 export async function standInCluster(
   count: number,
   flags: string[] = [],
   token?: string,
 ): Promise<{ nodes: StandInNode[]; lb: LbUnderTest; authority: string }> {
   const nodes: StandInNode[] = [];
-  for (let i = 0; i < count; i++) {
-    const node = await startStandIn();
-    onTestFinished(() => node.close());
-    nodes.push(node);
-  }
+  for (let i = 0; i < count; i++) nodes.push(await startStandIn());
   const addresses = nodes.map((node) => node.address);
   const lb = await startLb(addresses, flags, token);
-  onTestFinished(() => lb.close());
   await waitOnline(lb.lb, addresses);
   return { nodes, lb, authority: new URL(lb.url).host };
 }
