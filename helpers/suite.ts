@@ -5,12 +5,11 @@
 // created: their own counters (GET /stats) and, where their functions run on an engine the suite can
 // see, the containers that engine ran (guard/engine-watch.ts; every route carries the FNG_ROUTE
 // variable in its config so its containers can be told apart).
-
 import { forEachBounded } from '../src/common/bounded.js';
 import { FnClient } from '../src/common/fn-client.js';
 import { FN_HEADERS, type NodeStats, type RouteBody } from '../src/common/wire.js';
 import { NodeDirectory } from '../src/harness/attribution.js';
-import { discoverNodes } from '../src/harness/discovery.js';
+import { type DiscoveredNode, discoverNodes } from '../src/harness/discovery.js';
 import { type CallRecord, type DriveResult, drive, toRecord } from '../src/harness/drive.js';
 import { execute } from '../src/harness/execute.js';
 import { EngineWatch } from './guard/engine-watch.js';
@@ -89,7 +88,7 @@ export class SuiteFile {
 
   /** Routes reach every node within about a second: retry until each node answered with its id. */
   private async discover(): Promise<void> {
-    let missing: Awaited<ReturnType<typeof discoverNodes>> = [];
+    let missing: DiscoveredNode[] = [];
     const learned = async () => {
       const found = await discoverNodes(this.directory, `/r/${this.app}/discover`, (node) => this.node(node));
       missing = found.filter((node) => node.id === undefined);

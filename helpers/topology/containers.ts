@@ -442,14 +442,14 @@ async function teardown(ctx: Context, nodeIds: string[], started: StartedTestCon
   let containersLeft = 0;
   let networkError: Error | undefined;
   const sweep = async (): Promise<boolean> => {
-    const lists = await Promise.all([
-      ...filters.map((label) => docker.listContainers({ all: true, filters: { label: [label] } })),
-      functionContainersOf(docker, id, nodeIds),
-    ]);
-    containersLeft = lists.flat().length;
-    await Promise.allSettled(
-      lists.flat().map((info) => docker.getContainer(info.Id).remove({ force: true })),
-    );
+    const leftovers = (
+      await Promise.all([
+        ...filters.map((label) => docker.listContainers({ all: true, filters: { label: [label] } })),
+        functionContainersOf(docker, id, nodeIds),
+      ])
+    ).flat();
+    containersLeft = leftovers.length;
+    await Promise.allSettled(leftovers.map((info) => docker.getContainer(info.Id).remove({ force: true })));
     const networks = await docker.listNetworks({ filters: { label: [`${TOPOLOGY_LABEL}=${id}`] } });
     const removed = await Promise.allSettled(
       networks.map((network) => docker.getNetwork(network.Id).remove()),
@@ -467,11 +467,13 @@ async function teardown(ctx: Context, nodeIds: string[], started: StartedTestCon
     }
     return networkError === undefined && containersLeft === 0;
   };
-  if (
-    (await tryWaitUntil(`the teardown of containers topology ${id}`, sweep, SWEEP_TIMEOUT_MS, 200)) !==
-    undefined
-  )
-    return;
+  const sweptInMs = await tryWaitUntil(
+    `the teardown of containers topology ${id}`,
+    sweep,
+    SWEEP_TIMEOUT_MS,
+    200,
+  );
+  if (sweptInMs !== undefined) return;
   if (containersLeft > 0) throw new Error(`containers topology ${id}: teardown left containers`);
   // Only the network is left, held by an endpoint the engine lost track of: it holds no process and
   // no port, so say so rather than fail a run whose tests passed.

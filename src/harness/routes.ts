@@ -2,7 +2,6 @@
 // format, memory and config match whatever the deployment runs), named <path>-0001..<path>-N, and
 // deleted afterwards. Only routes this run created are deleted: one that already existed is reused
 // and left alone, so a run never removes a route somebody else made.
-
 import { settleBounded } from '../common/bounded.js';
 import { FnApiError, type FnClient } from '../common/fn-client.js';
 import type { RouteBody } from '../common/wire.js';
