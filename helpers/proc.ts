@@ -100,6 +100,14 @@ export function descendants(pid: number): number[] {
   return found;
 }
 
+/**
+ * Whether the pid is still in the process table, a zombie included: false once its parent has reaped
+ * it, so a node's child being gone means the node has seen it end.
+ */
+export function exists(pid: number): boolean {
+  return statOf(pid) !== undefined;
+}
+
 /** Whether a process with this pid is alive (and not a zombie). */
 export function alive(pid: number): boolean {
   const state = statOf(pid)?.state;

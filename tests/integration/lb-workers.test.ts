@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FnClient } from '../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../helpers/fnlb-process.js';
-import { alive, childrenOf, cpuTicks } from '../../helpers/proc.js';
+import { childrenOf, cpuTicks, exists } from '../../helpers/proc.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
 
@@ -211,6 +211,6 @@ describe('fnlb -workers 2', () => {
     expect(calls.filter((one) => one.status !== 200)).toEqual([]);
     const workers = childrenOf(lb.pid);
     await lb.kill();
-    await waitUntil('the workers gone with their primary', () => workers.every((pid) => !alive(pid)), 5000);
+    await waitUntil('the workers gone with their primary', () => workers.every((pid) => !exists(pid)), 5000);
   }, 60_000);
 });

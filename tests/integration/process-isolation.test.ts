@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FnClient } from '../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
-import { alive, childrenOf, functionProcesses } from '../../helpers/proc.js';
+import { childrenOf, exists, functionProcesses } from '../../helpers/proc.js';
 import { waitUntil } from '../../helpers/wait.js';
 import type { Instance } from '../../src/node/drivers/driver.js';
 import { DEFAULT_OPEN_FILES, DEFAULT_PIDS } from '../../src/node/drivers/process-confinement.js';
@@ -132,7 +132,7 @@ describe(`process driver instances (${summary})`, () => {
     // The hog is a grandchild: the watchdog counts the whole tree and ends the instance with it; a
     // memory cgroup has the kernel kill the hog. Unchecked, it would grow until the machine gave out.
     await waitUntil('the hog to start', () => childrenOf(pid).length > 0, 5000);
-    await waitUntil('the hog to be stopped', () => !alive(pid) || childrenOf(pid).length === 0, 15_000, 50);
+    await waitUntil('the hog to be stopped', () => !exists(pid) || childrenOf(pid).length === 0, 15_000, 50);
     await instance.stop({ force: true });
   });
 });
@@ -160,7 +160,7 @@ describe('a node killed with SIGKILL', () => {
       await Promise.all(calls);
       await waitUntil(
         'every function process of the killed node to end',
-        () => pids.every((pid) => !alive(pid)),
+        () => pids.every((pid) => !exists(pid)),
         2000,
       );
     } finally {

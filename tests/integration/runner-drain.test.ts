@@ -1,7 +1,7 @@
 // SIGTERM drains a node: calls in flight finish with their answers, the node exits 0, and every
 // function process it started is gone (checked by pid).
 import { describe, expect, it } from 'vitest';
-import { alive, functionProcesses } from '../../helpers/proc.js';
+import { exists, functionProcesses } from '../../helpers/proc.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { startRunnerNode, uniqueApp } from './support/runner-node.js';
 
@@ -24,7 +24,7 @@ describe('SIGTERM', () => {
       expect(results.map((r) => r.status)).toEqual([200, 200]);
       expect(results.map((r) => JSON.parse(r.body).sleptMs)).toEqual([1500, 1500]);
       expect(await exitCode, rn.node.recentOutput()).toBe(0);
-      expect(pids.filter((pid) => alive(pid))).toEqual([]);
+      expect(pids.filter((pid) => exists(pid))).toEqual([]);
     } finally {
       await rn.close();
     }

@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { alive, functionProcesses } from '../../helpers/proc.js';
+import { exists, functionProcesses } from '../../helpers/proc.js';
 import { orAfter } from '../../src/common/deadline.js';
 import { StartError, UnknownImageError } from '../../src/node/drivers/driver.js';
 import { ProcessDriver } from '../../src/node/drivers/process-driver.js';
@@ -76,7 +76,7 @@ describe('process driver', () => {
     const instance = await driver.start(spec('test/hog', 96));
     const exit = await orAfter<unknown>(instance.exited, 10_000, 'still running after 10 s');
     expect(exit).toMatchObject({ reason: 'memory' });
-    expect(alive(instance.pid as number), `the instance's process ${instance.pid} is gone`).toBe(false);
+    expect(exists(instance.pid as number), `the instance's process ${instance.pid} is gone`).toBe(false);
   });
 
   it('fails a start that never signals readiness, and leaves no process behind', async () => {
@@ -98,6 +98,6 @@ describe('process driver', () => {
     const [first, second] = await Promise.all([instance.stop({ force: true }), instance.stop()]);
     expect(first).toEqual(second);
     expect(first).toMatchObject({ signal: 'SIGKILL', reason: 'stopped' });
-    expect(alive(instance.pid as number), `the instance's process ${instance.pid} is gone`).toBe(false);
+    expect(exists(instance.pid as number), `the instance's process ${instance.pid} is gone`).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 // Functions that crash, hang or break their framing: the caller gets 502/504 with a JSON error,
 // the container is killed (checked by pid) and never reused; idle containers stop after idle_timeout.
 import { describe, expect, it } from 'vitest';
-import { alive, functionProcesses } from '../../helpers/proc.js';
+import { exists, functionProcesses } from '../../helpers/proc.js';
 import { waitForValue, waitUntil } from '../../helpers/wait.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
 import { runnerNodeForFile, uniqueApp } from './support/runner-node.js';
@@ -22,7 +22,7 @@ function pidOf(container: string): Promise<number> {
 
 /** Waits for the process to be gone, failing with what was awaited. */
 function gone(pid: number | undefined, what: string): Promise<number> {
-  return waitUntil(`${what} (pid ${pid}) gone`, () => !alive(pid as number), EXIT_DEADLINE_MS);
+  return waitUntil(`${what} (pid ${pid}) gone`, () => !exists(pid as number), EXIT_DEADLINE_MS);
 }
 
 describe('failing functions', () => {

@@ -2,7 +2,7 @@
 // evicts the other route's idle container; with nothing idle to evict, the call waits half its
 // timeout and gets 503 with Retry-After.
 import { describe, expect, it } from 'vitest';
-import { alive, functionProcesses } from '../../helpers/proc.js';
+import { exists, functionProcesses } from '../../helpers/proc.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
 import { runnerNodeForFile, uniqueApp } from './support/runner-node.js';
@@ -31,7 +31,7 @@ describe(`memory admission (FN_MEMORY_MB=${CAPACITY_MB}, routes of ${ROUTE_MB} M
 
     const sleep = await rn.api.call(app, '/sleep', '?ms=0');
     expect(sleep.status, sleep.body).toBe(200);
-    await waitUntil('the evicted echo container gone', () => !alive(echoPid as number), 10_000);
+    await waitUntil('the evicted echo container gone', () => !exists(echoPid as number), 10_000);
     const afterEviction = await rn.stats();
     expect(afterEviction.containers).toMatchObject({ evicted: 1, idle: 1 });
     expect(
