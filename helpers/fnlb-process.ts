@@ -2,8 +2,13 @@
 // of the given nodes, for tests, benches and the demo. Readiness is a real GET /health; the
 // management helpers (nodes, stats, waitNodes) speak fnlb's /1/lb API with the token it was given.
 import { request } from 'undici';
+import {
+  LB_PATHS,
+  type LbNodeStatus,
+  type LbNodesResponse,
+  type LbStatsResponse,
+} from '../src/common/lb-wire.js';
 import { distPath } from '../src/common/package-root.js';
-import { LB_PATHS, type LbNodeStatus, type LbNodesResponse, type LbStatsResponse } from '../src/lb/wire.js';
 import { LocalServer } from './local-server.js';
 import { ManagedProcess } from './managed-process.js';
 import { freePort } from './ports.js';

@@ -18,8 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import type { StartedTestContainer } from 'testcontainers';
-import { hostnameFor, NODE_LABEL } from '../../src/node/drivers/docker-driver.js';
-import { dockerSocket } from '../../src/node/drivers/index.js';
+import { dockerSocket, hostnameFor, NODE_LABEL } from '../../src/common/docker.js';
 import { freePort } from '../ports.js';
 import { ROUTE_MARKER } from '../route-marker.js';
 import { demuxDockerLog, openRunLog } from '../run-logs.js';
@@ -272,7 +271,7 @@ export class ContainerTopology implements Topology {
 
   static async start(options: ContainerTopologyOptions = {}): Promise<ContainerTopology> {
     const env = options.env ?? process.env;
-    const socketPath = dockerSocket(env);
+    const socketPath = dockerSocket(env.DOCKER_HOST);
     const docker = new Docker({ socketPath });
     const images = await prepareImages(docker, env);
     const starting = Date.now();

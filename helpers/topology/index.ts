@@ -6,7 +6,7 @@
 //   external   an existing deployment: FN_LB and FN_NODES
 //   auto       (default) external when FN_LB and FN_NODES are set, else containers when a Docker
 //              engine answers, else processes; said on the first line
-import { dockerAnswers, dockerSocket } from '../../src/node/drivers/index.js';
+import { dockerAnswers, dockerSocket } from '../../src/common/docker.js';
 import { ContainerTopology } from './containers.js';
 import { externalTopology } from './external.js';
 import { ProcessTopology, type ProcessTopologyOptions } from './processes.js';
@@ -30,10 +30,16 @@ export async function chooseTopology(env: NodeJS.ProcessEnv): Promise<TopologyCh
       return { kind: wanted, reason: `FN_TOPOLOGY=${wanted}` };
     case 'auto':
       if (env.FN_LB && env.FN_NODES) return { kind: 'external', reason: 'auto: FN_LB and FN_NODES are set' };
-      if (await dockerAnswers(dockerSocket(env), 2000)) {
-        return { kind: 'containers', reason: `auto: a Docker engine answers on ${dockerSocket(env)}` };
+      if (await dockerAnswers(dockerSocket(env.DOCKER_HOST), 2000)) {
+        return {
+          kind: 'containers',
+          reason: `auto: a Docker engine answers on ${dockerSocket(env.DOCKER_HOST)}`,
+        };
       }
-      return { kind: 'processes', reason: `auto: no Docker engine answers on ${dockerSocket(env)}` };
+      return {
+        kind: 'processes',
+        reason: `auto: no Docker engine answers on ${dockerSocket(env.DOCKER_HOST)}`,
+      };
     default:
       throw new Error(
         `FN_TOPOLOGY=${JSON.stringify(wanted)}: expected auto, processes, external, containers or swarm`,

@@ -3,7 +3,7 @@
 // node changes that do, and waits for a node's state. Probing, membership, failover's watch and the
 // api property all go through this one client.
 import { FnClient } from '../../src/common/fn-client.js';
-import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
+import { LB_PATHS, type LbNodesResponse } from '../../src/common/lb-wire.js';
 import { waitUntil } from '../wait.js';
 import type { TopologyInfo } from './types.js';
 

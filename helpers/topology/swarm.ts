@@ -16,7 +16,7 @@
 // of its choosing.
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
-import { dockerSocket } from '../../src/node/drivers/index.js';
+import { dockerSocket } from '../../src/common/docker.js';
 import { type NodeEndpoint, SwarmStack } from '../swarm.js';
 import { waitUntil } from '../wait.js';
 import { HC_INTERVAL_S, UPSTREAM_TIMEOUT_S } from './balancer-template.js';
@@ -60,7 +60,7 @@ export class SwarmTopology implements Topology {
   readonly #down = new DownNodes();
   readonly #stack: SwarmStack;
   readonly #mgmt: LbManagement;
-  readonly #engine = new Docker({ socketPath: dockerSocket(process.env) });
+  readonly #engine = new Docker({ socketPath: dockerSocket(process.env.DOCKER_HOST) });
   #info: TopologyInfo;
   /** The running tasks as the suite knows them, `info.nodes` first, then those add() started. */
   #endpoints: NodeEndpoint[];
@@ -94,7 +94,7 @@ export class SwarmTopology implements Topology {
   static async start(options: SwarmTopologyOptions = {}): Promise<SwarmTopology> {
     const env = options.env ?? process.env;
     const began = Date.now();
-    const socketPath = dockerSocket(env);
+    const socketPath = dockerSocket(env.DOCKER_HOST);
     const images = await prepareImages(new Docker({ socketPath }), env);
     const token = randomBytes(12).toString('hex');
     const stack = await SwarmStack.deploy({

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
+import type { LbStatsResponse } from '../common/lb-wire.js';
 import {
   type InFlight,
   isFnlbMessage,
@@ -24,7 +25,6 @@ import type { LbOptions } from './flags.js';
 import { localReports } from './mgmt.js';
 import { Fnlb, type LbAddresses } from './server.js';
 import { mergeWorkerStats } from './stats-merge.js';
-import type { LbStatsResponse } from './wire.js';
 
 /** The environment variable a worker finds the primary's management socket in. */
 export const CONTROL_SOCKET_ENV = 'FNLB_CONTROL_SOCKET';

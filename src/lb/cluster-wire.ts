@@ -1,8 +1,9 @@
 // What fnlb's primary and its workers tell each other over the cluster's IPC channel. Every message
 // carries `fnlb`, so prom-client's own messages (its cluster metrics) on the same channel pass by.
+
+import type { LbStatsResponse } from '../common/lb-wire.js';
 import type { NodeSource, NodeState } from './backend.js';
 import type { PassiveMark } from './health.js';
-import type { LbStatsResponse } from './wire.js';
 
 /** One node as the primary holds it: a worker keeps exactly this set, in these states. */
 export interface ViewNode {

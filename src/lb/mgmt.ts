@@ -12,10 +12,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { parseNodeAddress, resolveNodeAddress } from './address.js';
-import type { Balancer } from './balancer.js';
-import type { HealthChecker } from './health.js';
-import type { LbStats } from './stats.js';
 import {
   LB_MESSAGES,
   LB_PATHS,
@@ -25,7 +21,11 @@ import {
   type LbNodeStatus,
   type LbNodesResponse,
   type LbStatsResponse,
-} from './wire.js';
+} from '../common/lb-wire.js';
+import { parseNodeAddress, resolveNodeAddress } from './address.js';
+import type { Balancer } from './balancer.js';
+import type { HealthChecker } from './health.js';
+import type { LbStats } from './stats.js';
 
 const MAX_BODY = 64 * 1024;
 

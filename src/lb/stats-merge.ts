@@ -3,9 +3,9 @@
 // worker saw (each learns it only from the calls it proxied); the bound is the highest a worker
 // applies (each computes it from all workers' calls in flight, as last shared, so they agree within
 // the calls of one share interval).
+
+import type { LbNodeStats, LbRouteStats, LbStatsResponse } from '../common/lb-wire.js';
 import { WAIT_MS_PER_LOAD_UNIT } from './balancer.js';
-import type { LbRouteStats } from './stats.js';
-import type { LbNodeStats, LbStatsResponse } from './wire.js';
 
 const SUMMED = [
   'in_flight',

@@ -1,6 +1,7 @@
 // What the balancer did, counted where it happens: per node (in Backend), per route (here) for
 // GET /1/lb/stats, and the same as Prometheus metrics for GET /metrics.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LbRouteStats } from '../common/lb-wire.js';
 import type { Balancer } from './balancer.js';
 
 /**
@@ -11,13 +12,6 @@ import type { Balancer } from './balancer.js';
 export const MAX_ROUTE_TABLE_BYTES = 4 * 1024 * 1024;
 /** What one entry costs besides its path and node names: the object, counters and map slots. */
 const ROUTE_ENTRY_OVERHEAD_BYTES = 200;
-
-export interface LbRouteStats {
-  requests: number;
-  retries: number;
-  failures: number;
-  nodes: Record<string, number>;
-}
 
 export type RetryReason = 'undelivered' | 'node_refused';
 /** Why the balancer answered an error itself: no node at all, every try refused, or a node failed. */

@@ -6,8 +6,8 @@ import { atMost, required } from '../../helpers/checks.js';
 import { guardProperty } from '../../helpers/guard/guard.js';
 import type { SuiteFile } from '../../helpers/suite.js';
 import { LbManagement } from '../../helpers/topology/lb-management.js';
+import { LB_PATHS } from '../../src/common/lb-wire.js';
 import { ROUTE_DEFAULTS } from '../../src/common/wire.js';
-import { LB_PATHS } from '../../src/lb/wire.js';
 
 const guard = guardProperty('api');
 

@@ -11,12 +11,12 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { buildProjectImages, imagePresent } from '../../helpers/topology/images.js';
-import { DockerDriver, NODE_LABEL, PROJECT_LABEL } from '../../src/node/drivers/docker-driver.js';
+import { dockerAnswers, dockerSocket, NODE_LABEL, PROJECT_LABEL } from '../../src/common/docker.js';
+import { DockerDriver } from '../../src/node/drivers/docker-driver.js';
 import { type Instance, UnknownImageError } from '../../src/node/drivers/driver.js';
-import { dockerAnswers, dockerSocket } from '../../src/node/drivers/index.js';
 import { type FunctionRequest, formatCodec } from '../../src/node/formats/index.js';
 
-const socketPath = dockerSocket(process.env);
+const socketPath = dockerSocket(process.env.DOCKER_HOST);
 const docker = new Docker({ socketPath });
 
 /** Why the driver cannot be tested here, or undefined: an engine answers and has the function images. */

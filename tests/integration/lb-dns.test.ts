@@ -12,7 +12,7 @@ import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FnlbProcess } from '../../helpers/fnlb-process.js';
 import { waitForState } from '../../helpers/wait.js';
 import { FnClient } from '../../src/common/fn-client.js';
-import type { LbNodesResponse } from '../../src/lb/wire.js';
+import type { LbNodesResponse } from '../../src/common/lb-wire.js';
 
 const missing = dnsmasqMissing();
 if (missing) console.warn(`[lb-dns] skipped: ${missing}`);

@@ -8,10 +8,10 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { loadTestcontainers } from '../../helpers/testcontainers.js';
 import { imagePresent } from '../../helpers/topology/images.js';
-import { dockerAnswers, dockerSocket } from '../../src/node/drivers/index.js';
+import { dockerAnswers, dockerSocket } from '../../src/common/docker.js';
 
 const IMAGE = 'fnguard/base-postgres:local';
-const socketPath = dockerSocket(process.env);
+const socketPath = dockerSocket(process.env.DOCKER_HOST);
 const engine = await dockerAnswers(socketPath, 2000);
 const present = engine && (await imagePresent(new Docker({ socketPath }), IMAGE));
 const unavailable = !engine

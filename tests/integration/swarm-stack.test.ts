@@ -8,13 +8,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SwarmStack } from '../../helpers/swarm.js';
 import { buildProjectImages, imagePresent } from '../../helpers/topology/images.js';
 import { waitForState } from '../../helpers/wait.js';
+import { dockerAnswers, dockerSocket } from '../../src/common/docker.js';
 import { FnClient } from '../../src/common/fn-client.js';
-import type { LbNodesResponse } from '../../src/lb/wire.js';
-import { dockerAnswers, dockerSocket } from '../../src/node/drivers/index.js';
+import type { LbNodesResponse } from '../../src/common/lb-wire.js';
 
 const DNS_INTERVAL_S = 1;
 const LOCAL_POSTGRES = 'fnguard/base-postgres:local';
-const socketPath = dockerSocket(process.env);
+const socketPath = dockerSocket(process.env.DOCKER_HOST);
 const docker = new Docker({ socketPath });
 
 async function unavailable(): Promise<string | undefined> {

@@ -17,7 +17,7 @@ import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../helpers/fnlb-process.js';
 import { describeSeed, fuzzSettings, scaled } from '../../helpers/fuzz.js';
 import { forEachBounded } from '../../src/common/bounded.js';
-import { LB_PATHS } from '../../src/lb/wire.js';
+import { LB_PATHS } from '../../src/common/lb-wire.js';
 import {
   type Answer,
   Findings,

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { rawRequest } from '../../helpers/raw-http.js';
+import { LB_PATHS } from '../../src/common/lb-wire.js';
 import { MAX_ROUTE_TABLE_BYTES } from '../../src/lb/stats.js';
-import { LB_PATHS } from '../../src/lb/wire.js';
 import { call, type StandInNode, standInCluster, startLb, startStandIn } from './support/lb-fixtures.js';
 
 describe('requests fnlb cannot forward', () => {

@@ -2,7 +2,12 @@
 // in-process Fnlb with stand-in nodes.
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../helpers/wait.js';
-import { LB_MESSAGES, LB_PATHS, type LbNodesResponse, type LbStatsResponse } from '../../src/lb/wire.js';
+import {
+  LB_MESSAGES,
+  LB_PATHS,
+  type LbNodesResponse,
+  type LbStatsResponse,
+} from '../../src/common/lb-wire.js';
 import { call, type StandInNode, startLb, startStandIn, waitOnline } from './support/lb-fixtures.js';
 
 async function standIns(count: number): Promise<StandInNode[]> {

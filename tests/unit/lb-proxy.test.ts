@@ -4,8 +4,8 @@
 import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../helpers/wait.js';
+import { LB_PATHS, type LbNodesResponse } from '../../src/common/lb-wire.js';
 import { BODY_BUFFER_LIMIT } from '../../src/lb/proxy.js';
-import { LB_PATHS, type LbNodesResponse } from '../../src/lb/wire.js';
 import {
   answerOk,
   call,

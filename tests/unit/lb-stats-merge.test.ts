@@ -1,7 +1,7 @@
 // /1/lb/stats of a -workers cluster: the primary's node states and checks, every worker's counts added.
 import { describe, expect, it } from 'vitest';
+import type { LbNodeStats, LbStatsResponse } from '../../src/common/lb-wire.js';
 import { mergeWorkerStats } from '../../src/lb/stats-merge.js';
-import type { LbNodeStats, LbStatsResponse } from '../../src/lb/wire.js';
 
 function node(fields: Partial<LbNodeStats>): LbNodeStats {
   return {

@@ -13,6 +13,7 @@ import { constants } from 'node:os';
 import { PassThrough, type Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { within } from '../../common/deadline.js';
+import { hostnameFor, NODE_LABEL, PROJECT_LABEL } from '../../common/docker.js';
 import { READY_LABEL, READY_STDERR_LINE } from '../../common/readiness.js';
 import { engineImagePath, isImageReference } from '../image-reference.js';
 import { type Driver, type Instance, type InstanceSpec, StartError, UnknownImageError } from './driver.js';
@@ -37,9 +38,6 @@ export interface DockerDriverOptions {
   apiTimeoutMs?: number;
 }
 
-/** Every container this project creates carries it, so cleanup can never touch anything else. */
-export const PROJECT_LABEL = 'fnguard';
-export const NODE_LABEL = 'fnguard.node';
 const ROLE_LABEL = 'fnguard.role';
 
 const TMP_SIZE = 'size=64m';
@@ -47,15 +45,6 @@ const PIDS_LIMIT = 512;
 const OPEN_FILES = 1024;
 /** How long after an exit by SIGKILL the engine's oom event is waited for. */
 const OOM_EVENT_WAIT_MS = 500;
-
-/** A node id as a valid host name (letters, digits, dots, dashes; at most 63 characters). */
-export function hostnameFor(nodeId: string): string {
-  const name = nodeId
-    .replace(/[^A-Za-z0-9.-]+/g, '-')
-    .replace(/^[-.]+|[-.]+$/g, '')
-    .slice(0, 63);
-  return name || 'fn-node';
-}
 
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;

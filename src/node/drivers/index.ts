@@ -1,7 +1,7 @@
 // src/node/drivers: what runs function instances. The runner sees only the Driver interface
 // (driver.ts); `docker` runs each instance as a container of the route's image (docker-driver.ts),
 // `process` as a local child process from a JSON image registry (process-driver.ts).
-import { request } from 'node:http';
+import { dockerAnswers, dockerSocket } from '../../common/docker.js';
 import { DockerDriver } from './docker-driver.js';
 import type { Driver, DriverKind } from './driver.js';
 import { ProcessDriver } from './process-driver.js';
@@ -10,29 +10,10 @@ import { ImageRegistry } from './process-registry.js';
 export type { Driver, DriverKind, ExitInfo, Instance, InstanceSpec } from './driver.js';
 export { StartError, UnknownImageError } from './driver.js';
 
-/** True when a Docker engine answers `GET /_ping` on its socket within `timeoutMs`. */
-export function dockerAnswers(socketPath = '/var/run/docker.sock', timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/_ping', timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-    req.end();
-  });
-}
-
 export interface DriverChoiceResult {
   driver: Driver;
   /** One line for the log: what was chosen and why. */
   reason: string;
-}
-
-/** The socket of DOCKER_HOST when it is a unix socket, else Docker's default. */
-export function dockerSocket(env: NodeJS.ProcessEnv): string {
-  const host = env.DOCKER_HOST;
-  return host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
 }
 
 export interface DriverOptions {
@@ -64,7 +45,7 @@ export async function createDriver(
     const driver = processDriver();
     return { driver, reason: `FN_DRIVER=process: ${described(driver)}` };
   }
-  const socketPath = dockerSocket(env);
+  const socketPath = dockerSocket(env.DOCKER_HOST);
   const answers = await dockerAnswers(socketPath);
   if (!answers) {
     if (choice === 'docker') throw new Error(`FN_DRIVER=docker: no Docker engine answers on ${socketPath}`);

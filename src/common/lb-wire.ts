@@ -1,6 +1,5 @@
-// fnlb's management API shapes (historic fnlb's, plus /1/lb/stats). The server (mgmt.ts) and every
-// client (tests, bench, harness) import them from here.
-import type { LbRouteStats } from './stats.js';
+// fnlb's management API shapes (historic fnlb's, plus /1/lb/stats). The server (src/lb/mgmt.ts) and
+// every client (the guard, tests, bench, harness) import them from here.
 
 export const LB_PATHS = {
   nodes: '/1/lb/nodes',
@@ -26,6 +25,14 @@ export interface LbNodeBody {
 /** Every other management answer, success or error. */
 export interface LbMsg {
   msg: string;
+}
+
+/** One route as fnlb counts it in GET /1/lb/stats. */
+export interface LbRouteStats {
+  requests: number;
+  retries: number;
+  failures: number;
+  nodes: Record<string, number>;
 }
 
 export const LB_MESSAGES = { added: 'node added', deleted: 'node deleted' } as const;
