@@ -10,7 +10,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
-/** Where the run's reports go: fnguard.json (helpers/guard/reporter.ts) and Vitest's JUnit XML. */
+/** Where the run's reports go: fnguard.json (guard/report/reporter.ts) and Vitest's JUnit XML. */
 const REPORTS = process.env.FNG_REPORTS || 'reports';
 // The output of every process and container the run starts (helpers/run-logs.ts), for CI artifacts:
 // the run's own, so an earlier run's log files go first (only those: the directory may hold others).
@@ -30,7 +30,7 @@ export default defineConfig({
     reporters: [
       'default',
       ['junit', { outputFile: join(REPORTS, 'junit.xml') }],
-      './helpers/guard/reporter.ts',
+      './guard/report/reporter.ts',
     ],
     projects: [
       {

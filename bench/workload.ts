@@ -18,9 +18,9 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { FnClient } from '../helpers/fn-client.js';
 import { FnNodeProcess } from '../helpers/fn-node-process.js';
 import { FnlbProcess } from '../helpers/fnlb-process.js';
+import { FnClient } from '../src/common/fn-client.js';
 import { seededRandom } from '../src/common/seeded-random.js';
 import { FN_HEADERS } from '../src/common/wire.js';
 import {

@@ -2,8 +2,9 @@
 // processes on one SQLite file, one fnlb), creates `primesapp` and its `/primes` route, runs the
 // fnlb-harness over 50 routes with 100 calls, prints the report, writes report.svg, and tears
 // everything down, also on Ctrl-C. Extra arguments go to the harness: `npm run demo -- -calls 500`.
-import { FnClient } from '../helpers/fn-client.js';
-import { ProcessTopology } from '../helpers/topology/processes.js';
+
+import { ProcessTopology } from '../guard/topology/processes.js';
+import { FnClient } from '../src/common/fn-client.js';
 import { EXIT } from '../src/harness/exit-codes.js';
 import { parseHarnessFlags } from '../src/harness/flags.js';
 import { runHarness } from '../src/harness/harness.js';

@@ -46,7 +46,7 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 report=$(realpath -m "$reports/fnguard.json")
 # An earlier run's report must not be read as this run's verdict.
 rm -f "$report"
-node "$package/dist/src/guard/main.js" "${args[@]}"
+node "$package/dist/guard/cli/main.js" "${args[@]}"
 status=$?
 
 if [ -f "$report" ]; then

@@ -2,10 +2,10 @@
 // defaults, Fn's error shape with the right status for every kind of bad input; and the balancer's
 // own management API, when it has one, refusing bad input with its historic `{"msg"}` shape.
 import { describe, expect } from 'vitest';
-import { atMost, required } from '../../helpers/checks.js';
-import { guardProperty } from '../../helpers/guard/guard.js';
-import type { SuiteFile } from '../../helpers/suite.js';
-import { LbManagement } from '../../helpers/topology/lb-management.js';
+import { atMost, required } from '../../guard/engine/checks.js';
+import { guardProperty } from '../../guard/engine/property.js';
+import type { SuiteFile } from '../../guard/engine/suite-file.js';
+import { LbManagement } from '../../guard/topology/lb-management.js';
 import { LB_PATHS } from '../../src/common/lb-wire.js';
 import { ROUTE_DEFAULTS } from '../../src/common/wire.js';
 

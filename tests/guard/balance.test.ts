@@ -2,10 +2,10 @@
 // stay on one node, and the routes must spread evenly: no node far above the mean (historic jump hash
 // gave its busiest node 2.5x) and none idle. Always-one-node and round-robin both fail here.
 import { describe, inject } from 'vitest';
-import { balanceChecks } from '../../helpers/checks.js';
-import { guardProperty } from '../../helpers/guard/guard.js';
-import { callsPerNode, nodesPerRoute } from '../../helpers/suite.js';
-import { TIME_BUDGETS } from '../../helpers/thresholds.js';
+import { balanceChecks } from '../../guard/engine/checks.js';
+import { guardProperty } from '../../guard/engine/property.js';
+import { callsPerNode, nodesPerRoute } from '../../guard/engine/suite-file.js';
+import { TIME_BUDGETS } from '../../guard/settings/bounds.js';
 
 const ROUTES = 500;
 const CALLS_EACH = 4;

@@ -3,9 +3,9 @@
 // routes stay where they were. Calls sent in the moment between the signal and the process being gone
 // were delivered to the dying node, so they count as in flight there too.
 import { describe } from 'vitest';
-import { atMost, failoverChecks, required } from '../../helpers/checks.js';
-import { guardProperty } from '../../helpers/guard/guard.js';
-import { nodeDown } from '../../helpers/guard/node-down.js';
+import { atMost, failoverChecks, required } from '../../guard/engine/checks.js';
+import { guardProperty } from '../../guard/engine/property.js';
+import { nodeDown } from '../../guard/measure/node-down.js';
 
 const guard = guardProperty('failover');
 

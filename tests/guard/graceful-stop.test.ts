@@ -3,9 +3,9 @@
 // (503 Fn-Refused: draining) until it is quiet; a balancer must send those elsewhere and stop sending
 // to it, not hand the refusals to clients.
 import { describe } from 'vitest';
-import { gracefulStopChecks } from '../../helpers/checks.js';
-import { guardProperty } from '../../helpers/guard/guard.js';
-import { nodeDown } from '../../helpers/guard/node-down.js';
+import { gracefulStopChecks } from '../../guard/engine/checks.js';
+import { guardProperty } from '../../guard/engine/property.js';
+import { nodeDown } from '../../guard/measure/node-down.js';
 
 const guard = guardProperty('graceful-stop');
 

@@ -2,9 +2,9 @@
 // start a few containers per node, never one per call. Judged per node against the calls that node
 // received, so a balancer that piles the burst on one node is not taken for a stampeding node.
 import { describe } from 'vitest';
-import { herdChecks } from '../../helpers/checks.js';
-import { burst } from '../../helpers/guard/burst.js';
-import { guardProperty } from '../../helpers/guard/guard.js';
+import { herdChecks } from '../../guard/engine/checks.js';
+import { guardProperty } from '../../guard/engine/property.js';
+import { burst } from '../../guard/measure/burst.js';
 
 const guard = guardProperty('herd');
 

@@ -2,9 +2,9 @@
 // the calls that node received: each node that got calls starts one container and answers every
 // later call hot, so a balancer that sprays the calls fails stickiness, not the nodes.
 import { describe } from 'vitest';
-import { hotReuseChecks } from '../../helpers/checks.js';
-import { guardProperty } from '../../helpers/guard/guard.js';
-import { routeCounters } from '../../helpers/guard/node-counters.js';
+import { hotReuseChecks } from '../../guard/engine/checks.js';
+import { guardProperty } from '../../guard/engine/property.js';
+import { routeCounters } from '../../guard/measure/node-counters.js';
 
 const CALLS = 100;
 const guard = guardProperty('hot-reuse');

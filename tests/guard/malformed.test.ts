@@ -6,10 +6,10 @@
 // another host, as long as it serves it like its path, on the route's node (nginx does); what it must
 // not do is pass it on as a target the node reads differently, or anywhere else.
 import { describe } from 'vitest';
-import { atLeast, atMost, type Check, required } from '../../helpers/checks.js';
-import { guardProperty } from '../../helpers/guard/guard.js';
-import { placement, placementUnmeasurable, unroutedPaths } from '../../helpers/guard/placement.js';
-import { rawRequest } from '../../helpers/raw-http.js';
+import { atLeast, atMost, type Check, required } from '../../guard/engine/checks.js';
+import { guardProperty } from '../../guard/engine/property.js';
+import { placement, placementUnmeasurable, unroutedPaths } from '../../guard/measure/placement.js';
+import { rawRequest } from '../../guard/measure/raw-http.js';
 
 const ROUTES = 1000;
 const CALLS = 100;

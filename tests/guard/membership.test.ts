@@ -2,18 +2,18 @@
 // onto itself; taking it out again gives each route its old node; and removing one of the five moves
 // only that node's routes. The 6th node joins through fnlb's management API, or, where the balancer
 // discovers nodes itself (DNS: the swarm topology scales the service), by itself within 2 DNS
-// intervals of being listed there. Placement is measured on unrouted paths (helpers/guard/placement.ts),
+// intervals of being listed there. Placement is measured on unrouted paths (guard/measure/placement.ts),
 // so 1000 routes cost no containers.
 import { describe } from 'vitest';
-import { discoveryChecks, membershipAddChecks, membershipRemoveChecks } from '../../helpers/checks.js';
-import { guardProperty } from '../../helpers/guard/guard.js';
+import { discoveryChecks, membershipAddChecks, membershipRemoveChecks } from '../../guard/engine/checks.js';
+import { guardProperty } from '../../guard/engine/property.js';
 import {
   countByNode,
   placement,
   placementUnmeasurable,
   unroutedPaths,
-} from '../../helpers/guard/placement.js';
-import { LbManagement } from '../../helpers/topology/lb-management.js';
+} from '../../guard/measure/placement.js';
+import { LbManagement } from '../../guard/topology/lb-management.js';
 
 const ROUTES = 1000;
 const ONLINE_TIMEOUT_MS = 30_000;

@@ -5,9 +5,9 @@
 // it (503 Fn-Refused) may go to another node; fnlb's own tests cover that side.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe } from 'vitest';
-import { exactlyOnceChecks } from '../../helpers/checks.js';
-import { guardProperty } from '../../helpers/guard/guard.js';
-import type { SuiteFile } from '../../helpers/suite.js';
+import { exactlyOnceChecks } from '../../guard/engine/checks.js';
+import { guardProperty } from '../../guard/engine/property.js';
+import type { SuiteFile } from '../../guard/engine/suite-file.js';
 
 const CALLS_EACH = 5;
 const STATUSES = [503, 500, 502] as const;

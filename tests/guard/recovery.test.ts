@@ -1,18 +1,18 @@
 // Recovery (balancer): a node killed, then started again, gets exactly its own routes back, and soon:
 // within 3 of the balancer's health intervals from the moment it answers again. While it is down its
 // routes are served by the others. Placement is measured on 1000 unrouted paths
-// (helpers/guard/placement.ts).
+// (guard/measure/placement.ts).
 import { describe } from 'vitest';
-import { recoveryChecks } from '../../helpers/checks.js';
-import { guardProperty } from '../../helpers/guard/guard.js';
+import { recoveryChecks } from '../../guard/engine/checks.js';
+import { guardProperty } from '../../guard/engine/property.js';
 import {
   countByNode,
   type Placement,
   placement,
   placementUnmeasurable,
   unroutedPaths,
-} from '../../helpers/guard/placement.js';
-import { THRESHOLDS } from '../../helpers/thresholds.js';
+} from '../../guard/measure/placement.js';
+import { THRESHOLDS } from '../../guard/settings/bounds.js';
 import { tryWaitUntil, waitUntil } from '../../helpers/wait.js';
 
 const ROUTES = 1000;

@@ -1,9 +1,9 @@
 // Scale-out (node): the same burst as the herd test to a slow route (about 1 s per call) must start
 // containers in proportion to the calls each node received: a serial runner fails here.
 import { describe } from 'vitest';
-import { scaleOutChecks } from '../../helpers/checks.js';
-import { burst } from '../../helpers/guard/burst.js';
-import { guardProperty } from '../../helpers/guard/guard.js';
+import { scaleOutChecks } from '../../guard/engine/checks.js';
+import { guardProperty } from '../../guard/engine/property.js';
+import { burst } from '../../guard/measure/burst.js';
 
 const guard = guardProperty('scale-out');
 

@@ -9,9 +9,9 @@
 // starts are the herd test's subject; this one measures where a hot route goes.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe } from 'vitest';
-import { spillChecks } from '../../helpers/checks.js';
-import { guardProperty } from '../../helpers/guard/guard.js';
-import { callsPerNode } from '../../helpers/suite.js';
+import { spillChecks } from '../../guard/engine/checks.js';
+import { guardProperty } from '../../guard/engine/property.js';
+import { callsPerNode } from '../../guard/engine/suite-file.js';
 
 const CALLERS = 24;
 const CALLS = CALLERS * 5;

@@ -4,10 +4,10 @@
 // could move a route off its hot containers by spelling its URL differently. The spellings are sent
 // one at a time, so only the balancer's reading of the path decides where they go, never its load.
 import { describe } from 'vitest';
-import { pathVariantChecks, stickinessChecks } from '../../helpers/checks.js';
-import { guardProperty } from '../../helpers/guard/guard.js';
-import { exactGet } from '../../helpers/raw-http.js';
-import { callsPerNode } from '../../helpers/suite.js';
+import { pathVariantChecks, stickinessChecks } from '../../guard/engine/checks.js';
+import { guardProperty } from '../../guard/engine/property.js';
+import { callsPerNode } from '../../guard/engine/suite-file.js';
+import { exactGet } from '../../guard/measure/raw-http.js';
 
 const CALLS = 100;
 const VARIANT_ROUTES = 8;

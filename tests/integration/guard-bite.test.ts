@@ -1,14 +1,14 @@
-// The guard bites on live balancers: each deliberately broken balancer (helpers/mutant-lb.ts) is put in
+// The guard bites on live balancers: each deliberately broken balancer (tests/integration/support/mutant-lb.ts) is put in
 // front of the processes topology through FNLB_CMD, as a balancer team would put theirs, and the guard
-// runs on it in a nested run (helpers/guard/nested-run.ts). Each must fail its own property, and pass
+// runs on it in a nested run (tests/integration/support/nested-run.ts). Each must fail its own property, and pass
 // properties its flaw does not touch (a balancer that sprays calls must not make the nodes look bad).
 // One short run per mutant; FNG_BITE=0 skips them, saying so (CI sets it on its second pass, which
 // would only repeat them).
 import { describe, expect, inject, it } from 'vitest';
-import { NESTED_TEST_TIMEOUT_MS, runNestedGuard } from '../../helpers/guard/nested-run.js';
-import type { Verdict } from '../../helpers/guard/report.js';
+import type { Verdict } from '../../guard/report/report.js';
 import { distPath } from '../../src/common/package-root.js';
 import { VERDICT } from './support/guard-verdicts.js';
+import { NESTED_TEST_TIMEOUT_MS, runNestedGuard } from './support/nested-run.js';
 
 interface Mutant {
   flaw: string;
@@ -73,7 +73,7 @@ describe.skipIf(process.env.FNG_BITE === '0')('the guard on deliberately broken 
     async (mutant) => {
       const run = await runNestedGuard(mutant.properties, {
         FN_TOPOLOGY: 'processes',
-        FNLB_CMD: `"${process.execPath}" "${distPath('helpers/mutant-lb.js')}" -flaw ${mutant.flaw} -nodes {nodes} -listen {listen} -hc-interval {hc_interval}`,
+        FNLB_CMD: `"${process.execPath}" "${distPath('tests/integration/support/mutant-lb.js')}" -flaw ${mutant.flaw} -nodes {nodes} -listen {listen} -hc-interval {hc_interval}`,
         FN_TEST_DB_URL: inject('pgUrl'),
       });
       expect(run.verdicts, run.output.slice(-6000)).toEqual(expect.objectContaining(mutant.expected));

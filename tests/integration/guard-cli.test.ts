@@ -1,4 +1,4 @@
-// The fnguard command as a pipeline runs it (nested runs of dist/src/guard/main.js): on a topology it
+// The fnguard command as a pipeline runs it (nested runs of dist/guard/cli/main.js): on a topology it
 // starts it judges, writes fnguard.json and junit.xml and exits by the verdict; against a running
 // deployment (--lb, --nodes) likewise; and a baseline holding a better value fails exactly the
 // property it measured better, although the run stays inside the absolute bound (loosened by --bound).
@@ -7,15 +7,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { NESTED_TEST_TIMEOUT_MS, type NestedRun, runNestedGuard } from '../../helpers/guard/nested-run.js';
 import { distPath } from '../../src/common/package-root.js';
+import { NESTED_TEST_TIMEOUT_MS, type NestedRun, runNestedGuard } from './support/nested-run.js';
 
 /** The command's exit status and output, for the runs that must end before any test. */
 function fnguard(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [distPath('src/guard/main.js'), ...args],
+      [distPath('guard/cli/main.js'), ...args],
       {
         timeout: 120_000,
         env: { ...process.env, FN_TOPOLOGY: '', FNG_REPORTS: join(scratch, 'unreachable') },

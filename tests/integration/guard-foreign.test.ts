@@ -3,16 +3,16 @@
 // examples/balancers/ (when installed), and a running deployment (FN_TOPOLOGY=external, faults by
 // command); and on a node build that counts nothing itself and names itself nowhere but in its
 // functions' hostname, as the Fn server does (fn-node's test-only opaque mode, configured like an Fn
-// server through the fn preset), once sound and once without its launch policy (the herd). Each is a nested guard run (helpers/guard/nested-run.ts) on a few properties; what is
+// server through the fn preset), once sound and once without its launch policy (the herd). Each is a nested guard run (tests/integration/support/nested-run.ts) on a few properties; what is
 // asserted is the verdict each property must get from that balancer's known behaviour, and that
 // nothing errors out: a property the balancer cannot offer is skipped with the reason. FNG_BITE=0
 // skips the runs that do not depend on the outer topology (CI's second pass would only repeat them).
 import { spawnSync } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
-import { NESTED_TEST_TIMEOUT_MS, type NestedRun, runNestedGuard } from '../../helpers/guard/nested-run.js';
-import type { Verdict } from '../../helpers/guard/report.js';
+import type { Verdict } from '../../guard/report/report.js';
 import { distPath, PACKAGE } from '../../src/common/package-root.js';
 import { VERDICT } from './support/guard-verdicts.js';
+import { NESTED_TEST_TIMEOUT_MS, type NestedRun, runNestedGuard } from './support/nested-run.js';
 
 interface Foreign {
   name: string;
@@ -89,7 +89,7 @@ const PEERS: Foreign[] = [
 
 function externalOfOuterTopology(): Foreign {
   const outer = inject('topology');
-  const faultCli = `"${process.execPath}" "${distPath('helpers/topology/fault-cli.js')}"`;
+  const faultCli = `"${process.execPath}" "${distPath('tests/integration/support/fault-cli.js')}"`;
   return {
     name: 'a running deployment (external, faults by command)',
     // The containers topology's balancer names its nodes node1:8080..., which the tests cannot reach.

@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runHarnessCli } from '../../helpers/harness-cli.js';
 import { freePort } from '../../helpers/ports.js';
 import type { HarnessReport } from '../../src/harness/report.js';
+import { runHarnessCli } from './support/harness-cli.js';
 
 const runCli = (args: string[]) => runHarnessCli(args, 20_000);
 

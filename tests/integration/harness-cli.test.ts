@@ -7,15 +7,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { FnApiError, FnClient } from '../../helpers/fn-client.js';
+import { currentTopology } from '../../guard/topology/current.js';
+import { waitUntilNodesOnline } from '../../guard/topology/probe.js';
+import type { TopologyInfo } from '../../guard/topology/types.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../helpers/fnlb-process.js';
-import { runHarnessCli } from '../../helpers/harness-cli.js';
 import { freePort } from '../../helpers/ports.js';
-import { currentTopology } from '../../helpers/topology/current.js';
-import { waitUntilNodesOnline } from '../../helpers/topology/probe.js';
-import type { TopologyInfo } from '../../helpers/topology/types.js';
-
+import { FnApiError, FnClient } from '../../src/common/fn-client.js';
 import type { HarnessReport } from '../../src/harness/report.js';
+import { runHarnessCli } from './support/harness-cli.js';
 
 const CLI_TIMEOUT_MS = 90_000;
 const runCli = (args: string[]) => runHarnessCli(args, CLI_TIMEOUT_MS);

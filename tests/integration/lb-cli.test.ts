@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FnClient } from '../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FAST_HEALTH_CHECKS, FNLB_ENTRY, FnlbProcess } from '../../helpers/fnlb-process.js';
+import { FnClient } from '../../src/common/fn-client.js';
 
 function fnlb(...args: string[]) {
   return spawnSync(process.execPath, [FNLB_ENTRY, ...args], { encoding: 'utf8', timeout: 10_000 });

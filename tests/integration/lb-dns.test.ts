@@ -1,4 +1,4 @@
-// fnlb's -nodes-dns against a real resolver (dnsmasq, helpers/dns-server.ts) and real fn-node
+// fnlb's -nodes-dns against a real resolver (dnsmasq, tests/integration/support/dns-server.ts) and real fn-node
 // processes: names whose records appear get traffic once a health check passes, a record that goes
 // is drained (its calls in flight finish) and removed, a resolver that stops answering leaves the last
 // known set in place, and /1/lb/nodes says where each node came from. Every name resolves to
@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DnsServer, dnsmasqMissing } from '../../helpers/dns-server.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FnlbProcess } from '../../helpers/fnlb-process.js';
 import { waitForState } from '../../helpers/wait.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import type { LbNodesResponse } from '../../src/common/lb-wire.js';
+import { DnsServer, dnsmasqMissing } from './support/dns-server.js';
 
 const missing = dnsmasqMissing();
 if (missing) console.warn(`[lb-dns] skipped: ${missing}`);

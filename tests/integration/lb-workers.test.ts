@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FnClient } from '../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../helpers/fnlb-process.js';
 import { childrenOf, cpuTicks, exists } from '../../helpers/proc.js';
 import { waitUntil } from '../../helpers/wait.js';
+import { FnClient } from '../../src/common/fn-client.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
 
 const APP = 'workers';

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gte } from 'semver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FnClient } from '../../helpers/fn-client.js';
 import { FN_NODE_ENTRY, FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { sampleRoute } from '../../helpers/sample-route.js';
+import { FnClient } from '../../src/common/fn-client.js';
 
 let dir: string;
 let node: FnNodeProcess;

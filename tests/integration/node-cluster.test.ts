@@ -3,9 +3,9 @@
 // database outage turns writes into 503 JSON errors while the node keeps serving.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/databases.js';
-import { FnClient } from '../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { startPostgres } from '../../helpers/postgres.js';
+import { FnClient } from '../../src/common/fn-client.js';
 
 describe('nodes on one Postgres', () => {
   let database: ScratchDatabase;

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FnClient } from '../../helpers/fn-client.js';
+import { rawRequest } from '../../guard/measure/raw-http.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
-import { rawRequest } from '../../helpers/raw-http.js';
 import { waitUntil } from '../../helpers/wait.js';
+import { FnClient } from '../../src/common/fn-client.js';
 
 const RESPONSE_LIMIT = 64 * 1024;
 const QUEUE_LIMIT = 3;

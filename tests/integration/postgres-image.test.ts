@@ -6,8 +6,8 @@
 import Docker from 'dockerode';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { loadTestcontainers } from '../../helpers/testcontainers.js';
-import { imagePresent } from '../../helpers/topology/images.js';
+import { imagePresent } from '../../guard/topology/images.js';
+import { loadTestcontainers } from '../../guard/topology/testcontainers.js';
 import { dockerAnswers, dockerSocket } from '../../src/common/docker.js';
 
 const IMAGE = 'fnguard/base-postgres:local';

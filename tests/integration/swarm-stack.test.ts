@@ -5,8 +5,8 @@
 // one; removing the stack leaves no service, network or container.
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SwarmStack } from '../../helpers/swarm.js';
-import { buildProjectImages, imagePresent } from '../../helpers/topology/images.js';
+import { buildProjectImages, imagePresent } from '../../guard/topology/images.js';
+import { SwarmStack } from '../../guard/topology/swarm-stack.js';
 import { waitForState } from '../../helpers/wait.js';
 import { dockerAnswers, dockerSocket } from '../../src/common/docker.js';
 import { FnClient } from '../../src/common/fn-client.js';

@@ -6,9 +6,9 @@
 // connection refused while it is down sends nothing, and the client tries again).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReliabilityCluster } from '../../helpers/reliability/cluster.js';
-import { Traffic, type TrafficRoute, type TrafficTally } from '../../helpers/reliability/traffic.js';
 import { FnClient } from '../../src/common/fn-client.js';
+import { ReliabilityCluster } from './support/cluster.js';
+import { Traffic, type TrafficRoute, type TrafficTally } from './support/traffic.js';
 
 const APP = 'chaos';
 const ROUTES: TrafficRoute[] = [

@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FnClient } from '../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../helpers/fnlb-process.js';
 import { describeSeed, fuzzSettings, scaled } from '../../helpers/fuzz.js';
 import { forEachBounded } from '../../src/common/bounded.js';
+import { FnClient } from '../../src/common/fn-client.js';
 import { LB_PATHS } from '../../src/common/lb-wire.js';
 import {
   type Answer,

@@ -1,9 +1,9 @@
 // The soak's one-minute version (`npm run soak` runs it for longer): the mixed load over 200 routes
-// through fnlb with nodes restarted on the way, judged by the soak's own checks (bench/soak/soak.ts):
+// through fnlb with nodes restarted on the way, judged by the soak's own checks (tests/reliability/soak/soak.ts):
 // no unexpected failure and nothing left at rest; resident memory is sampled and printed, but a minute
 // is too short to judge it after warm-up, which the soak says (skip, with the reason).
 import { expect, it } from 'vitest';
-import { runSoak, SOAK_DEFAULTS } from '../../bench/soak/soak.js';
+import { runSoak, SOAK_DEFAULTS } from './soak/soak.js';
 
 it('a one-minute soak: no unexpected failure, nothing left at rest (memory is judged by longer soaks)', async () => {
   const verdict = await runSoak({

@@ -1,7 +1,7 @@
 // fnguard's flags as the suite's environment: what each build flag chooses, values that start with a
 // dash, auto beside a build flag, contradictions refused naming the flags, bounds by key or variable.
 import { describe, expect, it } from 'vitest';
-import { parseGuardFlags, UsageError } from '../../src/guard/flags.js';
+import { parseGuardFlags, UsageError } from '../../guard/cli/flags.js';
 
 const catalogue = {
   bounds: { stickyMaxNodes: 'FNG_STICKY_MAX_NODES', spillMaxNodes: 'FNG_SPILL_MAX_NODES' },

@@ -1,10 +1,10 @@
 // The guard's report renderings and its baseline comparison, on reports built from real checks
-// (helpers/checks.ts): a baseline holding a better value fails exactly the check it measured better,
+// (guard/engine/checks.ts): a baseline holding a better value fails exactly the check it measured better,
 // per-node checks are compared by their worst node whatever the nodes are called, timings only when
 // asked, and a file that is not a report is refused naming it.
 import { describe, expect, it } from 'vitest';
-import { atLeast, atMost, type Check, required, stickinessChecks } from '../../helpers/checks.js';
-import { baselineChecks, parseBaseline } from '../../helpers/guard/baseline.js';
+import { baselineChecks, parseBaseline } from '../../guard/engine/baseline.js';
+import { atLeast, atMost, type Check, required, stickinessChecks } from '../../guard/engine/checks.js';
 import {
   type GuardReport,
   markdownSummary,
@@ -12,8 +12,8 @@ import {
   REPORT_SCHEMA,
   type ReportedTest,
   verdictTable,
-} from '../../helpers/guard/report.js';
-import { THRESHOLDS } from '../../helpers/thresholds.js';
+} from '../../guard/report/report.js';
+import { THRESHOLDS } from '../../guard/settings/bounds.js';
 
 function reported(property: ReportedTest['property'], test: string, checks: Check[]): ReportedTest {
   return {

@@ -4,7 +4,7 @@
 // stay within their budget; stalled uploads are cut; the route table stays within its bytes.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { rawRequest } from '../../helpers/raw-http.js';
+import { rawRequest } from '../../guard/measure/raw-http.js';
 import { LB_PATHS } from '../../src/common/lb-wire.js';
 import { MAX_ROUTE_TABLE_BYTES } from '../../src/lb/stats.js';
 import { call, type StandInNode, standInCluster, startLb, startStandIn } from './support/lb-fixtures.js';

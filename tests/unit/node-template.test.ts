@@ -1,7 +1,7 @@
 // How the containers topology configures a node container: the presets, FN_NODE_ENV's placeholders,
 // and a bad value named by its variable.
 import { describe, expect, it } from 'vitest';
-import { nodeEnvironment, nodeTemplate } from '../../helpers/topology/node-template.js';
+import { nodeEnvironment, nodeTemplate } from '../../guard/topology/node-template.js';
 
 const VALUES = { dbUrl: 'postgres://u:p@postgres:5432/fnguard', port: 8080, nodeId: 'run-node1' };
 

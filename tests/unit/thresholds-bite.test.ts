@@ -23,7 +23,7 @@ import {
   scaleOutChecks,
   spillChecks,
   stickinessChecks,
-} from '../../helpers/checks.js';
+} from '../../guard/engine/checks.js';
 
 const NODES = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const perNode = (counts: number[]) =>

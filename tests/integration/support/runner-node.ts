@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { FnClient } from '../../../helpers/fn-client.js';
 import { FnNodeProcess } from '../../../helpers/fn-node-process.js';
+import { FnClient } from '../../../src/common/fn-client.js';
 import type { NodeStats } from '../../../src/common/wire.js';
 
 export interface RunnerNode {

@@ -3,7 +3,7 @@
 // error shapes), and watching a process's log for what must never appear in it.
 import type { Readable } from 'node:stream';
 import { Client, type Dispatcher } from 'undici';
-import { type RawAnswer, rawRequest } from '../../../helpers/raw-http.js';
+import { type RawAnswer, rawRequest } from '../../../guard/measure/raw-http.js';
 
 /** Every request's deadline: no generated request may hold a connection longer than this. */
 export const REQUEST_TIMEOUT_MS = 15_000;

@@ -1,0 +1,139 @@
+// The guard's catalogue: every property it judges, which component a failure implicates, what it
+// needs from the topology, and the file that judges it (tests/guard/<id>.test.ts). A property whose
+// needs are not met is skipped with the reason, never passed.
+import type { Capability } from './topology/types.js';
+
+export type Component = 'balancer' | 'node';
+
+export interface Property {
+  id: PropertyId;
+  title: string;
+  implicates: Component;
+  /** What every test of the property needs; a test may need more (GuardFile.test's `needs`). */
+  needs: readonly Capability[];
+  /** Judged by which node served each call, so it needs nodes that can be told apart. */
+  byNode: boolean;
+  /** One line for --list and the README. */
+  summary: string;
+}
+
+export const PROPERTY_IDS = [
+  'sticky',
+  'hot-reuse',
+  'herd',
+  'scale-out',
+  'balance',
+  'spill',
+  'failover',
+  'graceful-stop',
+  'recovery',
+  'membership',
+  'no-duplicate',
+  'malformed',
+  'api',
+] as const;
+
+export type PropertyId = (typeof PROPERTY_IDS)[number];
+
+const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
+  sticky: {
+    title: 'stickiness',
+    implicates: 'balancer',
+    needs: [],
+    byNode: true,
+    summary:
+      '100 sequential calls to a route reach one node; every spelling of its path (trailing or doubled /, query, %-escapes, absolute-form) reaches that node',
+  },
+  'hot-reuse': {
+    title: 'hot reuse',
+    implicates: 'node',
+    needs: ['nodeCounters'],
+    byNode: true,
+    summary: 'each node starts one container for the sequential calls it received and answers the rest hot',
+  },
+  herd: {
+    title: 'no stampede',
+    implicates: 'node',
+    needs: ['nodeCounters'],
+    byNode: true,
+    summary:
+      'a burst of 100 concurrent calls to a cold 5 ms route starts a few containers on each node, judged against the calls that node received',
+  },
+  'scale-out': {
+    title: 'scale-out',
+    implicates: 'node',
+    needs: ['nodeCounters'],
+    byNode: true,
+    summary: 'the same burst to a 1 s route starts containers in proportion to the calls each node received',
+  },
+  balance: {
+    title: 'balance',
+    implicates: 'balancer',
+    needs: [],
+    byNode: true,
+    summary: '500 routes x 4 sequential calls: each route on one node, no node far above or below the mean',
+  },
+  spill: {
+    title: 'spill',
+    implicates: 'balancer',
+    needs: [],
+    byNode: true,
+    summary: 'a hot 200 ms route under 24 callers spreads over a few nodes, not one and not all',
+  },
+  failover: {
+    title: 'failover',
+    implicates: 'balancer',
+    needs: ['kill', 'restore'],
+    byNode: true,
+    summary: 'a node SIGKILLed under load costs at most its calls in flight, and none once it is marked down',
+  },
+  'graceful-stop': {
+    title: 'graceful stop',
+    implicates: 'balancer',
+    needs: ['stop', 'restore'],
+    byNode: true,
+    summary: 'a node stopped with SIGTERM under load costs no call',
+  },
+  recovery: {
+    title: 'recovery',
+    implicates: 'balancer',
+    needs: ['kill', 'start'],
+    byNode: true,
+    summary: 'a killed node started again gets exactly its own routes back within 3 health intervals',
+  },
+  membership: {
+    title: 'membership',
+    implicates: 'balancer',
+    needs: ['mgmtWrite'],
+    byNode: true,
+    summary:
+      'a 6th node takes at most 1/6 + 5% of 1000 routes, all onto itself; removing a node moves only its routes',
+  },
+  'no-duplicate': {
+    title: 'no duplicate execution',
+    implicates: 'balancer',
+    needs: ['nodeStats'],
+    byNode: true,
+    summary:
+      "a call whose function answers 503, 500 or 502, or outlives the balancer's timeout, runs exactly once",
+  },
+  malformed: {
+    title: 'malformed requests',
+    implicates: 'balancer',
+    needs: [],
+    byNode: true,
+    summary:
+      'OPTIONS *, a foreign absolute-form target, a bad escape, a 16 KiB path, a control character, a short body: 4xx or closed, and every node still serves',
+  },
+  api: {
+    title: 'Fn v1 API',
+    implicates: 'node',
+    needs: [],
+    byNode: false,
+    summary: 'Fn v1 shapes, defaults and error codes through the balancer; bad input gets the right 4xx JSON',
+  },
+};
+
+export const PROPERTIES: Record<PropertyId, Property> = Object.fromEntries(
+  PROPERTY_IDS.map((id) => [id, { id, ...catalogue[id] }]),
+) as Record<PropertyId, Property>;

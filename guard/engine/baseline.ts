@@ -1,0 +1,156 @@
+// The comparison with a baseline run. FNG_BASELINE names an earlier run's fnguard.json; each check of
+// this run that the baseline also measured (same property, test and check) and whose kind is compared
+// (counts and ratios; timings too with FNG_BASELINE_TIMINGS=1) gets a second check beside it: no worse
+// than the baseline's value by more than the check's tolerance (guard/settings/bounds.ts). So a balancer
+// whose hot route went from 1 node to 2 fails even inside an absolute bound of 2. Checks named after a
+// node (host:port) are compared by their worst node, since node addresses change between runs.
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Check } from './checks.js';
+
+export interface BaselineMeasure {
+  measured: number;
+  op: Check['op'];
+}
+
+export interface Baseline {
+  path: string;
+  /** When the baseline run started and which commit it ran, as its report says. */
+  startedAt: string | null;
+  commit: string | null;
+  measures: Map<string, BaselineMeasure>;
+}
+
+const NODE_NAME = /[A-Za-z0-9_.-]+:\d{1,5}\b/g;
+const MAX_BASELINE_BYTES = 16 * 1024 * 1024;
+
+function measureName(check: Pick<Check, 'name'>): string {
+  return check.name.replace(NODE_NAME, '<node>');
+}
+
+function measureKey(property: string, test: string, name: string): string {
+  return `${property}\u0000${test}\u0000${name}`;
+}
+
+/** The worse of two values under a bound of this direction. */
+function worse(op: Check['op'], a: number, b: number): number {
+  return op === '<=' ? Math.max(a, b) : Math.min(a, b);
+}
+
+/** Whether a check is compared with a baseline at all. */
+function compared(check: Pick<Check, 'kind'>, timings: boolean): boolean {
+  return check.kind === 'count' || check.kind === 'ratio' || (check.kind === 'timing' && timings);
+}
+
+interface ReportShape {
+  schema?: unknown;
+  startedAt?: unknown;
+  commit?: unknown;
+  tests?: Array<{ property?: unknown; test?: unknown; checks?: Array<Partial<Check>> }>;
+}
+
+/** Reads a report written by an earlier run; throws naming the file and what is wrong with it. */
+export function parseBaseline(path: string, text: string): Baseline {
+  let report: ReportShape;
+  try {
+    report = JSON.parse(text) as ReportShape;
+  } catch (error) {
+    throw new Error(`baseline ${path}: not JSON (${(error as Error).message})`);
+  }
+  if (typeof report?.schema !== 'string' || !report.schema.startsWith('fnguard-report/')) {
+    throw new Error(`baseline ${path}: not an fnguard report (no "schema": "fnguard-report/N")`);
+  }
+  if (!Array.isArray(report.tests)) throw new Error(`baseline ${path}: no "tests" array`);
+  const measures = new Map<string, BaselineMeasure>();
+  for (const test of report.tests) {
+    if (typeof test?.property !== 'string' || typeof test.test !== 'string') continue;
+    for (const check of Array.isArray(test.checks) ? test.checks : []) {
+      const { name, measured, op, kind } = check;
+      // Reports before measure kinds (schema 1) say nothing of what may be compared: nothing is.
+      if (typeof name !== 'string' || typeof measured !== 'number' || (op !== '<=' && op !== '>=')) continue;
+      if (kind === undefined || kind === 'own') continue;
+      const key = measureKey(test.property, test.test, measureName({ name }));
+      const seen = measures.get(key);
+      measures.set(key, { op, measured: seen ? worse(op, seen.measured, measured) : measured });
+    }
+  }
+  return {
+    path,
+    startedAt: typeof report.startedAt === 'string' ? report.startedAt : null,
+    commit: typeof report.commit === 'string' ? report.commit : null,
+    measures,
+  };
+}
+
+const loaded = new Map<string, Baseline>();
+
+/** The baseline FNG_BASELINE names, read once per process; undefined when none is set. */
+export function currentBaseline(env: NodeJS.ProcessEnv = process.env): Baseline | undefined {
+  const path = env.FNG_BASELINE;
+  if (path === undefined || path === '') return undefined;
+  let baseline = loaded.get(path);
+  if (baseline === undefined) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new Error(
+        `FNG_BASELINE=${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? error})`,
+      );
+    }
+    if (text.length > MAX_BASELINE_BYTES) throw new Error(`FNG_BASELINE=${path}: larger than 16 MiB`);
+    baseline = parseBaseline(path, text);
+    loaded.set(path, baseline);
+  }
+  return baseline;
+}
+
+/** The checks that compare this test's checks with the baseline's measures of the same ones. */
+export function baselineChecks(
+  baseline: Baseline,
+  property: string,
+  test: string,
+  checks: readonly Check[],
+  timings: boolean,
+): Check[] {
+  const worst = new Map<string, Check>();
+  for (const check of checks) {
+    if (!compared(check, timings)) continue;
+    const name = measureName(check);
+    const seen = worst.get(name);
+    if (seen === undefined || worse(check.op, seen.measured, check.measured) !== seen.measured) {
+      worst.set(name, check);
+    }
+  }
+  const result: Check[] = [];
+  for (const [name, check] of worst) {
+    const base = baseline.measures.get(measureKey(property, test, name));
+    if (base === undefined || base.op !== check.op) continue;
+    const bound = check.op === '<=' ? base.measured + check.tolerance : base.measured - check.tolerance;
+    result.push({
+      name: `${name} against the baseline`,
+      measured: check.measured,
+      op: check.op,
+      bound,
+      reason: `no worse than the baseline run (${baseline.path}: ${base.measured}) by more than its tolerance ${check.tolerance}`,
+      kind: 'own',
+      tolerance: 0,
+      ok: check.op === '<=' ? check.measured <= bound : check.measured >= bound,
+    });
+  }
+  return result;
+}
+
+/**
+ * Removes the last run's report before a run, so a run that judges nothing leaves none; a baseline
+ * that is that very file (FNG_BASELINE=reports/fnguard.json) is first copied aside and env repointed.
+ */
+export function clearLastReport(reportFile: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (env.FNG_BASELINE && resolve(env.FNG_BASELINE) === resolve(reportFile) && existsSync(reportFile)) {
+    const copy = join(mkdtempSync(join(tmpdir(), 'fnguard-baseline-')), 'fnguard.json');
+    copyFileSync(reportFile, copy);
+    env.FNG_BASELINE = copy;
+  }
+  rmSync(reportFile, { force: true });
+}

@@ -1,0 +1,339 @@
+// Threshold checks over measured distributions. Each check compares one measured number with one
+// named bound and carries the bound's reason, so a failure reads "measured 37, bound <= 10: <why>".
+// Node checks are judged per node against what that node received, so a balancer that piles a burst
+// on one node fails spill, not that node's stampede check. Pure functions of recorded numbers, so
+// tests/unit can show each check failing on bad distributions.
+import { type MeasureKind, THRESHOLDS, type Threshold } from '../settings/bounds.js';
+
+export interface Check {
+  name: string;
+  measured: number;
+  op: '<=' | '>=';
+  bound: number;
+  reason: string;
+  /** The environment variable that overrode the bound, when one did. */
+  overriddenBy?: string;
+  /** How it is compared with a baseline run, and how much worse it may be than the baseline's. */
+  kind: MeasureKind;
+  tolerance: number;
+  ok: boolean;
+}
+
+function check(name: string, measured: number, op: Check['op'], threshold: Threshold): Check {
+  return {
+    name,
+    measured,
+    op,
+    bound: threshold.value,
+    reason: threshold.reason,
+    ...(threshold.overridden ? { overriddenBy: threshold.env } : {}),
+    kind: threshold.kind,
+    tolerance: threshold.tolerance,
+    ok: op === '<=' ? measured <= threshold.value : measured >= threshold.value,
+  };
+}
+
+export const atMost = (name: string, measured: number, threshold: Threshold) =>
+  check(name, measured, '<=', threshold);
+export const atLeast = (name: string, measured: number, threshold: Threshold) =>
+  check(name, measured, '>=', threshold);
+
+function round(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(3);
+}
+
+export function describeCheck(check: Check): string {
+  const mark = check.ok ? 'ok  ' : 'FAIL';
+  const bound = `${check.op} ${round(check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`;
+  return `${mark} ${check.name}: measured ${round(check.measured)}, bound ${bound} (${check.reason})`;
+}
+
+export function failedChecks(checks: readonly Check[]): Check[] {
+  return checks.filter((check) => !check.ok);
+}
+
+/** Text for an assertion message: every check, failing ones first, plus any context lines. */
+export function checkReport(checks: readonly Check[], context: readonly string[] = []): string {
+  const ordered = [...failedChecks(checks), ...checks.filter((check) => check.ok)];
+  return [...ordered.map(describeCheck), ...context].join('\n');
+}
+
+type PerNode = Record<string, number>;
+
+const values = (counts: PerNode) => Object.values(counts);
+const sum = (numbers: number[]) => numbers.reduce((total, value) => total + value, 0);
+const nodesUsed = (counts: PerNode) => values(counts).filter((count) => count > 0).length;
+
+/** A bound that is not configurable: it follows from the test itself (every call must succeed). */
+export function required(value: number, reason: string): Threshold {
+  return { value, env: '', reason, overridden: false, kind: 'own', tolerance: 0 };
+}
+
+export const allSucceed = (succeeded: number, calls: number) =>
+  atLeast('calls succeeded', succeeded, required(calls, 'every call of the test must succeed'));
+
+/** Sequential calls to one route: calls served per node. */
+export function stickinessChecks(callsPerNode: PerNode, calls: number): Check[] {
+  return [
+    atMost('nodes serving the route', nodesUsed(callsPerNode), THRESHOLDS.stickyMaxNodes),
+    allSucceed(sum(values(callsPerNode)), calls),
+  ];
+}
+
+/** Other spellings of routes' paths: how many reached another node than the plain spelling, or failed. */
+export function pathVariantChecks(measured: {
+  variants: number;
+  elsewhere: number;
+  failed: number;
+}): Check[] {
+  return [
+    atMost(
+      'path spellings served by another node than the route’s',
+      measured.elsewhere,
+      required(
+        0,
+        'the node routes every spelling to the same route, so the balancer must send it to the same node',
+      ),
+    ),
+    atMost(
+      'path spellings that failed',
+      measured.failed,
+      required(0, 'every spelling names an existing route'),
+    ),
+  ];
+}
+
+/** Per node: what it received, what it started and answered hot for one route. */
+export interface NodeRouteCounts {
+  received: number;
+  started: number;
+  hot: number;
+}
+
+function perNodeChecks(
+  counts: Record<string, NodeRouteCounts>,
+  each: (node: string, counts: NodeRouteCounts) => Check[],
+): Check[] {
+  return Object.entries(counts)
+    .filter(([, node]) => node.received > 0 || node.started > 0)
+    .flatMap(([node, nodeCounts]) => each(node, nodeCounts));
+}
+
+/** A node that received calls of a fresh route must have started a container for them. */
+const startedOne = (node: string, started: number) =>
+  atLeast(`containers started on ${node}`, started, required(1, 'its first call must start a container'));
+
+const receivedSum = (counts: Record<string, NodeRouteCounts>) =>
+  Object.values(counts).reduce((total, node) => total + node.received, 0);
+
+/** Sequential calls: each node that received some starts one container and answers the rest hot. */
+export function hotReuseChecks(counts: Record<string, NodeRouteCounts>, calls: number): Check[] {
+  return [
+    ...perNodeChecks(counts, (node, { received, started, hot }) => [
+      atMost(`containers started on ${node}`, started, THRESHOLDS.hotMaxContainers),
+      startedOne(node, started),
+      atMost(`calls answered cold on ${node}`, received - hot, THRESHOLDS.hotMaxColdCalls),
+    ]),
+    allSucceed(receivedSum(counts), calls),
+  ];
+}
+
+/** The bound on containers a node may start for a burst of `received` concurrent calls. */
+export function herdBound(received: number): Threshold {
+  const { stampedeMaxPerNode: floor, stampedeMaxShare: share } = THRESHOLDS;
+  const value = Math.max(floor.value, Math.ceil(share.value * received));
+  return {
+    value,
+    env: floor.overridden ? floor.env : share.env,
+    overridden: floor.overridden || share.overridden,
+    reason: `${floor.reason}: max(${floor.value}, ${share.value} x ${received} calls received)`,
+    kind: 'count',
+    tolerance: floor.tolerance,
+  };
+}
+
+/** A concurrent burst to a fast cold route: containers each node started for what it received. */
+export function herdChecks(
+  counts: Record<string, NodeRouteCounts>,
+  succeeded: number,
+  calls: number,
+): Check[] {
+  return [
+    ...perNodeChecks(counts, (node, { received, started }) => [
+      atMost(`containers started on ${node}`, started, herdBound(received)),
+      // A count of nothing (a node, or a watch of its engine, that missed every start) must not pass.
+      startedOne(node, started),
+    ]),
+    allSucceed(succeeded, calls),
+  ];
+}
+
+/** The same burst to a slow route: each node must scale out for the calls it received. */
+export function scaleOutChecks(
+  counts: Record<string, NodeRouteCounts>,
+  succeeded: number,
+  calls: number,
+): Check[] {
+  const share = THRESHOLDS.scaleOutMinShare;
+  return [
+    ...perNodeChecks(counts, (node, { received, started }) => [
+      atLeast(`containers started on ${node}`, started, {
+        ...share,
+        value: Math.ceil(share.value * received),
+        reason: `${share.reason}: ${share.value} x ${received} calls received`,
+      }),
+    ]),
+    allSucceed(succeeded, calls),
+  ];
+}
+
+/** Many routes, sequential calls each: nodes used per route and calls served per node. */
+export function balanceChecks(
+  nodesPerRoute: readonly number[],
+  loadPerNode: PerNode,
+  calls: number,
+): Check[] {
+  const loads = values(loadPerNode);
+  const mean = loads.length === 0 ? 0 : sum(loads) / loads.length;
+  return [
+    allSucceed(sum(loads), calls),
+    atMost('most nodes used by one route', Math.max(0, ...nodesPerRoute), THRESHOLDS.balanceMaxNodesPerRoute),
+    atMost(
+      'busiest node load / mean',
+      mean === 0 ? Number.POSITIVE_INFINITY : Math.max(...loads) / mean,
+      THRESHOLDS.balanceMaxOverMean,
+    ),
+    atLeast(
+      'idlest node load / mean',
+      mean === 0 ? 0 : Math.min(...loads) / mean,
+      THRESHOLDS.balanceMinNodeShare,
+    ),
+  ];
+}
+
+/** A hot slow route under many callers: nodes that served it. */
+export function spillChecks(callsPerNode: PerNode, calls: number): Check[] {
+  const used = nodesUsed(callsPerNode);
+  return [
+    atLeast('nodes serving the hot route', used, THRESHOLDS.spillMinNodes),
+    atMost('nodes serving the hot route', used, THRESHOLDS.spillMaxNodes),
+    allSucceed(sum(values(callsPerNode)), calls),
+  ];
+}
+
+/** A node killed mid-run: failures overall (bounded by the calls it had in flight) and after it was marked down. */
+export function failoverChecks(measured: {
+  failed: number;
+  inFlightOnKilledNode: number;
+  failedAfterMarkedDown: number;
+}): Check[] {
+  return [
+    atMost(
+      'failed calls',
+      measured.failed,
+      required(measured.inFlightOnKilledNode, 'only the calls in flight on the killed node may fail'),
+    ),
+    atMost(
+      'failed calls after the node was marked down',
+      measured.failedAfterMarkedDown,
+      THRESHOLDS.failoverMaxAfterDown,
+    ),
+  ];
+}
+
+/** A node stopped with SIGTERM mid-run: it drains, so no call may fail. */
+export function gracefulStopChecks(measured: { failed: number; servedByStopped: number }): Check[] {
+  return [
+    atMost('failed calls', measured.failed, THRESHOLDS.gracefulMaxFailed),
+    atLeast(
+      'calls the stopped node served before it stopped',
+      measured.servedByStopped,
+      required(1, 'the stopped node must have carried load, or nothing was tested'),
+    ),
+  ];
+}
+
+/** A killed node started again: how long until its routes came back, and whether only they moved. */
+export function recoveryChecks(measured: {
+  intervalsUntilBack: number;
+  wrongPlacements: number;
+  victimRoutes: number;
+}): Check[] {
+  return [
+    atMost(
+      'health intervals until its routes were back',
+      measured.intervalsUntilBack,
+      THRESHOLDS.recoveryMaxIntervals,
+    ),
+    atMost(
+      'routes not on their node before the kill',
+      measured.wrongPlacements,
+      required(0, 'consistent hashing gives a node that comes back exactly its own routes'),
+    ),
+    atLeast(
+      'routes of the killed node',
+      measured.victimRoutes,
+      required(1, 'the killed node must have had routes'),
+    ),
+  ];
+}
+
+/** A node added: the share of routes whose node changed, and where they went. */
+export function membershipAddChecks(moved: number, routes: number, movedElsewhere = 0): Check[] {
+  return [
+    atMost('share of routes moved', moved / routes, THRESHOLDS.membershipAddMaxMoved),
+    atLeast(
+      'routes moved to the new node',
+      moved - movedElsewhere,
+      required(1, 'the new node must take some routes, or it is unused'),
+    ),
+    atMost(
+      'routes moved between old nodes',
+      movedElsewhere,
+      required(0, 'a new node takes routes only onto itself: the others keep theirs'),
+    ),
+  ];
+}
+
+/** A node the balancer found by itself (DNS): how many of its DNS intervals it took to serve it. */
+export function discoveryChecks(onlineAfterMs: number, dnsIntervalS: number): Check[] {
+  return [
+    atMost(
+      'DNS intervals until the new node was online',
+      onlineAfterMs / (dnsIntervalS * 1000),
+      THRESHOLDS.discoveryMaxIntervals,
+    ),
+  ];
+}
+
+/** A node removed: routes that moved although they were not on it, and its routes that found a new node. */
+export function membershipRemoveChecks(measured: { movedFromOtherNodes: number; orphaned: number }): Check[] {
+  return [
+    atMost(
+      'routes moved that were not on the removed node',
+      measured.movedFromOtherNodes,
+      required(0, "consistent hashing moves only the removed node's routes"),
+    ),
+    atMost(
+      'routes of the removed node left without an answer',
+      measured.orphaned,
+      required(0, 'every route must be served after a removal'),
+    ),
+  ];
+}
+
+/** Executions the nodes counted for calls made through the balancer. */
+export function exactlyOnceChecks(what: string, measured: { calls: number; executions: number }): Check[] {
+  return [
+    atMost(
+      `executions of ${what}`,
+      measured.executions,
+      required(measured.calls, 'a call that reached a function must not run again on another node'),
+    ),
+    atLeast(
+      `executions of ${what}`,
+      measured.executions,
+      required(measured.calls, 'every call must run once'),
+    ),
+  ];
+}

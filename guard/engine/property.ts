@@ -1,0 +1,144 @@
+// How a guard file judges its property: guardProperty(id) opens the file's app on the run's topology,
+// and each test it declares gets the suite file, the topology's faults and a judge. A test whose
+// needs the topology does not meet is skipped with the reason (Vitest's skip note); a test judges by
+// checks (guard/engine/checks.ts), each compared with a baseline run's too when FNG_BASELINE names one
+// (baseline.ts), that go into the test's metadata for the reports, and fails naming the component its
+// property implicates with each measured value beside its bound. After the file, the
+// topology is restored (nodes a fault took down are started again, added ones discarded) and the
+// balancer given time to take them back.
+import { afterAll, beforeAll, expect, inject, it, type TestContext } from 'vitest';
+import { type Component, PROPERTIES, type Property, type PropertyId } from '../catalogue.js';
+import { settleAfterFaults } from '../measure/settle.js';
+import { FaultClient } from '../topology/control.js';
+import { currentTopology } from '../topology/current.js';
+import type { Capability, TopologyInfo } from '../topology/types.js';
+import { baselineChecks, currentBaseline } from './baseline.js';
+import { type Check, checkReport, failedChecks } from './checks.js';
+import { SuiteFile } from './suite-file.js';
+
+/** What a guard test leaves in its Vitest task meta, for the reporters. */
+export interface GuardMeta {
+  property: PropertyId;
+  title: string;
+  /** The property's component, or the test's own where it judges another (GuardTestOptions). */
+  implicates: Component;
+  checks: Check[];
+  context: string[];
+  /** Why the test could not judge its property here. */
+  skipped?: string;
+}
+
+declare module 'vitest' {
+  interface TaskMeta {
+    guard?: GuardMeta;
+  }
+}
+
+export interface GuardContext {
+  readonly suite: SuiteFile;
+  readonly info: TopologyInfo;
+  readonly property: Property;
+  /** The topology's faults; a test may use those its needs declared. */
+  readonly faults: FaultClient;
+  /** Records the checks and fails the test if one fails. */
+  judge(checks: readonly Check[], context?: readonly string[]): void;
+  /** Skips the rest of the test, with the reason in the reports. */
+  skip(reason: string): never;
+}
+
+export interface GuardTestOptions {
+  needs?: readonly Capability[];
+  timeout?: number;
+  /** The component this test's failure implicates, when not its property's. */
+  implicates?: Component;
+}
+
+export interface GuardFile {
+  test(name: string, body: (guard: GuardContext) => Promise<void>, options?: GuardTestOptions): void;
+  /** The file's suite, once beforeAll has opened it (for setup steps of its own). */
+  readonly suite: SuiteFile;
+}
+
+/** The first need of `needs` the topology lacks, with the reason; undefined when all are met. */
+export function unmetNeed(info: TopologyInfo, needs: readonly Capability[]): string | undefined {
+  const missing = needs.find((need) => !info.capabilities[need]);
+  return missing === undefined ? undefined : `needs ${missing}: ${info.missing[missing] ?? 'not offered'}`;
+}
+
+export function guardProperty(id: PropertyId): GuardFile {
+  const property = PROPERTIES[id];
+  const provided = inject('topology');
+  const faults = provided.controlUrl ? new FaultClient(provided.controlUrl) : undefined;
+  let info = provided;
+  let suite: SuiteFile | undefined;
+  let faulted = false;
+
+  beforeAll(async () => {
+    // The nodes as they are now: an earlier file's fault may have had them replaced (Swarm).
+    info = await currentTopology();
+    suite = await SuiteFile.open(info, id);
+  });
+  afterAll(async () => {
+    await suite?.close();
+    if (faulted && faults) {
+      await faults.restore();
+      await settleAfterFaults(await faults.info());
+    }
+  });
+
+  return {
+    get suite(): SuiteFile {
+      if (!suite) throw new Error('the guard file is not open yet (use it inside a test or beforeAll)');
+      return suite;
+    },
+    test(name, body, options = {}) {
+      it(
+        name,
+        async (ctx: TestContext) => {
+          const meta: GuardMeta = {
+            property: id,
+            title: property.title,
+            implicates: options.implicates ?? property.implicates,
+            checks: [],
+            context: [],
+          };
+          ctx.task.meta.guard = meta;
+          const skip = (reason: string): never => {
+            meta.skipped = reason;
+            return ctx.skip(reason);
+          };
+          const needs = [...property.needs, ...(options.needs ?? [])];
+          const unmet = unmetNeed(info, needs);
+          if (unmet !== undefined) skip(unmet);
+          if (needs.some((need) => ['kill', 'stop', 'start', 'add'].includes(need))) faulted = true;
+          if (!suite) throw new Error(`${id}: the file's app was not opened`);
+          if (property.byNode && suite.unattributable !== undefined) skip(suite.unattributable);
+          await body({
+            suite,
+            info,
+            property,
+            faults: faults as FaultClient,
+            skip,
+            judge(measured, context = []) {
+              // A judgement of nothing would pass whatever happened.
+              if (measured.length === 0) throw new Error(`${id}: nothing was judged (no checks)`);
+              const baseline = currentBaseline();
+              const timings = process.env.FNG_BASELINE_TIMINGS === '1';
+              const checks = baseline
+                ? [...measured, ...baselineChecks(baseline, id, name, measured, timings)]
+                : measured;
+              meta.checks.push(...checks);
+              meta.context.push(...context);
+              const report = checkReport(checks, context);
+              console.info(`[${id}] ${name}\n${report}`);
+              expect(failedChecks(checks), `${meta.implicates} fails ${property.title}:\n${report}`).toEqual(
+                [],
+              );
+            },
+          });
+        },
+        options.timeout,
+      );
+    },
+  };
+}

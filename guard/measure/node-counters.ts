@@ -1,0 +1,118 @@
+// Per node, for one of a file's routes: the calls it received (by the nodes' own word, from the
+// calls' records), the containers it started and the calls it answered hot. Counted by the node
+// itself (GET /stats) where it serves per-route counters, and by the Docker engine (engine-watch.ts)
+// where its functions run as containers the suite can see; hot calls are then derived: every call
+// a node received beyond the containers it started found one already running. With both, the node's
+// own counts are used and must agree with the engine's: a node that under-reports is itself a finding.
+import type { CallRecord } from '../../src/harness/drive.js';
+import { atMost, type Check, type NodeRouteCounts, required } from '../engine/checks.js';
+import { callsPerNode, type SuiteFile } from '../engine/suite-file.js';
+
+export type CounterSource =
+  | 'the nodes’ /stats'
+  | 'the Docker engine'
+  | 'the nodes’ /stats, checked against the Docker engine';
+
+export interface RouteCounters {
+  counts: Record<string, NodeRouteCounts>;
+  source: CounterSource;
+  /** With both sources: each node's own count of starts against the engine's (node checks). */
+  agreement: Check[];
+  context: string[];
+  /** Why per-node counts cannot be had here; the test skips with it. */
+  unmeasurable?: string;
+}
+
+/** Containers per node address as the engine saw them, or why they cannot be told apart by node. */
+async function engineStarts(
+  suite: SuiteFile,
+  route: string,
+): Promise<{ started: Record<string, number>; lost: number } | { unmeasurable: string }> {
+  const engine = suite.engine;
+  if (engine === undefined) return { unmeasurable: 'no engine to watch' };
+  const untrusted = await engine.settle();
+  if (untrusted !== undefined) return { unmeasurable: untrusted };
+  const started: Record<string, number> = Object.fromEntries(suite.nodes.map((node) => [node, 0]));
+  const unclaimed = new Set<string>();
+  for (const container of engine.containersOf(route)) {
+    const node = suite.directory.addressOf(container.hostname);
+    if (node === undefined) unclaimed.add(container.hostname);
+    else started[node] = (started[node] ?? 0) + 1;
+  }
+  if (unclaimed.size > 0) {
+    return {
+      unmeasurable: `the engine ran containers of ${route} as ${[...unclaimed].join(', ')}, which no node answered as: cannot tell which node started them`,
+    };
+  }
+  return { started, lost: engine.lost };
+}
+
+export async function routeCounters(
+  suite: SuiteFile,
+  path: string,
+  records: readonly CallRecord[],
+): Promise<RouteCounters> {
+  const route = `${suite.app}${path}`;
+  const received = callsPerNode(records, suite.nodes);
+  const withStats = suite.info.capabilities.nodeStats;
+  const engine = suite.info.capabilities.engineEvents ? await engineStarts(suite, route) : undefined;
+  if (engine !== undefined && 'unmeasurable' in engine && !withStats) {
+    return {
+      counts: {},
+      source: 'the Docker engine',
+      agreement: [],
+      context: [],
+      unmeasurable: engine.unmeasurable,
+    };
+  }
+  const byEngine = engine !== undefined && 'started' in engine ? engine : undefined;
+  const context: string[] = [];
+  if (byEngine && byEngine.lost > 0)
+    context.push(`${byEngine.lost} containers were gone before the engine could be asked about them`);
+  if (engine !== undefined && 'unmeasurable' in engine) context.push(`engine: ${engine.unmeasurable}`);
+
+  if (!withStats) {
+    if (byEngine && byEngine.lost > 0) {
+      const unmeasurable = `${byEngine.lost} containers were gone before the engine could be asked whose they were`;
+      return { counts: {}, source: 'the Docker engine', agreement: [], context, unmeasurable };
+    }
+    const started = byEngine?.started ?? {};
+    const counts = Object.fromEntries(
+      suite.nodes.map((node) => {
+        const calls = received[node] ?? 0;
+        const starts = started[node] ?? 0;
+        return [node, { received: calls, started: starts, hot: Math.max(0, calls - starts) }];
+      }),
+    );
+    context.push('hot calls derived: calls a node received beyond the containers it started');
+    return { counts, source: 'the Docker engine', agreement: [], context };
+  }
+
+  const [started, hot] = await Promise.all([
+    suite.routeCounter(path, 'containers_started'),
+    suite.routeCounter(path, 'hot'),
+  ]);
+  const counts = Object.fromEntries(
+    suite.nodes.map((node) => [
+      node,
+      { received: received[node] ?? 0, started: started[node] ?? 0, hot: hot[node] ?? 0 },
+    ]),
+  );
+  if (!byEngine) return { counts, source: 'the nodes’ /stats', agreement: [], context };
+  if (byEngine.lost > 0) {
+    // The engine's count may be short: comparing it would blame a node for the watch's gap.
+    context.push('the nodes’ /stats were not checked against the engine: it lost containers');
+    return { counts, source: 'the nodes’ /stats', agreement: [], context };
+  }
+  const agreement = suite.nodes
+    .filter((node) => (started[node] ?? 0) > 0 || (byEngine.started[node] ?? 0) > 0)
+    .map((node) =>
+      atMost(
+        `containers started on ${node}: its /stats against the engine's count, difference`,
+        Math.abs((started[node] ?? 0) - (byEngine.started[node] ?? 0)),
+        required(0, 'a node’s own counters must match the containers the engine ran for it'),
+      ),
+    );
+  context.push(`engine saw starts per node: ${JSON.stringify(byEngine.started)}`);
+  return { counts, source: 'the nodes’ /stats, checked against the Docker engine', agreement, context };
+}

@@ -1,0 +1,104 @@
+// The shared shape of failover and graceful stop: routes with calls of about 20 ms, so a node always has
+// calls in flight; a placement run to learn each route's node; 1000 calls at concurrency 8 with the
+// fault after 300 (the file's restore brings the node back afterwards: started again, or replaced by
+// the orchestrator). And when the balancer took the node out: from its management API when it has one
+// (the node offline there, or gone from its list as a balancer that discovers nodes by DNS drops it),
+// else after a detection window of a few health intervals.
+
+import { tryWaitUntil } from '../../helpers/wait.js';
+import type { GuardContext } from '../engine/property.js';
+import { LbManagement } from '../topology/lb-management.js';
+import type { TopologyInfo } from '../topology/types.js';
+import { type FaultedLoad, homes, loadWithFault } from './load.js';
+import { countByNode } from './placement.js';
+import { DETECTION_INTERVALS, detectionWindow } from './settle.js';
+
+export const NODE_DOWN_LOAD = {
+  routes: 40,
+  calls: 1000,
+  concurrency: 8,
+  faultAfter: 300,
+  query: '?ms=20',
+} as const;
+/** How long the load goes on after the node counts as taken out. */
+const AFTER_DOWN_MS = 1000;
+const WATCH_TIMEOUT_MS = 30_000;
+
+export interface NodeDown {
+  victim: string;
+  /** Route path -> node, before the fault. */
+  home: Map<string, string>;
+  load: FaultedLoad;
+  /** When the balancer stopped sending to the victim, on the calls' clock, and how that is known. */
+  downAt: number;
+  downBasis: string;
+}
+
+export async function nodeDown(
+  guard: GuardContext,
+  fault: (node: string) => Promise<void>,
+): Promise<NodeDown> {
+  const { suite, info } = guard;
+  const paths = Array.from({ length: NODE_DOWN_LOAD.routes }, (_, index) => `/down-${index}`);
+  await suite.createRoutes(
+    paths.map((path) => ({ path, image: 'fnguard/sleep', format: 'http', memory: 64 })),
+  );
+  const routes = paths.map((path) => suite.invokePath(path));
+  const warm = await loadWithFault(suite, routes, {
+    calls: routes.length,
+    concurrency: NODE_DOWN_LOAD.concurrency,
+    query: NODE_DOWN_LOAD.query,
+  });
+  const home = homes(warm.calls);
+  const victim = [...countByNode(home)].sort((a, b) => b[1] - a[1])[0]?.[0];
+  if (victim === undefined)
+    throw new Error(`no route was served during placement: ${JSON.stringify(warm.calls[0])}`);
+
+  const detection = detectionWindow(info);
+  let watched: Promise<number | undefined> = Promise.resolve(undefined);
+  let faultDoneAt = Number.POSITIVE_INFINITY;
+  const load = await loadWithFault(suite, routes, {
+    ...NODE_DOWN_LOAD,
+    fault: async () => {
+      watched = watchOffline(info, victim);
+      await fault(victim);
+      faultDoneAt = performance.now();
+    },
+    // Calls go on until the balancer without a management API is deemed to have taken the node out,
+    // and a while after: the property is about those calls too.
+    until: () => faultDoneAt + detection.ms + AFTER_DOWN_MS,
+  });
+  const observed = await watched;
+  const downAt = observed ?? load.faultDoneAt + detection.ms;
+  const downBasis =
+    observed !== undefined
+      ? `the management API reported ${victim} offline or gone ${Math.round(observed - load.faultAt)} ms after the fault`
+      : `no management API: ${DETECTION_INTERVALS} health intervals of ${detection.intervalS} s${detection.assumed ? ' (interval unknown, assumed)' : ''} after the node was gone`;
+  return { victim, home, load, downAt, downBasis };
+}
+
+/**
+ * Polls the management API until it reports `node` as anything but online, or no longer lists it;
+ * the time on the calls' clock, or undefined without an API or when the API never listed the node
+ * under that name (then the detection window stands in, and the context says so).
+ */
+async function watchOffline(info: TopologyInfo, node: string): Promise<number | undefined> {
+  if (!info.capabilities.mgmtApi) return undefined;
+  const mgmt = new LbManagement(info);
+  let listed = false;
+  let seenAt: number | undefined;
+  const decided = async () => {
+    const view = await mgmt.nodes();
+    if (view === undefined) return false;
+    if (!(node in view)) {
+      seenAt = listed ? performance.now() : undefined;
+      return true;
+    }
+    listed = true;
+    if (view[node] === 'online') return false;
+    seenAt = performance.now();
+    return true;
+  };
+  await tryWaitUntil(`${node} to leave the online set`, decided, WATCH_TIMEOUT_MS, 20);
+  return seenAt;
+}

@@ -1,0 +1,124 @@
+// The guard's report: the versioned shape of reports/fnguard.json (REPORT_SCHEMA; README "Reports"
+// documents every field), the overall verdict, and the two renderings of its table: text for the
+// console and Markdown for a CI job's summary page. One row per property test: the verdict, the
+// property, the component it implicates, and the check that decided it (the first failed one, else the
+// first) with its measured value beside its bound, marked when an environment variable set the bound.
+
+import type { Component, PropertyId } from '../catalogue.js';
+import type { Check } from '../engine/checks.js';
+import type { TopologyInfo } from '../topology/types.js';
+
+/**
+ * 2: checks carry `kind` and `tolerance`; the report names its `commit` and `baseline`. A reader of
+ * version 1 reads version 2 (fields were only added).
+ */
+export const REPORT_SCHEMA = 'fnguard-report/2';
+
+export type Verdict = 'pass' | 'fail' | 'skipped';
+
+export interface ReportedTest {
+  property: PropertyId;
+  title: string;
+  implicates: Component;
+  test: string;
+  verdict: Verdict;
+  /** Why it was skipped, or the error of a test that failed without a failed check. */
+  reason?: string;
+  checks: Check[];
+  context: string[];
+}
+
+export interface GuardReport {
+  schema: typeof REPORT_SCHEMA;
+  startedAt: string;
+  finishedAt: string;
+  /** The commit of the suite that ran (GITHUB_SHA, else git's HEAD), null when unknown. */
+  commit: string | null;
+  /** The run compared with (FNG_BASELINE), null when none. */
+  baseline: { path: string; startedAt: string | null; commit: string | null } | null;
+  topology: Pick<
+    TopologyInfo,
+    'kind' | 'lbUrl' | 'nodes' | 'balancer' | 'nodeBuild' | 'capabilities' | 'missing'
+  > | null;
+  tests: ReportedTest[];
+  /** fail when any test failed, pass when at least one passed and none failed, else skipped. */
+  verdict: Verdict;
+}
+
+export function overallVerdict(tests: readonly ReportedTest[]): Verdict {
+  if (tests.some((test) => test.verdict === 'fail')) return 'fail';
+  return tests.some((test) => test.verdict === 'pass') ? 'pass' : 'skipped';
+}
+
+function number(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(3);
+}
+
+/** The check that decided a test: its first failed one, else its first. */
+function decidingCheck(test: ReportedTest): Check | undefined {
+  return test.checks.find((check) => !check.ok) ?? test.checks[0];
+}
+
+interface Row {
+  verdict: string;
+  property: string;
+  implicates: string;
+  check: string;
+  measured: string;
+  bound: string;
+}
+
+function rows(report: GuardReport): Row[] {
+  return report.tests.map((test) => {
+    // A test that failed with every check passing failed for its reason (an error), not a check.
+    const failedCheck = test.checks.some((one) => !one.ok);
+    const check =
+      test.verdict === 'skipped' || (test.verdict === 'fail' && !failedCheck)
+        ? undefined
+        : decidingCheck(test);
+    return {
+      verdict: test.verdict === 'pass' ? 'pass' : test.verdict === 'fail' ? 'FAIL' : 'skip',
+      property: test.property,
+      implicates: test.implicates,
+      check: check?.name ?? test.reason ?? test.test,
+      measured: check ? number(check.measured) : '',
+      bound: check
+        ? `${check.op} ${number(check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`
+        : '',
+    };
+  });
+}
+
+/** The end-of-run table for the console. */
+export function verdictTable(report: GuardReport): string {
+  const lines = rows(report).map((row) => {
+    const judged = row.measured === '' ? row.check : `${row.check}: ${row.measured} ${row.bound}`;
+    return [row.verdict.padEnd(4), row.property.padEnd(13), row.implicates.padEnd(8), judged].join('  ');
+  });
+  return [`guard verdict: ${report.verdict}`, ...lines].join('\n');
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+/** The table as Markdown, with what was under test, for $GITHUB_STEP_SUMMARY. */
+export function markdownSummary(report: GuardReport): string {
+  const under = report.topology
+    ? `balancer **${escapeCell(report.topology.balancer.label)}**, nodes **${escapeCell(report.topology.nodeBuild)}**, topology ${report.topology.kind}`
+    : 'no topology (the run did not start one)';
+  const lines = [
+    `### fnguard: ${report.verdict}`,
+    '',
+    `${under}; suite commit ${report.commit ?? 'unknown'}${report.baseline ? `; compared with ${escapeCell(report.baseline.path)} (commit ${report.baseline.commit ?? 'unknown'})` : ''}`,
+    '',
+    '| verdict | property | implicates | check | measured | bound |',
+    '|---|---|---|---|---|---|',
+    ...rows(report).map(
+      (row) =>
+        `| ${row.verdict} | ${row.property} | ${row.implicates} | ${escapeCell(row.check)} | ${row.measured} | ${escapeCell(row.bound)} |`,
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,186 @@
+// The guard's Vitest reporter: turns the checks each guard test recorded in its task meta (never the
+// console output) into the run's verdicts: a line per property file as it ends, and at the end of the
+// run a table, reports/fnguard.json (report.ts; the directory is FNG_REPORTS, default `reports`) and,
+// when GITHUB_STEP_SUMMARY names a file, the table in Markdown appended to it. A property test is pass,
+// fail, or skipped with its reason; a test that failed before it judged anything (a setup error) is a
+// fail with that error.
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { Reporter, TestCase, TestModule, TestSuite, Vitest } from 'vitest/node';
+import { PROPERTIES, type PropertyId } from '../catalogue.js';
+import { clearLastReport, currentBaseline } from '../engine/baseline.js';
+import type { GuardMeta } from '../engine/property.js';
+import type { TopologyInfo } from '../topology/types.js';
+import {
+  type GuardReport,
+  markdownSummary,
+  overallVerdict,
+  REPORT_SCHEMA,
+  type ReportedTest,
+  verdictTable,
+} from './report.js';
+
+function propertyOfFile(moduleId: string): PropertyId | undefined {
+  if (!/[\\/]tests[\\/]guard[\\/]/.test(moduleId)) return undefined;
+  const id = basename(moduleId).replace(/\.test\.ts$/, '');
+  return id in PROPERTIES ? (id as PropertyId) : undefined;
+}
+
+/** The first error of a hook of the test's suites or file (a failed beforeAll skips the tests). */
+function hookError(test: TestCase): string | undefined {
+  for (let entity: TestSuite | TestModule = test.parent; ; entity = entity.parent) {
+    const message = entity.errors()[0]?.message;
+    if (message !== undefined) return message.split('\n')[0];
+    if (entity.type === 'module') return undefined;
+  }
+}
+
+function reportTest(test: TestCase, property: PropertyId): ReportedTest | undefined {
+  const meta = test.meta().guard as GuardMeta | undefined;
+  const result = test.result();
+  const base = {
+    property,
+    title: PROPERTIES[property].title,
+    implicates: meta?.implicates ?? PROPERTIES[property].implicates,
+    test: test.name,
+    checks: meta?.checks ?? [],
+    context: meta?.context ?? [],
+  };
+  switch (result.state) {
+    case 'passed':
+      return { ...base, verdict: 'pass' };
+    case 'failed': {
+      const failedCheck = base.checks.some((check) => !check.ok);
+      const error = result.errors[0]?.message?.split('\n')[0];
+      return { ...base, verdict: 'fail', ...(failedCheck || !error ? {} : { reason: error }) };
+    }
+    case 'skipped': {
+      // Skipped by the guard (a need not met), or because the file's setup failed: that is a failure.
+      const setupError = meta?.skipped === undefined ? hookError(test) : undefined;
+      if (setupError !== undefined)
+        return { ...base, verdict: 'fail', reason: `the file's setup failed: ${setupError}` };
+      return {
+        ...base,
+        verdict: 'skipped',
+        reason: meta?.skipped ?? result.note ?? 'not selected in this run',
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A property file's tests as reported, plus a failed entry when its teardown failed after them. */
+function moduleTests(module: TestModule, property: PropertyId): ReportedTest[] {
+  const reported = [...module.children.allTests()].flatMap((test) => reportTest(test, property) ?? []);
+  // A hook that failed after the tests ran (the file's teardown): the run is not clean either.
+  const moduleError = module.errors()[0]?.message?.split('\n')[0];
+  if (moduleError !== undefined && !reported.some((test) => test.verdict === 'fail')) {
+    reported.push({
+      property,
+      title: PROPERTIES[property].title,
+      implicates: PROPERTIES[property].implicates,
+      test: "the file's hooks",
+      verdict: 'fail',
+      reason: moduleError,
+      checks: [],
+      context: [],
+    });
+  }
+  return reported;
+}
+
+/** The suite's commit: the CI's word for it, else git's; null outside a checkout. */
+function suiteCommit(root: string): string | null {
+  if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: root,
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
+  } catch {
+    return null;
+  }
+}
+
+function baselineOfRun(): GuardReport['baseline'] {
+  const path = process.env.FNG_BASELINE;
+  if (!path) return null;
+  try {
+    const baseline = currentBaseline();
+    return { path, startedAt: baseline?.startedAt ?? null, commit: baseline?.commit ?? null };
+  } catch {
+    // The tests that compare with it fail with the reason; the report still names it.
+    return { path, startedAt: null, commit: null };
+  }
+}
+
+export default class GuardReporter implements Reporter {
+  #vitest: Vitest | undefined;
+  readonly #startedAt = new Date().toISOString();
+
+  onInit(vitest: Vitest): void {
+    this.#vitest = vitest;
+    // The report describes the run that wrote it: a run that judges nothing leaves none behind.
+    clearLastReport(join(resolve(process.env.FNG_REPORTS || 'reports'), 'fnguard.json'));
+  }
+
+  onTestModuleEnd(module: TestModule): void {
+    const property = propertyOfFile(module.moduleId);
+    if (property === undefined) return;
+    const tests = moduleTests(module, property);
+    const verdict = overallVerdict(tests);
+    const counts = (['pass', 'fail', 'skipped'] as const)
+      .map((kind) => `${tests.filter((test) => test.verdict === kind).length} ${kind}`)
+      .join(', ');
+    process.stdout.write(`[fnguard] ${property}: ${verdict} (${counts})\n`);
+  }
+
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+    const tests: ReportedTest[] = [];
+    for (const module of testModules) {
+      const property = propertyOfFile(module.moduleId);
+      if (property !== undefined) tests.push(...moduleTests(module, property));
+    }
+    if (tests.length === 0) return;
+    const topology = this.#topology();
+    const report: GuardReport = {
+      schema: REPORT_SCHEMA,
+      startedAt: this.#startedAt,
+      finishedAt: new Date().toISOString(),
+      commit: suiteCommit(this.#vitest?.config.root ?? process.cwd()),
+      baseline: baselineOfRun(),
+      topology: topology
+        ? {
+            kind: topology.kind,
+            lbUrl: topology.lbUrl,
+            nodes: topology.nodes,
+            balancer: topology.balancer,
+            nodeBuild: topology.nodeBuild,
+            capabilities: topology.capabilities,
+            missing: topology.missing,
+          }
+        : null,
+      tests,
+      verdict: overallVerdict(tests),
+    };
+    const dir = resolve(process.env.FNG_REPORTS || 'reports');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'fnguard.json'), `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`\n${verdictTable(report)}\nreport: ${join(dir, 'fnguard.json')}\n`);
+    const summary = process.env.GITHUB_STEP_SUMMARY;
+    if (summary) appendFileSync(summary, markdownSummary(report));
+  }
+
+  #topology(): TopologyInfo | undefined {
+    for (const project of this.#vitest?.projects ?? []) {
+      const provided = project.getProvidedContext() as { topology?: TopologyInfo };
+      if (provided.topology) return provided.topology;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,178 @@
+// How the suite meets a balancer and nodes it knows nothing about: it waits the same way for any
+// balancer (a call through it answers 200, on a probe route created through a node), then measures
+// what the deployment offers instead of assuming it: fnlb's management API (read, and write with the
+// token or from loopback), per-route counters on every node (GET /stats), and a Docker engine the
+// nodes run their functions on that answers the suite (for counting containers there).
+import { randomBytes } from 'node:crypto';
+import Docker from 'dockerode';
+import { waitUntil } from '../../helpers/wait.js';
+import { within } from '../../src/common/deadline.js';
+import { FnClient } from '../../src/common/fn-client.js';
+import { LB_PATHS } from '../../src/common/lb-wire.js';
+import type { NodeStats } from '../../src/common/wire.js';
+import { LbManagement, parseNodes } from './lb-management.js';
+import type { Capabilities, Capability, TopologyInfo } from './types.js';
+
+const PROBE_TIMEOUT_MS = 5000;
+
+/** What a topology that starts its nodes itself, at addresses it keeps, can do to them. */
+export const OWN_NODE_FAULTS = {
+  kill: true,
+  stop: true,
+  start: true,
+  add: true,
+  restore: true,
+  discover: false,
+} as const;
+
+/** Why `discover` is missing where the topology hands the balancer its node list. */
+export const NO_DISCOVERY =
+  'the topology gives the balancer its node list: a node it adds joins only through the management API';
+
+export interface Probed {
+  capabilities: Pick<Capabilities, 'mgmtApi' | 'mgmtWrite' | 'nodeStats' | 'engineEvents' | 'nodeCounters'>;
+  missing: Partial<Record<Capability, string>>;
+}
+
+/** The engine the topology's nodes start their functions on, or why there is none to watch. */
+export type EngineOffer = { socketPath: string } | { missing: string };
+
+async function engineAnswers(offer: EngineOffer): Promise<string | undefined> {
+  if ('missing' in offer) return offer.missing;
+  try {
+    await within('ping', new Docker({ socketPath: offer.socketPath }).ping(), 2000);
+    return undefined;
+  } catch (error) {
+    return `the Docker engine at ${offer.socketPath} does not answer: ${(error as Error).message}`;
+  }
+}
+
+/** Waits until a call through the balancer answers 200, on a probe route it creates and removes. */
+export async function waitForBalancer(
+  info: Pick<TopologyInfo, 'lbUrl' | 'nodeUrls' | 'appPrefix'>,
+  timeoutMs: number,
+): Promise<void> {
+  const node = new FnClient(info.nodeUrls[0] as string, { timeoutMs: PROBE_TIMEOUT_MS });
+  const lb = new FnClient(info.lbUrl, { timeoutMs: PROBE_TIMEOUT_MS });
+  const app = `${info.appPrefix}-probe${randomBytes(2).toString('hex')}`;
+  await node.createApp(app);
+  try {
+    await node.createRoute(app, { path: '/probe', image: 'fnguard/echo', format: 'http' });
+    let last = 'no answer yet';
+    await waitUntil(
+      `a call through the balancer at ${info.lbUrl} to answer 200`,
+      async () => {
+        try {
+          const result = await lb.call(app, '/probe', '', 'probe');
+          last = `${result.status} ${result.body.slice(0, 200)}`;
+          return result.status === 200;
+        } catch (error) {
+          last = String(error);
+          return false;
+        }
+      },
+      timeoutMs,
+      100,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; last answer: ${last}`);
+    });
+  } finally {
+    await node.deleteApp(app).catch(() => {});
+  }
+}
+
+export async function probeCapabilities(
+  info: Pick<TopologyInfo, 'lbMgmtUrl' | 'mgmtToken' | 'nodes' | 'nodeUrls'>,
+  engine: EngineOffer,
+): Promise<Probed> {
+  const missing: Partial<Record<Capability, string>> = {};
+  let mgmtApi = false;
+  let mgmtWrite = false;
+  if (info.lbMgmtUrl === undefined) {
+    missing.mgmtApi = 'no management API address';
+  } else {
+    const mgmt = new LbManagement(info);
+    const read = await mgmt.send('GET', LB_PATHS.nodes).catch(() => undefined);
+    mgmtApi = read?.status === 200 && parseNodes(read.body) !== undefined;
+    if (!mgmtApi) {
+      missing.mgmtApi = `no management API: GET ${info.lbMgmtUrl}${LB_PATHS.nodes} answered ${read ? read.status : 'nothing'}`;
+    } else {
+      // Adding a node the balancer already has changes nothing on fnlb; it tells whether writes are allowed.
+      const write = await mgmt.send('PUT', LB_PATHS.nodes, { node: info.nodes[0] }).catch(() => undefined);
+      mgmtWrite = write?.status === 200;
+      if (!mgmtWrite) {
+        missing.mgmtWrite = `the management API refuses node changes (PUT answered ${write ? `${write.status} ${write.body.slice(0, 120)}` : 'nothing'})`;
+      }
+    }
+  }
+  if (!mgmtApi) missing.mgmtWrite = missing.mgmtApi;
+
+  const stats = await Promise.all(
+    info.nodeUrls.map((url) =>
+      new FnClient(url, { timeoutMs: PROBE_TIMEOUT_MS }).stats().catch(() => undefined),
+    ),
+  );
+  const without = info.nodes.filter((_, index) => !isNodeStats(stats[index]));
+  const nodeStats = without.length === 0;
+  if (!nodeStats) missing.nodeStats = `no per-route counters (GET /stats) on ${without.join(', ')}`;
+  const noEngine = await engineAnswers(engine);
+  if (noEngine !== undefined) missing.engineEvents = noEngine;
+  const engineEvents = noEngine === undefined;
+  if (!nodeStats && !engineEvents) missing.nodeCounters = `${missing.nodeStats}, and ${noEngine}`;
+  return {
+    capabilities: { mgmtApi, mgmtWrite, nodeStats, engineEvents, nodeCounters: nodeStats || engineEvents },
+    missing,
+  };
+}
+
+/** With a management API: waits until it reports every node online. */
+export async function waitUntilNodesOnline(
+  info: Pick<TopologyInfo, 'lbMgmtUrl' | 'mgmtToken'>,
+  nodes: readonly string[],
+  timeoutMs: number,
+): Promise<void> {
+  if (info.lbMgmtUrl === undefined) return;
+  await new LbManagement(info).waitOnline(nodes, timeoutMs);
+}
+
+function isNodeStats(value: NodeStats | undefined): boolean {
+  return (
+    typeof value === 'object' && value !== null && typeof value.routes === 'object' && value.routes !== null
+  );
+}
+
+const seconds = (value: number | undefined) => (value === undefined ? 'unknown' : `${value} s`);
+
+/** The run's first lines: what is under test and what the guard can do with it. */
+export function describeTopology(info: TopologyInfo): string[] {
+  const offered = (Object.keys(info.capabilities) as Capability[])
+    .map(
+      (name) => `${name} ${info.capabilities[name] ? 'yes' : `no (${info.missing[name] ?? 'not offered'})`}`,
+    )
+    .join('; ');
+  return [
+    `balancer under test: ${info.balancer.label} at ${info.lbUrl}` +
+      (info.lbMgmtUrl ? `, management API at ${info.lbMgmtUrl}` : ''),
+    `  health interval ${seconds(info.balancer.hcIntervalS)}, upstream timeout ${seconds(info.balancer.upstreamTimeoutS)}`,
+    `nodes under test: ${info.nodeBuild}: ${info.nodes.join(' ')} (database: ${info.database})`,
+    `offers: ${offered}`,
+  ];
+}
+
+/** Waits until a node answers GET /version with 200 (after a start). */
+export async function waitUntilServing(node: string, url: string, timeoutMs: number): Promise<void> {
+  await waitUntil(
+    `${node} to answer /version`,
+    async () => {
+      try {
+        const response = await fetch(`${url}/version`, { signal: AbortSignal.timeout(1000) });
+        await response.body?.cancel();
+        return response.status === 200;
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+    100,
+  );
+}

@@ -1,0 +1,205 @@
+// The `processes` backend: N fn-node processes (process driver) on free 127.0.0.1 ports sharing one
+// database, and the balancer under test in front of them: FNLB_CMD (a command line with the
+// placeholders of balancer-template.ts, run through /bin/sh in its own process group and stopped by
+// that group's pid), or this project's fnlb. No Docker needed. Faults reach nodes by pid: SIGKILL,
+// SIGTERM, a new process on the same port and node id, one more node on the same database.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import { FNLB_ENTRY } from '../../helpers/fnlb-process.js';
+import { ManagedProcess } from '../../helpers/managed-process.js';
+import { freePort } from '../../helpers/ports.js';
+import { expand, HC_INTERVAL_S, PROJECT_FNLB_ARGS, UPSTREAM_TIMEOUT_S, uses } from './balancer-template.js';
+import { DownNodes } from './down-nodes.js';
+import {
+  NO_DISCOVERY,
+  OWN_NODE_FAULTS,
+  probeCapabilities,
+  waitForBalancer,
+  waitUntilNodesOnline,
+} from './probe.js';
+import type { AddedNode, Faults, Topology, TopologyInfo } from './types.js';
+
+export interface ProcessTopologyOptions {
+  nodes?: number;
+  /** Shared database of the nodes; undefined means one SQLite file in a temporary directory. */
+  dbUrl?: string;
+  /** Environment for every node (for example FN_MEMORY_MB). */
+  nodeEnv?: Record<string, string>;
+  /** The balancer command template; default FNLB_CMD from the environment, else this project's fnlb. */
+  balancerCommand?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+const READY_TIMEOUT_MS = 30_000;
+
+export class ProcessTopology implements Topology {
+  private closed = false;
+  readonly faults: Faults;
+  private readonly down = new DownNodes();
+  private readonly added: FnNodeProcess[] = [];
+
+  private constructor(
+    private readonly nodes: FnNodeProcess[],
+    private readonly balancer: ManagedProcess,
+    private readonly options: ProcessTopologyOptions & { dbUrl: string },
+    private readonly scratchDir: string,
+    readonly info: TopologyInfo,
+  ) {
+    this.faults = this.down.track({
+      kill: async (node) => {
+        await this.node(node).kill();
+      },
+      stop: async (node) => {
+        await this.node(node).stop(30_000);
+      },
+      start: (node) => this.startAgain(node),
+      add: () => this.addNode(),
+      discard: async (node) => {
+        const index = this.added.findIndex((added) => added.address === node);
+        if (index < 0) throw new Error(`${node} was not added by the topology`);
+        await this.added[index]?.stop();
+        this.added.splice(index, 1);
+      },
+    });
+  }
+
+  static async start(options: ProcessTopologyOptions = {}): Promise<ProcessTopology> {
+    const env = options.env ?? process.env;
+    const scratchDir = mkdtempSync(join(tmpdir(), 'fnguard-topology-'));
+    const dbUrl = options.dbUrl ?? `sqlite://${join(scratchDir, 'fn.db')}`;
+    const settled = await Promise.allSettled(
+      Array.from({ length: options.nodes ?? 5 }, () => startNode(dbUrl, scratchDir, options.nodeEnv)),
+    );
+    const nodes = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    let balancer: ManagedProcess | undefined;
+    try {
+      if (failed) throw failed.reason;
+      const custom = options.balancerCommand ?? (env.FNLB_CMD || undefined);
+      const template = custom ?? `"${process.execPath}" "${FNLB_ENTRY}" ${PROJECT_FNLB_ARGS}`;
+      const source = custom === undefined ? 'the default fnlb command' : 'FNLB_CMD';
+      const listen = `127.0.0.1:${await freePort()}`;
+      const mgmt = uses(template, 'mgmt') ? `127.0.0.1:${await freePort()}` : listen;
+      const command = expand(
+        template,
+        {
+          listen,
+          mgmt,
+          nodes: nodes.map((node) => node.address),
+          hcIntervalS: HC_INTERVAL_S,
+          upstreamTimeoutS: UPSTREAM_TIMEOUT_S,
+        },
+        source,
+      );
+      const balancerEnv: Record<string, string> = {
+        ...(env as Record<string, string>),
+        FNLB_LOG_LEVEL: 'warn',
+      };
+      delete balancerEnv.FNLB_MGMT_TOKEN;
+      balancer = await ManagedProcess.spawn({
+        label: `balancer (${command})`,
+        shell: command,
+        env: balancerEnv,
+        readyUrl: `http://${listen}/`,
+        readyOn: 'any-answer',
+        readyTimeoutMs: READY_TIMEOUT_MS,
+      });
+      const partial = {
+        lbUrl: `http://${listen}`,
+        lbMgmtUrl: `http://${mgmt}`,
+        nodes: nodes.map((node) => node.address),
+        nodeUrls: nodes.map((node) => node.url),
+        appPrefix: `fng${randomBytes(3).toString('hex')}`,
+      };
+      await waitForBalancer(partial, READY_TIMEOUT_MS);
+      const probed = await probeCapabilities(partial, {
+        missing: 'processes: the nodes run their functions as processes, not containers',
+      });
+      // fnlb gives a node no traffic until its first health check passes: hand out a ready cluster.
+      if (probed.capabilities.mgmtApi) await waitUntilNodesOnline(partial, partial.nodes, READY_TIMEOUT_MS);
+      const info: TopologyInfo = {
+        kind: 'processes',
+        ...partial,
+        database: dbUrl.startsWith('sqlite') ? 'sqlite (one file shared by the nodes)' : 'postgres',
+        balancer: {
+          label: custom === undefined ? 'fnlb (this project)' : `command: ${custom}`,
+          hcIntervalS: uses(template, 'hc_interval') ? HC_INTERVAL_S : undefined,
+          upstreamTimeoutS: uses(template, 'upstream_timeout') ? UPSTREAM_TIMEOUT_S : undefined,
+        },
+        nodeBuild: 'fn-node (this project, process driver)',
+        capabilities: { ...probed.capabilities, ...OWN_NODE_FAULTS },
+        missing: { ...probed.missing, discover: NO_DISCOVERY },
+      };
+      return new ProcessTopology(nodes, balancer, { ...options, dbUrl }, scratchDir, info);
+    } catch (error) {
+      await Promise.allSettled([...nodes.map((node) => node.stop()), balancer?.stop()]);
+      rmSync(scratchDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  private node(address: string): FnNodeProcess {
+    const node = [...this.nodes, ...this.added].find((candidate) => candidate.address === address);
+    if (node === undefined) throw new Error(`${address} is not a node of this topology`);
+    return node;
+  }
+
+  private async startAgain(address: string): Promise<void> {
+    const index = this.nodes.findIndex((node) => node.address === address);
+    const old = this.nodes[index];
+    if (old === undefined) throw new Error(`${address} is not a node of this topology`);
+    if (old.running) throw new Error(`${address} is running`);
+    this.nodes[index] = await startNode(
+      this.options.dbUrl,
+      this.scratchDir,
+      this.options.nodeEnv,
+      old.port,
+      old.nodeId,
+    );
+  }
+
+  private async addNode(): Promise<AddedNode> {
+    const node = await startNode(this.options.dbUrl, this.scratchDir, this.options.nodeEnv);
+    this.added.push(node);
+    return { address: node.address, url: node.url };
+  }
+
+  async restore(): Promise<void> {
+    await this.down.restore(async (address) => {
+      if (!this.node(address).running) await this.startAgain(address);
+    });
+    await Promise.allSettled(this.added.splice(0).map((node) => node.stop()));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.balancer.stop();
+    await Promise.allSettled([...this.nodes, ...this.added].map((node) => node.stop()));
+    rmSync(this.scratchDir, { recursive: true, force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** An fn-node with the process driver on `dbUrl`; `port` and `nodeId` again for a restart. */
+export function startNode(
+  dbUrl: string,
+  cwd: string,
+  env: Record<string, string> = {},
+  port?: number,
+  nodeId?: string,
+): Promise<FnNodeProcess> {
+  return FnNodeProcess.start({
+    dbUrl,
+    cwd,
+    env: { FN_DRIVER: 'process', ...env },
+    ...(port === undefined ? {} : { port }),
+    ...(nodeId === undefined ? {} : { nodeId }),
+  });
+}
