@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'undici';
-import { requestHeaders, responseHeaders } from './proxy.js';
+import { requestHeaders, responseHeaders } from './proxy-headers.js';
 
 /** The primary answers from memory; /metrics asks every worker, which prom-client gives 5 s. */
 const PRIMARY_TIMEOUT_MS = 10_000;

@@ -20,8 +20,9 @@ import type { LbOptions } from './flags.js';
 import { HealthChecker } from './health.js';
 import { isManagementPath, type LbReports, localReports, manage } from './mgmt.js';
 import { ManagementForwarder } from './mgmt-forward.js';
-import { BODY_BUFFER_LIMIT, proxy } from './proxy.js';
+import { proxy } from './proxy.js';
 import { ReplayBudget } from './replay-budget.js';
+import { BODY_BUFFER_LIMIT } from './request-body.js';
 import { LbStats } from './stats.js';
 
 /**

@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../helpers/wait.js';
 import { LB_PATHS, type LbNodesResponse } from '../../src/common/lb-wire.js';
-import { BODY_BUFFER_LIMIT } from '../../src/lb/proxy.js';
+import { BODY_BUFFER_LIMIT } from '../../src/lb/request-body.js';
 import {
   answerOk,
   call,
