@@ -1,6 +1,8 @@
 // fnlb bench: what the balancer costs. One real fn-node (process driver) serves every target, so the
 // columns differ only by the hop in front of it: a direct call, fnlb, and (when installed) nginx with
-// `hash $uri consistent` and HAProxy with `balance uri` + `hash-balance-factor 125`. For two
+// `hash $uri consistent` and HAProxy with `balance uri` + `hash-balance-factor 125`, as the guard's
+// wrappers in examples/balancers/ configure them (bench/lb-proxies.ts), with a worker (HAProxy: a
+// thread) per core. Each peer's command line is printed before the tables. For two
 // workloads (GET /version, no function; a hot function call that returns at once) it measures
 // sequential latency (p50/p99, and p50 added over direct) and closed-loop throughput at 16 callers,
 // all in the same run on the same machine. On a 2-core machine the load generator, the proxy, the
@@ -15,7 +17,7 @@ import { FnNodeProcess } from '../helpers/fn-node-process.js';
 import { FnlbProcess } from '../helpers/fnlb-process.js';
 import { FnClient } from '../src/common/fn-client.js';
 import { Balancer } from '../src/lb/balancer.js';
-import { binary, INSTALL_HINT, type RunningProxy, startHaproxy, startNginx } from './lb-proxies.js';
+import { binary, INSTALL_HINT, type StartProxy, startHaproxy, startNginx } from './lb-proxies.js';
 import { pct } from './percentile.js';
 
 const ROUNDS = 3;
@@ -253,19 +255,19 @@ export async function runLbBench(): Promise<void> {
       { name: 'fnlb', url: lb.url },
     ];
     const missing: string[] = [];
-    const proxies: Array<[string, (command: string, nodes: string[]) => Promise<RunningProxy>]> = [
+    const proxies: Array<[string, StartProxy]> = [
       ['nginx', startNginx],
       ['haproxy', startHaproxy],
     ];
     for (const [name, start] of proxies) {
-      const command = binary(name);
-      if (command === undefined) {
+      if (binary(name) === undefined) {
         missing.push(name);
         continue;
       }
-      const proxy = await start(command, [node.address]);
+      const proxy = await start([node.address], cores);
       running.push(proxy);
       targets.push({ name: proxy.name, url: proxy.url });
+      console.log(`${proxy.name}: ${proxy.command}`);
     }
 
     const widths = [48, 9, 9, 14, 14, 7];

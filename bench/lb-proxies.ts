@@ -1,29 +1,51 @@
-// Third-party balancers for the fnlb benches, started only when their binaries are installed:
-// nginx with `hash $uri consistent` and HAProxy with `balance uri` + `hash-balance-factor 125`, the
-// configurations fnlb is measured against, and nginx's default round robin (what a balancer that
-// knows nothing of routes does). Each uses every core (nginx `worker_processes auto`, HAProxy's own
-// default of a thread per core), runs from a scratch directory with its own config and is stopped by
-// pid. The benches never install them; INSTALL_HINT says how.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// The peer balancers of the fnlb benches, nginx and HAProxy, started from the scripts the guard runs
+// as FNLB_CMD: examples/balancers/nginx.sh and haproxy.sh are the one definition of each peer's
+// configuration, so a row in a bench table and a verdict in the guard's table under the same name are
+// about the same setup. The benches run them as the guard does: the same command line, its
+// placeholders filled by the guard's code with the guard's values (health every HC_INTERVAL_S, the
+// upstream timeout UPSTREAM_TIMEOUT_S), through /bin/sh in its own process group from the package
+// root (helpers/managed-process.ts), started once a call to /version through it answers, stopped by
+// that group's pid (SIGTERM, then SIGKILL after a grace period). What only the benches vary goes in
+// the scripts' optional arguments: the worker count (the benches give one per core) and nginx's
+// balancing (round robin: what a balancer that knows nothing of routes does). The benches never
+// install the peers; binary() says whether one is, INSTALL_HINT how to add it.
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { request } from 'undici';
+import { delimiter, join } from 'node:path';
+import { expand, HC_INTERVAL_S, UPSTREAM_TIMEOUT_S } from '../guard/topology/balancer-template.js';
+import { ManagedProcess } from '../helpers/managed-process.js';
 import { freePort } from '../helpers/ports.js';
-import { waitUntil } from '../helpers/wait.js';
+import { PACKAGE } from '../src/common/package-root.js';
 
-export const INSTALL_HINT = 'apt-get install -y nginx haproxy';
+export const INSTALL_HINT = 'bash examples/balancers/install.sh (apt-get install -y nginx-light haproxy)';
 
 export interface RunningProxy {
   name: string;
   url: string;
+  /** The command line it runs, from the package root: an FNLB_CMD with its placeholders filled. */
+  command: string;
   stop(): Promise<void>;
 }
 
+/** Starts a peer in front of `nodes` with `workers` worker processes (HAProxy: threads). */
+export type StartProxy = (nodes: readonly string[], workers: number) => Promise<RunningProxy>;
+
+/** Where the scripts find their balancer: PATH, then the sbin directories they add to it. */
+const SEARCHED = [
+  ...(process.env.PATH ?? '').split(delimiter).filter(Boolean),
+  '/usr/local/sbin',
+  '/usr/sbin',
+  '/sbin',
+];
+const READY_TIMEOUT_MS = 20_000;
+/** SIGTERM, then SIGKILL after this: on TERM the scripts stop their balancer and remove their files. */
+const STOP_GRACE_MS = 5_000;
+
+/** The path of the `name` executable the scripts would run, or undefined when it is not installed. */
 export function binary(name: string): string | undefined {
-  for (const dir of ['/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin']) {
+  for (const dir of SEARCHED) {
     try {
-      execFileSync('test', ['-x', join(dir, name)]);
+      accessSync(join(dir, name), constants.X_OK);
       return join(dir, name);
     } catch {
       // not in this directory
@@ -32,120 +54,48 @@ export function binary(name: string): string | undefined {
   return undefined;
 }
 
-function nginxConfig(dir: string, port: number, nodes: string[], balance: string): string {
-  return `worker_processes auto;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  upstream fn {
-${balance}
-${nodes.map((node) => `    server ${node};`).join('\n')}
-    keepalive 64;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://fn;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-`;
-}
-
-function haproxyConfig(port: number, nodes: string[]): string {
-  return `global
-  maxconn 2000
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-frontend fe
-  bind 127.0.0.1:${port}
-  default_backend fns
-backend fns
-  balance uri
-  hash-type consistent
-  hash-balance-factor 125
-${nodes.map((node, i) => `  server n${i} ${node}`).join('\n')}
-`;
-}
-
-async function waitListening(url: string, child: ChildProcess, what: string): Promise<void> {
-  const answers = async () => {
-    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`);
-    try {
-      const response = await request(`${url}/version`, { headersTimeout: 1000, bodyTimeout: 1000 });
-      await response.body.dump();
-      return response.statusCode === 200;
-    } catch {
-      return false; // not listening yet
-    }
-  };
-  await waitUntil(`${what} answering`, answers, 10_000, 50);
-}
-
-async function startProxy(
+async function startPeer(
   name: string,
-  command: string,
-  args: (dir: string, port: number) => string[],
-  config: (dir: string, port: number) => [string, string],
+  script: string,
+  options: string[],
+  nodes: readonly string[],
 ): Promise<RunningProxy> {
-  const dir = mkdtempSync(join(tmpdir(), 'fnguard-bench-proxy-'));
-  const port = await freePort();
-  const [file, text] = config(dir, port);
-  writeFileSync(join(dir, file), text);
-  const child = spawn(command, args(dir, port), { stdio: ['ignore', 'ignore', 'pipe'] });
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitListening(url, child, name);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { name, url, stop };
-}
-
-function nginx(name: string, balance: string): (command: string, nodes: string[]) => Promise<RunningProxy> {
-  return (command, nodes) =>
-    startProxy(
-      name,
-      command,
-      (dir) => ['-p', dir, '-c', join(dir, 'nginx.conf')],
-      (dir, port) => ['nginx.conf', nginxConfig(dir, port, nodes, balance)],
-    );
-}
-
-export const startNginx = nginx('nginx (hash $uri consistent)', '    hash $uri consistent;');
-/** nginx's default balancing: every call to the next node, whatever its route. */
-export const startRoundRobin = nginx('round robin (nginx)', '    # round robin: nginx default');
-
-export function startHaproxy(command: string, nodes: string[]): Promise<RunningProxy> {
-  return startProxy(
-    'haproxy (balance uri, hash-balance-factor 125)',
-    command,
-    (dir) => ['-db', '-f', join(dir, 'haproxy.cfg')],
-    (_dir, port) => ['haproxy.cfg', haproxyConfig(port, nodes)],
+  const listen = `127.0.0.1:${await freePort()}`;
+  const template = `examples/balancers/${script} {listen} {nodes} {hc_interval} {upstream_timeout} ${options.join(' ')}`;
+  const command = expand(
+    template,
+    { listen, mgmt: listen, nodes, hcIntervalS: HC_INTERVAL_S, upstreamTimeoutS: UPSTREAM_TIMEOUT_S },
+    name,
   );
+  // The script makes its scratch directory under TMPDIR: one of ours, removed even after a SIGKILL.
+  const scratch = mkdtempSync(join(tmpdir(), 'fnguard-bench-proxy-'));
+  const remove = () => rmSync(scratch, { recursive: true, force: true });
+  const proxy = await ManagedProcess.spawn({
+    label: name,
+    shell: command,
+    cwd: PACKAGE.root,
+    env: { ...(process.env as Record<string, string>), TMPDIR: scratch },
+    readyUrl: `http://${listen}/version`,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  }).catch((error: unknown) => {
+    remove();
+    throw error;
+  });
+  const stop = async () => {
+    await proxy.stop(STOP_GRACE_MS);
+    remove();
+  };
+  return { name, url: `http://${listen}`, command, stop };
 }
+
+/** nginx `hash $uri consistent` (nginx.sh's default balancing), the peer the guard judges. */
+export const startNginx: StartProxy = (nodes, workers) =>
+  startPeer('nginx (hash $uri consistent)', 'nginx.sh', [String(workers), 'hash'], nodes);
+
+/** nginx.sh with nginx's default balancing: every call to the next node, whatever its route. */
+export const startRoundRobin: StartProxy = (nodes, workers) =>
+  startPeer('round robin (nginx)', 'nginx.sh', [String(workers), 'round-robin'], nodes);
+
+/** HAProxy `balance uri` + `hash-balance-factor 125`, the peer the guard judges. */
+export const startHaproxy: StartProxy = (nodes, workers) =>
+  startPeer('haproxy (balance uri, hash-balance-factor 125)', 'haproxy.sh', [String(workers)], nodes);

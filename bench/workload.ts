@@ -1,7 +1,9 @@
 // The workload bench (`npm run bench workload`): what stickiness saves on the traffic users have. 1000
 // routes with Zipf(1.1) popularity, 5 fn-node processes (process driver), a 20 ms function, a fixed
 // time at 32 callers, through fnlb and, in front of the same nodes, nginx `hash $uri consistent`,
-// HAProxy `balance uri` + `hash-balance-factor 125` and nginx round robin (the peers when installed).
+// HAProxy `balance uri` + `hash-balance-factor 125` and nginx round robin (the peers when installed,
+// as the guard's wrappers in examples/balancers/ configure them, with a worker or thread per core:
+// bench/lb-proxies.ts; each peer's command line is printed as it starts).
 // Each balancer gets freshly started nodes (no container left from the one before) and the same
 // seeded route sequence. Printed per balancer: containers started (the nodes' /stats), cold-call
 // fraction, busiest node / mean (calls the nodes ran), p50/p99 end to end, failures; then the targets
@@ -26,7 +28,7 @@ import { FN_HEADERS } from '../src/common/wire.js';
 import {
   binary,
   INSTALL_HINT,
-  type RunningProxy,
+  type StartProxy,
   startHaproxy,
   startNginx,
   startRoundRobin,
@@ -82,7 +84,8 @@ export function zipfPicker(routes: number, s: number, random: () => number): () 
 
 interface Peer {
   name: string;
-  start(nodes: string[]): Promise<{ name: string; url: string; stop(): Promise<unknown> }>;
+  /** `command`: the peers' command line, printed as they start. */
+  start(nodes: string[]): Promise<{ name: string; url: string; command?: string; stop(): Promise<unknown> }>;
 }
 
 interface Outcome {
@@ -194,6 +197,7 @@ async function runOne(peer: Peer, dir: string, registry: string, seconds: number
   try {
     const balancer = await peer.start(nodes.map((node) => node.address));
     running.push(balancer);
+    if (balancer.command !== undefined) console.log(`${balancer.name}: ${balancer.command}`);
     const driven = await drive(balancer.url, seconds);
     const stats = await Promise.all(
       nodes.map((node) => new FnClient(node.url, { timeoutMs: CALL_TIMEOUT_MS }).stats()),
@@ -308,15 +312,14 @@ export async function runWorkloadBench(): Promise<void> {
     const cores = availableParallelism();
     const peers: Peer[] = [fnlbPeer(cores), ...(cores > 1 ? [fnlbPeer(1)] : [])];
     const missing: string[] = [];
-    const candidates: Array<[string, string, (command: string, nodes: string[]) => Promise<RunningProxy>]> = [
+    const candidates: Array<[string, string, StartProxy]> = [
       ['nginx', 'nginx hash', startNginx],
       ['haproxy', 'haproxy bounded', startHaproxy],
       ['nginx', 'round robin', startRoundRobin],
     ];
     for (const [command, label, start] of candidates) {
-      const path = binary(command);
-      if (path === undefined) missing.push(label);
-      else peers.push({ name: label, start: (nodes) => start(path, nodes) });
+      if (binary(command) === undefined) missing.push(label);
+      else peers.push({ name: label, start: (nodes) => start(nodes, cores) });
     }
     const outcomes: Outcome[] = [];
     for (const peer of peers) outcomes.push(await runOne(peer, dir, registry, seconds));

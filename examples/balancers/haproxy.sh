@@ -1,13 +1,29 @@
 #!/bin/sh
-# HAProxy as the balancer under test, for FNLB_CMD:
+# HAProxy as a peer of fnlb: the one definition of the HAProxy setup this project judges and measures.
+# The guard runs it as the balancer under test, for FNLB_CMD:
 #   FNLB_CMD='examples/balancers/haproxy.sh {listen} {nodes} {hc_interval} {upstream_timeout}' npm run test:guard
+# and the benches (bench/lb-proxies.ts) run this same script, with the guard's four arguments and one
+# optional one after them:
+#   threads  HAProxy threads: by default HAProxy's own, a thread per core (so also as the guard runs
+#            it); the benches give one per core explicitly
 # Consistent hashing of the normalised path only (merged slashes, decoded unreserved characters, no
 # trailing slash) with bounded loads (hash-balance-factor 125), active health checks on /version every
 # hc_interval seconds, retries only of connections that failed. No management API: the guard skips
-# what needs one and says why. Runs in the foreground until the guard stops its process group.
-# Needs HAProxy 2.4 or later (Debian: apt-get install haproxy).
+# what needs one and says why. Runs in the foreground until its process group is stopped, and removes
+# its scratch directory (under TMPDIR) on TERM. Needs HAProxy 2.4 or later (Debian: apt-get install
+# haproxy, or install.sh beside this).
 set -eu
-listen=$1 nodes=$2 interval=${3:-1} upstream_timeout=${4:-190}
+listen=$1 nodes=$2 interval=${3:-1} upstream_timeout=${4:-190} threads=${5:-}
+case $threads in
+'') nbthread='# nbthread: HAProxy default, a thread per core' ;;
+*[!0-9]* | 0*)
+  echo "haproxy.sh: threads must be a whole number from 1, not '$threads'" >&2
+  exit 2
+  ;;
+*) nbthread="nbthread $threads" ;;
+esac
+# Debian installs haproxy in /usr/sbin, outside a user's PATH.
+PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 dir=$(mktemp -d "${TMPDIR:-/tmp}/fnguard-haproxy-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 trap 'exit 0' INT TERM
@@ -15,6 +31,7 @@ servers=$(echo "$nodes" | tr ',' '\n' | awk -v i="$interval" '{ printf "  server
 cat >"$dir/haproxy.cfg" <<CONF
 global
   maxconn 2000
+  $nbthread
   # normalize-uri is experimental in HAProxy 2.4-2.6 (Debian 12 ships 2.6).
   expose-experimental-directives
 defaults
