@@ -1,37 +1,27 @@
-// Three projects: `unit` runs in seconds with no processes or servers beyond the test itself;
-// `integration` drives real fn-node and balancer processes or containers, a real Postgres started once
-// per run, and the topology under test: its white-box files (tests/integration) and the guard, one
-// file per property (tests/guard); `reliability` (fuzz, chaos and a short soak of this project's own
-// fn-node and fnlb, tests/reliability) starts its own processes and Postgres servers. Vitest runs the
-// groups one after another (sequence.groupOrder: unit, reliability, integration), so the reliability
-// suite's load and faults never share the two cores with the integration files. Every global setup
-// runs before the first group: the integration topology is up, idle, while reliability runs.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+// This repository's test run (`npm test`): three projects. `unit` runs in seconds with no processes
+// or servers beyond the test itself; `reliability` (fuzz, chaos and a short soak of this project's own
+// fn-node and fnlb, tests/reliability) starts its own processes and Postgres servers; `integration`
+// drives real fn-node and balancer processes or containers, a real Postgres started once per run, and
+// the guard's topology under test: its white-box files (tests/integration) and the guard's properties
+// (tests/guard), with the guard's own setup and reporter (guard/run/project.ts), so what users run is
+// what this repository tests. Vitest runs the groups one after another (sequence.groupOrder: unit,
+// reliability, integration), so the reliability suite's load and faults never share the two cores with
+// the integration files. Every global setup runs before the first group: the topology is up, idle,
+// while reliability runs.
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { GUARD_PROJECT, GUARD_REPORTER } from './guard/run/project.js';
+import { SETTINGS } from './guard/settings/table.js';
 
-/** Where the run's reports go: fnguard.json (guard/report/reporter.ts) and Vitest's JUnit XML. */
-const REPORTS = process.env.FNG_REPORTS || 'reports';
-// The output of every process and container the run starts (helpers/run-logs.ts), for CI artifacts:
-// the run's own, so an earlier run's log files go first (only those: the directory may hold others).
-if (process.env.FNG_LOGS === undefined) {
-  const logs = join(REPORTS, 'logs');
-  process.env.FNG_LOGS = logs;
-  if (existsSync(logs)) {
-    for (const file of readdirSync(logs))
-      if (file.endsWith('.log')) rmSync(join(logs, file), { force: true });
-  }
-}
+// The output of every process the white-box files start (helpers/run-logs.ts), for CI artifacts; the
+// guard's setup keeps its own in the same place unless its logs setting says otherwise.
+process.env.FNG_LOGS ??= join(process.env.FNG_REPORTS || SETTINGS.reports.default, 'logs');
 
 export default defineConfig({
   test: {
-    // The guard's verdicts (table, reports/fnguard.json, the CI summary) come from the checks the
-    // tests recorded; junit.xml lists every test of the run for CI systems that read it.
-    reporters: [
-      'default',
-      ['junit', { outputFile: join(REPORTS, 'junit.xml') }],
-      './guard/report/reporter.ts',
-    ],
+    // The guard's verdicts (table, fnguard.json, the CI summary) come from the checks its tests
+    // recorded, when the run has any; a run without them writes no report and touches none.
+    reporters: ['default', GUARD_REPORTER],
     projects: [
       {
         test: {
@@ -44,14 +34,10 @@ export default defineConfig({
       },
       {
         test: {
+          ...GUARD_PROJECT,
           name: 'integration',
-          include: ['tests/integration/**/*.test.ts', 'tests/guard/**/*.test.ts'],
-          environment: 'node',
-          globalSetup: ['tests/integration/global-setup.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
-          // Two cores: integration files start real processes, so run them one at a time.
-          fileParallelism: false,
+          include: ['tests/integration/**/*.test.ts', ...GUARD_PROJECT.include],
+          globalSetup: ['tests/integration/global-setup.ts', ...GUARD_PROJECT.globalSetup],
           sequence: { groupOrder: 2 },
         },
       },

@@ -52,7 +52,8 @@ export interface LocalPostgres {
 export interface StartPostgresOptions {
   database?: string;
   readyTimeoutMs?: number;
-  env?: NodeJS.ProcessEnv;
+  /** Where the binaries come from; default FN_TEST_POSTGRES of this process, else embedded. */
+  source?: PostgresSource;
 }
 
 export type PostgresSource = 'embedded' | 'system';
@@ -79,9 +80,8 @@ export function postgresSource(env: NodeJS.ProcessEnv = process.env): PostgresSo
   throw new Error(`FN_TEST_POSTGRES=${JSON.stringify(wanted)}: expected embedded (the default) or system`);
 }
 
-/** The server binaries FN_TEST_POSTGRES names; throws saying how to get them when they are missing. */
-export async function postgresBinaries(env: NodeJS.ProcessEnv = process.env): Promise<PostgresBinaries> {
-  const source = postgresSource(env);
+/** The server binaries of `source`; throws saying how to get them when they are missing. */
+export async function postgresBinaries(source: PostgresSource = postgresSource()): Promise<PostgresBinaries> {
   const dir = source === 'embedded' ? await embeddedBinDir() : systemBinDir();
   const output = execFileSync(join(dir, 'postgres'), ['--version'], { encoding: 'utf8', timeout: 10_000 });
   // "postgres (PostgreSQL) 17.10", with the distribution's suffix on some builds.
@@ -191,7 +191,7 @@ function canRun(binDir: string, user: ServerUser): boolean {
 }
 
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<LocalPostgres> {
-  const binaries = await postgresBinaries(options.env);
+  const binaries = await postgresBinaries(options.source);
   const database = options.database ?? 'fnguard';
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const user = serverUser();

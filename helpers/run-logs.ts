@@ -1,8 +1,10 @@
-// The output of what the suite started, kept as files for a CI job to upload when a run fails: one file
-// per process (ManagedProcess) or container (the containers topology, at teardown) in FNG_LOGS, which
-// the Vitest config sets to `<reports>/logs` unless it is set (empty: none kept). Each file is bounded,
-// so a chatty process cannot fill the disk; the last lines are also kept in memory for messages.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+// The output of what a run started, kept as files for a CI job to upload when a run fails: one file per
+// process (ManagedProcess) or container (the containers topology, at teardown). The directory is the
+// one this process was given (keepRunLogsIn: the guard's logs setting), else FNG_LOGS, which this
+// repository's Vitest config sets for its test workers (empty or unset: none kept). Each file is
+// bounded, so a chatty process cannot fill the disk; the last lines are also kept in memory for
+// messages.
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Bytes kept per file: the start of a log says how a process came up, and failures end runs early. */
@@ -15,9 +17,22 @@ export interface RunLog {
 
 const NONE: RunLog = { write() {}, close() {} };
 
-/** A file for `label`'s output in FNG_LOGS; a no-op when logs are not kept or the file cannot be made. */
-export function openRunLog(label: string, env: NodeJS.ProcessEnv = process.env): RunLog {
-  const dir = env.FNG_LOGS;
+let runLogDir: string | undefined;
+
+/**
+ * Keeps this process's run logs in `dir` ('' for none), emptied of an earlier run's log files first
+ * (only those: the directory may hold others).
+ */
+export function keepRunLogsIn(dir: string): void {
+  runLogDir = dir;
+  if (dir !== '' && existsSync(dir)) {
+    for (const file of readdirSync(dir)) if (file.endsWith('.log')) rmSync(join(dir, file), { force: true });
+  }
+}
+
+/** A file for `label`'s output; a no-op when logs are not kept or the file cannot be made. */
+export function openRunLog(label: string): RunLog {
+  const dir = runLogDir ?? process.env.FNG_LOGS;
   if (!dir) return NONE;
   let fd: number;
   try {

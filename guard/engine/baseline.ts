@@ -1,12 +1,10 @@
-// The comparison with a baseline run. FNG_BASELINE names an earlier run's fnguard.json; each check of
-// this run that the baseline also measured (same property, test and check) and whose kind is compared
-// (counts and ratios; timings too with FNG_BASELINE_TIMINGS=1) gets a second check beside it: no worse
-// than the baseline's value by more than the check's tolerance (guard/settings/bounds.ts). So a balancer
+// The comparison with a baseline run. The baseline setting names an earlier run's fnguard.json; each
+// check of this run that the baseline also measured (same property, test and check) and whose kind is
+// compared (counts and ratios; timings too with baselineTimings) gets a second check beside it: no
+// worse than the baseline's value by more than the check's tolerance (settings/table.ts). So a balancer
 // whose hot route went from 1 node to 2 fails even inside an absolute bound of 2. Checks named after a
 // node (host:port) are compared by their worst node, since node addresses change between runs.
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Check } from './checks.js';
 
 export interface BaselineMeasure {
@@ -85,21 +83,17 @@ export function parseBaseline(path: string, text: string): Baseline {
 
 const loaded = new Map<string, Baseline>();
 
-/** The baseline FNG_BASELINE names, read once per process; undefined when none is set. */
-export function currentBaseline(env: NodeJS.ProcessEnv = process.env): Baseline | undefined {
-  const path = env.FNG_BASELINE;
-  if (path === undefined || path === '') return undefined;
+/** The baseline file at `path`, read once per process; throws naming the file and what is wrong. */
+export function readBaseline(path: string): Baseline {
   let baseline = loaded.get(path);
   if (baseline === undefined) {
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
     } catch (error) {
-      throw new Error(
-        `FNG_BASELINE=${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? error})`,
-      );
+      throw new Error(`baseline ${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? error})`);
     }
-    if (text.length > MAX_BASELINE_BYTES) throw new Error(`FNG_BASELINE=${path}: larger than 16 MiB`);
+    if (text.length > MAX_BASELINE_BYTES) throw new Error(`baseline ${path}: larger than 16 MiB`);
     baseline = parseBaseline(path, text);
     loaded.set(path, baseline);
   }
@@ -140,17 +134,4 @@ export function baselineChecks(
     });
   }
   return result;
-}
-
-/**
- * Removes the last run's report before a run, so a run that judges nothing leaves none; a baseline
- * that is that very file (FNG_BASELINE=reports/fnguard.json) is first copied aside and env repointed.
- */
-export function clearLastReport(reportFile: string, env: NodeJS.ProcessEnv = process.env): void {
-  if (env.FNG_BASELINE && resolve(env.FNG_BASELINE) === resolve(reportFile) && existsSync(reportFile)) {
-    const copy = join(mkdtempSync(join(tmpdir(), 'fnguard-baseline-')), 'fnguard.json');
-    copyFileSync(reportFile, copy);
-    env.FNG_BASELINE = copy;
-  }
-  rmSync(reportFile, { force: true });
 }

@@ -3,7 +3,8 @@
 // Node checks are judged per node against what that node received, so a balancer that piles a burst
 // on one node fails spill, not that node's stampede check. Pure functions of recorded numbers, so
 // tests/unit can show each check failing on bad distributions.
-import { type MeasureKind, THRESHOLDS, type Threshold } from '../settings/bounds.js';
+import type { Bounds, Threshold } from '../settings/resolve.js';
+import type { MeasureKind } from '../settings/table.js';
 
 export interface Check {
   name: string;
@@ -73,9 +74,9 @@ export const allSucceed = (succeeded: number, calls: number) =>
   atLeast('calls succeeded', succeeded, required(calls, 'every call of the test must succeed'));
 
 /** Sequential calls to one route: calls served per node. */
-export function stickinessChecks(callsPerNode: PerNode, calls: number): Check[] {
+export function stickinessChecks(bounds: Bounds, callsPerNode: PerNode, calls: number): Check[] {
   return [
-    atMost('nodes serving the route', nodesUsed(callsPerNode), THRESHOLDS.stickyMaxNodes),
+    atMost('nodes serving the route', nodesUsed(callsPerNode), bounds.stickyMaxNodes),
     allSucceed(sum(values(callsPerNode)), calls),
   ];
 }
@@ -127,20 +128,24 @@ const receivedSum = (counts: Record<string, NodeRouteCounts>) =>
   Object.values(counts).reduce((total, node) => total + node.received, 0);
 
 /** Sequential calls: each node that received some starts one container and answers the rest hot. */
-export function hotReuseChecks(counts: Record<string, NodeRouteCounts>, calls: number): Check[] {
+export function hotReuseChecks(
+  bounds: Bounds,
+  counts: Record<string, NodeRouteCounts>,
+  calls: number,
+): Check[] {
   return [
     ...perNodeChecks(counts, (node, { received, started, hot }) => [
-      atMost(`containers started on ${node}`, started, THRESHOLDS.hotMaxContainers),
+      atMost(`containers started on ${node}`, started, bounds.hotMaxContainers),
       startedOne(node, started),
-      atMost(`calls answered cold on ${node}`, received - hot, THRESHOLDS.hotMaxColdCalls),
+      atMost(`calls answered cold on ${node}`, received - hot, bounds.hotMaxColdCalls),
     ]),
     allSucceed(receivedSum(counts), calls),
   ];
 }
 
 /** The bound on containers a node may start for a burst of `received` concurrent calls. */
-export function herdBound(received: number): Threshold {
-  const { stampedeMaxPerNode: floor, stampedeMaxShare: share } = THRESHOLDS;
+export function herdBound(bounds: Bounds, received: number): Threshold {
+  const { stampedeMaxPerNode: floor, stampedeMaxShare: share } = bounds;
   const value = Math.max(floor.value, Math.ceil(share.value * received));
   return {
     value,
@@ -154,13 +159,14 @@ export function herdBound(received: number): Threshold {
 
 /** A concurrent burst to a fast cold route: containers each node started for what it received. */
 export function herdChecks(
+  bounds: Bounds,
   counts: Record<string, NodeRouteCounts>,
   succeeded: number,
   calls: number,
 ): Check[] {
   return [
     ...perNodeChecks(counts, (node, { received, started }) => [
-      atMost(`containers started on ${node}`, started, herdBound(received)),
+      atMost(`containers started on ${node}`, started, herdBound(bounds, received)),
       // A count of nothing (a node, or a watch of its engine, that missed every start) must not pass.
       startedOne(node, started),
     ]),
@@ -170,11 +176,12 @@ export function herdChecks(
 
 /** The same burst to a slow route: each node must scale out for the calls it received. */
 export function scaleOutChecks(
+  bounds: Bounds,
   counts: Record<string, NodeRouteCounts>,
   succeeded: number,
   calls: number,
 ): Check[] {
-  const share = THRESHOLDS.scaleOutMinShare;
+  const share = bounds.scaleOutMinShare;
   return [
     ...perNodeChecks(counts, (node, { received, started }) => [
       atLeast(`containers started on ${node}`, started, {
@@ -189,6 +196,7 @@ export function scaleOutChecks(
 
 /** Many routes, sequential calls each: nodes used per route and calls served per node. */
 export function balanceChecks(
+  bounds: Bounds,
   nodesPerRoute: readonly number[],
   loadPerNode: PerNode,
   calls: number,
@@ -197,36 +205,39 @@ export function balanceChecks(
   const mean = loads.length === 0 ? 0 : sum(loads) / loads.length;
   return [
     allSucceed(sum(loads), calls),
-    atMost('most nodes used by one route', Math.max(0, ...nodesPerRoute), THRESHOLDS.balanceMaxNodesPerRoute),
+    atMost('most nodes used by one route', Math.max(0, ...nodesPerRoute), bounds.balanceMaxNodesPerRoute),
     atMost(
       'busiest node load / mean',
       mean === 0 ? Number.POSITIVE_INFINITY : Math.max(...loads) / mean,
-      THRESHOLDS.balanceMaxOverMean,
+      bounds.balanceMaxOverMean,
     ),
     atLeast(
       'idlest node load / mean',
       mean === 0 ? 0 : Math.min(...loads) / mean,
-      THRESHOLDS.balanceMinNodeShare,
+      bounds.balanceMinNodeShare,
     ),
   ];
 }
 
 /** A hot slow route under many callers: nodes that served it. */
-export function spillChecks(callsPerNode: PerNode, calls: number): Check[] {
+export function spillChecks(bounds: Bounds, callsPerNode: PerNode, calls: number): Check[] {
   const used = nodesUsed(callsPerNode);
   return [
-    atLeast('nodes serving the hot route', used, THRESHOLDS.spillMinNodes),
-    atMost('nodes serving the hot route', used, THRESHOLDS.spillMaxNodes),
+    atLeast('nodes serving the hot route', used, bounds.spillMinNodes),
+    atMost('nodes serving the hot route', used, bounds.spillMaxNodes),
     allSucceed(sum(values(callsPerNode)), calls),
   ];
 }
 
 /** A node killed mid-run: failures overall (bounded by the calls it had in flight) and after it was marked down. */
-export function failoverChecks(measured: {
-  failed: number;
-  inFlightOnKilledNode: number;
-  failedAfterMarkedDown: number;
-}): Check[] {
+export function failoverChecks(
+  bounds: Bounds,
+  measured: {
+    failed: number;
+    inFlightOnKilledNode: number;
+    failedAfterMarkedDown: number;
+  },
+): Check[] {
   return [
     atMost(
       'failed calls',
@@ -236,15 +247,18 @@ export function failoverChecks(measured: {
     atMost(
       'failed calls after the node was marked down',
       measured.failedAfterMarkedDown,
-      THRESHOLDS.failoverMaxAfterDown,
+      bounds.failoverMaxAfterDown,
     ),
   ];
 }
 
 /** A node stopped with SIGTERM mid-run: it drains, so no call may fail. */
-export function gracefulStopChecks(measured: { failed: number; servedByStopped: number }): Check[] {
+export function gracefulStopChecks(
+  bounds: Bounds,
+  measured: { failed: number; servedByStopped: number },
+): Check[] {
   return [
-    atMost('failed calls', measured.failed, THRESHOLDS.gracefulMaxFailed),
+    atMost('failed calls', measured.failed, bounds.gracefulMaxFailed),
     atLeast(
       'calls the stopped node served before it stopped',
       measured.servedByStopped,
@@ -254,16 +268,19 @@ export function gracefulStopChecks(measured: { failed: number; servedByStopped: 
 }
 
 /** A killed node started again: how long until its routes came back, and whether only they moved. */
-export function recoveryChecks(measured: {
-  intervalsUntilBack: number;
-  wrongPlacements: number;
-  victimRoutes: number;
-}): Check[] {
+export function recoveryChecks(
+  bounds: Bounds,
+  measured: {
+    intervalsUntilBack: number;
+    wrongPlacements: number;
+    victimRoutes: number;
+  },
+): Check[] {
   return [
     atMost(
       'health intervals until its routes were back',
       measured.intervalsUntilBack,
-      THRESHOLDS.recoveryMaxIntervals,
+      bounds.recoveryMaxIntervals,
     ),
     atMost(
       'routes not on their node before the kill',
@@ -279,9 +296,14 @@ export function recoveryChecks(measured: {
 }
 
 /** A node added: the share of routes whose node changed, and where they went. */
-export function membershipAddChecks(moved: number, routes: number, movedElsewhere = 0): Check[] {
+export function membershipAddChecks(
+  bounds: Bounds,
+  moved: number,
+  routes: number,
+  movedElsewhere = 0,
+): Check[] {
   return [
-    atMost('share of routes moved', moved / routes, THRESHOLDS.membershipAddMaxMoved),
+    atMost('share of routes moved', moved / routes, bounds.membershipAddMaxMoved),
     atLeast(
       'routes moved to the new node',
       moved - movedElsewhere,
@@ -296,12 +318,12 @@ export function membershipAddChecks(moved: number, routes: number, movedElsewher
 }
 
 /** A node the balancer found by itself (DNS): how many of its DNS intervals it took to serve it. */
-export function discoveryChecks(onlineAfterMs: number, dnsIntervalS: number): Check[] {
+export function discoveryChecks(bounds: Bounds, onlineAfterMs: number, dnsIntervalS: number): Check[] {
   return [
     atMost(
       'DNS intervals until the new node was online',
       onlineAfterMs / (dnsIntervalS * 1000),
-      THRESHOLDS.discoveryMaxIntervals,
+      bounds.discoveryMaxIntervals,
     ),
   ];
 }

@@ -1,18 +1,20 @@
 // How a guard file judges its property: guardProperty(id) opens the file's app on the run's topology,
-// and each test it declares gets the suite file, the topology's faults and a judge. A test whose
-// needs the topology does not meet is skipped with the reason (Vitest's skip note); a test judges by
-// checks (guard/engine/checks.ts), each compared with a baseline run's too when FNG_BASELINE names one
-// (baseline.ts), that go into the test's metadata for the reports, and fails naming the component its
-// property implicates with each measured value beside its bound. After the file, the
-// topology is restored (nodes a fault took down are started again, added ones discarded) and the
+// and each test it declares gets the suite file, the topology's faults, the run's bounds and a judge.
+// A test whose needs the topology does not meet is skipped with the reason (Vitest's skip note); a
+// test judges by checks (checks.ts), each compared with a baseline run's too when the baseline
+// setting names one (baseline.ts), that go into the test's metadata for the reports, and fails naming
+// the component its property implicates with each measured value beside its bound. After the file,
+// the topology is restored (nodes a fault took down are started again, added ones discarded) and the
 // balancer given time to take them back.
 import { afterAll, beforeAll, expect, inject, it, type TestContext } from 'vitest';
 import { type Component, PROPERTIES, type Property, type PropertyId } from '../catalogue.js';
 import { settleAfterFaults } from '../measure/settle.js';
+import { guardSettings } from '../run/context.js';
+import type { Bounds, GuardSettings } from '../settings/resolve.js';
 import { FaultClient } from '../topology/control.js';
 import { currentTopology } from '../topology/current.js';
 import type { Capability, TopologyInfo } from '../topology/types.js';
-import { baselineChecks, currentBaseline } from './baseline.js';
+import { baselineChecks, readBaseline } from './baseline.js';
 import { type Check, checkReport, failedChecks } from './checks.js';
 import { SuiteFile } from './suite-file.js';
 
@@ -38,6 +40,8 @@ export interface GuardContext {
   readonly suite: SuiteFile;
   readonly info: TopologyInfo;
   readonly property: Property;
+  /** The bounds in force in this run (the table's defaults, or what the run set). */
+  readonly bounds: Bounds;
   /** The topology's faults; a test may use those its needs declared. */
   readonly faults: FaultClient;
   /** Records the checks and fails the test if one fails. */
@@ -57,6 +61,8 @@ export interface GuardFile {
   test(name: string, body: (guard: GuardContext) => Promise<void>, options?: GuardTestOptions): void;
   /** The file's suite, once beforeAll has opened it (for setup steps of its own). */
   readonly suite: SuiteFile;
+  /** The run's settings, as its setup resolved them. */
+  readonly settings: GuardSettings;
 }
 
 /** The first need of `needs` the topology lacks, with the reason; undefined when all are met. */
@@ -67,6 +73,7 @@ export function unmetNeed(info: TopologyInfo, needs: readonly Capability[]): str
 
 export function guardProperty(id: PropertyId): GuardFile {
   const property = PROPERTIES[id];
+  const settings = guardSettings();
   const provided = inject('topology');
   const faults = provided.controlUrl ? new FaultClient(provided.controlUrl) : undefined;
   let info = provided;
@@ -87,6 +94,7 @@ export function guardProperty(id: PropertyId): GuardFile {
   });
 
   return {
+    settings,
     get suite(): SuiteFile {
       if (!suite) throw new Error('the guard file is not open yet (use it inside a test or beforeAll)');
       return suite;
@@ -117,16 +125,25 @@ export function guardProperty(id: PropertyId): GuardFile {
             suite,
             info,
             property,
+            bounds: settings.bounds,
             faults: faults as FaultClient,
             skip,
             judge(measured, context = []) {
               // A judgement of nothing would pass whatever happened.
               if (measured.length === 0) throw new Error(`${id}: nothing was judged (no checks)`);
-              const baseline = currentBaseline();
-              const timings = process.env.FNG_BASELINE_TIMINGS === '1';
-              const checks = baseline
-                ? [...measured, ...baselineChecks(baseline, id, name, measured, timings)]
-                : measured;
+              const checks =
+                settings.baseline === undefined
+                  ? measured
+                  : [
+                      ...measured,
+                      ...baselineChecks(
+                        readBaseline(settings.baseline),
+                        id,
+                        name,
+                        measured,
+                        settings.baselineTimings,
+                      ),
+                    ];
               meta.checks.push(...checks);
               meta.context.push(...context);
               const report = checkReport(checks, context);

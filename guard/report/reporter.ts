@@ -1,17 +1,20 @@
 // The guard's Vitest reporter: turns the checks each guard test recorded in its task meta (never the
 // console output) into the run's verdicts: a line per property file as it ends, and at the end of the
-// run a table, reports/fnguard.json (report.ts; the directory is FNG_REPORTS, default `reports`) and,
-// when GITHUB_STEP_SUMMARY names a file, the table in Markdown appended to it. A property test is pass,
+// run a table, <reports>/fnguard.json (report.ts) and, when the summary setting names a file (GitHub's
+// job summary), the table in Markdown appended to it. The settings are the run's, as its setup handed
+// them to the property files; a run without property files writes nothing. A property test is pass,
 // fail, or skipped with its reason; a test that failed before it judged anything (a setup error) is a
 // fail with that error.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname } from 'node:path';
+import type { ProvidedContext } from 'vitest';
 import type { Reporter, TestCase, TestModule, TestSuite, Vitest } from 'vitest/node';
 import { PROPERTIES, type PropertyId } from '../catalogue.js';
-import { clearLastReport, currentBaseline } from '../engine/baseline.js';
+import { readBaseline } from '../engine/baseline.js';
 import type { GuardMeta } from '../engine/property.js';
-import type { TopologyInfo } from '../topology/types.js';
+import '../run/context.js';
+import type { GuardSettings } from '../settings/resolve.js';
 import {
   type GuardReport,
   markdownSummary,
@@ -20,6 +23,7 @@ import {
   type ReportedTest,
   verdictTable,
 } from './report.js';
+import { reportFile } from './report-files.js';
 
 function propertyOfFile(moduleId: string): PropertyId | undefined {
   if (!/[\\/]tests[\\/]guard[\\/]/.test(moduleId)) return undefined;
@@ -91,9 +95,9 @@ function moduleTests(module: TestModule, property: PropertyId): ReportedTest[] {
   return reported;
 }
 
-/** The suite's commit: the CI's word for it, else git's; null outside a checkout. */
-function suiteCommit(root: string): string | null {
-  if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
+/** The commit the report names: the commit setting, else git's; null outside a checkout. */
+function suiteCommit(settings: GuardSettings, root: string): string | null {
+  if (settings.commit !== undefined) return settings.commit;
   try {
     return execFileSync('git', ['rev-parse', 'HEAD'], {
       cwd: root,
@@ -107,12 +111,12 @@ function suiteCommit(root: string): string | null {
   }
 }
 
-function baselineOfRun(): GuardReport['baseline'] {
-  const path = process.env.FNG_BASELINE;
-  if (!path) return null;
+function baselineOfRun(settings: GuardSettings): GuardReport['baseline'] {
+  const path = settings.baseline;
+  if (path === undefined) return null;
   try {
-    const baseline = currentBaseline();
-    return { path, startedAt: baseline?.startedAt ?? null, commit: baseline?.commit ?? null };
+    const baseline = readBaseline(path);
+    return { path, startedAt: baseline.startedAt, commit: baseline.commit };
   } catch {
     // The tests that compare with it fail with the reason; the report still names it.
     return { path, startedAt: null, commit: null };
@@ -125,8 +129,6 @@ export default class GuardReporter implements Reporter {
 
   onInit(vitest: Vitest): void {
     this.#vitest = vitest;
-    // The report describes the run that wrote it: a run that judges nothing leaves none behind.
-    clearLastReport(join(resolve(process.env.FNG_REPORTS || 'reports'), 'fnguard.json'));
   }
 
   onTestModuleEnd(module: TestModule): void {
@@ -146,14 +148,15 @@ export default class GuardReporter implements Reporter {
       const property = propertyOfFile(module.moduleId);
       if (property !== undefined) tests.push(...moduleTests(module, property));
     }
-    if (tests.length === 0) return;
-    const topology = this.#topology();
+    const { topology, guardSettings: settings } = this.#provided();
+    // No settings: the guard's setup never ran (a run of other projects, or one it refused to start).
+    if (tests.length === 0 || settings === undefined) return;
     const report: GuardReport = {
       schema: REPORT_SCHEMA,
       startedAt: this.#startedAt,
       finishedAt: new Date().toISOString(),
-      commit: suiteCommit(this.#vitest?.config.root ?? process.cwd()),
-      baseline: baselineOfRun(),
+      commit: suiteCommit(settings, this.#vitest?.config.root ?? process.cwd()),
+      baseline: baselineOfRun(settings),
       topology: topology
         ? {
             kind: topology.kind,
@@ -168,19 +171,19 @@ export default class GuardReporter implements Reporter {
       tests,
       verdict: overallVerdict(tests),
     };
-    const dir = resolve(process.env.FNG_REPORTS || 'reports');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'fnguard.json'), `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(`\n${verdictTable(report)}\nreport: ${join(dir, 'fnguard.json')}\n`);
-    const summary = process.env.GITHUB_STEP_SUMMARY;
-    if (summary) appendFileSync(summary, markdownSummary(report));
+    const file = reportFile(settings);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`\n${verdictTable(report)}\nreport: ${file}\n`);
+    if (settings.summary !== undefined) appendFileSync(settings.summary, markdownSummary(report));
   }
 
-  #topology(): TopologyInfo | undefined {
+  /** What the guard's setup handed its project: the run's settings and the topology. */
+  #provided(): Partial<ProvidedContext> {
     for (const project of this.#vitest?.projects ?? []) {
-      const provided = project.getProvidedContext() as { topology?: TopologyInfo };
-      if (provided.topology) return provided.topology;
+      const provided: Partial<ProvidedContext> = project.getProvidedContext();
+      if (provided.guardSettings) return provided;
     }
-    return undefined;
+    return {};
   }
 }

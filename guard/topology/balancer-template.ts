@@ -23,8 +23,8 @@ export const HC_INTERVAL_S = 1;
 /** Long enough for the suite's slowest calls (a 1 s function behind a herd of cold starts). */
 export const UPSTREAM_TIMEOUT_S = 20;
 
-const NAMES = ['listen', 'mgmt', 'nodes', 'hc_interval', 'upstream_timeout'] as const;
-type Name = (typeof NAMES)[number];
+export const BALANCER_PLACEHOLDERS = ['listen', 'mgmt', 'nodes', 'hc_interval', 'upstream_timeout'] as const;
+type Name = (typeof BALANCER_PLACEHOLDERS)[number];
 
 /**
  * fnlb's arguments: only flags the historic Go fnlb also takes, plus the upstream timeout for ours, and
@@ -54,7 +54,7 @@ export function expand(template: string, values: BalancerPlaceholders, source: s
         return String(values.upstreamTimeoutS);
       default:
         throw new Error(
-          `${source}: unknown placeholder ${whole}; known: ${NAMES.map((n) => `{${n}}`).join(' ')}`,
+          `${source}: unknown placeholder ${whole}; known: ${BALANCER_PLACEHOLDERS.map((n) => `{${n}}`).join(' ')}`,
         );
     }
   });

@@ -1,10 +1,10 @@
 // The `containers` backend (Testcontainers 11): one network, Postgres, N node containers (fn-node with
 // the docker driver and the engine's socket mounted, so each node starts its functions as sibling
-// containers, or FN_NODE_IMAGE) and the balancer under test: FNLB_IMAGE (default fnguard/fnlb) run
-// with FNLB_ARGS, an argument template with the placeholders of balancer-template.ts. Its default
-// holds only flags the historic Go fnlb takes; for this project's image the upstream timeout is
-// added. The balancer gets FNLB_MGMT_TOKEN (random per run; the suite sends it) because its
-// management API is reached from outside its container.
+// containers, or the nodeImage setting's, configured by node-template.ts) and the balancer under
+// test: balancerImage (default fnguard/fnlb) run with balancerArgs, an argument template with the
+// placeholders of balancer-template.ts. Its default holds only flags the historic Go fnlb takes; for
+// this project's image the upstream timeout is added. The balancer gets FNLB_MGMT_TOKEN (random per
+// run; the suite sends it) because its management API is reached from outside its container.
 //
 // Nodes publish fixed host ports, so one killed and started again keeps its URL. Faults go through
 // the engine: docker kill, docker stop (SIGTERM, then the drain), docker start, and one more node
@@ -21,8 +21,9 @@ import type { StartedTestContainer } from 'testcontainers';
 import { freePort } from '../../helpers/ports.js';
 import { demuxDockerLog, openRunLog } from '../../helpers/run-logs.js';
 import { tryWaitUntil } from '../../helpers/wait.js';
-import { dockerSocket, hostnameFor, NODE_LABEL } from '../../src/common/docker.js';
+import { hostnameFor, NODE_LABEL } from '../../src/common/docker.js';
 import { ROUTE_MARKER } from '../engine/route-marker.js';
+import type { GuardSettings } from '../settings/resolve.js';
 import {
   argv,
   FNLB_ARGS,
@@ -32,7 +33,7 @@ import {
   uses,
 } from './balancer-template.js';
 import { DownNodes } from './down-nodes.js';
-import { type Images, prepareImages } from './images.js';
+import { type ImageSettings, type Images, prepareImages } from './images.js';
 import { type NodeTemplate, nodeEnvironment, nodeTemplate } from './node-template.js';
 import {
   NO_DISCOVERY,
@@ -45,12 +46,19 @@ import {
 import { loadTestcontainers } from './testcontainers.js';
 import type { AddedNode, BalancerInfo, Faults, Topology, TopologyInfo } from './types.js';
 
-export interface ContainerTopologyOptions {
-  nodes?: number;
-  env?: NodeJS.ProcessEnv;
-  /** Environment for every node container (for example FN_MEMORY_MB). */
-  nodeEnv?: Record<string, string>;
-}
+/** What the containers topology reads of the settings. */
+export type ContainerSettings = Pick<
+  GuardSettings,
+  | 'dockerHost'
+  | 'balancerArgs'
+  | 'nodePreset'
+  | 'nodeEnv'
+  | 'nodeStart'
+  | 'postgresAuth'
+  | keyof ImageSettings
+>;
+
+const NODES = 5;
 
 const NODE_PORT = 8080;
 const LB_PORT = 8081;
@@ -78,7 +86,6 @@ interface Context {
   network: string;
   socketPath: string;
   labels: Record<string, string>;
-  nodeEnv: Record<string, string>;
   template: NodeTemplate;
 }
 
@@ -94,14 +101,13 @@ async function startNodeContainer(ctx: Context, index: number): Promise<NodeCont
     // after its own hostname): one name for both, unique to the run and kept across a restart.
     .withHostname(nodeId)
     .withLabels(ctx.labels)
-    .withEnvironment({
-      ...nodeEnvironment(ctx.template, {
+    .withEnvironment(
+      nodeEnvironment(ctx.template.env, {
         dbUrl: `postgres://${PG.user}:${PG.password}@postgres:5432/${PG.db}`,
         port: NODE_PORT,
         nodeId,
       }),
-      ...ctx.nodeEnv,
-    })
+    )
     .withBindMounts([{ source: ctx.socketPath, target: '/var/run/docker.sock' }])
     .withExposedPorts({ container: NODE_PORT, host: hostPort })
     .withWaitStrategy(Wait.forHttp('/version', NODE_PORT).forStatusCode(200))
@@ -173,8 +179,9 @@ async function startDatabaseAndNodes(
 }
 
 /**
- * The balancer under test, run with FNLB_ARGS (`custom`) or the default template for its image; its
- * management API gets a token of this run since it is reached from outside its container.
+ * The balancer under test, run with the balancerArgs setting (`custom`) or the default template for
+ * its image; its management API gets a token of this run since it is reached from outside its
+ * container.
  */
 async function startBalancer(
   ctx: Context,
@@ -201,7 +208,7 @@ async function startBalancer(
           hcIntervalS: HC_INTERVAL_S,
           upstreamTimeoutS: UPSTREAM_TIMEOUT_S,
         },
-        custom === undefined ? 'the default FNLB_ARGS' : 'FNLB_ARGS',
+        custom === undefined ? 'the default balancer arguments' : 'the balancer arguments',
       ),
     )
     .withExposedPorts(...(ownMgmt ? [LB_PORT, MGMT_PORT] : [LB_PORT]))
@@ -222,7 +229,7 @@ async function startBalancer(
     description: {
       label: ctx.images.projectBalancer
         ? 'fnlb (this project, image fnguard/fnlb)'
-        : `image: ${ctx.images.balancer}${custom ? ` with FNLB_ARGS ${custom}` : ''}`,
+        : `image: ${ctx.images.balancer}${custom ? ` with arguments ${custom}` : ''}`,
       hcIntervalS: uses(template, 'hc_interval') ? HC_INTERVAL_S : undefined,
       upstreamTimeoutS: uses(template, 'upstream_timeout') ? UPSTREAM_TIMEOUT_S : undefined,
     },
@@ -269,11 +276,10 @@ export class ContainerTopology implements Topology {
     });
   }
 
-  static async start(options: ContainerTopologyOptions = {}): Promise<ContainerTopology> {
-    const env = options.env ?? process.env;
-    const socketPath = dockerSocket(env.DOCKER_HOST);
+  static async start(settings: ContainerSettings): Promise<ContainerTopology> {
+    const socketPath = settings.dockerHost;
     const docker = new Docker({ socketPath });
-    const images = await prepareImages(docker, env);
+    const images = await prepareImages(docker, settings);
     const starting = Date.now();
     const id = `fng${randomBytes(3).toString('hex')}`;
     const labels = { fnguard: '1', [TOPOLOGY_LABEL]: id };
@@ -286,13 +292,12 @@ export class ContainerTopology implements Topology {
       network,
       socketPath,
       labels,
-      nodeEnv: options.nodeEnv ?? {},
-      template: nodeTemplate(env),
+      template: nodeTemplate(settings),
     };
     const started: Started = { containers: [], nodeIds: [] };
     try {
-      const nodes = await startDatabaseAndNodes(ctx, options.nodes ?? 5, started);
-      const balancer = await startBalancer(ctx, nodes, env.FNLB_ARGS || undefined, started);
+      const nodes = await startDatabaseAndNodes(ctx, NODES, started);
+      const balancer = await startBalancer(ctx, nodes, settings.balancerArgs, started);
       const endpoints = balancer.endpoints;
       await waitForBalancer(endpoints, READY_TIMEOUT_MS);
       // Every node gets this engine's socket and starts its functions there.
@@ -376,7 +381,7 @@ export class ContainerTopology implements Topology {
 
 function describeSetup(setup: NodeTemplate): string {
   if (setup.preset === 'fn-node' && !setup.customEnv) return '';
-  const env = setup.customEnv ? `, FN_NODE_ENV ${setup.env}` : '';
+  const env = setup.customEnv ? `, environment ${setup.env}` : '';
   return ` (preset ${setup.preset}${env}; nodes start ${setup.start}, Postgres auth ${setup.postgresAuth})`;
 }
 

@@ -1,15 +1,17 @@
-// The `external` backend: an already running balancer and nodes (FN_LB, FN_NODES). Nothing is started
-// or stopped by the suite itself; faults run the operator's own commands, each with {node} replaced
-// by a node as FN_NODES names it:
-//   FN_NODE_KILL_CMD   kill the node abruptly (SIGKILL, docker kill, ...)
-//   FN_NODE_STOP_CMD   stop it gracefully (SIGTERM, docker stop, ...), returning once it has exited
-//   FN_NODE_START_CMD  start it again at the same address, returning once it was launched
+// The `external` backend: an already running balancer and nodes (the lb and nodes settings). Nothing
+// is started or stopped by the guard itself; faults run the operator's own commands, each with
+// {node} replaced by a node as the nodes setting names it:
+//   nodeKillCmd   kill the node abruptly (SIGKILL, docker kill, ...)
+//   nodeStopCmd   stop it gracefully (SIGTERM, docker stop, ...), returning once it has exited
+//   nodeStartCmd  start it again at the same address, returning once it was launched
 // A fault without its command is a capability the topology lacks, and the properties needing it are
-// skipped saying which variable to set. FN_NODES_DOCKER_HOST (unix:///path or a path) names the Docker
-// engine the nodes run their functions on, when the suite can reach it: node properties are then
-// counted there for nodes that serve no /stats. Test files create uniquely named apps and remove them.
+// skipped saying which setting to give. nodesDockerHost names the Docker engine the nodes run their
+// functions on, when the guard can reach it: node properties are then counted there for nodes that
+// serve no /stats. Test files create uniquely named apps and remove them.
 import { exec } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { GuardSettings } from '../settings/resolve.js';
+import { SETTINGS } from '../settings/table.js';
 import { DownNodes } from './down-nodes.js';
 import { LbManagement } from './lb-management.js';
 import { probeCapabilities, waitForBalancer, waitUntilNodesOnline, waitUntilServing } from './probe.js';
@@ -19,53 +21,62 @@ const COMMAND_TIMEOUT_MS = 120_000;
 const READY_TIMEOUT_MS = 30_000;
 
 const FAULT_COMMANDS = {
-  kill: 'FN_NODE_KILL_CMD',
-  stop: 'FN_NODE_STOP_CMD',
-  start: 'FN_NODE_START_CMD',
-} as const;
+  kill: 'nodeKillCmd',
+  stop: 'nodeStopCmd',
+  start: 'nodeStartCmd',
+} as const satisfies Record<string, keyof GuardSettings>;
 
-function asUrl(address: string): string {
-  return /^https?:\/\//.test(address) ? address.replace(/\/$/, '') : `http://${address}`;
-}
+/** What the external topology reads of the settings. */
+export type ExternalSettings = Pick<
+  GuardSettings,
+  | 'lb'
+  | 'nodes'
+  | 'lbMgmt'
+  | 'mgmtToken'
+  | 'lbHcInterval'
+  | 'nodesDockerHost'
+  | (typeof FAULT_COMMANDS)[keyof typeof FAULT_COMMANDS]
+>;
 
-function asHostPort(address: string): string {
-  return address.replace(/^https?:\/\//, '').replace(/\/$/, '');
-}
+const asUrl = (hostPort: string) => `http://${hostPort}`;
 
-function runCommand(variable: string, template: string, node: string): Promise<void> {
+function runCommand(setting: string, template: string, node: string): Promise<void> {
   const command = template.replaceAll('{node}', node);
   return new Promise((resolve, reject) => {
     exec(command, { timeout: COMMAND_TIMEOUT_MS }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${variable} (${command}) failed: ${error.message}\n${stdout}${stderr}`));
+      if (error) reject(new Error(`${setting} (${command}) failed: ${error.message}\n${stdout}${stderr}`));
       else resolve();
     });
   });
 }
 
-export async function externalTopology(env: NodeJS.ProcessEnv): Promise<Topology> {
-  const lb = env.FN_LB;
-  const nodes = (env.FN_NODES ?? '')
-    .split(',')
-    .map((node) => node.trim())
-    .filter(Boolean);
-  if (!lb || nodes.length === 0) {
-    throw new Error('FN_TOPOLOGY=external needs FN_LB=host:port and FN_NODES=host:port,host:port,...');
+/** How a setting is named in a skip reason: the variable, which a user sets most often. */
+const variable = (key: keyof typeof SETTINGS) => SETTINGS[key].env ?? key;
+
+export async function externalTopology(settings: ExternalSettings): Promise<Topology> {
+  const { lb, nodes } = settings;
+  if (lb === undefined || nodes === undefined) {
+    throw new Error(
+      `the external topology needs the balancer and its nodes: ${variable('lb')}=host:port and ${variable('nodes')}=host:port,host:port,... (or --lb and --nodes)`,
+    );
   }
   const partial = {
     lbUrl: asUrl(lb),
-    lbMgmtUrl: asUrl(env.FN_LB_MGMT ?? lb),
-    ...(env.FNLB_MGMT_TOKEN ? { mgmtToken: env.FNLB_MGMT_TOKEN } : {}),
-    nodes: nodes.map(asHostPort),
+    lbMgmtUrl: asUrl(settings.lbMgmt ?? lb),
+    ...(settings.mgmtToken ? { mgmtToken: settings.mgmtToken } : {}),
+    nodes,
     nodeUrls: nodes.map(asUrl),
     appPrefix: `fng${randomBytes(3).toString('hex')}`,
   };
   await waitForBalancer(partial, READY_TIMEOUT_MS);
-  const engineSocket = env.FN_NODES_DOCKER_HOST?.replace(/^unix:\/\//, '');
+  const engineSocket = settings.nodesDockerHost;
   const probed = await probeCapabilities(
     partial,
     engineSocket
       ? { socketPath: engineSocket }
-      : { missing: 'external: FN_NODES_DOCKER_HOST (the engine the nodes run their functions on) not set' },
+      : {
+          missing: `external: ${variable('nodesDockerHost')} (the engine the nodes run their functions on) not set`,
+        },
   );
   if (probed.capabilities.mgmtApi) {
     // As on the topologies the suite starts: begin with every node the balancer lists online.
@@ -80,13 +91,16 @@ export async function externalTopology(env: NodeJS.ProcessEnv): Promise<Topology
   }
   const missing: Partial<Record<Capability, string>> = { ...probed.missing };
   const faults: Faults = {};
-  for (const [fault, variable] of Object.entries(FAULT_COMMANDS) as [keyof typeof FAULT_COMMANDS, string][]) {
-    const template = env[variable];
-    if (!template) {
-      missing[fault] = `external: ${variable} not set`;
+  for (const [fault, key] of Object.entries(FAULT_COMMANDS) as [
+    keyof typeof FAULT_COMMANDS,
+    (typeof FAULT_COMMANDS)[keyof typeof FAULT_COMMANDS],
+  ][]) {
+    const template = settings[key];
+    if (template === undefined) {
+      missing[fault] = `external: ${variable(key)} not set`;
       continue;
     }
-    faults[fault] = (node) => runCommand(variable, template, node);
+    faults[fault] = (node) => runCommand(variable(key), template, node);
   }
   const start = faults.start;
   if (start) {
@@ -99,14 +113,13 @@ export async function externalTopology(env: NodeJS.ProcessEnv): Promise<Topology
   missing.add = 'external: the suite cannot start a node in a deployment it does not own';
   missing.discover = missing.add;
   if (missing.start) missing.restore = missing.start;
-  const hc = Number(env.FN_LB_HC_INTERVAL ?? '');
   const info: TopologyInfo = {
     kind: 'external',
     ...partial,
     database: 'external',
     balancer: {
       label: `external at ${partial.lbUrl}`,
-      hcIntervalS: Number.isFinite(hc) && hc > 0 ? hc : undefined,
+      hcIntervalS: settings.lbHcInterval,
       upstreamTimeoutS: undefined,
     },
     nodeBuild: 'external',

@@ -1,14 +1,18 @@
-// The images the containers and swarm topologies run: the project's own are brought up to date by
-// docker/build-images.sh (a second or two when nothing changed) unless another build is under test
-// (FN_NODE_IMAGE or FNLB_IMAGE) or FN_BUILD_IMAGES=0; every image must be on the engine, since
-// nothing is pulled from a registry here.
+// The images the containers and swarm topologies run: the project's own (its node, its balancer and
+// the function images every node build runs) are brought up to date by docker/build-images.sh (a
+// second or two when nothing changed) unless the buildImages setting is off; a node or balancer image
+// of another build is used as it is. Every image must be on the engine, since nothing is pulled from
+// a registry here.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { PACKAGE } from '../../src/common/package-root.js';
+import type { GuardSettings } from '../settings/resolve.js';
 
 const BUILD_TIMEOUT_MS = 300_000;
 const LOCAL_POSTGRES = 'fnguard/base-postgres:local';
+/** The function images the properties' routes run, on whatever node build. */
+const GUARD_FUNCTIONS = ['fnguard/primes', 'fnguard/sleep', 'fnguard/echo'] as const;
 
 export interface Images {
   node: string;
@@ -29,22 +33,27 @@ export async function imagePresent(docker: Docker, image: string): Promise<boole
     );
 }
 
-export async function prepareImages(docker: Docker, env: NodeJS.ProcessEnv): Promise<Images> {
+export type ImageSettings = Pick<
+  GuardSettings,
+  'nodeImage' | 'balancerImage' | 'postgresImage' | 'buildImages'
+>;
+
+export async function prepareImages(docker: Docker, settings: ImageSettings): Promise<Images> {
   const images: Images = {
-    node: env.FN_NODE_IMAGE || 'fnguard/fn-node',
-    balancer: env.FNLB_IMAGE || 'fnguard/fnlb',
+    node: settings.nodeImage ?? 'fnguard/fn-node',
+    balancer: settings.balancerImage ?? 'fnguard/fnlb',
     postgres:
-      env.FN_POSTGRES_IMAGE ||
+      settings.postgresImage ??
       ((await imagePresent(docker, LOCAL_POSTGRES)) ? LOCAL_POSTGRES : 'postgres:16'),
-    projectBalancer: !env.FNLB_IMAGE,
-    projectNode: !env.FN_NODE_IMAGE,
+    projectBalancer: settings.balancerImage === undefined,
+    projectNode: settings.nodeImage === undefined,
   };
-  if (images.projectBalancer && images.projectNode && env.FN_BUILD_IMAGES !== '0') {
+  if (settings.buildImages) {
     const building = Date.now();
     await buildProjectImages();
     console.log(`[images] project images up to date (${Date.now() - building} ms)`);
   }
-  for (const image of [images.node, images.balancer]) {
+  for (const image of [images.node, images.balancer, ...GUARD_FUNCTIONS]) {
     if (!(await imagePresent(docker, image))) {
       throw new Error(
         `image ${image} is not on the Docker engine: run docker/offline/bootstrap.sh (offline) or docker/build-images.sh`,

@@ -1,15 +1,17 @@
-// Chooses and starts the topology the suite runs against, from FN_TOPOLOGY:
+// Chooses and starts the topology the guard runs against, from the settings (settings/table.ts):
 //   containers Postgres, node (fn-node, docker driver) and balancer containers through Testcontainers
 //   processes  fn-node processes (process driver) and the balancer command, no Docker
 //   swarm      the Docker Swarm stack of deploy/swarm on the local engine: fnlb finds the replicas
 //              by DNS, faults go through Swarm (never chosen by auto)
-//   external   an existing deployment: FN_LB and FN_NODES
-//   auto       (default) external when FN_LB and FN_NODES are set, else containers when a Docker
-//              engine answers, else processes; said on the first line
-import { dockerAnswers, dockerSocket } from '../../src/common/docker.js';
+//   external   an existing deployment: lb and nodes
+//   auto       external when lb and nodes are set, the topology a balancer or node build needs, else
+//              containers when a Docker engine answers, else processes; said on the first line
+import { dockerAnswers } from '../../src/common/docker.js';
+import type { GuardSettings } from '../settings/resolve.js';
+import { SETTINGS } from '../settings/table.js';
 import { ContainerTopology } from './containers.js';
 import { externalTopology } from './external.js';
-import { ProcessTopology, type ProcessTopologyOptions } from './processes.js';
+import { ProcessTopology } from './processes.js';
 import { SwarmTopology } from './swarm.js';
 import type { Topology, TopologyKind } from './types.js';
 
@@ -20,42 +22,46 @@ export interface TopologyChoice {
   reason: string;
 }
 
-export async function chooseTopology(env: NodeJS.ProcessEnv): Promise<TopologyChoice> {
-  const wanted = (env.FN_TOPOLOGY ?? 'auto').trim();
-  switch (wanted) {
-    case 'processes':
-    case 'external':
-    case 'containers':
-    case 'swarm':
-      return { kind: wanted, reason: `FN_TOPOLOGY=${wanted}` };
-    case 'auto':
-      if (env.FN_LB && env.FN_NODES) return { kind: 'external', reason: 'auto: FN_LB and FN_NODES are set' };
-      if (await dockerAnswers(dockerSocket(env.DOCKER_HOST), 2000)) {
-        return {
-          kind: 'containers',
-          reason: `auto: a Docker engine answers on ${dockerSocket(env.DOCKER_HOST)}`,
-        };
-      }
-      return {
-        kind: 'processes',
-        reason: `auto: no Docker engine answers on ${dockerSocket(env.DOCKER_HOST)}`,
-      };
-    default:
-      throw new Error(
-        `FN_TOPOLOGY=${JSON.stringify(wanted)}: expected auto, processes, external, containers or swarm`,
-      );
+const ENGINE_PROBE_MS = 2000;
+
+export async function chooseTopology(settings: GuardSettings): Promise<TopologyChoice> {
+  const { topology, dockerHost } = settings;
+  if (topology !== 'auto') {
+    return { kind: topology, reason: settings.topologyReason ?? `${SETTINGS.topology.env}=${topology}` };
   }
+  if (await dockerAnswers(dockerHost, ENGINE_PROBE_MS)) {
+    return { kind: 'containers', reason: `auto: a Docker engine answers on ${dockerHost}` };
+  }
+  return { kind: 'processes', reason: `auto: no Docker engine answers on ${dockerHost}` };
+}
+
+/** Settings that the chosen topology does not read, said once so none is thought to have acted. */
+export function unreadSettings(kind: TopologyKind, settings: GuardSettings): string[] {
+  return Object.entries(SETTINGS).flatMap(([key, entry]) => {
+    const origin = settings.origin[key as keyof typeof SETTINGS];
+    const readOn: readonly TopologyKind[] | undefined = 'readOn' in entry ? entry.readOn : undefined;
+    return origin && readOn && !readOn.includes(kind)
+      ? [`${origin} is set, but the ${kind} topology does not read it (${readOn.join(', ')} do)`]
+      : [];
+  });
 }
 
 export async function startTopology(
   choice: TopologyChoice,
-  env: NodeJS.ProcessEnv,
-  options: ProcessTopologyOptions = {},
+  settings: GuardSettings,
+  database: { dbUrl?: string } = {},
 ): Promise<Topology> {
-  if (choice.kind === 'external') return externalTopology(env);
-  if (choice.kind === 'swarm') return SwarmTopology.start({ env });
-  if (choice.kind === 'containers') {
-    return ContainerTopology.start({ env, ...(options.nodeEnv ? { nodeEnv: options.nodeEnv } : {}) });
+  if (choice.kind === 'external') return externalTopology(settings);
+  if (choice.kind === 'swarm') return SwarmTopology.start(settings);
+  if (choice.kind === 'containers') return ContainerTopology.start(settings);
+  if (settings.nodePreset !== 'fn-node') {
+    throw new Error(
+      `${settings.origin.nodePreset}: the processes topology runs this project's fn-node only (preset fn-node)`,
+    );
   }
-  return ProcessTopology.start({ ...options, env });
+  return ProcessTopology.start({
+    ...(database.dbUrl ? { dbUrl: database.dbUrl } : {}),
+    ...(settings.balancerCommand ? { balancerCommand: settings.balancerCommand } : {}),
+    ...(settings.nodeEnv ? { nodeEnv: settings.nodeEnv } : {}),
+  });
 }

@@ -1,18 +1,21 @@
-// How the containers topology configures a node container, so any node image runs there without a
-// wrapper: an environment template (FN_NODE_ENV, `KEY=value` pairs separated by spaces) with the
-// placeholders {db_url} (the topology's Postgres), {port} (the port the node must serve on) and
-// {node_id} (a run-unique name), and how the nodes start. Two presets give the defaults:
+// How a topology configures a node, so any node image runs there without a wrapper: an environment
+// template (`KEY=value` pairs separated by spaces) with the placeholders {db_url} (the topology's
+// database), {port} (the port the node must serve on) and {node_id} (a run-unique name), and how the
+// nodes start. Two presets give the defaults:
 //   fn-node  this project's node: DB_URL, FN_NODE_ID, the docker driver; nodes start together (each
 //            waits for its database and applies migrations under a lock)
 //   fn       the Fn server (fnproject/fn, v1 routes API): FN_DB_URL with sslmode=disable, FN_PORT;
 //            nodes start one after another once Postgres is ready (its migrations are not safe when
 //            several servers apply them at once, and it exits when its database is not there yet),
 //            and Postgres takes md5 passwords (its driver predates SCRAM)
-// FN_NODE_START (parallel | sequential) and FN_POSTGRES_AUTH (scram-sha-256 | md5 | trust) override a
-// preset's choice. A bad value is an error naming its variable.
+// The settings nodeEnv, nodeStart and postgresAuth override a preset's choice (settings/table.ts).
 
-export type NodeStart = 'parallel' | 'sequential';
-export type PostgresAuth = 'scram-sha-256' | 'md5' | 'trust';
+export const NODE_PLACEHOLDERS = ['db_url', 'port', 'node_id'] as const;
+export const NODE_STARTS = ['parallel', 'sequential'] as const;
+export const POSTGRES_AUTHS = ['scram-sha-256', 'md5', 'trust'] as const;
+
+export type NodeStart = (typeof NODE_STARTS)[number];
+export type PostgresAuth = (typeof POSTGRES_AUTHS)[number];
 
 interface Preset {
   env: string;
@@ -34,10 +37,11 @@ export const NODE_PRESETS = {
 } as const satisfies Record<string, Preset>;
 
 export type PresetName = keyof typeof NODE_PRESETS;
+export const NODE_PRESET_NAMES = Object.keys(NODE_PRESETS) as PresetName[];
 
 export interface NodeTemplate extends Preset {
   preset: PresetName;
-  /** True when FN_NODE_ENV replaced the preset's environment. */
+  /** True when the nodeEnv setting replaced the preset's environment. */
   customEnv: boolean;
 }
 
@@ -47,60 +51,36 @@ export interface NodePlaceholders {
   nodeId: string;
 }
 
-function oneOf<T extends string>(
-  name: string,
-  value: string | undefined,
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  if (value === undefined || value === '') return fallback;
-  if (!(allowed as readonly string[]).includes(value))
-    throw new Error(`${name}=${JSON.stringify(value)}: expected ${allowed.join(', ')}`);
-  return value as T;
-}
-
-export function nodeTemplate(env: NodeJS.ProcessEnv): NodeTemplate {
-  const preset = oneOf(
-    'FN_NODE_PRESET',
-    env.FN_NODE_PRESET,
-    Object.keys(NODE_PRESETS) as PresetName[],
-    'fn-node',
-  );
-  const defaults: Preset = NODE_PRESETS[preset];
-  const template: NodeTemplate = {
-    preset,
-    env: env.FN_NODE_ENV || defaults.env,
-    customEnv: Boolean(env.FN_NODE_ENV),
-    start: oneOf('FN_NODE_START', env.FN_NODE_START, ['parallel', 'sequential'], defaults.start),
-    postgresAuth: oneOf(
-      'FN_POSTGRES_AUTH',
-      env.FN_POSTGRES_AUTH,
-      ['scram-sha-256', 'md5', 'trust'],
-      defaults.postgresAuth,
-    ),
+/** The preset, with what the settings override. */
+export function nodeTemplate(settings: {
+  nodePreset: PresetName;
+  nodeEnv: string | undefined;
+  nodeStart: NodeStart | undefined;
+  postgresAuth: PostgresAuth | undefined;
+}): NodeTemplate {
+  const defaults: Preset = NODE_PRESETS[settings.nodePreset];
+  return {
+    preset: settings.nodePreset,
+    env: settings.nodeEnv ?? defaults.env,
+    customEnv: settings.nodeEnv !== undefined,
+    start: settings.nodeStart ?? defaults.start,
+    postgresAuth: settings.postgresAuth ?? defaults.postgresAuth,
   };
-  // Fail at start, naming the variable, rather than on the first node.
-  nodeEnvironment(template, { dbUrl: 'postgres://u:p@h:5432/d', port: 8080, nodeId: 'check' });
-  return template;
 }
 
-/** The node container's environment: the template's pairs with their placeholders filled in. */
-export function nodeEnvironment(template: NodeTemplate, values: NodePlaceholders): Record<string, string> {
-  const source = template.customEnv ? 'FN_NODE_ENV' : `the ${template.preset} preset`;
+/** The node's environment: an environment template's pairs with their placeholders filled in. */
+export function nodeEnvironment(template: string, values: NodePlaceholders): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const pair of template.env.split(/\s+/).filter(Boolean)) {
+  for (const pair of template.split(/\s+/).filter(Boolean)) {
     const equals = pair.indexOf('=');
-    if (equals <= 0) throw new Error(`${source}: ${JSON.stringify(pair)} is not KEY=value`);
-    env[pair.slice(0, equals)] = pair.slice(equals + 1).replace(/\{([a-z_]+)\}/g, (whole, name: string) => {
+    env[pair.slice(0, equals)] = pair.slice(equals + 1).replace(/\{([a-z_]+)\}/g, (_whole, name: string) => {
       switch (name) {
         case 'db_url':
           return values.dbUrl;
         case 'port':
           return String(values.port);
-        case 'node_id':
-          return values.nodeId;
         default:
-          throw new Error(`${source}: unknown placeholder ${whole}; known: {db_url} {port} {node_id}`);
+          return values.nodeId;
       }
     });
   }

@@ -1,8 +1,11 @@
 // The `processes` backend: N fn-node processes (process driver) on free 127.0.0.1 ports sharing one
-// database, and the balancer under test in front of them: FNLB_CMD (a command line with the
-// placeholders of balancer-template.ts, run through /bin/sh in its own process group and stopped by
-// that group's pid), or this project's fnlb. No Docker needed. Faults reach nodes by pid: SIGKILL,
-// SIGTERM, a new process on the same port and node id, one more node on the same database.
+// database, and the balancer under test in front of them: a command line (the balancerCommand
+// setting, with the placeholders of balancer-template.ts, run through /bin/sh in its own process group
+// and stopped by that group's pid), or this project's fnlb. No Docker needed. The nodes get the
+// nodeEnv template's pairs when one is set (placeholders of node-template.ts), on top of what
+// fn-node needs here: its database, port, id, loopback and the process driver. Faults reach nodes by
+// pid: SIGKILL, SIGTERM, a new process on the same port and node id, one more node on the same
+// database.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +16,7 @@ import { ManagedProcess } from '../../helpers/managed-process.js';
 import { freePort } from '../../helpers/ports.js';
 import { expand, HC_INTERVAL_S, PROJECT_FNLB_ARGS, UPSTREAM_TIMEOUT_S, uses } from './balancer-template.js';
 import { DownNodes } from './down-nodes.js';
+import { nodeEnvironment } from './node-template.js';
 import {
   NO_DISCOVERY,
   OWN_NODE_FAULTS,
@@ -26,11 +30,10 @@ export interface ProcessTopologyOptions {
   nodes?: number;
   /** Shared database of the nodes; undefined means one SQLite file in a temporary directory. */
   dbUrl?: string;
-  /** Environment for every node (for example FN_MEMORY_MB). */
-  nodeEnv?: Record<string, string>;
-  /** The balancer command template; default FNLB_CMD from the environment, else this project's fnlb. */
+  /** The nodes' environment template (node-template.ts); default fn-node's own. */
+  nodeEnv?: string;
+  /** The balancer command template; default this project's fnlb. */
   balancerCommand?: string;
-  env?: NodeJS.ProcessEnv;
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -67,20 +70,19 @@ export class ProcessTopology implements Topology {
   }
 
   static async start(options: ProcessTopologyOptions = {}): Promise<ProcessTopology> {
-    const env = options.env ?? process.env;
     const scratchDir = mkdtempSync(join(tmpdir(), 'fnguard-topology-'));
     const dbUrl = options.dbUrl ?? `sqlite://${join(scratchDir, 'fn.db')}`;
     const settled = await Promise.allSettled(
-      Array.from({ length: options.nodes ?? 5 }, () => startNode(dbUrl, scratchDir, options.nodeEnv)),
+      Array.from({ length: options.nodes ?? 5 }, () => startTopologyNode(dbUrl, scratchDir, options.nodeEnv)),
     );
     const nodes = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     let balancer: ManagedProcess | undefined;
     try {
       if (failed) throw failed.reason;
-      const custom = options.balancerCommand ?? (env.FNLB_CMD || undefined);
+      const custom = options.balancerCommand;
       const template = custom ?? `"${process.execPath}" "${FNLB_ENTRY}" ${PROJECT_FNLB_ARGS}`;
-      const source = custom === undefined ? 'the default fnlb command' : 'FNLB_CMD';
+      const source = custom === undefined ? 'the default fnlb command' : 'the balancer command';
       const listen = `127.0.0.1:${await freePort()}`;
       const mgmt = uses(template, 'mgmt') ? `127.0.0.1:${await freePort()}` : listen;
       const command = expand(
@@ -94,8 +96,9 @@ export class ProcessTopology implements Topology {
         },
         source,
       );
+      // A command of the user's gets the user's environment, as a shell would give it.
       const balancerEnv: Record<string, string> = {
-        ...(env as Record<string, string>),
+        ...(process.env as Record<string, string>),
         FNLB_LOG_LEVEL: 'warn',
       };
       delete balancerEnv.FNLB_MGMT_TOKEN;
@@ -152,7 +155,7 @@ export class ProcessTopology implements Topology {
     const old = this.nodes[index];
     if (old === undefined) throw new Error(`${address} is not a node of this topology`);
     if (old.running) throw new Error(`${address} is running`);
-    this.nodes[index] = await startNode(
+    this.nodes[index] = await startTopologyNode(
       this.options.dbUrl,
       this.scratchDir,
       this.options.nodeEnv,
@@ -162,7 +165,7 @@ export class ProcessTopology implements Topology {
   }
 
   private async addNode(): Promise<AddedNode> {
-    const node = await startNode(this.options.dbUrl, this.scratchDir, this.options.nodeEnv);
+    const node = await startTopologyNode(this.options.dbUrl, this.scratchDir, this.options.nodeEnv);
     this.added.push(node);
     return { address: node.address, url: node.url };
   }
@@ -201,5 +204,28 @@ export function startNode(
     env: { FN_DRIVER: 'process', ...env },
     ...(port === undefined ? {} : { port }),
     ...(nodeId === undefined ? {} : { nodeId }),
+  });
+}
+
+/**
+ * A node of the topology: fn-node's own environment, or the nodeEnv template filled in for it; the
+ * process driver and loopback whatever the template says. `port` and `nodeId` again for a restart.
+ */
+async function startTopologyNode(
+  dbUrl: string,
+  cwd: string,
+  template: string | undefined,
+  port?: number,
+  nodeId?: string,
+): Promise<FnNodeProcess> {
+  const nodePort = port ?? (await freePort());
+  const id = nodeId ?? `node-${nodePort}`;
+  const env = template === undefined ? {} : nodeEnvironment(template, { dbUrl, port: nodePort, nodeId: id });
+  return FnNodeProcess.start({
+    dbUrl,
+    cwd,
+    port: nodePort,
+    nodeId: id,
+    env: { ...env, FN_DRIVER: 'process' },
   });
 }

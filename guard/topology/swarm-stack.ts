@@ -28,6 +28,8 @@ export function docker(args: string[], env: NodeJS.ProcessEnv = process.env): Pr
 }
 
 export interface StackOptions {
+  /** The engine's socket (the dockerHost setting); default: the docker CLI's own choice. */
+  engineSocket?: string;
   replicas: number;
   dnsIntervalS: number;
   postgresImage: string;
@@ -55,6 +57,8 @@ const GATEWAY_BRIDGE = 'docker_gwbridge';
 
 export class SwarmStack {
   private constructor(
+    /** The docker CLI's environment: the caller's, on the engine the stack runs on. */
+    private readonly env: NodeJS.ProcessEnv,
     readonly name: string,
     /** fnlb's port on this host. */
     readonly port: number,
@@ -68,12 +72,16 @@ export class SwarmStack {
   }
 
   static async deploy(options: StackOptions): Promise<SwarmStack> {
-    const state = await docker(['info', '--format', '{{.Swarm.LocalNodeState}}']);
+    const env = options.engineSocket
+      ? { ...process.env, DOCKER_HOST: `unix://${options.engineSocket}` }
+      : process.env;
+    const state = await docker(['info', '--format', '{{.Swarm.LocalNodeState}}'], env);
     const leaveSwarm = state !== 'active';
     const gatewayBridge =
-      (await docker(['network', 'ls', '-q', '--filter', `name=^${GATEWAY_BRIDGE}$`])) !== '';
-    if (leaveSwarm) await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1']);
+      (await docker(['network', 'ls', '-q', '--filter', `name=^${GATEWAY_BRIDGE}$`], env)) !== '';
+    if (leaveSwarm) await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1'], env);
     const stack = new SwarmStack(
+      env,
       `fng${randomBytes(3).toString('hex')}`,
       await freePort(),
       leaveSwarm,
@@ -93,7 +101,7 @@ export class SwarmStack {
           stack.name,
         ],
         {
-          ...process.env,
+          ...env,
           FN_NODE_REPLICAS: String(options.replicas),
           FN_DNS_INTERVAL: String(options.dnsIntervalS),
           FN_POSTGRES_IMAGE: options.postgresImage,
@@ -113,17 +121,15 @@ export class SwarmStack {
   }
 
   scale(service: string, replicas: number): Promise<string> {
-    return docker(['service', 'scale', '--detach', `${this.service(service)}=${replicas}`]);
+    return docker(['service', 'scale', '--detach', `${this.service(service)}=${replicas}`], this.env);
   }
 
   /** Ids of the running containers of one of the stack's services. */
   async containers(service: string): Promise<string[]> {
-    const out = await docker([
-      'ps',
-      '-q',
-      '--filter',
-      `label=com.docker.swarm.service.name=${this.service(service)}`,
-    ]);
+    const out = await docker(
+      ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${this.service(service)}`],
+      this.env,
+    );
     return out === '' ? [] : out.split('\n');
   }
 
@@ -135,12 +141,15 @@ export class SwarmStack {
     const network = `${this.name}_fn`;
     const endpoints: NodeEndpoint[] = [];
     for (const id of await this.containers('fn-node')) {
-      const line = await docker([
-        'inspect',
-        '--format',
-        `{{(index .NetworkSettings.Networks "${network}").IPAddress}} {{(index (index .NetworkSettings.Ports "${NODE_PORT}/tcp") 0).HostPort}} {{if .State.Health}}{{.State.Health.Status}}{{else}}healthy{{end}}`,
-        id,
-      ]).catch(() => '');
+      const line = await docker(
+        [
+          'inspect',
+          '--format',
+          `{{(index .NetworkSettings.Networks "${network}").IPAddress}} {{(index (index .NetworkSettings.Ports "${NODE_PORT}/tcp") 0).HostPort}} {{if .State.Health}}{{.State.Health.Status}}{{else}}healthy{{end}}`,
+          id,
+        ],
+        this.env,
+      ).catch(() => '');
       const [ip, hostPort, health] = line.split(' ');
       if (ip && hostPort)
         endpoints.push({
@@ -155,9 +164,10 @@ export class SwarmStack {
 
   /** When a container's health check first passed (ms since the epoch), from the engine's health log. */
   async healthySince(container: string): Promise<number | undefined> {
-    const log = await docker(['inspect', '--format', '{{json .State.Health.Log}}', container]).catch(
-      () => '',
-    );
+    const log = await docker(
+      ['inspect', '--format', '{{json .State.Health.Log}}', container],
+      this.env,
+    ).catch(() => '');
     try {
       const entries = JSON.parse(log) as Array<{ ExitCode: number; End: string }> | null;
       const first = (entries ?? []).find((entry) => entry.ExitCode === 0);
@@ -172,17 +182,20 @@ export class SwarmStack {
    * then, so the stack goes and a swarm this joined is left at once, without waiting for either.
    */
   removeNow(): void {
-    spawnSync('docker', ['stack', 'rm', this.name], { stdio: 'ignore', timeout: 30_000 });
+    spawnSync('docker', ['stack', 'rm', this.name], { stdio: 'ignore', timeout: 30_000, env: this.env });
     if (this.leaveSwarm)
-      spawnSync('docker', ['swarm', 'leave', '--force'], { stdio: 'ignore', timeout: 60_000 });
+      spawnSync('docker', ['swarm', 'leave', '--force'], { stdio: 'ignore', timeout: 60_000, env: this.env });
   }
 
   /** Removes the stack, waits until its containers and network are gone, then what its nodes left. */
   async remove(): Promise<void> {
-    await docker(['stack', 'rm', this.name]).catch(() => '');
+    await docker(['stack', 'rm', this.name], this.env).catch(() => '');
     const left = async () =>
-      (await docker(['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${this.name}`])) +
-      (await docker(['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${this.name}`]));
+      (await docker(['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${this.name}`], this.env)) +
+      (await docker(
+        ['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${this.name}`],
+        this.env,
+      ));
     // What is still there after the wait is reported below, once the nodes' leftovers are gone too;
     // the swarm is left even when the engine fails a call on the way.
     try {
@@ -194,22 +207,20 @@ export class SwarmStack {
       );
       // Function containers the nodes started are named by their node ids, <stack>_fn-node-<slot>.
       const functions = (
-        await docker(['ps', '-aq', '--filter', 'label=fnguard=1', '--filter', `label=fnguard.node`])
+        await docker(['ps', '-aq', '--filter', 'label=fnguard=1', '--filter', `label=fnguard.node`], this.env)
       )
         .split('\n')
         .filter(Boolean);
       for (const id of functions) {
-        const node = await docker([
-          'inspect',
-          '--format',
-          '{{index .Config.Labels "fnguard.node"}}',
-          id,
-        ]).catch(() => '');
-        if (node.startsWith(`${this.name}_`)) await docker(['rm', '-f', id]).catch(() => '');
+        const node = await docker(
+          ['inspect', '--format', '{{index .Config.Labels "fnguard.node"}}', id],
+          this.env,
+        ).catch(() => '');
+        if (node.startsWith(`${this.name}_`)) await docker(['rm', '-f', id], this.env).catch(() => '');
       }
     } finally {
-      if (this.leaveSwarm) await docker(['swarm', 'leave', '--force']).catch(() => '');
-      if (this.removeGatewayBridge) await docker(['network', 'rm', GATEWAY_BRIDGE]).catch(() => '');
+      if (this.leaveSwarm) await docker(['swarm', 'leave', '--force'], this.env).catch(() => '');
+      if (this.removeGatewayBridge) await docker(['network', 'rm', GATEWAY_BRIDGE], this.env).catch(() => '');
     }
     const remaining = await left();
     if (remaining !== '') throw new Error(`stack ${this.name}: containers or networks left: ${remaining}`);

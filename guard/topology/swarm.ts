@@ -17,10 +17,10 @@
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { waitUntil } from '../../helpers/wait.js';
-import { dockerSocket } from '../../src/common/docker.js';
+import type { GuardSettings } from '../settings/resolve.js';
 import { HC_INTERVAL_S, UPSTREAM_TIMEOUT_S } from './balancer-template.js';
 import { DownNodes } from './down-nodes.js';
-import { prepareImages } from './images.js';
+import { type ImageSettings, prepareImages } from './images.js';
 import { LbManagement } from './lb-management.js';
 import { probeCapabilities, waitForBalancer, waitUntilNodesOnline } from './probe.js';
 import { type NodeEndpoint, SwarmStack } from './swarm-stack.js';
@@ -38,9 +38,8 @@ const NODE_CALL_TIMEOUT_MS = 2000;
 /** How often a wait looks at the tasks: also how late add() may see a new task become healthy. */
 const POLL_MS = 200;
 
-export interface SwarmTopologyOptions {
-  env?: NodeJS.ProcessEnv;
-}
+/** What the swarm topology reads of the settings. */
+export type SwarmSettings = Pick<GuardSettings, 'dockerHost' | keyof ImageSettings>;
 
 /** Whether a node answers a call that needs its database (GET /v1/apps), not only /version. */
 async function serves(endpoint: NodeEndpoint): Promise<boolean> {
@@ -60,14 +59,15 @@ export class SwarmTopology implements Topology {
   readonly #down = new DownNodes();
   readonly #stack: SwarmStack;
   readonly #mgmt: LbManagement;
-  readonly #engine = new Docker({ socketPath: dockerSocket(process.env.DOCKER_HOST) });
+  readonly #engine: Docker;
   #info: TopologyInfo;
   /** The running tasks as the suite knows them, `info.nodes` first, then those add() started. */
   #endpoints: NodeEndpoint[];
   #added: NodeEndpoint[] = [];
   #closing: Promise<void> | undefined;
 
-  private constructor(stack: SwarmStack, info: TopologyInfo, endpoints: NodeEndpoint[]) {
+  private constructor(stack: SwarmStack, info: TopologyInfo, endpoints: NodeEndpoint[], engine: Docker) {
+    this.#engine = engine;
     this.#stack = stack;
     this.#info = info;
     this.#endpoints = endpoints;
@@ -91,13 +91,14 @@ export class SwarmTopology implements Topology {
     return this.#info;
   }
 
-  static async start(options: SwarmTopologyOptions = {}): Promise<SwarmTopology> {
-    const env = options.env ?? process.env;
+  static async start(settings: SwarmSettings): Promise<SwarmTopology> {
     const began = Date.now();
-    const socketPath = dockerSocket(env.DOCKER_HOST);
-    const images = await prepareImages(new Docker({ socketPath }), env);
+    const socketPath = settings.dockerHost;
+    const engine = new Docker({ socketPath });
+    const images = await prepareImages(engine, settings);
     const token = randomBytes(12).toString('hex');
     const stack = await SwarmStack.deploy({
+      engineSocket: socketPath,
       replicas: REPLICAS,
       dnsIntervalS: DNS_INTERVAL_S,
       postgresImage: images.postgres,
@@ -152,7 +153,7 @@ export class SwarmTopology implements Topology {
         },
         ...(probed.capabilities.engineEvents ? { engine: { socketPath } } : {}),
       };
-      return new SwarmTopology(stack, info, endpoints);
+      return new SwarmTopology(stack, info, endpoints, engine);
     } catch (error) {
       await stack.remove().catch((removal: Error) => console.warn(`[swarm] ${removal.message}`));
       throw error;

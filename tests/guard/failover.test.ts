@@ -26,7 +26,7 @@ describe('a node SIGKILLed under load', () => {
     );
     context.judge(
       [
-        ...failoverChecks({
+        ...failoverChecks(context.bounds, {
           failed: failures.length,
           inFlightOnKilledNode: inFlight,
           failedAfterMarkedDown: failures.filter((call) => call.startedAt > downAt).length,

@@ -16,7 +16,7 @@ describe('a node stopped with SIGTERM under load', () => {
     const servedByStopped = load.calls.filter(
       (call) => call.ok && call.node === victim && call.startedAt < load.faultAt,
     ).length;
-    context.judge(gracefulStopChecks({ failed: failures.length, servedByStopped }), [
+    context.judge(gracefulStopChecks(context.bounds, { failed: failures.length, servedByStopped }), [
       `stopped ${victim}; it exited ${Math.round(load.faultDoneAt - load.faultAt)} ms after SIGTERM`,
       ...failures
         .slice(0, 10)

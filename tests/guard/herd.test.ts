@@ -9,12 +9,12 @@ import { burst } from '../../guard/measure/burst.js';
 const guard = guardProperty('herd');
 
 describe('a burst of 100 concurrent calls to a cold fast route', () => {
-  guard.test('queues behind a few containers per node', async ({ suite, judge, skip }) => {
+  guard.test('queues behind a few containers per node', async ({ suite, judge, skip, bounds }) => {
     const measured = await burst(suite, '/fast', 5);
     const { counters } = measured;
     if (counters.unmeasurable) skip(counters.unmeasurable);
     judge(
-      [...herdChecks(counters.counts, measured.succeeded, measured.calls), ...counters.agreement],
+      [...herdChecks(bounds, counters.counts, measured.succeeded, measured.calls), ...counters.agreement],
       measured.context,
     );
   });

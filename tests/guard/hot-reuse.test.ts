@@ -12,13 +12,13 @@ const guard = guardProperty('hot-reuse');
 describe('one route, sequential calls', () => {
   guard.test(
     'start one container per node that got them and are answered hot after the first',
-    async ({ suite, judge, skip }) => {
+    async ({ suite, judge, skip, bounds }) => {
       await suite.createRoute({ path: '/primes', image: 'fnguard/primes', format: 'http' });
       const { records } = await suite.drive(['/primes'], CALLS, 1, '?max=1000&loops=1');
       const counters = await routeCounters(suite, '/primes', records);
       if (counters.unmeasurable) skip(counters.unmeasurable);
       judge(
-        [...hotReuseChecks(counters.counts, CALLS), ...counters.agreement],
+        [...hotReuseChecks(bounds, counters.counts, CALLS), ...counters.agreement],
         [
           `per node (received, started, hot), from ${counters.source}: ${JSON.stringify(counters.counts)}`,
           ...counters.context,

@@ -22,7 +22,7 @@ const guard = guardProperty('membership');
 describe('membership changes over 1000 routes', () => {
   guard.test(
     'a 6th node takes about 1/6 of the routes, all onto itself, and gives them back when removed',
-    async ({ suite, info, faults, judge, skip }) => {
+    async ({ suite, info, faults, judge, skip, bounds }) => {
       const paths = unroutedPaths(suite, 'member', ROUTES);
       const before = await placement(suite, paths);
       const unmeasurable = placementUnmeasurable(before);
@@ -50,7 +50,7 @@ describe('membership changes over 1000 routes', () => {
             () => false,
           );
           if (!found) {
-            judge(discoveryChecks(Date.now() - findable, dnsIntervalS as number), [
+            judge(discoveryChecks(bounds, Date.now() - findable, dnsIntervalS as number), [
               `${sixth.address} not online at the balancer ${ONLINE_TIMEOUT_MS} ms after the topology had it serving and listed in DNS`,
             ]);
             throw new Error(`${sixth.address} never came online at the balancer, whatever the bound`);
@@ -75,8 +75,8 @@ describe('membership changes over 1000 routes', () => {
         const notBack = paths.filter((path) => after.nodeOf.get(path) !== before.nodeOf.get(path));
         judge(
           [
-            ...membershipAddChecks(moved.length, ROUTES, elsewhere.length),
-            ...(discovers ? discoveryChecks(onlineAfterMs, dnsIntervalS as number) : []),
+            ...membershipAddChecks(bounds, moved.length, ROUTES, elsewhere.length),
+            ...(discovers ? discoveryChecks(bounds, onlineAfterMs, dnsIntervalS as number) : []),
             ...membershipRemoveChecks({ movedFromOtherNodes: notBack.length, orphaned: after.failures.size }),
           ],
           [

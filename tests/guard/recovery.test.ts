@@ -12,7 +12,6 @@ import {
   placementUnmeasurable,
   unroutedPaths,
 } from '../../guard/measure/placement.js';
-import { THRESHOLDS } from '../../guard/settings/bounds.js';
 import { tryWaitUntil, waitUntil } from '../../helpers/wait.js';
 
 const ROUTES = 1000;
@@ -26,7 +25,7 @@ function sameAs(reference: Placement, now: Placement, paths: readonly string[]):
 describe('a killed node started again', () => {
   guard.test(
     'gets exactly its own routes back within 3 health intervals',
-    async ({ suite, info, faults, judge, skip }) => {
+    async ({ suite, info, faults, judge, skip, bounds }) => {
       const intervalS = info.balancer.hcIntervalS;
       if (intervalS === undefined) {
         skip(
@@ -66,13 +65,13 @@ describe('a killed node started again', () => {
       const after = await placement(suite, paths);
       const wrong = paths.filter((path) => after.nodeOf.get(path) !== before.nodeOf.get(path));
       judge(
-        recoveryChecks({
+        recoveryChecks(bounds, {
           intervalsUntilBack: msUntilBack / 1000 / (intervalS as number),
           wrongPlacements: wrong.length,
           victimRoutes: victimPaths.length,
         }),
         [
-          `killed ${victim} with ${victimPaths.length} of ${ROUTES} routes; health interval ${intervalS} s (bound ${THRESHOLDS.recoveryMaxIntervals.value} intervals)`,
+          `killed ${victim} with ${victimPaths.length} of ${ROUTES} routes; health interval ${intervalS} s (bound ${bounds.recoveryMaxIntervals.value} intervals)`,
           ...wrong
             .slice(0, 5)
             .map(

@@ -8,12 +8,12 @@ import { burst } from '../../guard/measure/burst.js';
 const guard = guardProperty('scale-out');
 
 describe('a burst of 100 concurrent calls to a cold slow route', () => {
-  guard.test('scales out on every node that got calls', async ({ suite, judge, skip }) => {
+  guard.test('scales out on every node that got calls', async ({ suite, judge, skip, bounds }) => {
     const measured = await burst(suite, '/slow', 1000);
     const { counters } = measured;
     if (counters.unmeasurable) skip(counters.unmeasurable);
     judge(
-      [...scaleOutChecks(counters.counts, measured.succeeded, measured.calls), ...counters.agreement],
+      [...scaleOutChecks(bounds, counters.counts, measured.succeeded, measured.calls), ...counters.agreement],
       measured.context,
     );
   });

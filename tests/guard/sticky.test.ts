@@ -14,11 +14,11 @@ const VARIANT_ROUTES = 8;
 const guard = guardProperty('sticky');
 
 describe('one route, sequential calls', () => {
-  guard.test('stay on one node', async ({ suite, judge }) => {
+  guard.test('stay on one node', async ({ suite, judge, bounds }) => {
     await suite.createRoute({ path: '/primes', image: 'fnguard/primes', format: 'http' });
     const { records } = await suite.drive(['/primes'], CALLS, 1, '?max=1000&loops=1');
     const perNode = callsPerNode(records, suite.nodes);
-    judge(stickinessChecks(perNode, CALLS), [`calls per node: ${JSON.stringify(perNode)}`]);
+    judge(stickinessChecks(bounds, perNode, CALLS), [`calls per node: ${JSON.stringify(perNode)}`]);
   });
 });
 

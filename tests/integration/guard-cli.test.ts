@@ -80,11 +80,13 @@ describe.skipIf(process.env.FNG_BITE === '0')('fnguard, the command', () => {
       // too, so the herd is a container per call rather than a few more than the baseline's.
       const run = await runNestedGuard(
         ['sticky', 'herd'],
-        { FN_TEST_LAUNCH: 'naive', FN_MAX_STARTS: '64' },
+        {},
         {
           fnguard: [
             '--topology',
             'processes',
+            '--node-env',
+            'FN_TEST_LAUNCH=naive FN_MAX_STARTS=64',
             '--baseline',
             baseline,
             '--bound',

@@ -160,7 +160,6 @@ function opaqueNodes(launch: 'adaptive' | 'naive'): Foreign {
     properties: launch === 'adaptive' ? ['hot-reuse', 'herd', 'scale-out', 'membership'] : ['herd'],
     env: () => ({
       FN_TOPOLOGY: 'containers',
-      FN_TEST_DB_URL: inject('pgUrl'),
       FN_BUILD_IMAGES: '0',
       FN_NODE_PRESET: 'fn',
       FN_NODE_ENV: `FN_DB_URL={db_url}?sslmode=disable FN_PORT={port} FN_TEST_OPAQUE=1 FN_TEST_LAUNCH=${launch}`,
@@ -191,7 +190,6 @@ function nodesUnderOneName(): Foreign {
     properties: ['sticky', 'api'],
     env: () => ({
       FN_TOPOLOGY: 'containers',
-      FN_TEST_DB_URL: inject('pgUrl'),
       FN_BUILD_IMAGES: '0',
       FN_NODE_ENV: 'DB_URL={db_url} FN_NODE_ID=one-name FN_DRIVER=docker PORT={port} FN_TEST_OPAQUE=1',
     }),

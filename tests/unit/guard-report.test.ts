@@ -13,7 +13,10 @@ import {
   type ReportedTest,
   verdictTable,
 } from '../../guard/report/report.js';
-import { THRESHOLDS } from '../../guard/settings/bounds.js';
+import { resolveSettings } from '../../guard/settings/resolve.js';
+
+/** The table's bounds, as a run that sets none has them. */
+const { bounds } = resolveSettings().settings;
 
 function reported(property: ReportedTest['property'], test: string, checks: Check[]): ReportedTest {
   return {
@@ -44,9 +47,9 @@ const STICKY = 'reaches one node';
 
 describe('guard report', () => {
   it('renders each test with its deciding check beside its bound, in text and Markdown', () => {
-    const passing = reported('sticky', STICKY, stickinessChecks({ 'a:1': 100 }, 100));
+    const passing = reported('sticky', STICKY, stickinessChecks(bounds, { 'a:1': 100 }, 100));
     const failing = reported('balance', 'spreads', [
-      atMost('busiest node over the mean', 2.5, THRESHOLDS.balanceMaxOverMean),
+      atMost('busiest node over the mean', 2.5, bounds.balanceMaxOverMean),
     ]);
     const skipped: ReportedTest = {
       ...passing,
@@ -72,7 +75,7 @@ describe('guard report', () => {
 
   it('marks a bound an environment variable set', () => {
     const check = atMost('nodes serving the route', 2, {
-      ...THRESHOLDS.stickyMaxNodes,
+      ...bounds.stickyMaxNodes,
       value: 2,
       overridden: true,
     });
@@ -85,7 +88,7 @@ describe('baseline comparison', () => {
   const baselineOf = (tests: ReportedTest[]) => parseBaseline('base.json', JSON.stringify(report(tests)));
 
   it('fails a check the baseline measured better by more than its tolerance, inside the absolute bound', () => {
-    const bound2 = { ...THRESHOLDS.stickyMaxNodes, value: 2, overridden: true };
+    const bound2 = { ...bounds.stickyMaxNodes, value: 2, overridden: true };
     const baseline = baselineOf([reported('sticky', STICKY, [atMost('nodes serving the route', 1, bound2)])]);
     const now = [atMost('nodes serving the route', 2, bound2)];
     expect(now[0]?.ok).toBe(true);
@@ -101,7 +104,7 @@ describe('baseline comparison', () => {
   });
 
   it('allows the tolerance, in the direction of the bound', () => {
-    const share = THRESHOLDS.balanceMinNodeShare;
+    const share = bounds.balanceMinNodeShare;
     const baseline = baselineOf([reported('balance', 'spreads', [atLeast('idlest node share', 0.9, share)])]);
     const within = baselineChecks(
       baseline,
@@ -122,7 +125,7 @@ describe('baseline comparison', () => {
   });
 
   it('compares per-node checks by their worst node, whatever the nodes are called', () => {
-    const bound = THRESHOLDS.hotMaxContainers;
+    const bound = bounds.hotMaxContainers;
     const baseline = baselineOf([
       reported('hot-reuse', 'reuses', [
         atMost('containers started on 127.0.0.1:4001', 1, bound),
@@ -143,7 +146,7 @@ describe('baseline comparison', () => {
   });
 
   it('compares timings only when asked, and never a bound the test set itself', () => {
-    const recovery = THRESHOLDS.recoveryMaxIntervals;
+    const recovery = bounds.recoveryMaxIntervals;
     const baseline = baselineOf([
       reported('recovery', 'comes back', [
         atMost('intervals until routed again', 1, recovery),

@@ -24,6 +24,10 @@ import {
   spillChecks,
   stickinessChecks,
 } from '../../guard/engine/checks.js';
+import { resolveSettings } from '../../guard/settings/resolve.js';
+
+/** The table's bounds, as a run that sets none has them. */
+const { bounds } = resolveSettings().settings;
 
 const NODES = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const perNode = (counts: number[]) =>
@@ -50,9 +54,9 @@ function expectPasses(checks: Check[]) {
 
 describe('recorded bad distributions fail the thresholds', () => {
   it('stickiness: round-robin spread fails, one node passes', () => {
-    expectFails(stickinessChecks(perNode([20, 20, 20, 20, 20]), 100), 'nodes serving the route');
-    expectFails(stickinessChecks(perNode([90]), 100), 'calls succeeded');
-    expectPasses(stickinessChecks(perNode([0, 0, 100]), 100));
+    expectFails(stickinessChecks(bounds, perNode([20, 20, 20, 20, 20]), 100), 'nodes serving the route');
+    expectFails(stickinessChecks(bounds, perNode([90]), 100), 'calls succeeded');
+    expectPasses(stickinessChecks(bounds, perNode([0, 0, 100]), 100));
   });
 
   it('stickiness of spellings: a raw-path hash fails, the canonical path passes', () => {
@@ -65,16 +69,17 @@ describe('recorded bad distributions fail the thresholds', () => {
   });
 
   it('hot reuse: one container per call fails, one container per node that got calls passes', () => {
-    const herd = hotReuseChecks(routeCounts([[100, 100, 0]]), 100);
+    const herd = hotReuseChecks(bounds, routeCounts([[100, 100, 0]]), 100);
     expectFails(herd, 'containers started on n1');
     expectFails(herd, 'calls answered cold on n1');
-    expectFails(hotReuseChecks(routeCounts([[100, 0, 100]]), 100), 'containers started on n1');
+    expectFails(hotReuseChecks(bounds, routeCounts([[100, 0, 100]]), 100), 'containers started on n1');
     // Nothing received by any node (every call failed or none was attributed) judges nothing: it fails.
-    expectFails(hotReuseChecks(routeCounts([[0, 0, 0]]), 100), 'calls succeeded');
-    expectPasses(hotReuseChecks(routeCounts([[100, 1, 99]]), 100));
+    expectFails(hotReuseChecks(bounds, routeCounts([[0, 0, 0]]), 100), 'calls succeeded');
+    expectPasses(hotReuseChecks(bounds, routeCounts([[100, 1, 99]]), 100));
     // A round-robin balancer: each node got 20 sequential calls and reused its container. Not the nodes' fault.
     expectPasses(
       hotReuseChecks(
+        bounds,
         routeCounts([
           [20, 1, 19],
           [20, 1, 19],
@@ -88,10 +93,11 @@ describe('recorded bad distributions fail the thresholds', () => {
   });
 
   it('herd: one container per call fails; judged by what each node received', () => {
-    const herd = herdChecks(routeCounts([[100, 100, 0]]), 100, 100);
+    const herd = herdChecks(bounds, routeCounts([[100, 100, 0]]), 100, 100);
     expectFails(herd, 'containers started on n1');
     expectFails(
       herdChecks(
+        bounds,
         routeCounts([
           [20, 20, 0],
           [20, 4, 16],
@@ -101,9 +107,10 @@ describe('recorded bad distributions fail the thresholds', () => {
       ),
       'containers started on n1',
     );
-    expectFails(herdChecks(routeCounts([[20, 2, 18]]), 97, 100), 'calls succeeded');
+    expectFails(herdChecks(bounds, routeCounts([[20, 2, 18]]), 97, 100), 'calls succeeded');
     expectPasses(
       herdChecks(
+        bounds,
         routeCounts([
           [50, 2, 48],
           [50, 1, 49],
@@ -113,14 +120,15 @@ describe('recorded bad distributions fail the thresholds', () => {
       ),
     );
     // A balancer piled the whole burst on one node, which started 5: the node did not stampede.
-    expectPasses(herdChecks(routeCounts([[100, 5, 95]]), 100, 100));
+    expectPasses(herdChecks(bounds, routeCounts([[100, 5, 95]]), 100, 100));
     // A node that got calls but started nothing: its count (or the engine's watch of it) missed them.
-    expectFails(herdChecks(routeCounts([[100, 0, 100]]), 100, 100), 'containers started on n1');
+    expectFails(herdChecks(bounds, routeCounts([[100, 0, 100]]), 100, 100), 'containers started on n1');
   });
 
   it('scale-out: a serial runner fails, scaling out in proportion passes', () => {
     expectFails(
       scaleOutChecks(
+        bounds,
         routeCounts([
           [50, 1, 49],
           [50, 1, 49],
@@ -132,6 +140,7 @@ describe('recorded bad distributions fail the thresholds', () => {
     );
     expectPasses(
       scaleOutChecks(
+        bounds,
         routeCounts([
           [50, 8, 42],
           [50, 6, 44],
@@ -140,60 +149,63 @@ describe('recorded bad distributions fail the thresholds', () => {
         100,
       ),
     );
-    expectFails(scaleOutChecks(routeCounts([[100, 30, 70]]), 90, 100), 'calls succeeded');
+    expectFails(scaleOutChecks(bounds, routeCounts([[100, 30, 70]]), 90, 100), 'calls succeeded');
   });
 
   it('balance: everything on one node fails, round-robin fails, an even ring passes', () => {
-    const oneNode = balanceChecks(new Array(500).fill(1), perNode([2000]), 2000);
+    const oneNode = balanceChecks(bounds, new Array(500).fill(1), perNode([2000]), 2000);
     expectFails(oneNode, 'busiest node load / mean');
     expectFails(oneNode, 'idlest node load / mean');
     expectFails(
-      balanceChecks(new Array(500).fill(4), perNode([400, 400, 400, 400, 400]), 2000),
+      balanceChecks(bounds, new Array(500).fill(4), perNode([400, 400, 400, 400, 400]), 2000),
       'most nodes used by one route',
     );
     expectFails(
-      balanceChecks(new Array(500).fill(1), perNode([1000, 250, 250, 250, 250]), 2000),
+      balanceChecks(bounds, new Array(500).fill(1), perNode([1000, 250, 250, 250, 250]), 2000),
       'busiest node load / mean',
     );
-    expectPasses(balanceChecks(new Array(500).fill(1), perNode([420, 380, 400, 410, 390]), 2000));
-    expectFails(balanceChecks(new Array(500).fill(1), perNode([0, 0, 0, 0, 0]), 2000), 'calls succeeded');
+    expectPasses(balanceChecks(bounds, new Array(500).fill(1), perNode([420, 380, 400, 410, 390]), 2000));
+    expectFails(
+      balanceChecks(bounds, new Array(500).fill(1), perNode([0, 0, 0, 0, 0]), 2000),
+      'calls succeeded',
+    );
   });
 
   it('spill: one node fails, all five fail, two to four pass', () => {
-    expectFails(spillChecks(perNode([320]), 320), 'nodes serving the hot route');
-    expectFails(spillChecks(perNode([64, 64, 64, 64, 64]), 320), 'nodes serving the hot route');
-    expectFails(spillChecks(perNode([200, 100]), 320), 'calls succeeded');
-    expectPasses(spillChecks(perNode([200, 120]), 320));
+    expectFails(spillChecks(bounds, perNode([320]), 320), 'nodes serving the hot route');
+    expectFails(spillChecks(bounds, perNode([64, 64, 64, 64, 64]), 320), 'nodes serving the hot route');
+    expectFails(spillChecks(bounds, perNode([200, 100]), 320), 'calls succeeded');
+    expectPasses(spillChecks(bounds, perNode([200, 120]), 320));
   });
 
   it('failover: failures beyond the in-flight calls, or after marking down, fail', () => {
     expectFails(
-      failoverChecks({ failed: 100, inFlightOnKilledNode: 8, failedAfterMarkedDown: 92 }),
+      failoverChecks(bounds, { failed: 100, inFlightOnKilledNode: 8, failedAfterMarkedDown: 92 }),
       'failed calls',
     );
     expectFails(
-      failoverChecks({ failed: 3, inFlightOnKilledNode: 8, failedAfterMarkedDown: 1 }),
+      failoverChecks(bounds, { failed: 3, inFlightOnKilledNode: 8, failedAfterMarkedDown: 1 }),
       'failed calls after the node was marked down',
     );
-    expectPasses(failoverChecks({ failed: 3, inFlightOnKilledNode: 8, failedAfterMarkedDown: 0 }));
+    expectPasses(failoverChecks(bounds, { failed: 3, inFlightOnKilledNode: 8, failedAfterMarkedDown: 0 }));
   });
 
   it('graceful stop and recovery: a failed call, or a route that did not come back exactly, fails', () => {
-    expectFails(gracefulStopChecks({ failed: 4, servedByStopped: 60 }), 'failed calls');
+    expectFails(gracefulStopChecks(bounds, { failed: 4, servedByStopped: 60 }), 'failed calls');
     expectFails(
-      gracefulStopChecks({ failed: 0, servedByStopped: 0 }),
+      gracefulStopChecks(bounds, { failed: 0, servedByStopped: 0 }),
       'calls the stopped node served before it stopped',
     );
-    expectPasses(gracefulStopChecks({ failed: 0, servedByStopped: 60 }));
+    expectPasses(gracefulStopChecks(bounds, { failed: 0, servedByStopped: 60 }));
     expectFails(
-      recoveryChecks({ intervalsUntilBack: 9, wrongPlacements: 0, victimRoutes: 200 }),
+      recoveryChecks(bounds, { intervalsUntilBack: 9, wrongPlacements: 0, victimRoutes: 200 }),
       'health intervals until its routes were back',
     );
     expectFails(
-      recoveryChecks({ intervalsUntilBack: 1, wrongPlacements: 80, victimRoutes: 200 }),
+      recoveryChecks(bounds, { intervalsUntilBack: 1, wrongPlacements: 80, victimRoutes: 200 }),
       'routes not on their node before the kill',
     );
-    expectPasses(recoveryChecks({ intervalsUntilBack: 1.5, wrongPlacements: 0, victimRoutes: 200 }));
+    expectPasses(recoveryChecks(bounds, { intervalsUntilBack: 1.5, wrongPlacements: 0, victimRoutes: 200 }));
   });
 
   it('no duplicate execution: a retried call and a call never run both fail', () => {
@@ -209,10 +221,10 @@ describe('recorded bad distributions fail the thresholds', () => {
   });
 
   it('membership: a reshuffle, an unused new node or moves between old nodes fail, about 1/6 passes', () => {
-    expectFails(membershipAddChecks(500, 1000), 'share of routes moved');
-    expectFails(membershipAddChecks(0, 1000), 'routes moved to the new node');
-    expectFails(membershipAddChecks(170, 1000, 20), 'routes moved between old nodes');
-    expectPasses(membershipAddChecks(170, 1000));
+    expectFails(membershipAddChecks(bounds, 500, 1000), 'share of routes moved');
+    expectFails(membershipAddChecks(bounds, 0, 1000), 'routes moved to the new node');
+    expectFails(membershipAddChecks(bounds, 170, 1000, 20), 'routes moved between old nodes');
+    expectPasses(membershipAddChecks(bounds, 170, 1000));
     expectFails(
       membershipRemoveChecks({ movedFromOtherNodes: 120, orphaned: 0 }),
       'routes moved that were not on the removed node',
@@ -221,12 +233,12 @@ describe('recorded bad distributions fail the thresholds', () => {
   });
 
   it('discovery: a node found later than 2 DNS intervals fails, one found after a read and a check passes', () => {
-    expectFails(discoveryChecks(5000, 2), 'DNS intervals until the new node was online');
-    expectPasses(discoveryChecks(3000, 2));
+    expectFails(discoveryChecks(bounds, 5000, 2), 'DNS intervals until the new node was online');
+    expectPasses(discoveryChecks(bounds, 3000, 2));
   });
 
   it('names the measured value, the bound and the reason in the report', () => {
-    const report = checkReport(herdChecks(routeCounts([[100, 100, 0]]), 100, 100));
+    const report = checkReport(herdChecks(bounds, routeCounts([[100, 100, 0]]), 100, 100));
     expect(report).toMatch(/^FAIL containers started on n1: measured 100, bound <= 10 \(.*herd.*\)$/m);
   });
 });

@@ -1,6 +1,8 @@
-// A guard run inside a test: some of the guard's files, in a child Vitest process with the topology
-// and the balancer under test the environment names, reporting to a scratch directory. The verdicts
-// come from that run's reports/fnguard.json, as a pipeline would read them, never from its output.
+// A guard run inside a test: some of the guard's files, in a child process running the guard's own
+// configuration (guard/run/vitest.config.ts, what `npm run test:guard` runs) or the fnguard command,
+// with the topology and the balancer under test the environment names, reporting to a scratch
+// directory. The verdicts come from that run's fnguard.json, as a pipeline would read them, never
+// from its output.
 // Used to show the guard's verdicts on deliberately broken balancers, on other balancers and on an
 // external deployment, and to run the fnguard command as a pipeline would.
 import { spawn } from 'node:child_process';
@@ -8,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GuardReport, Verdict } from '../../../guard/report/report.js';
+import { propertyFiles } from '../../../guard/run/project.js';
 import { distPath, PACKAGE } from '../../../src/common/package-root.js';
 
 /** A nested run is stopped (SIGTERM: its exit hooks stop what it started) after this long. */
@@ -57,7 +60,6 @@ export async function runNestedGuard(
   const reports = mkdtempSync(join(tmpdir(), 'fnguard-nested-'));
   try {
     const vitest = join(PACKAGE.root, 'node_modules/vitest/vitest.mjs');
-    const files = properties.map((property) => `tests/guard/${property}.test.ts`);
     const args = options.fnguard
       ? [
           distPath('guard/cli/main.js'),
@@ -67,12 +69,11 @@ export async function runNestedGuard(
           '--reports',
           reports,
         ]
-      : [vitest, 'run', '--project', 'integration', ...files];
+      : [vitest, 'run', '--config', 'guard/run/vitest.config.ts', ...propertyFiles(properties)];
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
       const child = spawn(process.execPath, args, {
         cwd: PACKAGE.root,
-        // FNG_BUILD=0: the outer run built dist/ already.
-        env: { ...baseEnvironment(), ...env, FNG_REPORTS: reports, FNG_BUILD: '0' },
+        env: { ...baseEnvironment(), ...env, FNG_REPORTS: reports },
         stdio: ['ignore', 'pipe', 'pipe'],
         timeout: NESTED_RUN_TIMEOUT_MS,
       });

@@ -1,0 +1,103 @@
+// Vitest globalSetup of the guard's run: takes the run's settings (handed over by fnguard or the
+// guard's Vitest config; resolved from the environment here when a configuration that runs the guard
+// among other projects did not), clears the last report, chooses the topology and starts only what it
+// needs (a throwaway PostgreSQL for the processes topology unless dbUrl names one; nothing of the kind
+// for containers, swarm or external, which bring their own database or have one), prints what is
+// under test and what it offers, serves the topology's faults to the test workers (topology/control.ts)
+// and hands settings and topology to the property files (context.ts).
+
+import { existsSync } from 'node:fs';
+import type { TestProject } from 'vitest/node';
+import { createScratchDatabase, type ScratchDatabase } from '../../helpers/databases.js';
+import { type LocalPostgres, startPostgres } from '../../helpers/postgres.js';
+import { distPath } from '../../src/common/package-root.js';
+import { beginReports } from '../report/report-files.js';
+import { type GuardSettings, resolveSettings } from '../settings/resolve.js';
+import { type FaultServer, serveFaults } from '../topology/control.js';
+import {
+  chooseTopology,
+  startTopology,
+  type Topology,
+  type TopologyInfo,
+  unreadSettings,
+} from '../topology/index.js';
+import { describeTopology } from '../topology/probe.js';
+import './context.js';
+
+const say = (line: string) => console.log(`[guard] ${line}`);
+
+function settingsOf(project: TestProject): GuardSettings {
+  const provided = project.getProvidedContext().guardSettings;
+  if (provided !== undefined) return provided;
+  const { settings, notices } = resolveSettings({ env: process.env });
+  for (const notice of notices) say(notice);
+  return settings;
+}
+
+/** What the processes topology runs is the compiled build: say how to make it rather than fail later. */
+function requireBuild(): void {
+  const entry = distPath('src/node/main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: build the package first (npm run build)`);
+}
+
+interface Database {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The processes topology's database: a scratch one on dbUrl's server, or on a throwaway server. */
+async function processesDatabase(settings: GuardSettings): Promise<Database> {
+  const started = Date.now();
+  let server: LocalPostgres | undefined;
+  if (settings.dbUrl === undefined) {
+    server = await startPostgres({ source: settings.postgresBinaries });
+    const { version, source } = server.binaries;
+    say(`throwaway PostgreSQL ${version} (${source}) on ${server.url} (${Date.now() - started} ms)`);
+  }
+  let scratch: ScratchDatabase;
+  try {
+    scratch = await createScratchDatabase(settings.dbUrl ?? (server as LocalPostgres).url, 'topology');
+  } catch (error) {
+    await server?.close();
+    throw error;
+  }
+  return {
+    url: scratch.url,
+    close: async () => {
+      await scratch.drop().catch(() => {});
+      await server?.close();
+    },
+  };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const settings = beginReports(settingsOf(project));
+  project.provide('guardSettings', settings);
+  const choice = await chooseTopology(settings);
+  say(`topology: ${choice.kind} (${choice.reason})`);
+  for (const notice of unreadSettings(choice.kind, settings)) say(notice);
+
+  let database: Database | undefined;
+  let topology: Topology | undefined;
+  let faults: FaultServer | undefined;
+  try {
+    if (choice.kind === 'processes') {
+      requireBuild();
+      database = await processesDatabase(settings);
+    }
+    topology = await startTopology(choice, settings, database ? { dbUrl: database.url } : {});
+    faults = await serveFaults(topology);
+  } catch (error) {
+    await topology?.close();
+    await database?.close();
+    throw error;
+  }
+  const info: TopologyInfo = { ...topology.info, controlUrl: faults.url };
+  for (const line of describeTopology(info)) say(line);
+  project.provide('topology', info);
+  return async () => {
+    await faults.close();
+    await topology.close();
+    await database?.close();
+  };
+}

@@ -1,0 +1,210 @@
+// The settings table (table.ts) as people read it: fnguard's --help, its --list (the properties
+// and the bounds in force), --show-settings (what this run resolved, and from where), the GitHub
+// Action's inputs (action.yml) and the configuration page (docs/configuration.md). Generated, so
+// none of them can list a setting the table lacks or miss one it has; tests/unit/guard-settings
+// holds the committed files to these renderings.
+import { PROPERTIES, PROPERTY_IDS } from '../catalogue.js';
+import { type GuardSettings, inputVariable, type Switches } from './resolve.js';
+import { BOUNDS, GROUPS, type Group, SETTINGS, type SettingKey, tableEntries } from './table.js';
+
+function defaultText(entry: { default: unknown; defaultDoc?: string }): string | undefined {
+  if (entry.defaultDoc !== undefined) return entry.defaultDoc;
+  if (entry.default === undefined) return undefined;
+  if (typeof entry.default === 'boolean') return entry.default ? '1' : '0';
+  return String(entry.default);
+}
+
+function flagText(entry: { flag?: string; arg?: string }): string {
+  return entry.flag === undefined ? '' : `--${entry.flag}${entry.arg ? ` ${entry.arg}` : ''}`;
+}
+
+function wrap(textToWrap: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of textToWrap.split(' ')) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(indent + line);
+  return lines;
+}
+
+const settingGroups = Object.keys(GROUPS).filter((group) => group !== 'bounds') as Group[];
+
+/** fnguard --help. */
+export function usageText(switches: Switches): string {
+  const lines = [
+    'usage: fnguard [settings] [--bound NAME=VALUE ...]',
+    '       fnguard --list | --show-settings | --help',
+    '',
+    'Every setting is a flag or an environment variable (the flag wins); docs/configuration.md has the table.',
+  ];
+  for (const group of settingGroups) {
+    lines.push('', `${GROUPS[group]}:`);
+    for (const entry of Object.values(SETTINGS)) {
+      if (entry.group !== group || entry.flag === undefined) continue;
+      const head = `  ${flagText(entry).padEnd(30)}`;
+      const tail = [entry.env, defaultText(entry) && `default: ${defaultText(entry)}`]
+        .filter(Boolean)
+        .join('; ');
+      const body = wrap(`${entry.doc}${tail ? ` (${tail})` : ''}`, 110, ' '.repeat(33));
+      lines.push(`${head} ${(body[0] ?? '').trimStart()}`, ...body.slice(1));
+    }
+  }
+  lines.push(
+    '',
+    `${GROUPS.bounds}:`,
+    `  ${'--bound NAME=VALUE'.padEnd(30)} override a bound: NAME is its key (stickyMaxNodes) or its variable`,
+    `${' '.repeat(33)}(FNG_STICKY_MAX_NODES); repeatable; the report marks it; --list names them`,
+    '',
+    'The command:',
+  );
+  for (const [name, spec] of Object.entries(switches)) {
+    lines.push(`  ${`--${name}${spec.short ? `, -${spec.short}` : ''}`.padEnd(30)} ${spec.doc}`);
+  }
+  lines.push(
+    '',
+    'Exit status: 0 every property judged holds, 1 one failed, 2 a flag or variable is wrong, 3 the system',
+    'under test could not be reached or started, or nothing could be judged.',
+  );
+  return lines.join('\n');
+}
+
+/** fnguard --list: the properties and the bounds in force. */
+export function catalogueText(settings: GuardSettings): string {
+  const lines = ['Properties (tests/guard/<property>.test.ts):'];
+  for (const id of PROPERTY_IDS) {
+    const property = PROPERTIES[id];
+    const needs = property.needs.length > 0 ? `; needs ${property.needs.join(', ')}` : '';
+    lines.push(
+      `  ${id.padEnd(13)} implicates the ${property.implicates}${needs}`,
+      `                ${property.summary}`,
+    );
+  }
+  lines.push('', 'Bounds (--bound KEY=VALUE or the variable; compared with a baseline: counts, ratios):');
+  for (const [key, bound] of Object.entries(settings.bounds)) {
+    lines.push(
+      `  ${key} (${bound.env}) = ${bound.value}${bound.overridden ? ' (set)' : ''}; ${bound.kind}, baseline tolerance ${bound.tolerance}`,
+      `                ${bound.reason}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** fnguard --show-settings: every setting's value and where it came from. */
+export function settingsText(settings: GuardSettings): string {
+  const lines: string[] = [];
+  for (const [key, entry] of Object.entries(SETTINGS) as [SettingKey, (typeof SETTINGS)[SettingKey]][]) {
+    const value = settings[key];
+    const shown =
+      value === undefined
+        ? '(unset)'
+        : 'secret' in entry && entry.secret
+          ? '(set, not shown)'
+          : JSON.stringify(value);
+    const from =
+      settings.origin[key] ??
+      (key === 'topology' && settings.topologyReason ? settings.topologyReason : 'default');
+    lines.push(`${key.padEnd(18)} ${shown}  [${from}]`);
+  }
+  for (const [key, bound] of Object.entries(settings.bounds)) {
+    lines.push(
+      `${key.padEnd(18)} ${bound.value}  [${settings.origin[key as keyof typeof BOUNDS] ?? 'default'}]`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function yamlString(value: string): string {
+  return JSON.stringify(value);
+}
+
+/** One input handed to the guard's step as its INPUT_ variable (composite actions set none themselves). */
+const stepVariable = (input: string) => `        ${inputVariable(input)}: \${{ inputs.${input} }}`;
+
+/** The `inputs:` block of action.yml, and the step environment that hands them to the guard. */
+export function actionInputsYaml(): { inputs: string; env: string } {
+  const inputs: string[] = ['inputs:'];
+  const env: string[] = [];
+  const entries = tableEntries().filter(([, entry]) => entry.input !== undefined);
+  for (const [, entry] of entries) {
+    const input = entry.input as string;
+    const fallback = entry.inputDefault ?? defaultText(entry);
+    inputs.push(
+      `  ${input}:`,
+      `    description: ${yamlString(`${entry.doc}${entry.env ? ` (${entry.env})` : ''}${fallback ? `; default ${fallback}` : ''}`)}`,
+      '    required: false',
+      ...(entry.inputDefault !== undefined ? [`    default: ${yamlString(entry.inputDefault)}`] : []),
+    );
+    env.push(stepVariable(input));
+  }
+  inputs.push(
+    '  bounds:',
+    `    description: ${yamlString('bound overrides, one NAME=VALUE per line (FNG_STICKY_MAX_NODES=1 or stickyMaxNodes=1)')}`,
+    '    required: false',
+  );
+  env.push(stepVariable('bounds'));
+  return { inputs: inputs.join('\n'), env: env.join('\n') };
+}
+
+function cell(value: string | undefined): string {
+  return value === undefined || value === '' ? '' : `\`${value.replace(/\|/g, '\\|')}\``;
+}
+
+function prose(value: string | undefined): string {
+  return (value ?? '').replace(/\|/g, '\\|');
+}
+
+/** docs/configuration.md. */
+export function configurationPage(): string {
+  const lines = [
+    '# Configuring the guard',
+    '',
+    '<!-- Generated from guard/settings/table.ts by `npm run docs:guard`; a unit test fails when it is stale. -->',
+    '',
+    'Every setting has one key (the name the code uses), a flag of `fnguard`, an environment variable and,',
+    'where it makes sense in a pipeline, an input of the GitHub Action. They are read once, at the start of a',
+    'run, into one typed object that every part of the guard uses: a flag wins over an Action input, an input',
+    'over a variable, a variable over the default. A variable that looks like a setting but is none',
+    '(`FN_TOPOLGY`) stops the run, naming the closest setting; `fnguard --show-settings` prints what a run',
+    'would use and where each value came from.',
+  ];
+  for (const group of settingGroups) {
+    lines.push(
+      '',
+      `## ${GROUPS[group]}`,
+      '',
+      '| key | flag | variable | Action input | default | |',
+      '|---|---|---|---|---|---|',
+    );
+    for (const [key, entry] of Object.entries(SETTINGS)) {
+      if (entry.group !== group) continue;
+      const deprecated = [
+        ...(entry.deprecated?.flags ?? []).map((flag) => `--${flag}`),
+        ...(entry.deprecated?.env ?? []),
+      ];
+      lines.push(
+        `| \`${key}\` | ${cell(flagText(entry))} | ${cell(entry.env)} | ${cell(entry.input)} | ${prose(defaultText(entry))} | ${prose(entry.doc)}${deprecated.length > 0 ? ` (deprecated spelling: ${deprecated.map((spelling) => `\`${spelling}\``).join(', ')})` : ''} |`,
+      );
+    }
+  }
+  lines.push(
+    '',
+    `## ${GROUPS.bounds}`,
+    '',
+    'Set with `--bound KEY=VALUE` (the key or the variable), the variable, or one `KEY=VALUE` per line in the',
+    "Action's `bounds` input. A report marks a bound this run set. `tolerance` is how much worse than a",
+    'baseline run a measure may be before it fails (timings are compared only with `baselineTimings`).',
+    '',
+    '| key | variable | default | kind | tolerance | why |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const [key, bound] of Object.entries(BOUNDS)) {
+    lines.push(
+      `| \`${key}\` | \`${bound.env}\` | ${Number(bound.default.toFixed(4))} | ${bound.kind} | ${bound.tolerance} | ${prose(bound.doc)} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
