@@ -5,6 +5,7 @@
 // whose hot route went from 1 node to 2 fails even inside an absolute bound of 2. Checks named after a
 // node (host:port) are compared by their worst node, since node addresses change between runs.
 import { readFileSync } from 'node:fs';
+import { withinBound } from '../../src/common/bound-check.js';
 import type { Check } from './checks.js';
 
 export interface BaselineMeasure {
@@ -130,7 +131,7 @@ export function baselineChecks(
       reason: `no worse than the baseline run (${baseline.path}: ${base.measured}) by more than its tolerance ${check.tolerance}`,
       kind: 'own',
       tolerance: 0,
-      ok: check.op === '<=' ? check.measured <= bound : check.measured >= bound,
+      ok: withinBound(check.measured, check.op, bound),
     });
   }
   return result;

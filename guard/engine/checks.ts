@@ -3,21 +3,19 @@
 // Node checks are judged per node against what that node received, so a balancer that piles a burst
 // on one node fails spill, not that node's stampede check. Pure functions of recorded numbers, so
 // tests/unit can show each check failing on bad distributions.
+import { type BoundCheck, boundText, formatMeasure, withinBound } from '../../src/common/bound-check.js';
 import type { Bounds, Threshold } from '../settings/resolve.js';
 import type { MeasureKind } from '../settings/table.js';
 
-export interface Check {
+export interface Check extends BoundCheck {
   name: string;
   measured: number;
-  op: '<=' | '>=';
-  bound: number;
   reason: string;
   /** The environment variable that overrode the bound, when one did. */
   overriddenBy?: string;
   /** How it is compared with a baseline run, and how much worse it may be than the baseline's. */
   kind: MeasureKind;
   tolerance: number;
-  ok: boolean;
 }
 
 function check(name: string, measured: number, op: Check['op'], threshold: Threshold): Check {
@@ -30,7 +28,7 @@ function check(name: string, measured: number, op: Check['op'], threshold: Thres
     ...(threshold.overridden ? { overriddenBy: threshold.env } : {}),
     kind: threshold.kind,
     tolerance: threshold.tolerance,
-    ok: op === '<=' ? measured <= threshold.value : measured >= threshold.value,
+    ok: withinBound(measured, op, threshold.value),
   };
 }
 
@@ -39,14 +37,10 @@ export const atMost = (name: string, measured: number, threshold: Threshold) =>
 export const atLeast = (name: string, measured: number, threshold: Threshold) =>
   check(name, measured, '>=', threshold);
 
-function round(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(3);
-}
-
 export function describeCheck(check: Check): string {
   const mark = check.ok ? 'ok  ' : 'FAIL';
-  const bound = `${check.op} ${round(check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`;
-  return `${mark} ${check.name}: measured ${round(check.measured)}, bound ${bound} (${check.reason})`;
+  const bound = `${boundText(check.op, check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`;
+  return `${mark} ${check.name}: measured ${formatMeasure(check.measured)}, bound ${bound} (${check.reason})`;
 }
 
 export function failedChecks(checks: readonly Check[]): Check[] {

@@ -4,6 +4,7 @@
 // property, the component it implicates, and the check that decided it (the first failed one, else the
 // first) with its measured value beside its bound, marked when an environment variable set the bound.
 
+import { boundText, formatMeasure } from '../../src/common/bound-check.js';
 import type { Component, PropertyId } from '../catalogue.js';
 import type { Check } from '../engine/checks.js';
 import type { TopologyInfo } from '../topology/types.js';
@@ -50,10 +51,6 @@ export function overallVerdict(tests: readonly ReportedTest[]): Verdict {
   return tests.some((test) => test.verdict === 'pass') ? 'pass' : 'skipped';
 }
 
-function number(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(3);
-}
-
 /** The check that decided a test: its first failed one, else its first. */
 function decidingCheck(test: ReportedTest): Check | undefined {
   return test.checks.find((check) => !check.ok) ?? test.checks[0];
@@ -81,9 +78,9 @@ function rows(report: GuardReport): Row[] {
       property: test.property,
       implicates: test.implicates,
       check: check?.name ?? test.reason ?? test.test,
-      measured: check ? number(check.measured) : '',
+      measured: check ? formatMeasure(check.measured) : '',
       bound: check
-        ? `${check.op} ${number(check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`
+        ? `${boundText(check.op, check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`
         : '',
     };
   });

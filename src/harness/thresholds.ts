@@ -1,17 +1,36 @@
-// The threshold flags turned into verdicts. Each verdict carries the measured value beside the bound
-// and, for per-route checks, the worst route, so a failing CI run says what went wrong without a rerun.
-// Nothing measured (no successful call) fails a check rather than passing it vacuously.
+// The threshold flags turned into verdicts, in the measured-beside-bound shape the guard's checks
+// share (src/common/bound-check.ts). Each verdict carries, for per-route checks, the worst route, so a
+// failing CI run says what went wrong without a rerun. Nothing measured (no successful call) fails a
+// check rather than passing it vacuously.
+import { type BoundCheck, type BoundOp, boundText, withinBound } from '../common/bound-check.js';
 import type { ThresholdBounds } from './flags.js';
 import type { Summary } from './stats.js';
 
-export interface ThresholdVerdict {
-  flag: 'max-nodes-per-route' | 'min-home-share' | 'max-load-ratio' | 'max-failures';
-  bound: number;
-  /** Null when there was nothing to measure. */
-  measured: number | null;
+type Flag = 'max-nodes-per-route' | 'min-home-share' | 'max-load-ratio' | 'max-failures';
+
+export interface ThresholdVerdict extends BoundCheck {
+  flag: Flag;
+  /** The same as `ok`: the name the harness's JSON report has always used. */
   passed: boolean;
   /** One line: measured vs bound, and where. */
   detail: string;
+}
+
+const NOTHING_MEASURED = 'no successful call to measure';
+
+/** A verdict: `measured` (as printed) against `bound`, and where it was measured. */
+function verdict(
+  flag: Flag,
+  op: BoundOp,
+  bound: number,
+  measured: number | null,
+  shown = '',
+  where = '',
+): ThresholdVerdict {
+  const ok = withinBound(measured, op, bound);
+  const detail =
+    measured === null ? NOTHING_MEASURED : `measured ${shown}${where}, bound ${boundText(op, bound)}`;
+  return { flag, op, bound, measured, ok, passed: ok, detail };
 }
 
 function routeNodes(summary: Summary, route: string): string {
@@ -25,63 +44,36 @@ function routeNodes(summary: Summary, route: string): string {
 
 function maxNodesPerRoute(summary: Summary, bound: number): ThresholdVerdict {
   const flag = 'max-nodes-per-route';
-  if (summary.totals.succeeded === 0) {
-    return { flag, bound, measured: null, passed: false, detail: 'no successful call to measure' };
-  }
+  if (summary.totals.succeeded === 0) return verdict(flag, '<=', bound, null);
   const measured = summary.nodesPerRoute.max;
   const worst = summary.routes.find((route) => route.nodeCount === measured);
   const where = worst ? ` on route ${worst.route} (${routeNodes(summary, worst.route)})` : '';
-  const passed = measured <= bound;
-  return {
-    flag,
-    bound,
-    measured,
-    passed,
-    detail: `measured ${measured} node${measured === 1 ? '' : 's'}${where}, bound <= ${bound}`,
-  };
+  return verdict(flag, '<=', bound, measured, `${measured} node${measured === 1 ? '' : 's'}`, where);
 }
 
 function minHomeShare(summary: Summary, bound: number): ThresholdVerdict {
   const flag = 'min-home-share';
   const share = summary.homeShare;
-  if (share === null)
-    return { flag, bound, measured: null, passed: false, detail: 'no successful call to measure' };
-  return {
-    flag,
-    bound,
-    measured: share.min,
-    passed: share.min >= bound,
-    detail: `measured ${share.min.toFixed(3)} on route ${share.worstRoute} (${routeNodes(summary, share.worstRoute)}), bound >= ${bound}`,
-  };
+  if (share === null) return verdict(flag, '>=', bound, null);
+  const where = ` on route ${share.worstRoute} (${routeNodes(summary, share.worstRoute)})`;
+  return verdict(flag, '>=', bound, share.min, share.min.toFixed(3), where);
 }
 
 /** Busiest node over the mean of all nodes listed (idle ones included, so "all on one node" shows). */
 function maxLoadRatio(summary: Summary, bound: number): ThresholdVerdict {
   const flag = 'max-load-ratio';
   const total = summary.totals.succeeded;
-  if (total === 0)
-    return { flag, bound, measured: null, passed: false, detail: 'no successful call to measure' };
+  if (total === 0) return verdict(flag, '<=', bound, null);
   const busiest = summary.nodes.reduce((best, node) => (node.executions > best.executions ? node : best));
   const mean = total / summary.nodes.length;
   const measured = busiest.executions / mean;
-  return {
-    flag,
-    bound,
-    measured,
-    passed: measured <= bound,
-    detail: `measured ${measured.toFixed(2)} (${busiest.node} served ${busiest.executions}, mean ${mean.toFixed(1)} over ${summary.nodes.length} nodes), bound <= ${bound}`,
-  };
+  const where = ` (${busiest.node} served ${busiest.executions}, mean ${mean.toFixed(1)} over ${summary.nodes.length} nodes)`;
+  return verdict(flag, '<=', bound, measured, measured.toFixed(2), where);
 }
 
 function maxFailures(summary: Summary, bound: number): ThresholdVerdict {
   const { failed, made } = summary.totals;
-  return {
-    flag: 'max-failures',
-    bound,
-    measured: failed,
-    passed: failed <= bound,
-    detail: `measured ${failed} failed of ${made} calls, bound <= ${bound}`,
-  };
+  return verdict('max-failures', '<=', bound, failed, `${failed} failed of ${made} calls`);
 }
 
 export function evaluateThresholds(summary: Summary, bounds: ThresholdBounds): ThresholdVerdict[] {
