@@ -5,12 +5,12 @@
 // server, logging and metrics), and an icicle chart of it as SVG (flame-svg.ts). The .cpuprofile
 // file stays too (Chrome DevTools' Performance panel, or speedscope, open it as it is). fnlb runs with
 // -workers 1: one process holds the whole proxy path.
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { FnNodeProcess } from '../helpers/fn-node-process.js';
 import { FnlbProcess } from '../helpers/fnlb-process.js';
+import { ScratchNode } from '../helpers/scratch-node.js';
 import { type CpuProfile, flameSvg, type ProfileNode } from './flame-svg.js';
 import { CALLERS, closedLoop, type Tally } from './lb-latency.js';
 
@@ -99,16 +99,11 @@ export async function runLbProfile(): Promise<void> {
   console.log(
     `== fnlb: CPU profile of the proxy path (GET /version, ${CALLERS} callers, ${LOAD_MS / 1000} s) ==`,
   );
-  const dir = mkdtempSync(join(tmpdir(), 'fnguard-bench-profile-'));
-  const profiles = join(dir, 'profiles');
-  let node: FnNodeProcess | undefined;
+  await using node = await ScratchNode.start({ label: 'bench-profile' });
+  // In the node's directory: removed with it, once the profile is read and kept elsewhere.
+  const profiles = join(node.dir.path, 'profiles');
   let lb: FnlbProcess | undefined;
   try {
-    node = await FnNodeProcess.start({
-      dbUrl: `sqlite://${join(dir, 'fn.db')}`,
-      cwd: dir,
-      env: { FN_DRIVER: 'process' },
-    });
     lb = await FnlbProcess.start({
       nodes: [node.address],
       flags: ['-hc-interval', '1', '-workers', '1'],
@@ -133,7 +128,5 @@ export async function runLbProfile(): Promise<void> {
     );
   } finally {
     await lb?.stop();
-    await node?.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

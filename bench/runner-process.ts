@@ -6,11 +6,8 @@
 // format, one container reused). Sequential calls only; the numbers are for comparison on this
 // machine, never a pass/fail.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FnNodeProcess } from '../helpers/fn-node-process.js';
+import { ScratchNode } from '../helpers/scratch-node.js';
 import { FnClient } from '../src/common/fn-client.js';
 import { ProcessDriver } from '../src/node/drivers/process-driver.js';
 import { ImageRegistry } from '../src/node/drivers/process-registry.js';
@@ -102,31 +99,20 @@ async function driverStarts(): Promise<number[]> {
 }
 
 async function nodeCalls(): Promise<{ cold: number[]; hot: number[] }> {
-  const dir = mkdtempSync(join(tmpdir(), 'fnguard-bench-'));
-  // Explicitly: with a Docker engine on the machine, fn-node's `auto` would pick the docker driver.
-  const node = await FnNodeProcess.start({
-    dbUrl: `sqlite://${join(dir, 'fn.db')}`,
-    cwd: dir,
-    env: { FN_DRIVER: 'process' },
-  });
-  try {
-    const api = new FnClient(node.url, { timeoutMs: CALL_TIMEOUT_MS });
-    await api.createRoute('bench', { path: '/cold', image: 'fnguard/echo', format: 'default' });
-    await api.createRoute('bench', { path: '/hot', image: 'fnguard/echo', format: 'http' });
-    const call = async (path: string) => {
-      const result = await api.call('bench', path, '', 'x');
-      if (result.status !== 200) throw new Error(`${path}: HTTP ${result.status} ${result.body}`);
-    };
-    const cold: number[] = [];
-    for (let i = 0; i < COLD_CALLS; i++) cold.push(await timed(() => call('/cold')));
-    for (let i = 0; i < HOT_WARMUP; i++) await call('/hot');
-    const hot: number[] = [];
-    for (let i = 0; i < HOT_CALLS; i++) hot.push(await timed(() => call('/hot')));
-    return { cold, hot };
-  } finally {
-    await node.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await using node = await ScratchNode.start({ label: 'bench' });
+  const api = new FnClient(node.url, { timeoutMs: CALL_TIMEOUT_MS });
+  await api.createRoute('bench', { path: '/cold', image: 'fnguard/echo', format: 'default' });
+  await api.createRoute('bench', { path: '/hot', image: 'fnguard/echo', format: 'http' });
+  const call = async (path: string) => {
+    const result = await api.call('bench', path, '', 'x');
+    if (result.status !== 200) throw new Error(`${path}: HTTP ${result.status} ${result.body}`);
+  };
+  const cold: number[] = [];
+  for (let i = 0; i < COLD_CALLS; i++) cold.push(await timed(() => call('/cold')));
+  for (let i = 0; i < HOT_WARMUP; i++) await call('/hot');
+  const hot: number[] = [];
+  for (let i = 0; i < HOT_CALLS; i++) hot.push(await timed(() => call('/hot')));
+  return { cold, hot };
 }
 
 function print(rows: Row[]): void {

@@ -1,5 +1,6 @@
 // Runs a real fn-node (the compiled dist/ build) as a child process on a free 127.0.0.1 port, for
-// tests, benches and the demo.
+// tests, benches and the demo. It gets the settings it is given, not the test's environment
+// (child-env.ts). A node with a scratch directory of its own, or several sharing one: scratch-node.ts.
 import { distPath } from '../src/common/package-root.js';
 import { LocalServer } from './local-server.js';
 import { ManagedProcess } from './managed-process.js';
@@ -12,13 +13,14 @@ export interface FnNodeOptions {
   dbUrl?: string;
   port?: number;
   nodeId?: string;
+  /** The node's settings (FN_*, LOG_LEVEL): with the few variables it inherits, all it reads. */
   env?: Record<string, string>;
   cwd?: string;
   readyTimeoutMs?: number;
 }
 
 export class FnNodeProcess extends LocalServer {
-  private constructor(
+  protected constructor(
     managed: ManagedProcess,
     port: number,
     readonly nodeId: string,
@@ -30,7 +32,6 @@ export class FnNodeProcess extends LocalServer {
     const port = options.port ?? (await freePort());
     const nodeId = options.nodeId ?? `node-${port}`;
     const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
       LOG_LEVEL: 'warn',
       ...options.env,
       HOST: '127.0.0.1',

@@ -1,6 +1,7 @@
 // Runs a real fnlb (the compiled dist/ build) as a child process on a free 127.0.0.1 port in front
-// of the given nodes, for tests, benches and the demo. Readiness is a real GET /health; the
-// management helpers (nodes, stats, waitNodes) speak fnlb's /1/lb API with the token it was given.
+// of the given nodes, for tests, benches and the demo, with the settings it is given and not the
+// test's environment (child-env.ts). Readiness is a real GET /health; the management helpers (nodes,
+// stats, waitNodes) speak fnlb's /1/lb API with the token it was given.
 import { request } from 'undici';
 import {
   LB_PATHS,
@@ -27,6 +28,7 @@ export interface FnlbOptions {
   flags?: string[];
   /** FNLB_MGMT_TOKEN for the balancer; the management helpers below send it. */
   token?: string;
+  /** The balancer's settings (FNLB_*): with the few variables it inherits, all it reads. */
   env?: Record<string, string>;
   /** Flags for Node itself, for example ['--cpu-prof']. */
   nodeArgs?: string[];
@@ -46,12 +48,7 @@ export class FnlbProcess extends LocalServer {
 
   static async start(options: FnlbOptions): Promise<FnlbProcess> {
     const port = options.port ?? (await freePort());
-    const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
-      FNLB_LOG_LEVEL: 'warn',
-      ...options.env,
-    };
-    delete env.FNLB_MGMT_TOKEN;
+    const env: Record<string, string> = { FNLB_LOG_LEVEL: 'warn', ...options.env };
     if (options.token !== undefined) env.FNLB_MGMT_TOKEN = options.token;
     const managed = await ManagedProcess.spawn({
       label: `fnlb on port ${port}`,

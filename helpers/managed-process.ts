@@ -1,27 +1,22 @@
-// A child process the suite started and owns: a compiled entry of this project, or a shell command
-// (a balancer under test), ready when an HTTP GET answers (200, or any status for programs that
-// serve no health path), stopped by pid (SIGTERM, then SIGKILL after a grace period), and sent SIGTERM
-// if the test process exits with it still running. A shell command runs in its own process group and
-// signals go to that group, so the program the shell started stops with it. The last lines of its
-// output are kept so a failure can say what the process said, and all of it goes to a file in
-// FNG_LOGS when that is set (run-logs.ts).
+// A child process the suite started and owns: a compiled entry of this project (in the environment
+// child-env.ts decides), or a shell command (a balancer under test, in the environment its caller
+// gives whole), ready when an HTTP GET answers (200, or any status for programs that serve no health
+// path), stopped by pid (SIGTERM, then SIGKILL after a grace period), and sent SIGTERM if the test
+// process exits with it still running. A shell command runs in its own process group and signals go
+// to that group, so the program the shell started stops with it. The last lines of its output are
+// kept so a failure can say what the process said, and all of it goes to a file in FNG_LOGS when
+// that is set (run-logs.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'undici';
+import { childEnvironment } from './child-env.js';
 import { openRunLog } from './run-logs.js';
 import { waitUntil } from './wait.js';
 
 const OUTPUT_LINES_KEPT = 200;
 
-export interface SpawnOptions {
+interface CommonSpawnOptions {
   /** What the process is, for messages: "fn-node on port 1234". */
   label: string;
-  /** A compiled entry run with this Node, or `shell`: a command line for /bin/sh. */
-  entry?: string;
-  args?: string[];
-  /** Flags for Node itself before the entry (some, such as --cpu-prof, NODE_OPTIONS refuses). */
-  nodeArgs?: string[];
-  shell?: string;
-  env: Record<string, string>;
   cwd?: string;
   /** URL that answers once the process serves. */
   readyUrl: string;
@@ -29,6 +24,25 @@ export interface SpawnOptions {
   readyOn?: 'ok' | 'any-answer';
   readyTimeoutMs?: number;
 }
+
+/** A compiled entry of this project, run with this Node in the environment child-env.ts decides. */
+interface EntrySpawnOptions extends CommonSpawnOptions {
+  entry: string;
+  args?: string[];
+  /** Flags for Node itself before the entry (some, such as --cpu-prof, NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
+  /** The program's settings, over the few variables it inherits (child-env.ts). */
+  env?: Record<string, string>;
+}
+
+/** A command line for /bin/sh, such as a balancer under test given by its user. */
+interface ShellSpawnOptions extends CommonSpawnOptions {
+  shell: string;
+  /** Its whole environment: what a user's command inherits is its caller's decision. */
+  env: Record<string, string>;
+}
+
+export type SpawnOptions = EntrySpawnOptions | ShellSpawnOptions;
 
 export class ManagedProcess {
   private readonly exited: Promise<number | null>;
@@ -64,13 +78,17 @@ export class ManagedProcess {
   }
 
   static async spawn(options: SpawnOptions): Promise<ManagedProcess> {
-    const group = options.shell !== undefined;
-    const [file, args] = group
-      ? ['/bin/sh', ['-c', options.shell as string]]
-      : [process.execPath, [...(options.nodeArgs ?? []), options.entry as string, ...(options.args ?? [])]];
+    const group = 'shell' in options;
+    const [file, args, env] = group
+      ? ['/bin/sh', ['-c', options.shell], options.env]
+      : [
+          process.execPath,
+          [...(options.nodeArgs ?? []), options.entry, ...(options.args ?? [])],
+          childEnvironment(options.env),
+        ];
     const child = spawn(file, args, {
       cwd: options.cwd ?? process.cwd(),
-      env: options.env,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: group,
     });

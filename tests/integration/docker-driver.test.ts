@@ -4,13 +4,10 @@
 // the memory limit, removal, and the cleanup of a crashed node's leftovers. Skipped, saying so, when
 // no Docker engine answers. Also fn-node's own choice of driver under FN_DRIVER=auto, on any machine.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProjectImages, imagePresent } from '../../guard/topology/images.js';
-import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import { ScratchNode } from '../../helpers/scratch-node.js';
 import { dockerAnswers, dockerSocket, NODE_LABEL, PROJECT_LABEL } from '../../src/common/docker.js';
 import { DockerDriver } from '../../src/node/drivers/docker-driver.js';
 import { type Instance, UnknownImageError } from '../../src/node/drivers/driver.js';
@@ -212,20 +209,16 @@ describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
 
 describe('fn-node with FN_DRIVER=auto', () => {
   it(`picks the ${engineAnswers ? 'docker' : 'process'} driver ${engineAnswers ? 'since an engine answers' : 'since no engine answers'} and logs why`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fnguard-auto-'));
-    try {
-      await using node = await FnNodeProcess.start({
-        dbUrl: `sqlite://${join(dir, 'fn.db')}`,
-        cwd: dir,
-        env: { FN_DRIVER: 'auto', LOG_LEVEL: 'info', DOCKER_HOST: `unix://${socketPath}` },
-      });
-      expect(node.recentOutput()).toMatch(
-        engineAnswers
-          ? /"driver":"docker".*auto: a Docker engine answers: docker driver/
-          : /"driver":"process".*auto: no Docker engine answers/,
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // The engine this file probed, named to the node: the choice is made on the same socket.
+    await using node = await ScratchNode.start({
+      label: 'auto',
+      driver: 'auto',
+      env: { LOG_LEVEL: 'info', DOCKER_HOST: `unix://${socketPath}` },
+    });
+    expect(node.recentOutput()).toMatch(
+      engineAnswers
+        ? /"driver":"docker".*auto: a Docker engine answers: docker driver/
+        : /"driver":"process".*auto: no Docker engine answers/,
+    );
   });
 });

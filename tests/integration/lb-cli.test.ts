@@ -1,16 +1,18 @@
 // The fnlb binary itself: bad flags exit 2 naming the flag, -help prints usage, and SIGTERM drains:
 // the listener closes at once, calls in flight finish (up to -shutdown-timeout), then it exits 0.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import { childEnvironment } from '../../helpers/child-env.js';
 import { FAST_HEALTH_CHECKS, FNLB_ENTRY, FnlbProcess } from '../../helpers/fnlb-process.js';
+import { ScratchNode } from '../../helpers/scratch-node.js';
 import { FnClient } from '../../src/common/fn-client.js';
 
 function fnlb(...args: string[]) {
-  return spawnSync(process.execPath, [FNLB_ENTRY, ...args], { encoding: 'utf8', timeout: 10_000 });
+  return spawnSync(process.execPath, [FNLB_ENTRY, ...args], {
+    env: childEnvironment(),
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
 }
 
 describe('fnlb command line', () => {
@@ -35,24 +37,17 @@ describe('fnlb command line', () => {
 });
 
 describe('fnlb SIGTERM drain', () => {
-  let dir: string;
-  let node: FnNodeProcess;
+  let node: ScratchNode;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fnguard-lb-cli-'));
-    node = await FnNodeProcess.start({
-      dbUrl: `sqlite://${join(dir, 'fn.db')}`,
-      cwd: dir,
-      env: { FN_DRIVER: 'process' },
-    });
+    node = await ScratchNode.start({ label: 'lb-cli' });
     const api = new FnClient(node.url, { timeoutMs: 10_000 });
     await api.createRoute('lbcli', { path: '/sleep', image: 'fnguard/sleep', format: 'http', memory: 64 });
     expect((await api.call('lbcli', '/sleep', '?ms=1')).status).toBe(200);
   }, 60_000);
 
   afterAll(async () => {
-    await node?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await node?.close();
   });
 
   async function balancer(shutdownSeconds: string): Promise<{ lb: FnlbProcess; client: FnClient }> {

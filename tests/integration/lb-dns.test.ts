@@ -3,12 +3,10 @@
 // is drained (its calls in flight finish) and removed, a resolver that stops answering leaves the last
 // known set in place, and /1/lb/nodes says where each node came from. Every name resolves to
 // 127.0.0.1, each with its own port: one machine, several nodes.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import type { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FnlbProcess } from '../../helpers/fnlb-process.js';
+import { ScratchDir } from '../../helpers/scratch-node.js';
 import { waitForState } from '../../helpers/wait.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import type { LbNodesResponse } from '../../src/common/lb-wire.js';
@@ -27,7 +25,7 @@ describe.skipIf(missing !== undefined)('fnlb -nodes-dns', () => {
   const nodes: FnNodeProcess[] = [];
   let lb: FnlbProcess;
   let client: FnClient;
-  let scratch = '';
+  let scratch: ScratchDir;
 
   const view = async (): Promise<LbNodesResponse> => JSON.parse((await lb.manage('GET', '/1/lb/nodes')).body);
   /** Ms until the node view is `wanted`; a timeout says what the view was last. */
@@ -37,13 +35,8 @@ describe.skipIf(missing !== undefined)('fnlb -nodes-dns', () => {
   beforeAll(async () => {
     dns = await DnsServer.start(DOMAIN);
     // One database for the four nodes, so a route created once is served by whichever node gets it.
-    scratch = mkdtempSync(join(tmpdir(), 'fnguard-lb-dns-'));
-    const dbUrl = `sqlite://${join(scratch, 'fn.db')}`;
-    nodes.push(
-      ...(await Promise.all(
-        [0, 1, 2, 3].map(() => FnNodeProcess.start({ dbUrl, cwd: scratch, env: { FN_DRIVER: 'process' } })),
-      )),
-    );
+    scratch = ScratchDir.create('lb-dns');
+    nodes.push(...(await scratch.startNodes(4)));
     const [a, b, c, fixed] = nodes as [FnNodeProcess, FnNodeProcess, FnNodeProcess, FnNodeProcess];
     dns.setRecords({ a: ['127.0.0.1'], b: ['127.0.0.1'] });
     lb = await FnlbProcess.start({
@@ -67,9 +60,8 @@ describe.skipIf(missing !== undefined)('fnlb -nodes-dns', () => {
 
   afterAll(async () => {
     await lb?.stop();
-    await Promise.allSettled(nodes.map((node) => node.stop()));
+    await scratch?.close();
     await dns?.close();
-    rmSync(scratch, { recursive: true, force: true });
   });
 
   it('serves the nodes the names stand for, saying where each came from', async () => {

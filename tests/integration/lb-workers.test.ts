@@ -2,14 +2,12 @@
 // set change through the management API and a node one worker finds dead reach the other worker at
 // once, /1/lb/stats adds up both workers' counts exactly, a worker that dies is replaced, and the
 // workers end with the primary, even when it is killed.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import type { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../helpers/fnlb-process.js';
 import { childrenOf, cpuTicks, exists } from '../../helpers/proc.js';
+import { ScratchDir } from '../../helpers/scratch-node.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
@@ -28,17 +26,13 @@ async function call(lb: FnlbProcess, path: string): Promise<{ status: number; no
 }
 
 describe('fnlb -workers 2', () => {
-  let dir: string;
+  let scratch: ScratchDir;
   const nodes: FnNodeProcess[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fnguard-lb-workers-'));
+    scratch = ScratchDir.create('lb-workers');
     for (const name of ['a', 'b']) {
-      const node = await FnNodeProcess.start({
-        dbUrl: `sqlite://${join(dir, `${name}.db`)}`,
-        cwd: dir,
-        env: { FN_DRIVER: 'process' },
-      });
+      const node = await scratch.startNode({ dbUrl: scratch.sqliteUrl(`${name}.db`) });
       nodes.push(node);
       const api = new FnClient(node.url, { timeoutMs: 10_000 });
       await api.createRoute(APP, { path: '/sleep', image: 'fnguard/sleep', format: 'http', memory: 64 });
@@ -46,8 +40,7 @@ describe('fnlb -workers 2', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.stop()));
-    rmSync(dir, { recursive: true, force: true });
+    await scratch?.close();
   });
 
   async function balancer(flags: string[] = []): Promise<FnlbProcess> {
@@ -139,11 +132,7 @@ describe('fnlb -workers 2', () => {
 
   it("a refused connect one worker meets takes the node out of the other worker's ring too", async () => {
     // Health checks slow enough that only the passive mark can take the node out within the test.
-    const doomed = await FnNodeProcess.start({
-      dbUrl: `sqlite://${join(dir, 'doomed.db')}`,
-      cwd: dir,
-      env: { FN_DRIVER: 'process' },
-    });
+    const doomed = await scratch.startNode({ dbUrl: scratch.sqliteUrl('doomed.db') });
     const [b] = nodes as [FnNodeProcess];
     // Routes are keyed by path: a dozen of them, so one is homed on the node about to die.
     const paths = Array.from({ length: 12 }, (_, i) => `/sleep-${i}`);

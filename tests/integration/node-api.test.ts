@@ -1,30 +1,26 @@
 // The Fn v1 API of a real fn-node process over HTTP: shapes, defaults, limits and error codes.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gte } from 'semver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FN_NODE_ENTRY, FnNodeProcess } from '../../helpers/fn-node-process.js';
+import { childEnvironment } from '../../helpers/child-env.js';
+import { FN_NODE_ENTRY, type FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { sampleRoute } from '../../helpers/sample-route.js';
+import { ScratchDir } from '../../helpers/scratch-node.js';
 import { FnClient } from '../../src/common/fn-client.js';
 
-let dir: string;
+// The nodes share the directory's SQLite file; fn-node picks their driver (`auto`).
+let scratch: ScratchDir;
 let node: FnNodeProcess;
 let api: FnClient;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'fnguard-api-'));
-  node = await FnNodeProcess.start({
-    dbUrl: `sqlite://${join(dir, 'fn.db')}`,
-    env: { FN_MAX_REQUEST_SIZE: '4096' },
-  });
+  scratch = ScratchDir.create('api');
+  node = await scratch.startNode({ driver: 'auto', env: { FN_MAX_REQUEST_SIZE: '4096' } });
   api = new FnClient(node.url, { timeoutMs: 10_000 });
 });
 
 afterAll(async () => {
-  await node?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await scratch?.close();
 });
 
 async function json(method: string, path: string, body?: unknown, headers?: Record<string, string>) {
@@ -76,23 +72,19 @@ describe('invocation', () => {
   });
 
   it('in the opaque test mode (FN_TEST_OPAQUE=1) serves no /stats and names no node', async () => {
-    const opaque = await FnNodeProcess.start({
-      dbUrl: `sqlite://${join(dir, 'fn.db')}`,
+    await using opaque = await scratch.startNode({
+      driver: 'auto',
       env: { FN_TEST_OPAQUE: '1' },
     });
-    try {
-      const client = new FnClient(opaque.url, { timeoutMs: 10_000 });
-      expect((await client.send('GET', '/stats')).status).toBe(404);
-      await client.send('POST', '/v1/apps/opaque/routes', {
-        route: { path: '/hello', image: 'fnguard/echo', format: 'http' },
-      });
-      const call = await client.call('opaque', '/hello', '', 'hi');
-      expect(call.status).toBe(200);
-      expect(call.headers['fn-node']).toBeUndefined();
-      expect((await client.send('GET', '/r/opaque/nowhere')).headers['fn-node']).toBeUndefined();
-    } finally {
-      await opaque.stop();
-    }
+    const client = new FnClient(opaque.url, { timeoutMs: 10_000 });
+    expect((await client.send('GET', '/stats')).status).toBe(404);
+    await client.send('POST', '/v1/apps/opaque/routes', {
+      route: { path: '/hello', image: 'fnguard/echo', format: 'http' },
+    });
+    const call = await client.call('opaque', '/hello', '', 'hi');
+    expect(call.status).toBe(200);
+    expect(call.headers['fn-node']).toBeUndefined();
+    expect((await client.send('GET', '/r/opaque/nowhere')).headers['fn-node']).toBeUndefined();
   });
 });
 
@@ -271,6 +263,7 @@ describe('command line', () => {
     [['--bogus'], /Unknown option '--bogus'/],
   ])('exits 2 naming the flag for %j', (args, message) => {
     const result = spawnSync(process.execPath, [FN_NODE_ENTRY, ...args], {
+      env: childEnvironment(),
       encoding: 'utf8',
       timeout: 10_000,
     });

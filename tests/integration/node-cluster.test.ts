@@ -3,24 +3,25 @@
 // database outage turns writes into 503 JSON errors while the node keeps serving.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/databases.js';
-import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import type { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { startPostgres } from '../../helpers/postgres.js';
+import { ScratchDir, ScratchNode } from '../../helpers/scratch-node.js';
 import { FnClient } from '../../src/common/fn-client.js';
 
 describe('nodes on one Postgres', () => {
   let database: ScratchDatabase;
+  let scratch: ScratchDir;
   let nodes: FnNodeProcess[] = [];
 
   beforeAll(async () => {
     database = await createScratchDatabase(inject('pgUrl'), 'cluster');
+    scratch = ScratchDir.create('cluster');
     // Three nodes start at once against a fresh database: migrations must not race.
-    nodes = await Promise.all(
-      [1, 2, 3].map(() => FnNodeProcess.start({ dbUrl: database.url, env: { FN_DRIVER: 'process' } })),
-    );
+    nodes = await scratch.startNodes(3, { dbUrl: database.url });
   });
 
   afterAll(async () => {
-    await Promise.allSettled(nodes.map((node) => node.stop()));
+    await scratch?.close();
     await database?.drop();
   });
 
@@ -64,7 +65,7 @@ describe('nodes on one Postgres', () => {
 describe('database outage', () => {
   it('answers writes with 503 JSON while the database is down and recovers when it is back', async () => {
     await using postgres = await startPostgres();
-    await using node = await FnNodeProcess.start({ dbUrl: postgres.url, env: { FN_DRIVER: 'process' } });
+    await using node = await ScratchNode.start({ label: 'outage', dbUrl: postgres.url });
     const api = new FnClient(node.url, { timeoutMs: 15_000 });
     await api.createApp('before');
 

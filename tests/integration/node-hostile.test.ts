@@ -2,14 +2,11 @@
 // clients that forge call metadata, stall, crowd or walk away, and requests the API must refuse in
 // Fn's error shape. One real node (process driver, SQLite), the fnguard/hostile and fnguard/sleep
 // functions. Each case is a defect a node without these limits had; the test pins the fix.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../../guard/measure/raw-http.js';
-import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import { ScratchNode } from '../../helpers/scratch-node.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { FnClient } from '../../src/common/fn-client.js';
 
@@ -17,16 +14,13 @@ const RESPONSE_LIMIT = 64 * 1024;
 const QUEUE_LIMIT = 3;
 const CONNECTION_LIMIT = 20;
 
-let dir: string;
-let node: FnNodeProcess;
+let node: ScratchNode;
 let api: FnClient;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'fnguard-hostile-'));
-  node = await FnNodeProcess.start({
-    dbUrl: `sqlite://${join(dir, 'fn.db')}`,
+  node = await ScratchNode.start({
+    label: 'hostile',
     env: {
-      FN_DRIVER: 'process',
       FN_MAX_RESPONSE_SIZE: String(RESPONSE_LIMIT),
       FN_MAX_QUEUE: String(QUEUE_LIMIT),
       FN_REQUEST_TIMEOUT: '2',
@@ -46,8 +40,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await node?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await node?.close();
 });
 
 const call = (path: string, query = '', headers: Record<string, string> = {}) =>
@@ -290,36 +283,27 @@ describe("the API's refusals, in Fn's error shape", () => {
 
 describe("the node's own memory", () => {
   it('forgets a pool once its containers are gone, and says why it last held a start back', async () => {
-    const scratch = mkdtempSync(join(tmpdir(), 'fnguard-pools-'));
-    const fresh = await FnNodeProcess.start({
-      dbUrl: `sqlite://${join(scratch, 'fn.db')}`,
-      env: { FN_DRIVER: 'process' },
+    await using fresh = await ScratchNode.start({ label: 'pools' });
+    const client = new FnClient(fresh.url, { timeoutMs: 20_000 });
+    await client.send('POST', '/v1/apps/pools/routes', {
+      route: { path: '/brief', image: 'fnguard/sleep', format: 'http', idle_timeout: 1 },
     });
-    try {
-      const client = new FnClient(fresh.url, { timeoutMs: 20_000 });
-      await client.send('POST', '/v1/apps/pools/routes', {
-        route: { path: '/brief', image: 'fnguard/sleep', format: 'http', idle_timeout: 1 },
-      });
-      const burst = await Promise.all(
-        Array.from({ length: 20 }, () => client.send('GET', '/r/pools/brief?ms=5')),
-      );
-      expect(burst.map((answer) => answer.status).filter((status) => status !== 200)).toEqual([]);
-      const during = await client.stats();
-      expect(during.pools).toBe(1);
-      // Twenty fast calls on a cold route: the policy held starts back, and says which rule did.
-      expect(['first-start-guard', 'starter-bound', 'adaptive', 'no-waiters']).toContain(
-        during.routes['pools/brief']?.launch_hold,
-      );
-      await waitUntil(
-        'the idle container to go and its pool with it',
-        async () => (await client.stats()).pools === 0,
-        10_000,
-        200,
-      );
-      expect((await client.stats()).containers.idle).toBe(0);
-    } finally {
-      await fresh.stop();
-      rmSync(scratch, { recursive: true, force: true });
-    }
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, () => client.send('GET', '/r/pools/brief?ms=5')),
+    );
+    expect(burst.map((answer) => answer.status).filter((status) => status !== 200)).toEqual([]);
+    const during = await client.stats();
+    expect(during.pools).toBe(1);
+    // Twenty fast calls on a cold route: the policy held starts back, and says which rule did.
+    expect(['first-start-guard', 'starter-bound', 'adaptive', 'no-waiters']).toContain(
+      during.routes['pools/brief']?.launch_hold,
+    );
+    await waitUntil(
+      'the idle container to go and its pool with it',
+      async () => (await client.stats()).pools === 0,
+      10_000,
+      200,
+    );
+    expect((await client.stats()).containers.idle).toBe(0);
   });
 });

@@ -7,8 +7,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { childrenOf, exists, functionProcesses } from '../../helpers/proc.js';
+import { ScratchNode } from '../../helpers/scratch-node.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import type { Instance } from '../../src/node/drivers/driver.js';
@@ -139,33 +139,22 @@ describe(`process driver instances (${summary})`, () => {
 
 describe('a node killed with SIGKILL', () => {
   it('leaves no function process behind after 2 s', async () => {
-    const dbDir = mkdtempSync(join(tmpdir(), 'fnguard-orphans-'));
-    const node = await FnNodeProcess.start({
-      dbUrl: `sqlite://${join(dbDir, 'fn.db')}`,
-      env: { FN_DRIVER: 'process' },
-    });
-    try {
-      const api = new FnClient(node.url, { timeoutMs: 20_000 });
-      const routes = ['/one', '/two', '/three'];
-      for (const path of routes)
-        await api.send('POST', '/v1/apps/orphans/routes', {
-          route: { path, image: 'fnguard/sleep', format: 'http' },
-        });
-      const calls = routes.map((path) =>
-        api.send('GET', `/r/orphans${path}?ms=10000`).catch(() => undefined),
-      );
-      await waitUntil('three function processes', () => functionProcesses(node.pid).size === 3, 10_000);
-      const pids = [...functionProcesses(node.pid).values()];
-      await node.kill();
-      await Promise.all(calls);
-      await waitUntil(
-        'every function process of the killed node to end',
-        () => pids.every((pid) => !exists(pid)),
-        2000,
-      );
-    } finally {
-      await node.stop();
-      rmSync(dbDir, { recursive: true, force: true });
-    }
+    await using node = await ScratchNode.start({ label: 'orphans' });
+    const api = new FnClient(node.url, { timeoutMs: 20_000 });
+    const routes = ['/one', '/two', '/three'];
+    for (const path of routes)
+      await api.send('POST', '/v1/apps/orphans/routes', {
+        route: { path, image: 'fnguard/sleep', format: 'http' },
+      });
+    const calls = routes.map((path) => api.send('GET', `/r/orphans${path}?ms=10000`).catch(() => undefined));
+    await waitUntil('three function processes', () => functionProcesses(node.pid).size === 3, 10_000);
+    const pids = [...functionProcesses(node.pid).values()];
+    await node.kill();
+    await Promise.all(calls);
+    await waitUntil(
+      'every function process of the killed node to end',
+      () => pids.every((pid) => !exists(pid)),
+      2000,
+    );
   });
 });

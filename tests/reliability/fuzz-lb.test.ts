@@ -7,14 +7,12 @@
 // delivery), 503 (no node could take it) and 504 (upstream timeout) for the proxy, and `{"msg"}`
 // errors for management: nothing else may answer 5xx, every error is JSON in its shape, fnlb never
 // exits, hostile traffic never marks a node offline, and a normal call succeeds at the end.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import type { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../helpers/fnlb-process.js';
 import { describeSeed, fuzzSettings, scaled } from '../../helpers/fuzz.js';
+import { ScratchDir } from '../../helpers/scratch-node.js';
 import { forEachBounded } from '../../src/common/bounded.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import { LB_PATHS } from '../../src/common/lb-wire.js';
@@ -41,7 +39,7 @@ const CONCURRENCY = 8;
 const TOKEN = `fuzz-${settings.seed}`;
 const APP = 'lbz';
 
-let dir: string;
+let scratch: ScratchDir;
 const nodes: FnNodeProcess[] = [];
 let lb: FnlbProcess;
 let logs: { lines: string[] }[] = [];
@@ -50,13 +48,9 @@ const tally = new Tally();
 
 beforeAll(async () => {
   console.log(describeSeed('fnlb', settings));
-  dir = mkdtempSync(join(tmpdir(), 'fnguard-fuzz-lb-'));
-  const dbUrl = `sqlite://${join(dir, 'fn.db')}`;
-  // One after the other: the first creates the schema the second then finds.
-  for (let i = 0; i < 2; i++)
-    nodes.push(
-      await FnNodeProcess.start({ dbUrl, cwd: dir, env: { FN_DRIVER: 'process', FN_REQUEST_TIMEOUT: '3' } }),
-    );
+  scratch = ScratchDir.create('fuzz-lb');
+  // One after the other on the directory's SQLite file: the first creates the schema the second finds.
+  for (let i = 0; i < 2; i++) nodes.push(await scratch.startNode({ env: { FN_REQUEST_TIMEOUT: '3' } }));
   lb = await FnlbProcess.start({
     nodes: nodes.map((node) => node.address),
     token: TOKEN,
@@ -79,8 +73,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await lb?.stop();
-  for (const node of nodes) await node.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await scratch?.close();
 });
 
 const latin1 = fc.oneof(

@@ -16,13 +16,10 @@
 // seeded garbage to the three formats: the node must answer 502 (or 504 when the bytes could still
 // begin an answer) within the route's timeout, as the format's reader itself judges those bytes.
 // FNG_FUZZ_DEBUG=1 prints every request before it goes out and runs the lanes one after another.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { describeSeed, fuzzSettings, scaled } from '../../helpers/fuzz.js';
+import { ScratchNode } from '../../helpers/scratch-node.js';
 import { forEachBounded } from '../../src/common/bounded.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import { parseRequestTarget } from '../../src/common/request-target.js';
@@ -60,8 +57,7 @@ const FIXTURE = 'fz';
 /** Apps the write lane builds and the model tracks (with any other valid name it generates). */
 const MODEL_APPS = ['m1', 'm2', 'm3'];
 
-let dir: string;
-let node: FnNodeProcess;
+let node: ScratchNode;
 let api: FnClient;
 let log: { lines: string[] };
 const findings = new Findings();
@@ -82,12 +78,9 @@ async function tracked<T>(what: { method: string; target: string }, work: () => 
 
 beforeAll(async () => {
   console.log(describeSeed('fn-node', settings));
-  dir = mkdtempSync(join(tmpdir(), 'fnguard-fuzz-node-'));
-  node = await FnNodeProcess.start({
-    dbUrl: `sqlite://${join(dir, 'fn.db')}`,
-    cwd: dir,
+  node = await ScratchNode.start({
+    label: 'fuzz-node',
     env: {
-      FN_DRIVER: 'process',
       FN_MAX_REQUEST_SIZE: String(MAX_REQUEST_BYTES),
       FN_MAX_RESPONSE_SIZE: String(MAX_RESPONSE_BYTES),
       FN_REQUEST_TIMEOUT: String(REQUEST_TIMEOUT_S),
@@ -116,8 +109,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await node?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await node?.close();
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -1,39 +1,22 @@
 // The runner's test bed, for the runner-*.test.ts files: a real fn-node on its own SQLite database
 // (one per test or one per file). The function processes it runs are found by helpers/proc.ts.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { FnNodeProcess } from '../../../helpers/fn-node-process.js';
+import { ScratchNode } from '../../../helpers/scratch-node.js';
 import { FnClient } from '../../../src/common/fn-client.js';
 import type { NodeStats } from '../../../src/common/wire.js';
 
 export interface RunnerNode {
-  node: FnNodeProcess;
+  node: ScratchNode;
   api: FnClient;
   stats(): Promise<NodeStats>;
   close(): Promise<void>;
 }
 
-/** A node with the process driver on a throwaway SQLite file. */
+/** A node with the process driver (the fixture's default) on a throwaway SQLite file. */
 export async function startRunnerNode(env: Record<string, string> = {}): Promise<RunnerNode> {
-  const dir = mkdtempSync(join(tmpdir(), 'fnguard-runner-'));
-  // Explicitly: with a Docker engine on the machine, fn-node's `auto` would pick the docker driver.
-  const node = await FnNodeProcess.start({
-    dbUrl: `sqlite://${join(dir, 'fn.db')}`,
-    cwd: dir,
-    env: { FN_DRIVER: 'process', ...env },
-  });
+  const node = await ScratchNode.start({ label: 'runner', env });
   const api = new FnClient(node.url, { timeoutMs: 20_000 });
-  return {
-    node,
-    api,
-    stats: () => api.stats(),
-    async close() {
-      await node.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { node, api, stats: () => api.stats(), close: () => node.close() };
 }
 
 /**

@@ -5,15 +5,12 @@
 // same port and id, the balancer restarted on the same port. Each restart waits until the balancer
 // takes the node back, and checks that the stopped node left no function instance behind.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startNode } from '../../../guard/topology/processes.js';
 import type { FnNodeProcess } from '../../../helpers/fn-node-process.js';
 import { FAST_HEALTH_CHECKS, FnlbProcess } from '../../../helpers/fnlb-process.js';
 import { type LocalPostgres, startPostgres } from '../../../helpers/postgres.js';
 import { alive, descendants } from '../../../helpers/proc.js';
+import { ScratchDir } from '../../../helpers/scratch-node.js';
 import { FnClient } from '../../../src/common/fn-client.js';
 
 export interface ClusterOptions {
@@ -36,38 +33,32 @@ export class ReliabilityCluster {
     readonly postgres: LocalPostgres,
     readonly nodes: FnNodeProcess[],
     public lb: FnlbProcess,
-    private readonly nodeEnv: Record<string, string>,
-    private readonly scratchDir: string,
+    /** The nodes' working directory: it starts them again, and closing it stops them. */
+    private readonly scratch: ScratchDir,
     private readonly token: string,
   ) {
     this.lbClient = new FnClient(lb.url, { timeoutMs: 30_000 });
   }
 
   static async start(options: ClusterOptions = {}): Promise<ReliabilityCluster> {
-    const scratchDir = mkdtempSync(join(tmpdir(), 'fnguard-reliability-'));
-    const nodeEnv = options.nodeEnv ?? {};
-    const nodes: FnNodeProcess[] = [];
+    const scratch = ScratchDir.create('reliability');
     let postgres: LocalPostgres | undefined;
     let lb: FnlbProcess | undefined;
     try {
       postgres = await startPostgres();
-      const dbUrl = postgres.url;
-      const started = await Promise.allSettled(
-        Array.from({ length: options.nodes ?? 3 }, () => startNode(dbUrl, scratchDir, nodeEnv)),
-      );
-      for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
-      const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-      if (failed) throw failed.reason;
+      const nodes = await scratch.startNodes(options.nodes ?? 3, {
+        dbUrl: postgres.url,
+        env: options.nodeEnv ?? {},
+      });
       const token = randomBytes(12).toString('hex');
       lb = await startBalancer(nodes, token);
-      const cluster = new ReliabilityCluster(postgres, nodes, lb, nodeEnv, scratchDir, token);
+      const cluster = new ReliabilityCluster(postgres, nodes, lb, scratch, token);
       await cluster.waitAllOnline();
       return cluster;
     } catch (error) {
       await lb?.stop().catch(() => {});
-      await Promise.allSettled(nodes.map((node) => node.stop()));
+      await scratch.close();
       await postgres?.close();
-      rmSync(scratchDir, { recursive: true, force: true });
       throw error;
     }
   }
@@ -98,13 +89,7 @@ export class ReliabilityCluster {
     if (orphans.length > 0) {
       throw new Error(`${old.address}: ${orphans.length} instance(s) outlived the node: pids ${orphans}`);
     }
-    this.nodes[index] = await startNode(
-      this.postgres.url,
-      this.scratchDir,
-      this.nodeEnv,
-      old.port,
-      old.nodeId,
-    );
+    this.nodes[index] = await this.scratch.startAgain(old);
     this.restarts.nodes++;
     // Before the balancer sends it anything (what the soak measures its descriptors against).
     started?.(this.nodes[index] as FnNodeProcess);
@@ -131,8 +116,8 @@ export class ReliabilityCluster {
   async close(): Promise<void> {
     await this.lb.stop().catch(() => {});
     await Promise.allSettled(this.nodes.map((node) => node.stop(NODE_STOP_GRACE_MS)));
+    await this.scratch.close();
     await this.postgres.close();
-    rmSync(this.scratchDir, { recursive: true, force: true });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
