@@ -8,13 +8,11 @@
 // all in the same run on the same machine. On a 2-core machine the load generator, the proxy, the
 // node and the function share the cores, so throughput is a comparison, not a capacity figure.
 // Also: the cost of one routing decision (ring walk + bounded-load choice) in-process.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { FnNodeProcess } from '../helpers/fn-node-process.js';
 import { FnlbProcess } from '../helpers/fnlb-process.js';
+import { ScratchNode } from '../helpers/scratch-node.js';
 import { FnClient } from '../src/common/fn-client.js';
 import { Balancer } from '../src/lb/balancer.js';
 import { binary, INSTALL_HINT, type StartProxy, startHaproxy, startNginx } from './lb-proxies.js';
@@ -225,15 +223,10 @@ export async function runLbBench(): Promise<void> {
   console.log('== fnlb: added latency and throughput versus a direct call (same node, same run) ==');
   console.log(routingCost());
   for (const line of placementSpread()) console.log(line);
-  const dir = mkdtempSync(join(tmpdir(), 'fnguard-bench-lb-'));
+  // The node outlives what is started in front of it: `running` stops first, then the scope ends it.
+  await using node = await ScratchNode.start({ label: 'bench-lb' });
   const running: Array<{ stop(): Promise<unknown> }> = [];
   try {
-    const node = await FnNodeProcess.start({
-      dbUrl: `sqlite://${join(dir, 'fn.db')}`,
-      cwd: dir,
-      env: { FN_DRIVER: 'process' },
-    });
-    running.push(node);
     const api = new FnClient(node.url, { timeoutMs: CALL_TIMEOUT_MS });
     await api.createRoute('bench', { path: '/noop', image: 'fnguard/sleep', format: 'http', memory: 64 });
     const cores = availableParallelism();
@@ -331,7 +324,6 @@ export async function runLbBench(): Promise<void> {
     }
   } finally {
     for (const process of running.reverse()) await process.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

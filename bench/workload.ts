@@ -14,14 +14,15 @@
 // this machine's memory). Each node may reserve FN_MEMORY_MB for containers of ROUTE_MEMORY_MB each;
 // a balancer that sends a route to every node makes the nodes evict and start again, which is what
 // the cold fraction shows.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { FnNodeProcess } from '../helpers/fn-node-process.js';
+import type { FnNodeProcess } from '../helpers/fn-node-process.js';
 import { FnlbProcess } from '../helpers/fnlb-process.js';
+import { ScratchDir } from '../helpers/scratch-node.js';
 import { FnClient } from '../src/common/fn-client.js';
 import { seededRandom } from '../src/common/seeded-random.js';
 import { FN_HEADERS } from '../src/common/wire.js';
@@ -104,23 +105,16 @@ function routePath(index: number): string {
   return `/f${String(index).padStart(4, '0')}`;
 }
 
-async function startNodes(dir: string, registry: string): Promise<FnNodeProcess[]> {
+/** The nodes of one row, each on a SQLite file of its own in the bench's directory. */
+function startNodes(scratch: ScratchDir, registry: string): Promise<FnNodeProcess[]> {
   return Promise.all(
-    Array.from({ length: NODES }, (_, i) => {
-      const cwd = join(dir, `node-${i}`);
-      mkdirSync(cwd, { recursive: true });
-      return FnNodeProcess.start({
-        dbUrl: `sqlite://${join(cwd, 'fn.db')}`,
-        cwd,
-        env: {
-          FN_DRIVER: 'process',
-          FN_PROCESS_IMAGES: registry,
-          FN_MEMORY_MB: String(NODE_MEMORY_MB),
-          FN_LOG_LEVEL: 'warn',
-        },
+    Array.from({ length: NODES }, (_, i) =>
+      scratch.startNode({
+        dbUrl: scratch.sqliteUrl(`node-${i}/fn.db`),
+        env: { FN_PROCESS_IMAGES: registry, FN_MEMORY_MB: String(NODE_MEMORY_MB), FN_LOG_LEVEL: 'warn' },
         readyTimeoutMs: 30_000,
-      });
-    }),
+      }),
+    ),
   );
 }
 
@@ -191,8 +185,8 @@ async function drive(
   return { calls: latencies.length, failures, latencies, routesCalled: called.size, spreadRoutes };
 }
 
-async function runOne(peer: Peer, dir: string, registry: string, seconds: number): Promise<Outcome> {
-  const nodes = await startNodes(dir, registry);
+async function runOne(peer: Peer, scratch: ScratchDir, registry: string, seconds: number): Promise<Outcome> {
+  const nodes = await startNodes(scratch, registry);
   const running: Array<{ stop(): Promise<unknown> }> = [...nodes];
   try {
     const balancer = await peer.start(nodes.map((node) => node.address));
@@ -293,40 +287,36 @@ export async function runWorkloadBench(): Promise<void> {
     `== workload: ${ROUTES} routes, Zipf(${ZIPF_S}), ${NODES} fn-node processes, a ${FUNCTION_MS} ms function, ` +
       `${seconds} s at ${CONCURRENCY} callers per balancer ==`,
   );
-  const dir = mkdtempSync(join(tmpdir(), 'fnguard-bench-workload-'));
+  await using scratch = ScratchDir.create('bench-workload');
+  const registry = join(scratch.path, 'images.json');
+  writeFileSync(
+    registry,
+    JSON.stringify({
+      images: { [IMAGE]: { command: '/usr/bin/perl', args: [FUNCTION_SCRIPT], ready: 'fd' } },
+    }),
+  );
+  const setup = await startNodes(scratch, registry);
   try {
-    const registry = join(dir, 'images.json');
-    writeFileSync(
-      registry,
-      JSON.stringify({
-        images: { [IMAGE]: { command: '/usr/bin/perl', args: [FUNCTION_SCRIPT], ready: 'fd' } },
-      }),
-    );
-    const setup = await startNodes(dir, registry);
-    try {
-      await createRoutes(setup);
-    } finally {
-      for (const node of setup) await node.stop();
-    }
-    // The first row is the one the targets judge: a worker per core, fnlb's default.
-    const cores = availableParallelism();
-    const peers: Peer[] = [fnlbPeer(cores), ...(cores > 1 ? [fnlbPeer(1)] : [])];
-    const missing: string[] = [];
-    const candidates: Array<[string, string, StartProxy]> = [
-      ['nginx', 'nginx hash', startNginx],
-      ['haproxy', 'haproxy bounded', startHaproxy],
-      ['nginx', 'round robin', startRoundRobin],
-    ];
-    for (const [command, label, start] of candidates) {
-      if (binary(command) === undefined) missing.push(label);
-      else peers.push({ name: label, start: (nodes) => start(nodes, cores) });
-    }
-    const outcomes: Outcome[] = [];
-    for (const peer of peers) outcomes.push(await runOne(peer, dir, registry, seconds));
-    report(outcomes);
-    if (missing.length > 0)
-      console.log(`not measured (not installed): ${missing.join(', ')}. To add their rows: ${INSTALL_HINT}`);
+    await createRoutes(setup);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    for (const node of setup) await node.stop();
   }
+  // The first row is the one the targets judge: a worker per core, fnlb's default.
+  const cores = availableParallelism();
+  const peers: Peer[] = [fnlbPeer(cores), ...(cores > 1 ? [fnlbPeer(1)] : [])];
+  const missing: string[] = [];
+  const candidates: Array<[string, string, StartProxy]> = [
+    ['nginx', 'nginx hash', startNginx],
+    ['haproxy', 'haproxy bounded', startHaproxy],
+    ['nginx', 'round robin', startRoundRobin],
+  ];
+  for (const [command, label, start] of candidates) {
+    if (binary(command) === undefined) missing.push(label);
+    else peers.push({ name: label, start: (nodes) => start(nodes, cores) });
+  }
+  const outcomes: Outcome[] = [];
+  for (const peer of peers) outcomes.push(await runOne(peer, scratch, registry, seconds));
+  report(outcomes);
+  if (missing.length > 0)
+    console.log(`not measured (not installed): ${missing.join(', ')}. To add their rows: ${INSTALL_HINT}`);
 }

@@ -6,12 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DriverChoice } from '../src/node/config.js';
 import { FnNodeProcess } from './fn-node-process.js';
 
 export interface ScratchNodeOptions {
   /** FN_DRIVER; default process: no Docker needed, where `auto` would pick an engine the machine has. */
-  driver?: DriverChoice;
+  driver?: 'process' | 'docker' | 'auto';
   /** DB_URL; default the directory's fn.db, one SQLite file for every node started there. */
   dbUrl?: string;
   /**

@@ -223,6 +223,9 @@ function readInputs(env: ResolveInput['env'] & object): Map<SettingKey | BoundKe
     const raw = env[inputVariable(entry.input)];
     if (raw !== undefined && raw.trim() !== '') {
       values.set(key as SettingKey, { value: raw.trim(), origin: `input ${entry.input}` });
+    } else if (entry.inputDefault !== undefined) {
+      // What action.yml's default gives on GitHub, also where the Action's script runs elsewhere.
+      values.set(key as SettingKey, { value: entry.inputDefault, origin: `input ${entry.input} (default)` });
     }
   }
   for (const line of (env[inputVariable('bounds')] ?? '').split('\n')) {

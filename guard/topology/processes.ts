@@ -7,13 +7,12 @@
 // pid: SIGKILL, SIGTERM, a new process on the same port and node id, one more node on the same
 // database.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { FnNodeProcess } from '../../helpers/fn-node-process.js';
+import { childEnvironment } from '../../helpers/child-env.js';
+import type { FnNodeProcess } from '../../helpers/fn-node-process.js';
 import { FNLB_ENTRY } from '../../helpers/fnlb-process.js';
 import { ManagedProcess } from '../../helpers/managed-process.js';
 import { freePort } from '../../helpers/ports.js';
+import { ScratchDir } from '../../helpers/scratch-node.js';
 import { expand, HC_INTERVAL_S, PROJECT_FNLB_ARGS, UPSTREAM_TIMEOUT_S, uses } from './balancer-template.js';
 import { DownNodes } from './down-nodes.js';
 import { nodeEnvironment } from './node-template.js';
@@ -48,7 +47,8 @@ export class ProcessTopology implements Topology {
     private readonly nodes: FnNodeProcess[],
     private readonly balancer: ManagedProcess,
     private readonly options: ProcessTopologyOptions & { dbUrl: string },
-    private readonly scratchDir: string,
+    /** Owns every node the topology starts, their restarts and added ones included. */
+    private readonly scratch: ScratchDir,
     readonly info: TopologyInfo,
   ) {
     this.faults = this.down.track({
@@ -70,16 +70,13 @@ export class ProcessTopology implements Topology {
   }
 
   static async start(options: ProcessTopologyOptions = {}): Promise<ProcessTopology> {
-    const scratchDir = mkdtempSync(join(tmpdir(), 'fnguard-topology-'));
-    const dbUrl = options.dbUrl ?? `sqlite://${join(scratchDir, 'fn.db')}`;
-    const settled = await Promise.allSettled(
-      Array.from({ length: options.nodes ?? 5 }, () => startTopologyNode(dbUrl, scratchDir, options.nodeEnv)),
-    );
-    const nodes = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-    const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    const scratch = ScratchDir.create('topology');
+    const dbUrl = options.dbUrl ?? scratch.sqliteUrl();
     let balancer: ManagedProcess | undefined;
     try {
-      if (failed) throw failed.reason;
+      const nodes = await Promise.all(
+        Array.from({ length: options.nodes ?? 5 }, () => startTopologyNode(scratch, dbUrl, options.nodeEnv)),
+      );
       const custom = options.balancerCommand;
       const template = custom ?? `"${process.execPath}" "${FNLB_ENTRY}" ${PROJECT_FNLB_ARGS}`;
       const source = custom === undefined ? 'the default fnlb command' : 'the balancer command';
@@ -96,16 +93,10 @@ export class ProcessTopology implements Topology {
         },
         source,
       );
-      // A command of the user's gets the user's environment, as a shell would give it.
-      const balancerEnv: Record<string, string> = {
-        ...(process.env as Record<string, string>),
-        FNLB_LOG_LEVEL: 'warn',
-      };
-      delete balancerEnv.FNLB_MGMT_TOKEN;
       balancer = await ManagedProcess.spawn({
         label: `balancer (${command})`,
         shell: command,
-        env: balancerEnv,
+        env: balancerEnvironment(custom !== undefined),
         readyUrl: `http://${listen}/`,
         readyOn: 'any-answer',
         readyTimeoutMs: READY_TIMEOUT_MS,
@@ -136,10 +127,10 @@ export class ProcessTopology implements Topology {
         capabilities: { ...probed.capabilities, ...OWN_NODE_FAULTS },
         missing: { ...probed.missing, discover: NO_DISCOVERY },
       };
-      return new ProcessTopology(nodes, balancer, { ...options, dbUrl }, scratchDir, info);
+      return new ProcessTopology(nodes, balancer, { ...options, dbUrl }, scratch, info);
     } catch (error) {
-      await Promise.allSettled([...nodes.map((node) => node.stop()), balancer?.stop()]);
-      rmSync(scratchDir, { recursive: true, force: true });
+      await balancer?.stop();
+      await scratch.close();
       throw error;
     }
   }
@@ -154,18 +145,11 @@ export class ProcessTopology implements Topology {
     const index = this.nodes.findIndex((node) => node.address === address);
     const old = this.nodes[index];
     if (old === undefined) throw new Error(`${address} is not a node of this topology`);
-    if (old.running) throw new Error(`${address} is running`);
-    this.nodes[index] = await startTopologyNode(
-      this.options.dbUrl,
-      this.scratchDir,
-      this.options.nodeEnv,
-      old.port,
-      old.nodeId,
-    );
+    this.nodes[index] = await this.scratch.startAgain(old);
   }
 
   private async addNode(): Promise<AddedNode> {
-    const node = await startTopologyNode(this.options.dbUrl, this.scratchDir, this.options.nodeEnv);
+    const node = await startTopologyNode(this.scratch, this.options.dbUrl, this.options.nodeEnv);
     this.added.push(node);
     return { address: node.address, url: node.url };
   }
@@ -181,8 +165,7 @@ export class ProcessTopology implements Topology {
     if (this.closed) return;
     this.closed = true;
     await this.balancer.stop();
-    await Promise.allSettled([...this.nodes, ...this.added].map((node) => node.stop()));
-    rmSync(this.scratchDir, { recursive: true, force: true });
+    await this.scratch.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -190,42 +173,29 @@ export class ProcessTopology implements Topology {
   }
 }
 
-/** An fn-node with the process driver on `dbUrl`; `port` and `nodeId` again for a restart. */
-export function startNode(
+/**
+ * A node of the topology, with the nodeEnv template's pairs filled in for it when there is one; the
+ * fixture gives it its database, port, id, loopback and the process driver whatever they say.
+ */
+async function startTopologyNode(
+  scratch: ScratchDir,
   dbUrl: string,
-  cwd: string,
-  env: Record<string, string> = {},
-  port?: number,
-  nodeId?: string,
+  template: string | undefined,
 ): Promise<FnNodeProcess> {
-  return FnNodeProcess.start({
-    dbUrl,
-    cwd,
-    env: { FN_DRIVER: 'process', ...env },
-    ...(port === undefined ? {} : { port }),
-    ...(nodeId === undefined ? {} : { nodeId }),
-  });
+  const port = await freePort();
+  const nodeId = `node-${port}`;
+  const env = template === undefined ? {} : nodeEnvironment(template, { dbUrl, port, nodeId });
+  return scratch.startNode({ dbUrl, env, port, nodeId });
 }
 
 /**
- * A node of the topology: fn-node's own environment, or the nodeEnv template filled in for it; the
- * process driver and loopback whatever the template says. `port` and `nodeId` again for a restart.
+ * A command of the user's gets the user's environment, as a shell would give it (without a token:
+ * on loopback the guard writes to fnlb's management API unauthenticated); this project's fnlb gets
+ * what any child of this project gets.
  */
-async function startTopologyNode(
-  dbUrl: string,
-  cwd: string,
-  template: string | undefined,
-  port?: number,
-  nodeId?: string,
-): Promise<FnNodeProcess> {
-  const nodePort = port ?? (await freePort());
-  const id = nodeId ?? `node-${nodePort}`;
-  const env = template === undefined ? {} : nodeEnvironment(template, { dbUrl, port: nodePort, nodeId: id });
-  return FnNodeProcess.start({
-    dbUrl,
-    cwd,
-    port: nodePort,
-    nodeId: id,
-    env: { ...env, FN_DRIVER: 'process' },
-  });
+function balancerEnvironment(usersCommand: boolean): Record<string, string> {
+  if (!usersCommand) return childEnvironment({ FNLB_LOG_LEVEL: 'warn' });
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), FNLB_LOG_LEVEL: 'warn' };
+  delete env.FNLB_MGMT_TOKEN;
+  return env;
 }

@@ -2,12 +2,13 @@
 // starts it judges, writes fnguard.json and junit.xml and exits by the verdict; against a running
 // deployment (--lb, --nodes) likewise; and a baseline holding a better value fails exactly the
 // property it measured better, although the run stays inside the absolute bound (loosened by --bound).
+// A run of this repository's unit tests leaves the guard's reports as they were.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { distPath } from '../../src/common/package-root.js';
+import { distPath, PACKAGE } from '../../src/common/package-root.js';
 import { NESTED_TEST_TIMEOUT_MS, type NestedRun, runNestedGuard } from './support/nested-run.js';
 
 /** The command's exit status and output, for the runs that must end before any test. */
@@ -50,6 +51,28 @@ describe('fnguard, the command, before any test', () => {
     expect(run.code, run.output.slice(-3000)).toBe(3);
     expect(run.output).toContain('could not be started or reached');
   }, 150_000);
+});
+
+describe('the reports of the last guard run', () => {
+  it('are left as they were by a run of the unit tests', async () => {
+    const reports = join(scratch, 'kept');
+    mkdirSync(reports);
+    writeFileSync(join(reports, 'fnguard.json'), '{"verdict":"pass"}');
+    writeFileSync(join(reports, 'junit.xml'), '<testsuites/>');
+    const vitest = join(PACKAGE.root, 'node_modules/vitest/vitest.mjs');
+    const code = await new Promise<number | null>((resolve) => {
+      execFile(
+        process.execPath,
+        [vitest, 'run', '--project', 'unit', 'tests/unit/duration.test.ts'],
+        { cwd: PACKAGE.root, timeout: 60_000, env: { ...process.env, FNG_REPORTS: reports } },
+        (error) => resolve(error ? ((error as { code?: number }).code ?? null) : 0),
+      );
+    });
+    expect(code).toBe(0);
+    expect(readdirSync(reports).sort()).toEqual(['fnguard.json', 'junit.xml']);
+    expect(readFileSync(join(reports, 'fnguard.json'), 'utf8')).toBe('{"verdict":"pass"}');
+    expect(readFileSync(join(reports, 'junit.xml'), 'utf8')).toBe('<testsuites/>');
+  }, 90_000);
 });
 
 describe.skipIf(process.env.FNG_BITE === '0')('fnguard, the command', () => {

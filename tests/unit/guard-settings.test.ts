@@ -180,12 +180,15 @@ describe('resolving the settings', () => {
     });
   });
 
-  it('reads the Action inputs only when asked', () => {
-    expect(settingsOf({ env: { INPUT_ONLY: 'sticky' } }).only).toBeUndefined();
-    expect(settingsOf({ env: { INPUT_ONLY: 'sticky, herd' }, actionInputs: true }).only).toEqual([
-      'sticky',
-      'herd',
-    ]);
+  it("reads the Action inputs only when asked, with the Action's own defaults", () => {
+    expect(settingsOf({ env: { INPUT_ONLY: 'sticky' } })).toMatchObject({
+      only: undefined,
+      reports: join(CWD, 'reports'),
+    });
+    expect(settingsOf({ env: { INPUT_ONLY: 'sticky, herd' }, actionInputs: true })).toMatchObject({
+      only: ['sticky', 'herd'],
+      reports: join(CWD, 'fnguard-reports'),
+    });
   });
 });
 
