@@ -18,8 +18,10 @@ export function unroutedPaths(suite: SuiteFile, prefix: string, count: number): 
 export interface Placement {
   /** Path -> node address; a path the node did not name, or that failed, is missing. */
   nodeOf: Map<string, string>;
-  /** Paths whose call failed (no answer, or not the node's 404), with what came back. */
+  /** Paths whose call failed twice (no answer, or not the node's 404), with what came back last. */
   failures: Map<string, string>;
+  /** Paths that failed once and were placed on their second call. */
+  recovered: number;
   /** Paths answered 404 but without a node name: the node build does not name itself. */
   anonymous: number;
 }
@@ -31,7 +33,7 @@ export async function placement(suite: SuiteFile, paths: readonly string[]): Pro
   const nodeOf = new Map<string, string>();
   const failures = new Map<string, string>();
   let anonymous = 0;
-  await forEachBounded(paths, PLACEMENT_CONCURRENCY, async (path) => {
+  const place = async (path: string): Promise<void> => {
     if (anonymous >= ANONYMOUS_PROBE && nodeOf.size === 0) return;
     try {
       const answer = await suite.lb.send('GET', path);
@@ -39,14 +41,28 @@ export async function placement(suite: SuiteFile, paths: readonly string[]): Pro
         failures.set(path, `${answer.status} ${answer.body.slice(0, 120)}`);
         return;
       }
+      failures.delete(path);
       const address = suite.nodeOfAnswer({ headers: answer.headers });
       if (address === undefined || !suite.nodes.includes(address)) anonymous++;
       else nodeOf.set(path, address);
     } catch (error) {
       failures.set(path, String(error));
     }
-  });
-  return { nodeOf, failures, anonymous };
+  };
+  await forEachBounded(paths, PLACEMENT_CONCURRENCY, place);
+  // A call can fail for reasons that say nothing of where the balancer sends its path (a node slow to
+  // answer on a loaded machine): each failed path is asked once more, after the pass. A balancer that
+  // really leaves a path unserved fails it both times.
+  const failedOnce = [...failures.keys()];
+  await forEachBounded(failedOnce, PLACEMENT_CONCURRENCY, place);
+  return { nodeOf, failures, anonymous, recovered: failedOnce.length - failures.size };
+}
+
+/** The first few failed paths with what came back, for a verdict's details. */
+export function placementFailures(measured: Placement, limit = 5): string[] {
+  return [...measured.failures]
+    .slice(0, limit)
+    .map(([path, answer]) => `${path}: no placement, twice (${answer})`);
 }
 
 /** Why placement cannot be measured here, or undefined when it can. */

@@ -1,5 +1,5 @@
 // Where a run's reports go (the reports and logs settings), made ready when the run begins: the
-// report the last run wrote is removed, so a run that judges nothing leaves none behind to be read as
+// reports the last run wrote are removed, so a run that judges nothing leaves none behind to be read as
 // its verdict; a baseline that is that very file (--baseline reports/fnguard.json) is copied aside
 // first and the settings point at the copy; the logs directory keeps this run's logs only.
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,12 +9,13 @@ import { keepRunLogsIn } from '../../helpers/run-logs.js';
 import type { GuardSettings } from '../settings/resolve.js';
 
 export const REPORT_FILE = 'fnguard.json';
+export const JUNIT_FILE = 'junit.xml';
 
 export function reportFile(settings: Pick<GuardSettings, 'reports'>): string {
   return join(settings.reports, REPORT_FILE);
 }
 
-/** Clears the last run's report (and logs); answers the settings to run with. */
+/** Clears the last run's reports (and logs); answers the settings to run with. */
 export function beginReports(settings: GuardSettings): GuardSettings {
   const file = reportFile(settings);
   let baseline = settings.baseline;
@@ -23,6 +24,7 @@ export function beginReports(settings: GuardSettings): GuardSettings {
     copyFileSync(file, baseline);
   }
   rmSync(file, { force: true });
+  rmSync(join(settings.reports, JUNIT_FILE), { force: true });
   keepRunLogsIn(settings.logs);
   return { ...settings, baseline };
 }

@@ -1,15 +1,17 @@
 // The guard's Vitest reporter: turns the checks each guard test recorded in its task meta (never the
 // console output) into the run's verdicts: a line per property file as it ends, and at the end of the
-// run a table, <reports>/fnguard.json (report.ts) and, when the summary setting names a file (GitHub's
+// run a table, <reports>/fnguard.json (report.ts), <reports>/junit.xml (Vitest's JUnit report of every
+// test of the run, for CI systems that read it) and, when the summary setting names a file (GitHub's
 // job summary), the table in Markdown appended to it. The settings are the run's, as its setup handed
 // them to the property files; a run without property files writes nothing. A property test is pass,
 // fail, or skipped with its reason; a test that failed before it judged anything (a setup error) is a
 // fail with that error.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ProvidedContext } from 'vitest';
 import type { Reporter, TestCase, TestModule, TestSuite, Vitest } from 'vitest/node';
+import { JUnitReporter } from 'vitest/reporters';
 import { PROPERTIES, type PropertyId } from '../catalogue.js';
 import { readBaseline } from '../engine/baseline.js';
 import type { GuardMeta } from '../engine/property.js';
@@ -23,7 +25,7 @@ import {
   type ReportedTest,
   verdictTable,
 } from './report.js';
-import { reportFile } from './report-files.js';
+import { JUNIT_FILE, reportFile } from './report-files.js';
 
 function propertyOfFile(moduleId: string): PropertyId | undefined {
   if (!/[\\/]tests[\\/]guard[\\/]/.test(moduleId)) return undefined;
@@ -142,7 +144,7 @@ export default class GuardReporter implements Reporter {
     process.stdout.write(`[fnguard] ${property}: ${verdict} (${counts})\n`);
   }
 
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  async onTestRunEnd(testModules: ReadonlyArray<TestModule>): Promise<void> {
     const tests: ReportedTest[] = [];
     for (const module of testModules) {
       const property = propertyOfFile(module.moduleId);
@@ -176,6 +178,13 @@ export default class GuardReporter implements Reporter {
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     process.stdout.write(`\n${verdictTable(report)}\nreport: ${file}\n`);
     if (settings.summary !== undefined) appendFileSync(settings.summary, markdownSummary(report));
+    // Vitest's own JUnit reporter, started only now: as a reporter of its own it would open (and
+    // empty) its file when any run starts, a unit run too.
+    if (this.#vitest !== undefined) {
+      const junit = new JUnitReporter({ outputFile: join(settings.reports, JUNIT_FILE) });
+      await junit.onInit(this.#vitest);
+      await junit.onTestRunEnd(testModules);
+    }
   }
 
   /** What the guard's setup handed its project: the run's settings and the topology. */

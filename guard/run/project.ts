@@ -34,11 +34,7 @@ export function guardRunOptions(settings: GuardSettings) {
     root: PACKAGE.root,
     ...GUARD_PROJECT,
     provide: { guardSettings: settings },
-    reporters: [
-      'default',
-      ['junit', { outputFile: join(settings.reports, 'junit.xml') }],
-      join(PACKAGE.root, REPORTER),
-    ] as Array<string | [string, Record<string, unknown>]>,
+    reporters: ['default', join(PACKAGE.root, REPORTER)],
   };
 }
 

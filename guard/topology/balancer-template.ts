@@ -1,5 +1,6 @@
-// The balancer under test as a parameter: a command line (processes topology, FNLB_CMD) or an image's
-// arguments (containers topology, FNLB_ARGS) with placeholders the topology fills in:
+// The balancer under test as a parameter: a command line (processes topology, the balancerCommand
+// setting) or an image's arguments (containers topology, balancerArgs) with placeholders the topology
+// fills in:
 //   {listen}            host:port the balancer must serve calls on
 //   {mgmt}              host:port for its management API (when the template has no {mgmt}, the
 //                       suite looks for the API on {listen})

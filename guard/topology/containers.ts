@@ -415,7 +415,7 @@ async function functionContainersOf(
   return inspected.filter((info): info is Docker.ContainerInfo => info !== undefined);
 }
 
-/** A stopped container's output, to FNG_LOGS (the engine forgets it when the container is removed). */
+/** A stopped container's output, to the run's logs (the engine forgets it when the container is removed). */
 async function keepLog(docker: Docker, container: StartedTestContainer): Promise<void> {
   const log = openRunLog(`container-${container.getHostname()}-${container.getName().replace(/^\//, '')}`);
   try {

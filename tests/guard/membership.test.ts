@@ -10,6 +10,7 @@ import { guardProperty } from '../../guard/engine/property.js';
 import {
   countByNode,
   placement,
+  placementFailures,
   placementUnmeasurable,
   unroutedPaths,
 } from '../../guard/measure/placement.js';
@@ -88,6 +89,7 @@ describe('membership changes over 1000 routes', () => {
             ...elsewhere
               .slice(0, 5)
               .map((path) => `${path}: ${before.nodeOf.get(path)} -> ${withSixth.nodeOf.get(path)}`),
+            ...placementFailures(after),
           ],
         );
       } finally {
@@ -118,6 +120,7 @@ describe('membership changes over 1000 routes', () => {
       ).length;
       judge(membershipRemoveChecks({ movedFromOtherNodes, orphaned }), [
         `removed ${removed}, which had ${countByNode(before.nodeOf).get(removed) ?? 0} routes`,
+        ...placementFailures(after),
       ]);
     } finally {
       await mgmt.add(removed);
