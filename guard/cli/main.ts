@@ -9,8 +9,8 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { readBaseline } from '../engine/baseline.js';
 import type { GuardReport } from '../report/report.js';
-import { reportFile } from '../report/report-files.js';
 import { guardRunOptions, propertyFiles } from '../run/project.js';
+import { reportFile } from '../run/report-files.js';
 import { catalogueText, settingsText, usageText } from '../settings/render.js';
 import { type Resolved, resolveSettings, SettingsError, type Switches } from '../settings/resolve.js';
 

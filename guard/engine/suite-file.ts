@@ -15,8 +15,8 @@ import { type DiscoveredNode, discoverNodes } from '../../src/harness/discovery.
 import { type CallRecord, type DriveResult, drive, toRecord } from '../../src/harness/drive.js';
 import { execute } from '../../src/harness/execute.js';
 import { EngineWatch } from '../measure/engine-watch.js';
+import { ROUTE_MARKER } from '../topology/route-marker.js';
 import type { TopologyInfo } from '../topology/types.js';
-import { ROUTE_MARKER } from './route-marker.js';
 
 const DISCOVERY_DEADLINE_MS = 5000;
 const CALL_TIMEOUT_MS = 30_000;

@@ -8,7 +8,7 @@
 import Docker from 'dockerode';
 import { tryWaitUntil } from '../../helpers/wait.js';
 import { within } from '../../src/common/deadline.js';
-import { ROUTE_MARKER } from '../engine/route-marker.js';
+import { ROUTE_MARKER } from '../topology/route-marker.js';
 
 /** Containers remembered at most per watch (a guard file starts a few hundred). */
 const MAX_CONTAINERS = 100_000;

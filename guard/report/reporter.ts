@@ -16,6 +16,7 @@ import { PROPERTIES, type PropertyId } from '../catalogue.js';
 import { readBaseline } from '../engine/baseline.js';
 import type { GuardMeta } from '../engine/property.js';
 import '../run/context.js';
+import { JUNIT_FILE, reportFile } from '../run/report-files.js';
 import type { GuardSettings } from '../settings/resolve.js';
 import {
   type GuardReport,
@@ -25,7 +26,6 @@ import {
   type ReportedTest,
   verdictTable,
 } from './report.js';
-import { JUNIT_FILE, reportFile } from './report-files.js';
 
 function propertyOfFile(moduleId: string): PropertyId | undefined {
   if (!/[\\/]tests[\\/]guard[\\/]/.test(moduleId)) return undefined;

@@ -11,7 +11,6 @@ import type { TestProject } from 'vitest/node';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/databases.js';
 import { type LocalPostgres, startPostgres } from '../../helpers/postgres.js';
 import { distPath } from '../../src/common/package-root.js';
-import { beginReports } from '../report/report-files.js';
 import { type GuardSettings, resolveSettings } from '../settings/resolve.js';
 import { type FaultServer, serveFaults } from '../topology/control.js';
 import {
@@ -22,6 +21,7 @@ import {
   unreadSettings,
 } from '../topology/index.js';
 import { describeTopology } from '../topology/probe.js';
+import { beginReports } from './report-files.js';
 import './context.js';
 
 const say = (line: string) => console.log(`[guard] ${line}`);

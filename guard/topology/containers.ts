@@ -22,7 +22,6 @@ import { freePort } from '../../helpers/ports.js';
 import { demuxDockerLog, openRunLog } from '../../helpers/run-logs.js';
 import { tryWaitUntil } from '../../helpers/wait.js';
 import { hostnameFor, NODE_LABEL } from '../../src/common/docker.js';
-import { ROUTE_MARKER } from '../engine/route-marker.js';
 import type { GuardSettings } from '../settings/resolve.js';
 import {
   argv,
@@ -43,6 +42,7 @@ import {
   waitUntilNodesOnline,
   waitUntilServing,
 } from './probe.js';
+import { ROUTE_MARKER } from './route-marker.js';
 import { loadTestcontainers } from './testcontainers.js';
 import type { AddedNode, BalancerInfo, Faults, Topology, TopologyInfo } from './types.js';
 
