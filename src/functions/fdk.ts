@@ -1,5 +1,6 @@
 // A tiny function development kit: serves a handler over stdin/stdout in the format the node names
-// in FN_FORMAT (default, http or json), with the same framing code the node uses. It signals
+// in FN_FORMAT (default, http or json), with the same framing code the node uses, or over the unix
+// socket of FN_LISTENER in http-stream, the format of Fn's current runners (http-stream.ts). It signals
 // readiness (the drivers measure start time by it) on the file descriptor named by FN_READY_FD, or
 // with a line on stderr under FN_READY_STREAM=stderr (readiness.ts), and exits when stdin ends, so an
 // orphaned function never outlives its node.
@@ -7,6 +8,7 @@ import { closeSync, writeSync } from 'node:fs';
 import { encodeHttpResponse, type HeaderMap, Http1Reader } from '../common/framing/http1.js';
 import { type JsonCallOut, JsonObjectReader, toJsonCallIn } from '../common/framing/json-frame.js';
 import { READY_STDERR_LINE } from '../common/readiness.js';
+import { serveHttpStream } from './http-stream.js';
 
 export interface FnRequest {
   callId: string;
@@ -164,6 +166,10 @@ export function serve(handler: Handler): void {
   if (format === 'default') serveDefault(handler);
   else if (format === 'http') serveHttp(handler);
   else if (format === 'json') serveJson(handler);
-  else fail(`unknown FN_FORMAT ${JSON.stringify(format)}`);
+  else if (format === 'http-stream') {
+    // Ready once the socket is linked, not before: the link is what the runner waits for.
+    serveHttpStream((request) => safely(handler, request), process.env.FN_LISTENER, signalReady, fail);
+    return;
+  } else fail(`unknown FN_FORMAT ${JSON.stringify(format)}`);
   signalReady();
 }
