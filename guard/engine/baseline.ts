@@ -132,6 +132,7 @@ export function baselineChecks(
       kind: 'own',
       tolerance: 0,
       ok: withinBound(check.measured, check.op, bound),
+      ...(check.atLeast !== undefined ? { atLeast: check.atLeast } : {}),
     });
   }
   return result;

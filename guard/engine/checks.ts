@@ -16,6 +16,11 @@ export interface Check extends BoundCheck {
   /** How it is compared with a baseline run, and how much worse it may be than the baseline's. */
   kind: MeasureKind;
   tolerance: number;
+  /**
+   * Why the measure is only a lower bound (some of what it counts could not be seen): it then
+   * decides a maximum it already exceeds and a minimum it already meets, and nothing else.
+   */
+  atLeast?: string;
 }
 
 function check(name: string, measured: number, op: Check['op'], threshold: Threshold): Check {
@@ -37,19 +42,27 @@ export const atMost = (name: string, measured: number, threshold: Threshold) =>
 export const atLeast = (name: string, measured: number, threshold: Threshold) =>
   check(name, measured, '>=', threshold);
 
-export function describeCheck(check: Check): string {
-  const mark = check.ok ? 'ok  ' : 'FAIL';
-  const bound = `${boundText(check.op, check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`;
-  return `${mark} ${check.name}: measured ${formatMeasure(check.measured)}, bound ${bound} (${check.reason})`;
+/** A lower bound that cannot decide its check: within a maximum, or short of a minimum. */
+export function undecided(check: Check): boolean {
+  return check.atLeast !== undefined && (check.op === '<=') === check.ok;
 }
 
+export function describeCheck(check: Check): string {
+  const mark = undecided(check) ? '??  ' : check.ok ? 'ok  ' : 'FAIL';
+  const bound = `${boundText(check.op, check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`;
+  const measured = `${check.atLeast !== undefined ? 'at least ' : ''}${formatMeasure(check.measured)}`;
+  return `${mark} ${check.name}: measured ${measured}, bound ${bound} (${check.reason})`;
+}
+
+/** Checks that failed for certain: a lower bound fails only a maximum it already exceeds. */
 export function failedChecks(checks: readonly Check[]): Check[] {
-  return checks.filter((check) => !check.ok);
+  return checks.filter((check) => !check.ok && !undecided(check));
 }
 
 /** Text for an assertion message: every check, failing ones first, plus any context lines. */
 export function checkReport(checks: readonly Check[], context: readonly string[] = []): string {
-  const ordered = [...failedChecks(checks), ...checks.filter((check) => check.ok)];
+  const failed = failedChecks(checks);
+  const ordered = [...failed, ...checks.filter((check) => !failed.includes(check))];
   return [...ordered.map(describeCheck), ...context].join('\n');
 }
 
@@ -103,15 +116,22 @@ export interface NodeRouteCounts {
   received: number;
   started: number;
   hot: number;
+  /** Why `started` (and the cold calls it implies) is only a lower bound, when it is. */
+  startedAtLeast?: string;
 }
 
+/** The checks of each node's counts; a node whose starts are a lower bound marks its checks so. */
 function perNodeChecks(
   counts: Record<string, NodeRouteCounts>,
   each: (node: string, counts: NodeRouteCounts) => Check[],
 ): Check[] {
   return Object.entries(counts)
     .filter(([, node]) => node.received > 0 || node.started > 0)
-    .flatMap(([node, nodeCounts]) => each(node, nodeCounts));
+    .flatMap(([node, nodeCounts]) => {
+      const checks = each(node, nodeCounts);
+      const why = nodeCounts.startedAtLeast;
+      return why === undefined ? checks : checks.map((check) => ({ ...check, atLeast: why }));
+    });
 }
 
 /** A node that received calls of a fresh route must have started a container for them. */

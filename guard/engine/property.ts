@@ -3,7 +3,9 @@
 // A test whose needs the topology does not meet is skipped with the reason (Vitest's skip note); a
 // test judges by checks (checks.ts), each compared with a baseline run's too when the baseline
 // setting names one (baseline.ts), that go into the test's metadata for the reports, and fails naming
-// the component its property implicates with each measured value beside its bound. After the file,
+// the component its property implicates with each measured value beside its bound. A measure that is
+// only a lower bound fails a maximum it already exceeds; where it decides nothing, the test is
+// skipped with what was measured, never passed. After the file,
 // the topology is restored (nodes a fault took down are started again, added ones discarded) and the
 // balancer given time to take them back.
 import { afterAll, beforeAll, expect, inject, it, type TestContext } from 'vitest';
@@ -15,7 +17,7 @@ import { FaultClient } from '../topology/control.js';
 import { currentTopology } from '../topology/current.js';
 import type { Capability, TopologyInfo } from '../topology/types.js';
 import { baselineChecks, readBaseline } from './baseline.js';
-import { type Check, checkReport, failedChecks } from './checks.js';
+import { type Check, checkReport, describeCheck, failedChecks, undecided } from './checks.js';
 import { SuiteFile } from './suite-file.js';
 
 /** What a guard test leaves in its Vitest task meta, for the reporters. */
@@ -46,8 +48,8 @@ export interface GuardContext {
   readonly faults: FaultClient;
   /** Records the checks and fails the test if one fails. */
   judge(checks: readonly Check[], context?: readonly string[]): void;
-  /** Skips the rest of the test, with the reason in the reports. */
-  skip(reason: string): never;
+  /** Skips the rest of the test, with the reason and what was measured before it in the reports. */
+  skip(reason: string, measured?: readonly string[]): never;
 }
 
 export interface GuardTestOptions {
@@ -83,7 +85,7 @@ export function guardProperty(id: PropertyId): GuardFile {
   beforeAll(async () => {
     // The nodes as they are now: an earlier file's fault may have had them replaced (Swarm).
     info = await currentTopology();
-    suite = await SuiteFile.open(info, id);
+    suite = await SuiteFile.open(info, id, faults);
   });
   afterAll(async () => {
     await suite?.close();
@@ -111,8 +113,11 @@ export function guardProperty(id: PropertyId): GuardFile {
             context: [],
           };
           ctx.task.meta.guard = meta;
-          const skip = (reason: string): never => {
+          const skip = (reason: string, measured: readonly string[] = []): never => {
             meta.skipped = reason;
+            meta.context.push(...measured);
+            if (measured.length > 0)
+              console.info(`[${id}] ${name}: skipped: ${reason}\n${measured.join('\n')}`);
             return ctx.skip(reason);
           };
           const needs = [...property.needs, ...(options.needs ?? [])];
@@ -120,7 +125,8 @@ export function guardProperty(id: PropertyId): GuardFile {
           if (unmet !== undefined) skip(unmet);
           if (needs.some((need) => ['kill', 'stop', 'start', 'add'].includes(need))) faulted = true;
           if (!suite) throw new Error(`${id}: the file's app was not opened`);
-          if (property.byNode && suite.unattributable !== undefined) skip(suite.unattributable);
+          const unattributable = suite.unattributable ?? suite.unidentified;
+          if (property.byNode && unattributable !== undefined) skip(unattributable);
           await body({
             suite,
             info,
@@ -151,6 +157,11 @@ export function guardProperty(id: PropertyId): GuardFile {
               expect(failedChecks(checks), `${meta.implicates} fails ${property.title}:\n${report}`).toEqual(
                 [],
               );
+              // Nothing failed for certain, but a lower bound cannot show that it holds either.
+              const open = checks.filter(undecided);
+              if (open.length > 0) {
+                skip(`${open[0]?.atLeast}; undecided: ${open.map(describeCheck).join('; ')}`);
+              }
             },
           });
         },

@@ -1,12 +1,13 @@
 // What each guard file needs from the run's shared topology: its own app (unique per run and file,
 // removed afterwards), clients for the balancer and the nodes, which node answered (node ids learned
-// by calling each node directly once, as the historic harness did; never the balancer's word, since
-// the balancer is under test), ways to drive calls, and what the nodes did for the routes the file
+// by calling each node directly once, as the historic harness did, and remembered for the run by the
+// topology's control server, so a later file asks only nodes no earlier one could name; never the
+// balancer's word, since the balancer is under test), ways to drive calls, and what the nodes did for the routes the file
 // created: their own counters (GET /stats) and, where their functions run on an engine the suite can
 // see, the containers that engine ran (guard/engine-watch.ts; every route carries the FNG_ROUTE
 // variable in its config so its containers can be told apart).
 
-import { WaitTimeout, waitUntil } from '../../helpers/wait.js';
+import { tryWaitUntil } from '../../helpers/wait.js';
 import { forEachBounded } from '../../src/common/bounded.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import { FN_HEADERS, type NodeStats, type RouteBody } from '../../src/common/wire.js';
@@ -15,13 +16,24 @@ import { type DiscoveredNode, discoverNodes } from '../../src/harness/discovery.
 import { type CallRecord, type DriveResult, drive, toRecord } from '../../src/harness/drive.js';
 import { execute } from '../../src/harness/execute.js';
 import { EngineWatch } from '../measure/engine-watch.js';
+import type { KnownIds } from '../topology/control.js';
 import { ROUTE_MARKER } from '../topology/route-marker.js';
 import type { TopologyInfo } from '../topology/types.js';
 
-const DISCOVERY_DEADLINE_MS = 5000;
+/**
+ * How long a file waits for the nodes it must ask to answer with their ids: a node still busy with
+ * an earlier file's burst (hundreds of containers on an Fn server) may take tens of seconds.
+ */
+export const DISCOVERY_DEADLINE_MS = 60_000;
 const CALL_TIMEOUT_MS = 30_000;
 
 export type RouteSpec = RouteBody['route'] & { path: string };
+
+/** The run's memory of node ids (the topology's control server), when the run has one. */
+export interface NodeIdMemory {
+  knownIds(): Promise<KnownIds>;
+  rememberIds(ids: KnownIds): Promise<void>;
+}
 
 export class SuiteFile {
   readonly lb: FnClient;
@@ -47,8 +59,12 @@ export class SuiteFile {
     );
   }
 
-  /** Creates the file's app and learns every node's id through a small discovery route. */
-  static async open(info: TopologyInfo, name: string): Promise<SuiteFile> {
+  /**
+   * Creates the file's app and its discovery route, and learns the id of every node the run's memory
+   * cannot name. Nodes that do not answer with an id in time leave the file open, named in
+   * `unidentified` (the properties judged by node skip with it); none answering is a setup failure.
+   */
+  static async open(info: TopologyInfo, name: string, memory?: NodeIdMemory): Promise<SuiteFile> {
     const app = `${info.appPrefix}-${name}`;
     const engine = info.engine ? await EngineWatch.start(info.engine.socketPath) : undefined;
     const file = new SuiteFile(
@@ -60,7 +76,20 @@ export class SuiteFile {
     try {
       await file.lb.createApp(app);
       await file.createRoute({ path: '/discover', image: 'fnguard/sleep', format: 'http' });
-      await file.discover();
+      const known = memory ? await memory.knownIds() : {};
+      for (const node of file.nodes) for (const id of known[node] ?? []) file.directory.register(id, node);
+      const unknown = file.nodes.filter((node) => file.directory.idsOf(node).length === 0);
+      if (unknown.length === 0) return file;
+      const missing = await file.discover(unknown);
+      if (missing.length === file.nodes.length && file.unattributable === undefined)
+        throw new Error(`could not learn the id of any node: ${describeMissing(missing)}`);
+      if (missing.length > 0 && file.unattributable === undefined) {
+        file.unidentified = `could not learn the id of ${describeMissing(missing)} within ${DISCOVERY_DEADLINE_MS / 1000} s, so calls cannot all be told apart by node`;
+      }
+      const learned = unknown.filter((node) => !missing.some((gap) => gap.node === node));
+      await memory?.rememberIds(
+        Object.fromEntries(learned.map((node) => [node, file.directory.idsOf(node)])),
+      );
     } catch (error) {
       await file.close();
       throw error;
@@ -72,7 +101,8 @@ export class SuiteFile {
   async addNode(address: string, url: string): Promise<void> {
     this.nodeClients.set(address, new FnClient(url, { timeoutMs: 10_000 }));
     this.directory.addAddress(address);
-    await this.discover();
+    const missing = await this.discover([address]);
+    if (missing.length > 0) throw new Error(`could not learn the id of ${describeMissing(missing)}`);
   }
 
   /** A node that left the cluster for good (an added node discarded). */
@@ -87,29 +117,40 @@ export class SuiteFile {
    */
   unattributable: string | undefined;
 
-  /** Routes reach every node within about a second: retry until each node answered with its id. */
-  private async discover(): Promise<void> {
+  /**
+   * Why calls cannot all be told apart by node because some node never answered with its id in time,
+   * when that is so.
+   */
+  unidentified: string | undefined;
+
+  /**
+   * Routes reach every node within about a second: asks `nodes` until each answered with its id, or
+   * the deadline passed; answers the nodes still unnamed (none when nodes share one name: see
+   * `unattributable`).
+   */
+  private async discover(nodes: readonly string[]): Promise<DiscoveredNode[]> {
     let missing: DiscoveredNode[] = [];
     const learned = async () => {
-      const found = await discoverNodes(this.directory, `/r/${this.app}/discover`, (node) => this.node(node));
+      const pending = missing.length === 0 ? nodes : missing.map((gap) => gap.node);
+      const found = await discoverNodes(
+        this.directory,
+        `/r/${this.app}/discover`,
+        (node) => this.node(node),
+        pending,
+      );
       missing = found.filter((node) => node.id === undefined);
       const shared = missing.filter((node) => node.sharedWith !== undefined);
       if (missing.length > 0 && shared.length === missing.length) {
         this.unattributable = `nodes answer under one name, so calls cannot be told apart by node: ${shared
           .map((node) => `${node.node} as ${node.sharedWith?.id}, like ${node.sharedWith?.node}`)
           .join('; ')}`;
+        missing = [];
         return true;
       }
       return missing.length === 0;
     };
-    try {
-      await waitUntil('every node to answer with its id', learned, DISCOVERY_DEADLINE_MS, 100);
-    } catch (error) {
-      if (!(error instanceof WaitTimeout) || missing.length === 0) throw error;
-      throw new Error(
-        `could not learn the id of ${missing.map((node) => `${node.node} (${node.error})`).join(', ')}`,
-      );
-    }
+    await tryWaitUntil('every node to answer with its id', learned, DISCOVERY_DEADLINE_MS, 100);
+    return missing;
   }
 
   /** The node that served an answer, by its own word: its function's hostname, else its Fn-Node header. */
@@ -236,3 +277,7 @@ export function nodesPerRoute(records: readonly CallRecord[]): Map<string, Set<s
 
 export const sumOf = (counts: Record<string, number>) =>
   Object.values(counts).reduce((total, value) => total + value, 0);
+
+function describeMissing(missing: readonly DiscoveredNode[]): string {
+  return missing.map((node) => `${node.node} (${node.error})`).join(', ');
+}

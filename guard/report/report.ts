@@ -6,7 +6,7 @@
 
 import { boundText, formatMeasure } from '../../src/common/bound-check.js';
 import type { Component, PropertyId } from '../catalogue.js';
-import type { Check } from '../engine/checks.js';
+import { type Check, failedChecks } from '../engine/checks.js';
 import type { TopologyInfo } from '../topology/types.js';
 
 /**
@@ -53,7 +53,7 @@ export function overallVerdict(tests: readonly ReportedTest[]): Verdict {
 
 /** The check that decided a test: its first failed one, else its first. */
 function decidingCheck(test: ReportedTest): Check | undefined {
-  return test.checks.find((check) => !check.ok) ?? test.checks[0];
+  return failedChecks(test.checks)[0] ?? test.checks[0];
 }
 
 interface Row {
@@ -68,7 +68,7 @@ interface Row {
 function rows(report: GuardReport): Row[] {
   return report.tests.map((test) => {
     // A test that failed with every check passing failed for its reason (an error), not a check.
-    const failedCheck = test.checks.some((one) => !one.ok);
+    const failedCheck = failedChecks(test.checks).length > 0;
     const check =
       test.verdict === 'skipped' || (test.verdict === 'fail' && !failedCheck)
         ? undefined
@@ -78,7 +78,9 @@ function rows(report: GuardReport): Row[] {
       property: test.property,
       implicates: test.implicates,
       check: check?.name ?? test.reason ?? test.test,
-      measured: check ? formatMeasure(check.measured) : '',
+      measured: check
+        ? `${check.atLeast !== undefined ? 'at least ' : ''}${formatMeasure(check.measured)}`
+        : '',
       bound: check
         ? `${boundText(check.op, check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`
         : '',

@@ -4,6 +4,10 @@
 // Each answers when the operation is done (a killed node is gone, a started one answers /version).
 // POST /info answers the topology's current description: where an orchestrator replaced a node a
 // fault took down (Swarm), the next file must address the replacement, not what inject() handed out.
+// POST /ids answers the node ids files learned so far, and POST /ids/learned adds to them, so a file
+// asks only the nodes no earlier file could name (a busy node may take long to answer): a fault on a
+// node forgets what it was called, and restore forgets them all (an orchestrator may have replaced
+// nodes at the same addresses).
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,18 +23,30 @@ export interface FaultServer {
   close(): Promise<void>;
 }
 
-async function readJson(req: IncomingMessage): Promise<{ node?: unknown }> {
+/** Node address -> every id it answered with. */
+export type KnownIds = Record<string, string[]>;
+
+function isKnownIds(value: unknown): value is KnownIds {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.values(value).every((ids) => Array.isArray(ids) && ids.every((id) => typeof id === 'string'))
+  );
+}
+
+async function readJson(req: IncomingMessage): Promise<{ node?: unknown; ids?: unknown }> {
   let text = '';
   for await (const chunk of req) {
     text += chunk;
     if (text.length > 10_000) throw new Error('body too large');
   }
-  return text === '' ? {} : (JSON.parse(text) as { node?: unknown });
+  return text === '' ? {} : (JSON.parse(text) as { node?: unknown; ids?: unknown });
 }
 
 export async function serveFaults(topology: Topology): Promise<FaultServer> {
   const token = randomBytes(16).toString('hex');
   let url = '';
+  const knownIds = new Map<string, string[]>();
   const server = createServer((req, res) => {
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -44,7 +60,15 @@ export async function serveFaults(topology: Topology): Promise<FaultServer> {
           await topology.refresh?.();
           return reply(200, { ...topology.info, controlUrl: url });
         }
+        if (op === 'ids') return reply(200, { ids: Object.fromEntries(knownIds) });
+        if (op === 'ids/learned') {
+          if (!isKnownIds(body.ids))
+            return reply(400, { error: 'body must be {"ids":{"host:port":["id"]}}' });
+          for (const [node, ids] of Object.entries(body.ids)) if (ids.length > 0) knownIds.set(node, ids);
+          return reply(200, {});
+        }
         if (op === 'restore') {
+          knownIds.clear();
           await topology.restore();
           return reply(200, {});
         }
@@ -56,6 +80,7 @@ export async function serveFaults(topology: Topology): Promise<FaultServer> {
         const fault = topology.faults[op as (typeof NODE_OPS)[number]];
         if (!fault) return reply(501, { error: `this topology cannot ${op} a node` });
         if (typeof body.node !== 'string') return reply(400, { error: 'body must be {"node":"host:port"}' });
+        knownIds.delete(body.node);
         await fault(body.node);
         return reply(200, {});
       } catch (error) {
@@ -104,4 +129,7 @@ export class FaultClient implements Required<Faults> {
   add = async () => (await this.#call('add')) as AddedNode;
   restore = async () => void (await this.#call('restore'));
   info = async () => (await this.#call('info')) as TopologyInfo;
+  /** The node ids earlier files learned, by node address. */
+  knownIds = async () => ((await this.#call('ids')) as { ids: KnownIds }).ids;
+  rememberIds = async (ids: KnownIds) => void (await this.#call('ids/learned', { ids }));
 }

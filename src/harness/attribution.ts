@@ -36,6 +36,11 @@ export class NodeDirectory {
     return previous !== undefined && previous !== address ? previous : undefined;
   }
 
+  /** Every id `address` is known by (a node may answer with a header name and a function hostname). */
+  idsOf(address: string): string[] {
+    return [...this.#addressById].filter(([, known]) => known === address).map(([id]) => id);
+  }
+
   idOf(address: string): string | undefined {
     for (const [id, known] of this.#addressById) if (known === address) return id;
     return undefined;

@@ -21,17 +21,17 @@ export interface DiscoveredNode {
 const DISCOVERY_MAX = 100;
 const DISCOVERY_LOOPS = 1;
 
+/** Learns the ids of `nodes` (by default every address of the directory) and registers them. */
 export async function discoverNodes(
   directory: NodeDirectory,
   route: string,
   clientFor: (node: string) => FnClient,
+  nodes: readonly string[] = directory.addresses,
 ): Promise<DiscoveredNode[]> {
   const executions = await Promise.all(
-    directory.addresses.map((node) =>
-      execute(clientFor(node), route, primesQuery(DISCOVERY_MAX, DISCOVERY_LOOPS)),
-    ),
+    nodes.map((node) => execute(clientFor(node), route, primesQuery(DISCOVERY_MAX, DISCOVERY_LOOPS))),
   );
-  return directory.addresses.map((node, index): DiscoveredNode => {
+  return nodes.map((node, index): DiscoveredNode => {
     const execution = executions[index]!;
     const reachable = execution.status !== undefined;
     const id = execution.hostname ?? execution.nodeHeader;

@@ -12,7 +12,7 @@ describe('a burst of 100 concurrent calls to a cold fast route', () => {
   guard.test('queues behind a few containers per node', async ({ suite, judge, skip, bounds }) => {
     const measured = await burst(suite, '/fast', 5);
     const { counters } = measured;
-    if (counters.unmeasurable) skip(counters.unmeasurable);
+    if (counters.unmeasurable) skip(counters.unmeasurable, measured.context);
     judge(
       [...herdChecks(bounds, counters.counts, measured.succeeded, measured.calls), ...counters.agreement],
       measured.context,

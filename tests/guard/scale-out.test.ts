@@ -11,7 +11,7 @@ describe('a burst of 100 concurrent calls to a cold slow route', () => {
   guard.test('scales out on every node that got calls', async ({ suite, judge, skip, bounds }) => {
     const measured = await burst(suite, '/slow', 1000);
     const { counters } = measured;
-    if (counters.unmeasurable) skip(counters.unmeasurable);
+    if (counters.unmeasurable) skip(counters.unmeasurable, measured.context);
     judge(
       [...scaleOutChecks(bounds, counters.counts, measured.succeeded, measured.calls), ...counters.agreement],
       measured.context,

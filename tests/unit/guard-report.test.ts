@@ -46,6 +46,21 @@ function report(tests: ReportedTest[]): GuardReport {
 const STICKY = 'reaches one node';
 
 describe('guard report', () => {
+  it('decides a row by a check that failed for certain and writes a lower bound as one', () => {
+    const lost = '3 containers were gone before the engine could be asked whose they were';
+    const undecidedMinimum = {
+      ...atLeast('containers started on a:1', 2, required(10, 'scale out')),
+      atLeast: lost,
+    };
+    const exceededMaximum = {
+      ...atMost('containers started on b:1', 37, bounds.stampedeMaxPerNode),
+      atLeast: lost,
+    };
+    const table = verdictTable(report([reported('herd', 'queues', [undecidedMinimum, exceededMaximum])]));
+    expect(table).toContain('containers started on b:1: at least 37 <= 3');
+    expect(table).not.toContain('a:1');
+  });
+
   it('renders each test with its deciding check beside its bound, in text and Markdown', () => {
     const passing = reported('sticky', STICKY, stickinessChecks(bounds, { 'a:1': 100 }, 100));
     const failing = reported('balance', 'spreads', [

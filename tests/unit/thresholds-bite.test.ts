@@ -23,6 +23,7 @@ import {
   scaleOutChecks,
   spillChecks,
   stickinessChecks,
+  undecided,
 } from '../../guard/engine/checks.js';
 import { resolveSettings } from '../../guard/settings/resolve.js';
 
@@ -240,5 +241,46 @@ describe('recorded bad distributions fail the thresholds', () => {
   it('names the measured value, the bound and the reason in the report', () => {
     const report = checkReport(herdChecks(bounds, routeCounts([[100, 100, 0]]), 100, 100));
     expect(report).toMatch(/^FAIL containers started on n1: measured 100, bound <= 10 \(.*herd.*\)$/m);
+  });
+});
+
+describe('counts that are lower bounds (containers gone before the engine could say whose)', () => {
+  const LOST = '8 containers were gone before the engine could be asked whose they were';
+  /** Per node: [received, started], counted from the engine with LOST containers unattributed. */
+  const lowerCounts = (counts: Array<[number, number]>): Record<string, NodeRouteCounts> =>
+    Object.fromEntries(
+      counts.map(([received, started], index) => [
+        NODES[index] as string,
+        { received, started, hot: Math.max(0, received - started), startedAtLeast: LOST },
+      ]),
+    );
+
+  it('fail a maximum they already exceed: a stampede losing containers is still a stampede', () => {
+    const checks = herdChecks(bounds, lowerCounts([[100, 37]]), 100, 100);
+    expectFails(checks, 'containers started on n1');
+    expect(checkReport(checks)).toContain('measured at least 37, bound <= 10');
+  });
+
+  it('decide nothing within a maximum: neither a failure nor a pass', () => {
+    const checks = herdChecks(bounds, lowerCounts([[100, 4]]), 100, 100);
+    expectPasses(checks);
+    const open = checks.filter(undecided).map((check) => check.name);
+    expect(open).toEqual(['containers started on n1']);
+    expect(checkReport(checks)).toContain('??   containers started on n1: measured at least 4');
+  });
+
+  it('pass a minimum they already meet, and leave one they fall short of undecided', () => {
+    const met = scaleOutChecks(bounds, lowerCounts([[100, 12]]), 100, 100);
+    expectPasses(met);
+    expect(met.filter(undecided)).toEqual([]);
+    const short = scaleOutChecks(bounds, lowerCounts([[100, 5]]), 100, 100);
+    expectPasses(short);
+    expect(short.filter(undecided).map((check) => check.name)).toEqual(['containers started on n1']);
+  });
+
+  it('leave exact counts as they were: the same 4 containers pass', () => {
+    const exact = herdChecks(bounds, routeCounts([[100, 4, 96]]), 100, 100);
+    expectPasses(exact);
+    expect(exact.filter(undecided)).toEqual([]);
   });
 });
