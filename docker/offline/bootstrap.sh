@@ -15,6 +15,8 @@
 # name (node:20-bookworm-slim): for machines with a registry, such as GitHub Actions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=docker/offline/image-tree.sh
+. docker/offline/image-tree.sh
 
 DOCKERD_LOG=${FNGUARD_DOCKERD_LOG:-/var/log/fnguard-dockerd.log}
 ENGINE_DEADLINE_S=${FNGUARD_ENGINE_DEADLINE_S:-30}
@@ -74,58 +76,6 @@ ensure_engine() {
 
 image_label() { docker image inspect --format "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null || true; }
 
-# Copies files or folders into the image tree $root at their real paths (the tree has Debian's merged
-# /usr layout, so /lib/... and /usr/lib/... are one), and keeps the name a symlink gave them.
-copy_into() {
-  local root=$1
-  shift
-  local file real dir
-  for file in "$@"; do
-    [ -e "$file" ] || continue
-    real=$(readlink -f "$file")
-    dir=$(readlink -f "$(dirname "$file")")
-    mkdir -p "$root$(dirname "$real")" "$root$dir"
-    if [ -d "$real" ]; then
-      mkdir -p "$root$real"
-      cp -a "$real/." "$root$real/"
-    else
-      cp -a "$real" "$root$real"
-    fi
-    if [ "$dir/$(basename "$file")" != "$real" ]; then ln -sfn "$real" "$root$dir/$(basename "$file")"; fi
-  done
-}
-
-# An empty image tree with Debian's merged /usr layout.
-new_tree() {
-  local root
-  root=$(mktemp -d "$WORK/tree.XXXX")
-  chmod 755 "$root"
-  mkdir -p "$root/usr/bin" "$root/usr/lib" "$root/usr/lib64" "$root/usr/sbin"
-  ln -s usr/bin "$root/bin"
-  ln -s usr/lib "$root/lib"
-  ln -s usr/lib64 "$root/lib64"
-  ln -s usr/sbin "$root/sbin"
-  echo "$root"
-}
-
-# The shared libraries `ldd` lists for the given binaries, plus the dynamic loader.
-libraries_of() {
-  ldd "$@" 2>/dev/null | awk '/=> \//{print $3} /^[[:space:]]*\//{print $1}' | sort -u
-}
-
-# The name-service pieces every image needs so getpwuid() and DNS lookups of container names work.
-add_system_files() {
-  local root=$1 extra_users=$2
-  mkdir -p "$root/etc" "$root/tmp"
-  chmod 1777 "$root/tmp"
-  printf 'root:x:0:0:root:/root:/bin/false\n%snobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
-    "$extra_users" >"$root/etc/passwd"
-  sed -E 's/^([^:]+):x:([0-9]+):.*/\1:x:\2:/' "$root/etc/passwd" >"$root/etc/group"
-  printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
-  copy_into "$root" /lib/x86_64-linux-gnu/libnss_files.so.2 /lib/x86_64-linux-gnu/libnss_dns.so.2 \
-    /lib/x86_64-linux-gnu/libresolv.so.2
-}
-
 build_node_base() {
   local node version
   node=$(command -v node)
@@ -135,7 +85,7 @@ build_node_base() {
     return
   fi
   local root
-  root=$(new_tree)
+  root=$(new_tree "$WORK")
   mkdir -p "$root/usr/local/bin"
   cp "$(readlink -f "$node")" "$root/usr/local/bin/node"
   # shellcheck disable=SC2046
@@ -182,7 +132,7 @@ build_postgres_base() {
     return
   fi
   local pgroot=/usr/lib/postgresql/${version%%.*} root
-  root=$(new_tree)
+  root=$(new_tree "$WORK")
   mkdir -p "$root$pgroot"
   cp -a "$native/." "$root$pgroot/"
   copy_into "$root" /usr/share/zoneinfo /bin/bash
