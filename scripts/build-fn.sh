@@ -110,12 +110,13 @@ fi
 say "built fnserver in $((SECONDS - started))s ($(du -h "$work/fnserver" | cut -f1))"
 
 # --- image tree ----------------------------------------------------------------------------------
-root=$(new_tree "$work")
+root=$(new_tree "$work") || die "cannot make an image tree under $work"
 mkdir -p "$root/usr/local/bin" "$root/app/data"
 cp "$work/fnserver" "$root/usr/local/bin/fnserver"
 # The libraries the binary loads (libsqlite3, libc, libm, ...) and the dynamic loader, from this host.
-if ldd "$work/fnserver" | grep -q 'not found'; then
-  die "fnserver needs a library this host lacks: $(ldd "$work/fnserver" | grep 'not found')"
+linked=$(ldd "$work/fnserver") || die "ldd cannot read $work/fnserver"
+if grep -q 'not found' <<<"$linked"; then
+  die "fnserver needs a library this host lacks: $(grep 'not found' <<<"$linked")"
 fi
 # shellcheck disable=SC2046
 copy_into "$root" $(libraries_of "$work/fnserver")

@@ -85,7 +85,7 @@ build_node_base() {
     return
   fi
   local root
-  root=$(new_tree "$WORK")
+  root=$(new_tree "$WORK") || { echo "bootstrap: cannot make an image tree under $WORK" >&2; exit 1; }
   mkdir -p "$root/usr/local/bin"
   cp "$(readlink -f "$node")" "$root/usr/local/bin/node"
   # shellcheck disable=SC2046
@@ -132,7 +132,7 @@ build_postgres_base() {
     return
   fi
   local pgroot=/usr/lib/postgresql/${version%%.*} root
-  root=$(new_tree "$WORK")
+  root=$(new_tree "$WORK") || { echo "bootstrap: cannot make an image tree under $WORK" >&2; exit 1; }
   mkdir -p "$root$pgroot"
   cp -a "$native/." "$root$pgroot/"
   copy_into "$root" /usr/share/zoneinfo /bin/bash

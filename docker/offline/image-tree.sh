@@ -27,7 +27,10 @@ copy_into() {
 # An empty image tree with Debian's merged /usr layout, in a new folder under $1.
 new_tree() {
   local root
-  root=$(mktemp -d "$1/tree.XXXX")
+  # Called as $(new_tree DIR), where errexit does not reach: a failure must not leave an empty name
+  # that the caller would take for the host's root.
+  root=$(mktemp -d "$1/tree.XXXX") || return 1
+  [ -n "$root" ] || return 1
   chmod 755 "$root"
   mkdir -p "$root/usr/bin" "$root/usr/lib" "$root/usr/lib64" "$root/usr/sbin"
   ln -s usr/bin "$root/bin"

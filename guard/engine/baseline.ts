@@ -46,7 +46,7 @@ interface ReportShape {
   schema?: unknown;
   startedAt?: unknown;
   commit?: unknown;
-  tests?: Array<{ property?: unknown; test?: unknown; checks?: Array<Partial<Check>> }>;
+  tests?: Array<{ property?: unknown; test?: unknown; verdict?: unknown; checks?: Array<Partial<Check>> }>;
 }
 
 /** Reads a report written by an earlier run; throws naming the file and what is wrong with it. */
@@ -64,8 +64,12 @@ export function parseBaseline(path: string, text: string): Baseline {
   const measures = new Map<string, BaselineMeasure>();
   for (const test of report.tests) {
     if (typeof test?.property !== 'string' || typeof test.test !== 'string') continue;
+    // A skipped test's checks decided nothing (a lower bound left it open): no baseline for them.
+    if (test.verdict === 'skipped') continue;
     for (const check of Array.isArray(test.checks) ? test.checks : []) {
       const { name, measured, op, kind } = check;
+      // A lower bound is not the value a later run may be held to.
+      if (check.atLeast !== undefined) continue;
       // Reports before measure kinds (schema 1) say nothing of what may be compared: nothing is.
       if (typeof name !== 'string' || typeof measured !== 'number' || (op !== '<=' && op !== '>=')) continue;
       if (kind === undefined || kind === 'own') continue;

@@ -25,6 +25,8 @@ import type { TopologyInfo } from '../topology/types.js';
  * an earlier file's burst (hundreds of containers on an Fn server) may take tens of seconds.
  */
 export const DISCOVERY_DEADLINE_MS = 60_000;
+/** A node the test just added and saw online: it answers at once, inside the test's own timeout. */
+const ADDED_NODE_DEADLINE_MS = 15_000;
 const CALL_TIMEOUT_MS = 30_000;
 
 export type RouteSpec = RouteBody['route'] & { path: string };
@@ -61,8 +63,9 @@ export class SuiteFile {
 
   /**
    * Creates the file's app and its discovery route, and learns the id of every node the run's memory
-   * cannot name. Nodes that do not answer with an id in time leave the file open, named in
-   * `unidentified` (the properties judged by node skip with it); none answering is a setup failure.
+   * cannot name. A node that answers its discovery call without naming itself leaves the file open,
+   * named in `unidentified` (the properties judged by node skip with it); a node that cannot be
+   * reached, or fails the call, until the deadline is the file's setup failure.
    */
   static async open(info: TopologyInfo, name: string, memory?: NodeIdMemory): Promise<SuiteFile> {
     const app = `${info.appPrefix}-${name}`;
@@ -80,16 +83,19 @@ export class SuiteFile {
       for (const node of file.nodes) for (const id of known[node] ?? []) file.directory.register(id, node);
       const unknown = file.nodes.filter((node) => file.directory.idsOf(node).length === 0);
       if (unknown.length === 0) return file;
-      const missing = await file.discover(unknown);
-      if (missing.length === file.nodes.length && file.unattributable === undefined)
-        throw new Error(`could not learn the id of any node: ${describeMissing(missing)}`);
-      if (missing.length > 0 && file.unattributable === undefined) {
-        file.unidentified = `could not learn the id of ${describeMissing(missing)} within ${DISCOVERY_DEADLINE_MS / 1000} s, so calls cannot all be told apart by node`;
+      const missing = await file.discover(unknown, DISCOVERY_DEADLINE_MS);
+      const failed = missing.filter((node) => !node.anonymous);
+      if (failed.length > 0) throw new Error(`could not learn the id of ${describeMissing(failed)}`);
+      if (missing.length > 0) {
+        file.unidentified = `${describeMissing(missing)}, so calls cannot all be told apart by node`;
       }
-      const learned = unknown.filter((node) => !missing.some((gap) => gap.node === node));
-      await memory?.rememberIds(
-        Object.fromEntries(learned.map((node) => [node, file.directory.idsOf(node)])),
-      );
+      // Nodes that share a name are asked again by every file, which finds them out again.
+      if (file.unattributable === undefined) {
+        const learned = unknown.filter((node) => !missing.some((gap) => gap.node === node));
+        await memory?.rememberIds(
+          Object.fromEntries(learned.map((node) => [node, file.directory.idsOf(node)])),
+        );
+      }
     } catch (error) {
       await file.close();
       throw error;
@@ -101,8 +107,11 @@ export class SuiteFile {
   async addNode(address: string, url: string): Promise<void> {
     this.nodeClients.set(address, new FnClient(url, { timeoutMs: 10_000 }));
     this.directory.addAddress(address);
-    const missing = await this.discover([address]);
+    const attributable = this.unattributable === undefined;
+    const missing = await this.discover([address], ADDED_NODE_DEADLINE_MS);
     if (missing.length > 0) throw new Error(`could not learn the id of ${describeMissing(missing)}`);
+    // Judging on would put its calls on another node's account.
+    if (attributable && this.unattributable !== undefined) throw new Error(this.unattributable);
   }
 
   /** A node that left the cluster for good (an added node discarded). */
@@ -117,18 +126,15 @@ export class SuiteFile {
    */
   unattributable: string | undefined;
 
-  /**
-   * Why calls cannot all be told apart by node because some node never answered with its id in time,
-   * when that is so.
-   */
+  /** Why calls cannot all be told apart by node because some node answers without a name. */
   unidentified: string | undefined;
 
   /**
    * Routes reach every node within about a second: asks `nodes` until each answered with its id, or
-   * the deadline passed; answers the nodes still unnamed (none when nodes share one name: see
-   * `unattributable`).
+   * the deadline passed, or every node still unnamed answered without a name (asking again changes
+   * nothing); answers the nodes still unnamed (none when nodes share one name: see `unattributable`).
    */
-  private async discover(nodes: readonly string[]): Promise<DiscoveredNode[]> {
+  private async discover(nodes: readonly string[], deadlineMs: number): Promise<DiscoveredNode[]> {
     let missing: DiscoveredNode[] = [];
     const learned = async () => {
       const pending = missing.length === 0 ? nodes : missing.map((gap) => gap.node);
@@ -147,9 +153,9 @@ export class SuiteFile {
         missing = [];
         return true;
       }
-      return missing.length === 0;
+      return missing.every((node) => node.anonymous);
     };
-    await tryWaitUntil('every node to answer with its id', learned, DISCOVERY_DEADLINE_MS, 100);
+    await tryWaitUntil('every node to answer with its id', learned, deadlineMs, 100);
     return missing;
   }
 

@@ -29,6 +29,7 @@ export interface RouteCounters {
 async function engineStarts(
   suite: SuiteFile,
   route: string,
+  lostBefore: number,
 ): Promise<{ started: Record<string, number>; lost: number } | { unmeasurable: string }> {
   const engine = suite.engine;
   if (engine === undefined) return { unmeasurable: 'no engine to watch' };
@@ -46,18 +47,23 @@ async function engineStarts(
       unmeasurable: `the engine ran containers of ${route} as ${[...unclaimed].join(', ')}, which no node answered as: cannot tell which node started them`,
     };
   }
-  return { started, lost: engine.lost };
+  return { started, lost: engine.lost - lostBefore };
 }
 
+/**
+ * The route's counts per node. `lostBefore` is the engine's lost count before the route's calls
+ * (`suite.engine?.lost`): only containers lost since can be the route's.
+ */
 export async function routeCounters(
   suite: SuiteFile,
   path: string,
   records: readonly CallRecord[],
+  lostBefore = 0,
 ): Promise<RouteCounters> {
   const route = `${suite.app}${path}`;
   const received = callsPerNode(records, suite.nodes);
   const withStats = suite.info.capabilities.nodeStats;
-  const engine = suite.info.capabilities.engineEvents ? await engineStarts(suite, route) : undefined;
+  const engine = suite.info.capabilities.engineEvents ? await engineStarts(suite, route, lostBefore) : undefined;
   if (engine !== undefined && 'unmeasurable' in engine && !withStats) {
     return {
       counts: {},

@@ -29,7 +29,16 @@ export interface Placement {
 /** Answers without a node name after which a placement stops: the nodes do not name themselves. */
 const ANONYMOUS_PROBE = 20;
 
-export async function placement(suite: SuiteFile, paths: readonly string[]): Promise<Placement> {
+/**
+ * Where each path goes. `retry` asks each failed path once more after the pass; a measurement that
+ * must see a single failure (a connection an earlier request poisoned fails the next call on it)
+ * turns it off.
+ */
+export async function placement(
+  suite: SuiteFile,
+  paths: readonly string[],
+  { retry = true }: { retry?: boolean } = {},
+): Promise<Placement> {
   const nodeOf = new Map<string, string>();
   const failures = new Map<string, string>();
   let anonymous = 0;
@@ -53,16 +62,17 @@ export async function placement(suite: SuiteFile, paths: readonly string[]): Pro
   // A call can fail for reasons that say nothing of where the balancer sends its path (a node slow to
   // answer on a loaded machine): each failed path is asked once more, after the pass. A balancer that
   // really leaves a path unserved fails it both times.
-  const failedOnce = [...failures.keys()];
+  const failedOnce = retry ? [...failures.keys()] : [];
   await forEachBounded(failedOnce, PLACEMENT_CONCURRENCY, place);
   return { nodeOf, failures, anonymous, recovered: failedOnce.length - failures.size };
 }
 
-/** The first few failed paths with what came back, for a verdict's details. */
+/** What failed, and what a second call placed, for a verdict's details. */
 export function placementFailures(measured: Placement, limit = 5): string[] {
-  return [...measured.failures]
-    .slice(0, limit)
-    .map(([path, answer]) => `${path}: no placement, twice (${answer})`);
+  return [
+    ...(measured.recovered > 0 ? [`${measured.recovered} paths failed once and were placed when asked again`] : []),
+    ...[...measured.failures].slice(0, limit).map(([path, answer]) => `${path}: no placement (${answer})`),
+  ];
 }
 
 /** Why placement cannot be measured here, or undefined when it can. */

@@ -14,6 +14,7 @@ import type { Reporter, TestCase, TestModule, TestSuite, Vitest } from 'vitest/n
 import { JUnitReporter } from 'vitest/reporters';
 import { PROPERTIES, type PropertyId } from '../catalogue.js';
 import { readBaseline } from '../engine/baseline.js';
+import { failedChecks } from '../engine/checks.js';
 import type { GuardMeta } from '../engine/property.js';
 import '../run/context.js';
 import { JUNIT_FILE, reportFile } from '../run/report-files.js';
@@ -57,7 +58,7 @@ function reportTest(test: TestCase, property: PropertyId): ReportedTest | undefi
     case 'passed':
       return { ...base, verdict: 'pass' };
     case 'failed': {
-      const failedCheck = base.checks.some((check) => !check.ok);
+      const failedCheck = failedChecks(base.checks).length > 0;
       const error = result.errors[0]?.message?.split('\n')[0];
       return { ...base, verdict: 'fail', ...(failedCheck || !error ? {} : { reason: error }) };
     }

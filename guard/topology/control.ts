@@ -58,6 +58,8 @@ export async function serveFaults(topology: Topology): Promise<FaultServer> {
         const body = await readJson(req);
         if (op === 'info') {
           await topology.refresh?.();
+          // An orchestrator may have replaced a node without a fault: its old address is forgotten.
+          for (const node of knownIds.keys()) if (!topology.info.nodes.includes(node)) knownIds.delete(node);
           return reply(200, { ...topology.info, controlUrl: url });
         }
         if (op === 'ids') return reply(200, { ids: Object.fromEntries(knownIds) });

@@ -7,13 +7,20 @@
 // headers, and its answer goes back as 200 with the user's status in Fn-Http-Status and the user's
 // headers as Fn-Http-H-<name>. Any other status tells the runner the container is broken.
 import { chmodSync, fstatSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type ServerResponse,
+  validateHeaderName,
+  validateHeaderValue,
+} from 'node:http';
 import { basename, dirname, join } from 'node:path';
 import type { HeaderMap } from '../common/framing/http1.js';
 import type { FnRequest, FnResponse } from './fdk.js';
 
 /** A call's body at most: a larger one is refused before the handler sees it. */
 export const MAX_CALL_BODY_BYTES = 16 * 1024 * 1024;
+const MAX_SOCKET_PATH_BYTES = 107;
 const GATEWAY_PREFIX = 'fn-http-h-';
 
 /** The socket path of FN_LISTENER, or an error naming what is wrong with it. */
@@ -61,22 +68,48 @@ export function callAnswerHeaders(response: FnResponse, httpTrigger: boolean): R
   return headers;
 }
 
+/** The body, or undefined once it outgrew the limit (the rest is read and dropped, not buffered). */
 function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_CALL_BODY_BYTES) {
-        request.destroy();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= MAX_CALL_BODY_BYTES) chunks.push(chunk);
+      else chunks.length = 0;
     });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('end', () => resolve(size <= MAX_CALL_BODY_BYTES ? Buffer.concat(chunks) : undefined));
     request.on('error', reject);
   });
+}
+
+/** The headers HTTP can carry; a function's header that it cannot is dropped and logged. */
+function sendableHeaders(headers: Record<string, string>): Record<string, string> {
+  const sendable: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+      sendable[name] = value;
+    } catch (error) {
+      process.stderr.write(`fdk: dropped header ${JSON.stringify(name)}: ${(error as Error).message}\n`);
+    }
+  }
+  return sendable;
+}
+
+/**
+ * Where to listen: beside the link, under a name that fits a unix socket address (108 bytes with
+ * its terminating zero; a longer one would be cut short without an error).
+ */
+export function socketPathBeside(link: string, pid: number): string {
+  const named = join(dirname(link), `fdk-${pid}-${basename(link)}`);
+  if (Buffer.byteLength(named) <= MAX_SOCKET_PATH_BYTES) return named;
+  const short = join(dirname(link), `.fdk${pid}`);
+  if (Buffer.byteLength(short) <= MAX_SOCKET_PATH_BYTES) return short;
+  throw new Error(
+    `FN_LISTENER's directory is too long for a unix socket path (${MAX_SOCKET_PATH_BYTES} bytes): ${dirname(link)}`,
+  );
 }
 
 /** True when stdin is a pipe or socket someone holds: its end means the caller is gone. */
@@ -101,44 +134,85 @@ export function serveHttpStream(
   fail: (message: string) => never,
 ): void {
   let link: string;
+  let socket: string;
   try {
     link = listenerPath(listener);
+    socket = socketPathBeside(link, process.pid);
   } catch (error) {
     fail((error as Error).message);
   }
-  const socket = join(dirname(link), `fdk-${process.pid}-${basename(link)}`);
-  const server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
+  let stopping = false;
+  const answer = (
+    response: ServerResponse,
+    status: number,
+    headers: Record<string, string>,
+    body: Buffer | string,
+  ) => {
+    // Once stopping, each answer closes its connection, so the server can close behind it.
+    if (stopping) response.shouldKeepAlive = false;
+    response.writeHead(status, headers).end(body);
+  };
+  const serveCall = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     if (request.method !== 'POST' || request.url !== '/call') {
-      response.writeHead(404, { 'Content-Type': 'text/plain' }).end('only POST /call is served\n');
+      answer(response, 404, { 'Content-Type': 'text/plain' }, 'only POST /call is served\n');
       return;
     }
-    const body = await readBody(request).catch(() => undefined);
+    const body = await readBody(request);
     if (body === undefined) {
-      // Not 200, 502 or 504: the runner treats the container as broken, which a runner's own size
+      // Not 200, 502 or 504: the runner takes the container for broken, which a runner's own size
       // limit makes unreachable in practice.
-      response.writeHead(413, { 'Content-Type': 'text/plain' }).end('call body too large\n');
+      response.shouldKeepAlive = false;
+      answer(
+        response,
+        413,
+        { 'Content-Type': 'text/plain' },
+        `call body over ${MAX_CALL_BODY_BYTES} bytes\n`,
+      );
       return;
     }
-    const call = { ...callRequest('POST', request.url, request.headersDistinct as HeaderMap), body };
-    const answer = await handle(call);
-    const httpTrigger = request.headers['fn-intent'] === 'httprequest';
-    response.writeHead(200, callAnswerHeaders(answer, httpTrigger)).end(Buffer.from(answer.body));
+    const headers = request.headersDistinct as HeaderMap;
+    const httpTrigger = headers['fn-intent']?.[0] === 'httprequest';
+    const result = await handle({ ...callRequest('POST', request.url, headers), body });
+    answer(response, 200, sendableHeaders(callAnswerHeaders(result, httpTrigger)), Buffer.from(result.body));
+  };
+  const server = createServer((request, response) => {
+    serveCall(request, response).catch((error: Error) => {
+      // A call the function could not read (a caller URL that is no URL): 502, the function failed
+      // this call and can take the next.
+      process.stderr.write(`fdk: call failed: ${error.message}\n`);
+      if (!response.headersSent)
+        answer(response, 502, { 'Content-Type': 'text/plain' }, `${error.message}\n`);
+      else response.destroy();
+    });
   });
+  // The runner keeps its connection for the container's life: never time it out from this side,
+  // where a close could cross the runner's next call on it.
+  server.keepAliveTimeout = 0;
   server.on('error', (error) => fail(`cannot serve ${socket}: ${error.message}`));
   rmSync(socket, { force: true });
   rmSync(link, { force: true });
   server.listen(socket, () => {
-    chmodSync(socket, 0o666);
-    symlinkSync(basename(socket), link);
+    try {
+      chmodSync(socket, 0o666);
+      symlinkSync(basename(socket), link);
+    } catch (error) {
+      fail(`cannot link ${link} to ${socket}: ${(error as Error).message}`);
+    }
     ready();
   });
-  // Node closes idle keep-alive connections on close (the runner holds one), and a busy one once its
-  // answer is written.
-  const stop = () => server.close(() => process.exit(0));
+  const stop = () => {
+    stopping = true;
+    server.close(() => {
+      rmSync(link, { force: true });
+      rmSync(socket, { force: true });
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   if (stdinIsHeld()) {
-    process.stdin.on('end', () => process.exit(0));
+    process.stdin.on('end', stop);
     process.stdin.resume();
   }
 }

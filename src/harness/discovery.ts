@@ -13,6 +13,8 @@ export interface DiscoveredNode {
   error: string | undefined;
   /** True when the node gave an HTTP answer at all, even an error. */
   reachable: boolean;
+  /** True when the call succeeded but the answer names no node: asking again will not change it. */
+  anonymous?: boolean;
   /** When it answered with the id another node answered with: that id and that node. */
   sharedWith?: { id: string; node: string };
   body: string;
@@ -43,6 +45,7 @@ export async function discoverNodes(
         id: undefined,
         error: 'the answer names no node: no "hostname" in the body and no Fn-Node header',
         reachable,
+        anonymous: true,
         body: execution.body,
       };
     }

@@ -13,9 +13,10 @@ describe('one route, sequential calls', () => {
   guard.test(
     'start one container per node that got them and are answered hot after the first',
     async ({ suite, judge, skip, bounds }) => {
+      const lostBefore = suite.engine?.lost ?? 0;
       await suite.createRoute({ path: '/primes', image: 'fnguard/primes', format: 'http' });
       const { records } = await suite.drive(['/primes'], CALLS, 1, '?max=1000&loops=1');
-      const counters = await routeCounters(suite, '/primes', records);
+      const counters = await routeCounters(suite, '/primes', records, lostBefore);
       if (counters.unmeasurable) skip(counters.unmeasurable, counters.context);
       judge(
         [...hotReuseChecks(bounds, counters.counts, CALLS), ...counters.agreement],

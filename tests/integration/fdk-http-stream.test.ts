@@ -142,6 +142,28 @@ describe('a function in http-stream', () => {
     await expect(call(link, { 'Fn-Call-Id': '01CRASH' })).rejects.toThrow();
   });
 
+  it('drops a header HTTP cannot carry, answers a call it cannot read 502, and a body over 16 MiB 413', async () => {
+    const { link } = await startFunction('hostile');
+    await waitUntil('lsnr.sock linked', () => linked(link), 5000);
+    const trigger = { 'Fn-Call-Id': '01TEST', 'Fn-Intent': 'httprequest', 'Fn-Http-Method': 'GET' };
+    const bad = await call(link, {
+      ...trigger,
+      'Fn-Http-Request-Url': 'http://lb/t/app/hostile?do=bad-header',
+    });
+    expect(bad.status).toBe(200);
+    expect(bad.headers['fn-http-h-x-good']).toBe('kept');
+    expect(bad.headers['fn-http-h-x-bad']).toBeUndefined();
+    expect((await call(link, { ...trigger, 'Fn-Http-Request-Url': 'http://[no' })).status).toBe(502);
+    const big = await call(link, { 'Fn-Call-Id': '01BIG' }, 'x'.repeat(16 * 1024 * 1024 + 1));
+    expect(big.status).toBe(413);
+    // And the function still serves the next call.
+    const next = await call(link, {
+      ...trigger,
+      'Fn-Http-Request-Url': 'http://lb/t/app/hostile?do=headers',
+    });
+    expect(next.headers['fn-http-status']).toBe('200');
+  });
+
   it('ends on SIGTERM, and when the stdin it was given ends', async () => {
     const first = await startFunction('echo');
     await waitUntil('lsnr.sock linked', () => linked(first.link), 5000);

@@ -2,7 +2,12 @@
 // call carries the caller's method, URL and headers as Fn-Http-*, and the handler's status and headers
 // go back inside a 200; a call invoked by id is the request as it came.
 import { describe, expect, it } from 'vitest';
-import { callAnswerHeaders, callRequest, listenerPath } from '../../src/functions/http-stream.js';
+import {
+  callAnswerHeaders,
+  callRequest,
+  listenerPath,
+  socketPathBeside,
+} from '../../src/functions/http-stream.js';
 
 describe('http-stream calls', () => {
   it("gives an HTTP trigger's handler the caller's method, URL (with its query) and headers", () => {
@@ -51,5 +56,12 @@ describe('http-stream calls', () => {
     for (const bad of [undefined, '', 'tcp://127.0.0.1:8080', 'unix:relative.sock', '/tmp/iofs/lsnr.sock']) {
       expect(() => listenerPath(bad)).toThrow(/FN_LISTENER/);
     }
+  });
+
+  it('listens under a name that fits a unix socket address, or says the directory is too long', () => {
+    expect(socketPathBeside('/tmp/iofs/lsnr.sock', 7)).toBe('/tmp/iofs/fdk-7-lsnr.sock');
+    const deep = `/${'d'.repeat(90)}/lsnr.sock`;
+    expect(socketPathBeside(deep, 1234)).toBe(`/${'d'.repeat(90)}/.fdk1234`);
+    expect(() => socketPathBeside(`/${'d'.repeat(120)}/lsnr.sock`, 1)).toThrow(/too long for a unix socket/);
   });
 });

@@ -118,6 +118,18 @@ describe('baseline comparison', () => {
     ).toBe(true);
   });
 
+  it('holds a later run to no lower bound, nor to anything a skipped test measured', () => {
+    const lost = '2 containers were gone before the engine could be asked whose they were';
+    const lower = { ...atMost('containers started on a:1', 2, bounds.stampedeMaxPerNode), atLeast: lost };
+    const skipped: ReportedTest = {
+      ...reported('herd', 'queues', [atMost('containers started on b:1', 1, bounds.stampedeMaxPerNode)]),
+      verdict: 'skipped',
+      reason: lost,
+    };
+    const baseline = baselineOf([reported('scale-out', 'scales', [lower]), skipped]);
+    expect(baseline.measures.size).toBe(0);
+  });
+
   it('allows the tolerance, in the direction of the bound', () => {
     const share = bounds.balanceMinNodeShare;
     const baseline = baselineOf([reported('balance', 'spreads', [atLeast('idlest node share', 0.9, share)])]);
