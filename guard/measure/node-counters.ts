@@ -63,7 +63,9 @@ export async function routeCounters(
   const route = `${suite.app}${path}`;
   const received = callsPerNode(records, suite.nodes);
   const withStats = suite.info.capabilities.nodeStats;
-  const engine = suite.info.capabilities.engineEvents ? await engineStarts(suite, route, lostBefore) : undefined;
+  const engine = suite.info.capabilities.engineEvents
+    ? await engineStarts(suite, route, lostBefore)
+    : undefined;
   if (engine !== undefined && 'unmeasurable' in engine && !withStats) {
     return {
       counts: {},

@@ -70,7 +70,9 @@ export async function placement(
 /** What failed, and what a second call placed, for a verdict's details. */
 export function placementFailures(measured: Placement, limit = 5): string[] {
   return [
-    ...(measured.recovered > 0 ? [`${measured.recovered} paths failed once and were placed when asked again`] : []),
+    ...(measured.recovered > 0
+      ? [`${measured.recovered} paths failed once and were placed when asked again`]
+      : []),
     ...[...measured.failures].slice(0, limit).map(([path, answer]) => `${path}: no placement (${answer})`),
   ];
 }
