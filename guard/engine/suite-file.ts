@@ -2,10 +2,10 @@
 // removed afterwards), clients for the balancer and the nodes, which node answered (node ids learned
 // by calling each node directly once, as the historic harness did, and remembered for the run by the
 // topology's control server, so a later file asks only nodes no earlier one could name; never the
-// balancer's word, since the balancer is under test), ways to drive calls, and what the nodes did for the routes the file
-// created: their own counters (GET /stats) and, where their functions run on an engine the suite can
-// see, the containers that engine ran (guard/engine-watch.ts; every route carries the FNG_ROUTE
-// variable in its config so its containers can be told apart).
+// balancer's word, since the balancer is under test), ways to drive calls, and what the nodes did for
+// the routes the file created: their own counters (GET /stats) and, where their functions run on an
+// engine the suite can see, the containers that engine ran (guard/measure/engine-watch.ts; every
+// route carries the FNG_ROUTE variable in its config so its containers can be told apart).
 
 import { tryWaitUntil } from '../../helpers/wait.js';
 import { forEachBounded } from '../../src/common/bounded.js';

@@ -2,7 +2,7 @@
 // spread round-robin, one container per call, everything on one node, a serial runner) and pass on a
 // healthy one: proof that no check is vacuous. Node checks must also pass where only the balancer is
 // at fault (a burst piled on one node, sequential calls sprayed), so a failure blames the right part.
-// tests/unit/guard-mutants.test.ts shows the same on live, deliberately broken balancers.
+// tests/integration/guard-bite.test.ts shows the same on live, deliberately broken balancers.
 import { describe, expect, it } from 'vitest';
 import {
   balanceChecks,
