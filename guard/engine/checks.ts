@@ -47,11 +47,19 @@ export function undecided(check: Check): boolean {
   return check.atLeast !== undefined && (check.op === '<=') === check.ok;
 }
 
+/** The measured value as reports write it: `37`, or `at least 37` for a lower bound. */
+export function measuredText(check: Pick<Check, 'measured' | 'atLeast'>): string {
+  return `${check.atLeast !== undefined ? 'at least ' : ''}${formatMeasure(check.measured)}`;
+}
+
+/** The bound as reports write it: `<= 10`, marked with the variable that set it when one did. */
+export function boundWithSource(check: Pick<Check, 'op' | 'bound' | 'overriddenBy'>): string {
+  return `${boundText(check.op, check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`;
+}
+
 export function describeCheck(check: Check): string {
   const mark = undecided(check) ? '??  ' : check.ok ? 'ok  ' : 'FAIL';
-  const bound = `${boundText(check.op, check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`;
-  const measured = `${check.atLeast !== undefined ? 'at least ' : ''}${formatMeasure(check.measured)}`;
-  return `${mark} ${check.name}: measured ${measured}, bound ${bound} (${check.reason})`;
+  return `${mark} ${check.name}: measured ${measuredText(check)}, bound ${boundWithSource(check)} (${check.reason})`;
 }
 
 /** Checks that failed for certain: a lower bound fails only a maximum it already exceeds. */

@@ -4,9 +4,8 @@
 // property, the component it implicates, and the check that decided it (the first failed one, else the
 // first) with its measured value beside its bound, marked when an environment variable set the bound.
 
-import { boundText, formatMeasure } from '../../src/common/bound-check.js';
 import type { Component, PropertyId } from '../catalogue.js';
-import { type Check, failedChecks } from '../engine/checks.js';
+import { boundWithSource, type Check, failedChecks, measuredText } from '../engine/checks.js';
 import type { TopologyInfo } from '../topology/types.js';
 
 /**
@@ -78,12 +77,8 @@ function rows(report: GuardReport): Row[] {
       property: test.property,
       implicates: test.implicates,
       check: check?.name ?? test.reason ?? test.test,
-      measured: check
-        ? `${check.atLeast !== undefined ? 'at least ' : ''}${formatMeasure(check.measured)}`
-        : '',
-      bound: check
-        ? `${boundText(check.op, check.bound)}${check.overriddenBy ? ` (set by ${check.overriddenBy})` : ''}`
-        : '',
+      measured: check ? measuredText(check) : '',
+      bound: check ? boundWithSource(check) : '',
     };
   });
 }
