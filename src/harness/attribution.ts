@@ -41,9 +41,9 @@ export class NodeDirectory {
     return [...this.#addressById].filter(([, known]) => known === address).map(([id]) => id);
   }
 
+  /** The first id `address` answered with. */
   idOf(address: string): string | undefined {
-    for (const [id, known] of this.#addressById) if (known === address) return id;
-    return undefined;
+    return this.idsOf(address)[0];
   }
 
   /** The address of the node that reported `id`, if discovery learned it. */
