@@ -1,10 +1,10 @@
 // One datastore conformance suite run against both engines (SQLite in a temp file, Postgres on a fresh
 // database of the run's server), then what only one engine does: Postgres notifications across
 // connections, listener reconnect, concurrent migration, and a database outage on a dedicated server.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -13,10 +13,13 @@ import { freePort } from '../../helpers/ports.js';
 import { startPostgres } from '../../helpers/postgres.js';
 import { sampleRoute } from '../../helpers/sample-route.js';
 import { waitUntil } from '../../helpers/wait.js';
+import { ULID_PATTERN, ulid } from '../../src/common/ulid.js';
+import type { AppV2, Fn, Trigger } from '../../src/common/wire-v2.js';
 import {
   AlreadyExistsError,
   type Datastore,
   DatastoreUnavailableError,
+  InvalidReferenceError,
   NotFoundError,
   type RouteChange,
 } from '../../src/node/datastore/datastore.js';
@@ -41,6 +44,8 @@ interface TestDatabase {
   addVersion(version: number): Promise<void>;
   tableExists(name: string): Promise<boolean>;
   migrate(migrations: Migration[]): Promise<number[]>;
+  /** Runs SQL statements (no parameters) on a raw connection. */
+  exec(sql: string): Promise<void>;
   drop(): Promise<void>;
 }
 
@@ -76,10 +81,66 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** How the v2 records store their timestamps (and the API returns them). */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** A v2 app as the API would hand it to the datastore: id, timestamps and all. */
+function v2App(name: string, overrides: Partial<AppV2> = {}): AppV2 {
+  const now = new Date().toISOString();
+  return { id: ulid(), name, config: {}, created_at: now, updated_at: now, ...overrides };
+}
+
+function v2Fn(app: AppV2, name: string, overrides: Partial<Fn> = {}): Fn {
+  const now = new Date().toISOString();
+  return {
+    id: ulid(),
+    name,
+    app_id: app.id,
+    image: 'fnguard/echo',
+    memory: 128,
+    timeout: 30,
+    idle_timeout: 30,
+    config: {},
+    created_at: now,
+    updated_at: now,
+    ...overrides,
+  };
+}
+
+function v2Trigger(fn: Fn, name: string, source: string, overrides: Partial<Trigger> = {}): Trigger {
+  const now = new Date().toISOString();
+  return {
+    id: ulid(),
+    name,
+    app_id: fn.app_id,
+    fn_id: fn.id,
+    type: 'http',
+    source,
+    created_at: now,
+    updated_at: now,
+    ...overrides,
+  };
+}
+
+/** Expects `promise` to reject with an error of `type` and exactly `message`. */
+async function rejectsWith(
+  promise: Promise<unknown>,
+  type: new (...args: never[]) => Error,
+  message: string,
+): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(type);
+  expect((error as Error).message).toBe(message);
+}
+
 function sqliteEngine(): Engine {
   let dir = '';
   let count = 0;
   const raw = <T>(file: string, fn: (db: Database.Database) => T): T => {
+    mkdirSync(dirname(file), { recursive: true });
     const db = new Database(file);
     try {
       return fn(db);
@@ -123,6 +184,9 @@ function sqliteEngine(): Engine {
             db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name),
           ) !== undefined,
         migrate: async (migrations) => raw(file, (db) => migrateSqlite(db, migrations)),
+        exec: async (sql) => {
+          raw(file, (db) => db.exec(sql));
+        },
         drop: async () => undefined,
       };
     },
@@ -160,6 +224,10 @@ function postgresEngine(): Engine {
             async (client) => (await client.query('SELECT to_regclass($1) AS t', [name])).rows[0].t !== null,
           ),
         migrate: (migrations) => raw(url, (client) => migratePostgres(client, migrations)),
+        exec: (sql) =>
+          raw(url, async (client) => {
+            await client.query(sql);
+          }),
         drop: () => scratch.drop(),
       };
     },
@@ -406,6 +474,484 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
     // The real code now knows fewer versions than the database has.
     await expect(database.open()).rejects.toBeInstanceOf(SchemaTooNewError);
   });
+
+  it('migrates a version-2 database with apps and routes to 3: ids and timestamps backfilled, routes intact', async () => {
+    const old = await engine.create();
+    try {
+      expect(await old.migrate(MIGRATIONS.slice(0, 2))).toEqual([1, 2]);
+      await old.exec(`
+        INSERT INTO apps (name, config) VALUES ('first', '{"A":"1"}'), ('second', '{}'), ('third', '{}');
+        INSERT INTO routes (app_name, path, image, format, memory, timeout, idle_timeout, type, config, headers, cpus)
+        VALUES ('first', '/a', 'fnguard/echo', 'default', 128, 30, 30, 'sync', '{"R":"1"}', '{"X":["1","2"]}', '100m'),
+               ('first', '/b', 'fnguard/echo', 'http', 256, 60, 30, 'async', '{}', '{}', ''),
+               ('second', '/a', 'fnguard/echo', 'json', 128, 30, 30, 'sync', '{}', '{}', '');`);
+      const before = Date.now();
+      expect(await old.migrate([...MIGRATIONS])).toEqual([3]);
+      expect(await old.versions()).toEqual([1, 2, 3]);
+
+      const migrated = await old.open();
+      opened.push(migrated);
+      const apps = await migrated.listApps({ limit: 10 });
+      expect(apps.map((app) => app.name)).toEqual(['first', 'second', 'third']);
+      for (const app of apps) {
+        expect(app.id).toMatch(ULID_PATTERN);
+        expect(app.created_at).toMatch(TIMESTAMP);
+        expect(app.updated_at).toBe(app.created_at);
+        expect(Date.parse(app.created_at)).toBeGreaterThanOrEqual(before - 5000);
+        expect(app).not.toHaveProperty('annotations');
+        expect(app).not.toHaveProperty('syslog_url');
+      }
+      expect(new Set(apps.map((app) => app.id)).size).toBe(3);
+      expect(apps[0]!.config).toEqual({ A: '1' });
+      expect(await migrated.getApps()).toEqual([
+        { name: 'first', config: { A: '1' } },
+        { name: 'second', config: {} },
+        { name: 'third', config: {} },
+      ]);
+      expect(await migrated.getRoutes('first')).toEqual([
+        sampleRoute('first', '/a', { config: { R: '1' }, headers: { X: ['1', '2'] }, cpus: '100m' }),
+        sampleRoute('first', '/b', { format: 'http', memory: 256, timeout: 60, type: 'async' }),
+      ]);
+      expect((await migrated.getRoutes('second')).map((route) => route.path)).toEqual(['/a']);
+
+      // The backfilled apps take fns and triggers, and removing one still removes its routes.
+      const first = apps[0]!;
+      const fn = await migrated.insertFn(v2Fn(first, 'fn'));
+      await migrated.insertTrigger(v2Trigger(fn, 't', '/t'));
+      await migrated.removeApp('first');
+      expect(await migrated.getRoutes('first')).toEqual([]);
+      expect(await migrated.getFn(fn.id)).toBeUndefined();
+      expect((await migrated.getRoutes('second')).map((route) => route.path)).toEqual(['/a']);
+      // A v1 write after the migration still works, and its app gets a ULID.
+      await migrated.insertRoute(sampleRoute('fourth', '/r'));
+      expect((await migrated.getAppByName('fourth'))?.id).toMatch(ULID_PATTERN);
+    } finally {
+      await old.drop();
+    }
+  });
+
+  describe('Fn v2 records', () => {
+    it('gives apps written through v1 an id and timestamps, and bumps updated_at on a v1 update', async () => {
+      await store.insertApp({ name: 'v1', config: { A: '1' } });
+      await store.insertRoute(sampleRoute('v1-route', '/r'));
+      const app = (await store.getAppByName('v1'))!;
+      expect(app.id).toMatch(ULID_PATTERN);
+      expect(app.created_at).toMatch(TIMESTAMP);
+      expect(app.updated_at).toBe(app.created_at);
+      expect(app).toEqual({
+        id: app.id,
+        name: 'v1',
+        config: { A: '1' },
+        created_at: app.created_at,
+        updated_at: app.updated_at,
+      });
+      const routed = (await store.getAppByName('v1-route'))!;
+      expect(routed.id).toMatch(ULID_PATTERN);
+      expect(routed.created_at).toMatch(TIMESTAMP);
+      expect(routed.id).not.toBe(app.id);
+      expect(await store.getAppById(app.id)).toEqual(app);
+      // v1 answers keep their shape.
+      expect(await store.getApp('v1')).toEqual({ name: 'v1', config: { A: '1' } });
+
+      await sleep(5);
+      expect(await store.updateApp('v1', { B: '2' })).toEqual({ name: 'v1', config: { B: '2' } });
+      const updated = (await store.getAppById(app.id))!;
+      expect(updated.created_at).toBe(app.created_at);
+      expect(updated.updated_at).toMatch(TIMESTAMP);
+      expect(updated.updated_at > app.updated_at).toBe(true);
+      expect(updated.config).toEqual({ B: '2' });
+      // A route inserted into an existing app leaves the app as it was.
+      await store.insertRoute(sampleRoute('v1', '/r'));
+      expect(await store.getAppById(app.id)).toEqual(updated);
+    });
+
+    it('inserts, reads, updates and removes apps by id', async () => {
+      const plain = v2App('plain', { config: { A: '1' } });
+      expect(await store.insertAppV2(plain)).toEqual(plain);
+      const full = v2App('full', {
+        config: { B: '2' },
+        annotations: { 'example.com/key': { nested: [1, 'two', null] }, flag: true },
+        syslog_url: 'tcp://logs.example.com:514',
+        created_at: '2026-01-02T03:04:05.678Z',
+        updated_at: '2026-01-02T03:04:05.678Z',
+      });
+      expect(await store.insertAppV2(full)).toEqual(full);
+      expect(await store.getAppById(full.id)).toEqual(full);
+      expect(await store.getAppByName('full')).toEqual(full);
+      expect(await store.getAppById(plain.id)).toEqual(plain);
+      // Empty annotations and no syslog_url are omitted, as Fn's omitempty does.
+      expect(Object.keys((await store.getAppById(plain.id))!)).toEqual([
+        'id',
+        'name',
+        'config',
+        'created_at',
+        'updated_at',
+      ]);
+      expect(await store.getApp('full')).toEqual({ name: 'full', config: { B: '2' } });
+      expect(await store.getAppById('nope')).toBeUndefined();
+      expect(await store.getAppByName('nope')).toBeUndefined();
+
+      await rejectsWith(store.insertAppV2(v2App('full')), AlreadyExistsError, 'App already exists');
+      await rejectsWith(
+        store.insertAppV2(v2App('other', { id: full.id })),
+        AlreadyExistsError,
+        'App already exists',
+      );
+      await rejectsWith(
+        store.insertApp({ name: 'full', config: {} }),
+        AlreadyExistsError,
+        'App already exists',
+      );
+      expect(await store.getAppById(full.id)).toEqual(full);
+
+      // Update replaces config, annotations, syslog_url and updated_at; name and created_at stay.
+      const changed: AppV2 = {
+        ...full,
+        name: 'renamed',
+        config: { C: '3' },
+        annotations: {},
+        syslog_url: undefined,
+        created_at: '2030-01-01T00:00:00.000Z',
+        updated_at: '2026-02-03T04:05:06.789Z',
+      };
+      const updated = await store.updateAppV2(changed);
+      expect(updated).toEqual({
+        id: full.id,
+        name: 'full',
+        config: { C: '3' },
+        created_at: full.created_at,
+        updated_at: '2026-02-03T04:05:06.789Z',
+      });
+      expect(await store.getAppById(full.id)).toEqual(updated);
+      const annotated = await store.updateAppV2({
+        ...updated,
+        annotations: { a: 'b' },
+        syslog_url: 'udp://x:1',
+      });
+      expect(annotated.annotations).toEqual({ a: 'b' });
+      expect(annotated.syslog_url).toBe('udp://x:1');
+      await rejectsWith(store.updateAppV2(v2App('nope')), NotFoundError, 'App not found');
+
+      await store.removeAppById(full.id);
+      expect(await store.getAppById(full.id)).toBeUndefined();
+      expect(await store.getApp('full')).toBeUndefined();
+      await rejectsWith(store.removeAppById(full.id), NotFoundError, 'App not found');
+      expect((await store.listApps({ limit: 10 })).map((app) => app.name)).toEqual(['plain']);
+    });
+
+    it('lists apps in byte order of their names, after a name, filtered by name, at most limit', async () => {
+      const names = ['b', 'a_1', 'A', 'a-2', 'a', 'Zeta', 'é'];
+      for (const name of names) await store.insertAppV2(v2App(name));
+      const all = ['A', 'Zeta', 'a', 'a-2', 'a_1', 'b', 'é'];
+      expect((await store.listApps({ limit: 100 })).map((app) => app.name)).toEqual(all);
+      // Paging: each page starts after the last name of the one before.
+      const pages: string[][] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await store.listApps({ limit: 3, after });
+        if (page.length === 0) break;
+        pages.push(page.map((app) => app.name));
+        after = page.at(-1)!.name;
+      }
+      expect(pages).toEqual([['A', 'Zeta', 'a'], ['a-2', 'a_1', 'b'], ['é']]);
+      expect((await store.listApps({ limit: 10, after: 'a' })).map((app) => app.name)).toEqual([
+        'a-2',
+        'a_1',
+        'b',
+        'é',
+      ]);
+      expect((await store.listApps({ limit: 10, after: 'é' })).map((app) => app.name)).toEqual([]);
+      expect((await store.listApps({ limit: 10, name: 'a-2' })).map((app) => app.name)).toEqual(['a-2']);
+      expect(await store.listApps({ limit: 10, name: 'A-2' })).toEqual([]);
+      expect(await store.listApps({ limit: 10, name: 'b', after: 'b' })).toEqual([]);
+      expect(await store.listApps({ limit: 10, name: 'b', after: 'a' })).toHaveLength(1);
+    });
+
+    it('inserts, lists, updates and removes fns', async () => {
+      const app = await store.insertAppV2(v2App('app'));
+      const other = await store.insertAppV2(v2App('other'));
+      const fn = v2Fn(app, 'fn', {
+        image: 'fnguard/primes:1.2',
+        memory: 8192,
+        timeout: 300,
+        idle_timeout: 3600,
+        config: { DB: 'postgres://x', EMPTY: '' },
+        annotations: { 'fnproject.io/fn/invokeEndpoint': 'http://x/invoke/1', n: 2 },
+      });
+      expect(await store.insertFn(fn)).toEqual(fn);
+      expect(await store.getFn(fn.id)).toEqual(fn);
+      expect(await store.getFn('nope')).toBeUndefined();
+      const plain = v2Fn(app, 'plain');
+      expect(await store.insertFn(plain)).toEqual(plain);
+      expect(Object.keys((await store.getFn(plain.id))!)).not.toContain('annotations');
+      // The same name in another app is another fn.
+      const elsewhere = await store.insertFn(v2Fn(other, 'fn'));
+
+      await rejectsWith(
+        store.insertFn(v2Fn(app, 'fn')),
+        AlreadyExistsError,
+        'Fn with specified name already exists',
+      );
+      await rejectsWith(store.insertFn(v2Fn(app, 'fn', { app_id: ulid() })), NotFoundError, 'App not found');
+
+      for (const name of ['b', 'B', 'a-b', 'a_b']) await store.insertFn(v2Fn(app, name));
+      const names = ['B', 'a-b', 'a_b', 'b', 'fn', 'plain'];
+      expect((await store.listFns({ appId: app.id, limit: 100 })).map((f) => f.name)).toEqual(names);
+      expect((await store.listFns({ appId: other.id, limit: 100 })).map((f) => f.id)).toEqual([elsewhere.id]);
+      // Without an app: every fn.
+      expect((await store.listFns({ limit: 100 })).map((f) => f.name)).toEqual([
+        'B',
+        'a-b',
+        'a_b',
+        'b',
+        'fn',
+        'fn',
+        'plain',
+      ]);
+      expect((await store.listFns({ appId: app.id, limit: 2, after: 'a-b' })).map((f) => f.name)).toEqual([
+        'a_b',
+        'b',
+      ]);
+      expect(await store.listFns({ appId: app.id, name: 'fn', limit: 10 })).toEqual([fn]);
+      expect((await store.listFns({ name: 'fn', limit: 10 })).map((f) => f.app_id).sort()).toEqual(
+        [app.id, other.id].sort(),
+      );
+      expect(await store.listFns({ appId: ulid(), limit: 10 })).toEqual([]);
+
+      // Update replaces everything but name, app_id and created_at.
+      const changed: Fn = {
+        ...fn,
+        name: 'renamed',
+        app_id: other.id,
+        image: 'fnguard/echo:2',
+        memory: 256,
+        timeout: 60,
+        idle_timeout: 10,
+        config: { NEW: '1' },
+        annotations: {},
+        created_at: '2030-01-01T00:00:00.000Z',
+        updated_at: '2026-05-06T07:08:09.010Z',
+      };
+      const updated = await store.updateFn(changed);
+      expect(updated).toEqual({
+        id: fn.id,
+        name: 'fn',
+        app_id: app.id,
+        image: 'fnguard/echo:2',
+        memory: 256,
+        timeout: 60,
+        idle_timeout: 10,
+        config: { NEW: '1' },
+        created_at: fn.created_at,
+        updated_at: '2026-05-06T07:08:09.010Z',
+      });
+      expect(await store.getFn(fn.id)).toEqual(updated);
+      await rejectsWith(store.updateFn(v2Fn(app, 'ghost')), NotFoundError, 'Fn not found');
+
+      await store.removeFn(fn.id);
+      expect(await store.getFn(fn.id)).toBeUndefined();
+      await rejectsWith(store.removeFn(fn.id), NotFoundError, 'Fn not found');
+      expect(await store.getFn(elsewhere.id)).toEqual(elsewhere);
+    });
+
+    it('inserts, lists, updates and removes triggers', async () => {
+      const app = await store.insertAppV2(v2App('app'));
+      const other = await store.insertAppV2(v2App('other'));
+      const fn = await store.insertFn(v2Fn(app, 'fn'));
+      const fn2 = await store.insertFn(v2Fn(app, 'fn2'));
+      const foreign = await store.insertFn(v2Fn(other, 'fn'));
+
+      const trigger = v2Trigger(fn, 't', '/hello', {
+        annotations: { 'fnproject.io/trigger/httpEndpoint': 'x' },
+      });
+      expect(await store.insertTrigger(trigger)).toEqual(trigger);
+      expect(await store.getTrigger(trigger.id)).toEqual(trigger);
+      expect(await store.getTrigger('nope')).toBeUndefined();
+      expect(await store.getTriggerBySource(app.id, 'http', '/hello')).toEqual(trigger);
+      expect(await store.getTriggerBySource(app.id, 'http', '/nope')).toBeUndefined();
+      expect(await store.getTriggerBySource(other.id, 'http', '/hello')).toBeUndefined();
+
+      // Another fn of the app may reuse the name, not the source; another app may reuse the source.
+      const sameName = await store.insertTrigger(v2Trigger(fn2, 't', '/other'));
+      expect(Object.keys(sameName)).not.toContain('annotations');
+      await store.insertTrigger(v2Trigger(foreign, 't', '/hello'));
+      await rejectsWith(
+        store.insertTrigger(v2Trigger(fn2, 'u', '/hello')),
+        AlreadyExistsError,
+        'Trigger with the same type and source exists on this app',
+      );
+      await rejectsWith(
+        store.insertTrigger(v2Trigger(fn, 't', '/fresh')),
+        AlreadyExistsError,
+        'Trigger already exists',
+      );
+      await rejectsWith(
+        store.insertTrigger(v2Trigger(fn, 'u', '/fresh', { app_id: ulid() })),
+        NotFoundError,
+        'App not found',
+      );
+      await rejectsWith(
+        store.insertTrigger(v2Trigger(fn, 'u', '/fresh', { fn_id: ulid() })),
+        NotFoundError,
+        'Fn not found',
+      );
+      await rejectsWith(
+        store.insertTrigger(v2Trigger(foreign, 'u', '/fresh', { app_id: app.id })),
+        InvalidReferenceError,
+        'Invalid Fn ID - not owned by specified app',
+      );
+
+      for (const [name, source] of [
+        ['b', '/b'],
+        ['B', '/B'],
+        ['a-b', '/a-b'],
+      ] as const) {
+        await store.insertTrigger(v2Trigger(fn, name, source));
+      }
+      // Byte order of names; the two named "t" (on two fns) by id.
+      const listed = await store.listTriggers({ appId: app.id, limit: 100 });
+      expect(listed.map((t) => t.name)).toEqual(['B', 'a-b', 'b', 't', 't']);
+      expect(listed.slice(3).map((t) => t.id)).toEqual([trigger.id, sameName.id].sort());
+      expect(
+        (await store.listTriggers({ appId: app.id, fnId: fn.id, limit: 100 })).map((t) => t.name),
+      ).toEqual(['B', 'a-b', 'b', 't']);
+      expect(
+        (await store.listTriggers({ appId: app.id, fnId: fn2.id, limit: 100 })).map((t) => t.id),
+      ).toEqual([sameName.id]);
+      expect(
+        (await store.listTriggers({ appId: app.id, fnId: fn.id, limit: 2, after: 'B' })).map((t) => t.name),
+      ).toEqual(['a-b', 'b']);
+      expect(
+        (await store.listTriggers({ appId: app.id, name: 't', limit: 100 })).map((t) => t.id).sort(),
+      ).toEqual([trigger.id, sameName.id].sort());
+      expect(await store.listTriggers({ appId: app.id, fnId: fn.id, name: 't', limit: 100 })).toEqual([
+        trigger,
+      ]);
+      expect(await store.listTriggers({ appId: ulid(), limit: 100 })).toEqual([]);
+
+      // Update: the stored trigger of this id is replaced, its app and created_at stay.
+      const moved: Trigger = {
+        ...trigger,
+        name: 'moved',
+        fn_id: fn2.id,
+        source: '/moved',
+        annotations: {},
+        created_at: '2030-01-01T00:00:00.000Z',
+        updated_at: '2026-03-04T05:06:07.080Z',
+      };
+      const updated = await store.updateTrigger(moved);
+      expect(updated).toEqual({
+        id: trigger.id,
+        name: 'moved',
+        app_id: app.id,
+        fn_id: fn2.id,
+        type: 'http',
+        source: '/moved',
+        created_at: trigger.created_at,
+        updated_at: '2026-03-04T05:06:07.080Z',
+      });
+      expect(await store.getTrigger(trigger.id)).toEqual(updated);
+      expect(await store.getTriggerBySource(app.id, 'http', '/hello')).toBeUndefined();
+      await rejectsWith(
+        store.updateTrigger({ ...updated, source: '/other' }),
+        AlreadyExistsError,
+        'Trigger with the same type and source exists on this app',
+      );
+      await rejectsWith(
+        store.updateTrigger({ ...updated, name: 't' }),
+        AlreadyExistsError,
+        'Trigger already exists',
+      );
+      await rejectsWith(store.updateTrigger({ ...updated, fn_id: ulid() }), NotFoundError, 'Fn not found');
+      await rejectsWith(
+        store.updateTrigger({ ...updated, fn_id: foreign.id }),
+        InvalidReferenceError,
+        'Invalid Fn ID - not owned by specified app',
+      );
+      await rejectsWith(store.updateTrigger(v2Trigger(fn, 'x', '/x')), NotFoundError, 'Trigger not found');
+      expect(await store.getTrigger(trigger.id)).toEqual(updated);
+
+      await store.removeTrigger(trigger.id);
+      expect(await store.getTrigger(trigger.id)).toBeUndefined();
+      await rejectsWith(store.removeTrigger(trigger.id), NotFoundError, 'Trigger not found');
+      expect(await store.getTrigger(sameName.id)).toEqual(sameName);
+    });
+
+    it('removes with an app its routes, fns and triggers, and with an fn its triggers', async () => {
+      const setup = async (name: string) => {
+        const app = await store.insertAppV2(v2App(name));
+        await store.insertRoute(sampleRoute(name, '/r'));
+        const fns = [await store.insertFn(v2Fn(app, 'a')), await store.insertFn(v2Fn(app, 'b'))];
+        const triggers = [
+          await store.insertTrigger(v2Trigger(fns[0]!, 't', '/a')),
+          await store.insertTrigger(v2Trigger(fns[1]!, 't', '/b')),
+        ];
+        return { app, fns, triggers };
+      };
+      const gone = await setup('gone');
+      const v1 = await setup('v1');
+      const kept = await setup('kept');
+
+      await store.removeAppById(gone.app.id);
+      await store.removeApp('v1');
+      for (const removed of [gone, v1]) {
+        expect(await store.getAppById(removed.app.id)).toBeUndefined();
+        expect(await store.getRoutes(removed.app.name)).toEqual([]);
+        expect(await store.listFns({ appId: removed.app.id, limit: 10 })).toEqual([]);
+        expect(await store.listTriggers({ appId: removed.app.id, limit: 10 })).toEqual([]);
+        for (const fn of removed.fns) expect(await store.getFn(fn.id)).toBeUndefined();
+        for (const trigger of removed.triggers) expect(await store.getTrigger(trigger.id)).toBeUndefined();
+      }
+      expect((await store.listFns({ limit: 10 })).map((fn) => fn.app_id)).toEqual([kept.app.id, kept.app.id]);
+
+      await store.removeFn(kept.fns[0]!.id);
+      expect(await store.getTrigger(kept.triggers[0]!.id)).toBeUndefined();
+      expect(await store.listTriggers({ appId: kept.app.id, limit: 10 })).toEqual([kept.triggers[1]]);
+      expect(await store.getRoutes('kept')).toHaveLength(1);
+      expect(await store.getAppById(kept.app.id)).toEqual(kept.app);
+
+      // A new app of a removed name starts empty.
+      const again = await store.insertAppV2(v2App('gone'));
+      expect(await store.listFns({ appId: again.id, limit: 10 })).toEqual([]);
+      expect(await store.getRoutes('gone')).toEqual([]);
+    });
+
+    it("tells subscribers the app's name for every v2 write, and nothing for a failed one", async () => {
+      const seen: RouteChange[] = [];
+      store.subscribe((change) => seen.push(change));
+      const app = await store.insertAppV2(v2App('app'));
+      await store.updateAppV2({ ...app, config: { A: '1' } });
+      const fn = await store.insertFn(v2Fn(app, 'fn'));
+      await store.updateFn({ ...fn, image: 'new' });
+      const trigger = await store.insertTrigger(v2Trigger(fn, 't', '/t'));
+      await store.updateTrigger({ ...trigger, source: '/u' });
+      await store.removeTrigger(trigger.id);
+      await store.removeFn(fn.id);
+      await store.removeAppById(app.id);
+      const writes = 9;
+      // Failed writes: nothing changed, so nobody is told.
+      await expect(store.removeAppById(app.id)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.insertFn(v2Fn(app, 'fn'))).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.removeFn(fn.id)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.updateTrigger(trigger)).rejects.toBeInstanceOf(NotFoundError);
+      const dup = await store.insertAppV2(v2App('dup'));
+      await expect(store.insertAppV2(v2App('dup'))).rejects.toBeInstanceOf(AlreadyExistsError);
+      const dupFn = await store.insertFn(v2Fn(dup, 'fn'));
+      await expect(store.insertFn(v2Fn(dup, 'fn'))).rejects.toBeInstanceOf(AlreadyExistsError);
+      await store.insertTrigger(v2Trigger(dupFn, 't', '/t'));
+      await expect(store.insertTrigger(v2Trigger(dupFn, 'u', '/t'))).rejects.toBeInstanceOf(
+        AlreadyExistsError,
+      );
+      // Long enough for the echo of our own NOTIFYs to arrive if it were not filtered out.
+      await sleep(300);
+      expect(seen).toEqual([
+        ...Array.from({ length: writes }, () => ({ app: 'app' })),
+        { app: 'dup' },
+        { app: 'dup' },
+        { app: 'dup' },
+      ]);
+    });
+  });
 });
 
 describe('sqlite specifics', () => {
@@ -574,6 +1120,38 @@ describe('postgres across connections', () => {
     }
     await sleep(200);
     expect(seenByB).toHaveLength(writes.length);
+  });
+
+  it("delivers one node's v2 writes to another node's subscribers as changes of the app's name", async () => {
+    const a = await open();
+    const b = await open();
+    const seenByB: RouteChange[] = [];
+    b.subscribe((change) => seenByB.push(change));
+    const app = v2App('app');
+    const fn = v2Fn(app, 'fn');
+    const trigger = v2Trigger(fn, 't', '/t');
+    const writes: (() => Promise<unknown>)[] = [
+      () => a.insertAppV2(app),
+      () => a.updateAppV2({ ...app, config: { A: '1' } }),
+      () => a.insertFn(fn),
+      () => a.updateFn({ ...fn, image: 'new' }),
+      () => a.insertTrigger(trigger),
+      () => a.updateTrigger({ ...trigger, source: '/u' }),
+      () => a.removeTrigger(trigger.id),
+      () => a.removeFn(fn.id),
+      () => a.removeAppById(app.id),
+    ];
+    for (const write of writes) {
+      const before = seenByB.length;
+      await write();
+      await until(`B to hear write ${before + 1}`, () => seenByB.length > before, 1000);
+      expect(seenByB[before]).toEqual({ app: 'app' });
+    }
+    await sleep(200);
+    expect(seenByB).toHaveLength(writes.length);
+    // B reads what A wrote.
+    const other = await a.insertAppV2(v2App('other'));
+    expect(await b.getAppById(other.id)).toEqual(other);
   });
 
   it('answers DatastoreUnavailableError when a statement outlives its timeout, instead of hanging', async () => {

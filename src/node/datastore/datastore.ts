@@ -1,6 +1,7 @@
 // The datastore contract every backend (Postgres, SQLite) implements, and the errors it raises.
 // The API layer validates and merges; a datastore stores whole records and reports what changed.
 import type { App, Config, Route } from '../../common/wire.js';
+import type { AppV2, Fn, Trigger } from '../../common/wire-v2.js';
 
 /**
  * A write that other nodes must see: `path` undefined means the whole app (and its routes) changed;
@@ -12,7 +13,52 @@ export interface RouteChange {
   path?: string;
 }
 
-export interface Datastore {
+/** One page of a v2 list: sorted by name, names after `after` (the decoded cursor), at most `limit`. */
+export interface PageFilter {
+  after?: string;
+  limit: number;
+}
+
+/**
+ * The Fn v2 records (apps by id, fns, triggers). Apps are one table for both APIs: an app created
+ * through v1 has an id and timestamps too, and removing an app removes its routes, fns and triggers.
+ * Every v2 write reports a change of its whole app (`{ app: <app name> }`).
+ */
+export interface FnStore {
+  listApps(filter: PageFilter & { name?: string }): Promise<AppV2[]>;
+  getAppById(id: string): Promise<AppV2 | undefined>;
+  getAppByName(name: string): Promise<AppV2 | undefined>;
+  /** @throws AlreadyExistsError('App already exists') */
+  insertAppV2(app: AppV2): Promise<AppV2>;
+  /** Replaces config, annotations, syslog_url and updated_at of the app with this id. @throws NotFoundError */
+  updateAppV2(app: AppV2): Promise<AppV2>;
+  /** @throws NotFoundError('App not found') */
+  removeAppById(id: string): Promise<void>;
+
+  listFns(filter: PageFilter & { appId?: string; name?: string }): Promise<Fn[]>;
+  getFn(id: string): Promise<Fn | undefined>;
+  /** @throws NotFoundError('App not found'), AlreadyExistsError('Fn with specified name already exists') */
+  insertFn(fn: Fn): Promise<Fn>;
+  /** Replaces the stored fn of this id (name and app_id stay). @throws NotFoundError('Fn not found') */
+  updateFn(fn: Fn): Promise<Fn>;
+  /** Removes the fn and its triggers. @throws NotFoundError('Fn not found') */
+  removeFn(id: string): Promise<void>;
+
+  listTriggers(filter: PageFilter & { appId: string; fnId?: string; name?: string }): Promise<Trigger[]>;
+  getTrigger(id: string): Promise<Trigger | undefined>;
+  getTriggerBySource(appId: string, type: string, source: string): Promise<Trigger | undefined>;
+  /**
+   * @throws NotFoundError('App not found' | 'Fn not found'), AlreadyExistsError('Trigger already exists'
+   * for a name taken on the fn | 'Trigger with the same type and source exists on this app')
+   */
+  insertTrigger(trigger: Trigger): Promise<Trigger>;
+  /** Replaces the stored trigger of this id. @throws NotFoundError('Trigger not found'), AlreadyExistsError as insert */
+  updateTrigger(trigger: Trigger): Promise<Trigger>;
+  /** @throws NotFoundError('Trigger not found') */
+  removeTrigger(id: string): Promise<void>;
+}
+
+export interface Datastore extends FnStore {
   readonly kind: 'postgres' | 'sqlite';
   /** All apps, sorted by name. */
   getApps(): Promise<App[]>;
@@ -48,6 +94,14 @@ export class NotFoundError extends Error {
 
 export class AlreadyExistsError extends Error {
   override readonly name = 'AlreadyExistsError';
+}
+
+/**
+ * A record names another that exists but may not be named there: a trigger whose fn belongs to
+ * another app (the API answers 400).
+ */
+export class InvalidReferenceError extends Error {
+  override readonly name = 'InvalidReferenceError';
 }
 
 /** The database cannot be reached or answered with a connection-level failure. */

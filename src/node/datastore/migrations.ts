@@ -60,6 +60,119 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: `ALTER TABLE routes ADD COLUMN cpus TEXT NOT NULL DEFAULT '';`,
     postgres: `ALTER TABLE routes ADD COLUMN cpus text NOT NULL DEFAULT '';`,
   },
+  {
+    version: 3,
+    description: 'v2: app ids and timestamps, fns, triggers',
+    // Timestamps are text in both engines: ISO-8601 in UTC with milliseconds (2026-12-07T15:04:05.123Z),
+    // exactly as the API wrote them. An app that predates this migration gets 26 random uppercase hex
+    // characters as its id (every one a ULID character) and the migration's time as its timestamps;
+    // the column defaults do the same for a row inserted without them.
+    //
+    // SQLite cannot add a NOT NULL column with a computed default, so apps is rebuilt. Migrations run
+    // in a transaction with foreign keys on, and dropping apps would then delete its routes through
+    // the cascade: routes is set aside in a temporary copy, dropped, and recreated as it was.
+    sqlite: `
+      CREATE TEMP TABLE routes_before_v3 AS SELECT * FROM routes;
+      DROP TABLE routes;
+      CREATE TABLE apps_v3 (
+        id TEXT NOT NULL UNIQUE DEFAULT (upper(hex(randomblob(13)))),
+        name TEXT PRIMARY KEY,
+        config TEXT NOT NULL DEFAULT '{}',
+        annotations TEXT NOT NULL DEFAULT '{}',
+        syslog_url TEXT,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      ) STRICT;
+      INSERT INTO apps_v3 (name, config) SELECT name, config FROM apps;
+      DROP TABLE apps;
+      ALTER TABLE apps_v3 RENAME TO apps;
+      CREATE TABLE routes (
+        app_name TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        image TEXT NOT NULL,
+        format TEXT NOT NULL,
+        memory INTEGER NOT NULL,
+        timeout INTEGER NOT NULL,
+        idle_timeout INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        config TEXT NOT NULL DEFAULT '{}',
+        headers TEXT NOT NULL DEFAULT '{}',
+        cpus TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (app_name, path)
+      ) STRICT;
+      INSERT INTO routes (app_name, path, image, format, memory, timeout, idle_timeout, type, config, headers, cpus)
+        SELECT app_name, path, image, format, memory, timeout, idle_timeout, type, config, headers, cpus
+        FROM temp.routes_before_v3;
+      DROP TABLE temp.routes_before_v3;
+      CREATE TABLE fns (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        image TEXT NOT NULL,
+        memory INTEGER NOT NULL,
+        timeout INTEGER NOT NULL,
+        idle_timeout INTEGER NOT NULL,
+        config TEXT NOT NULL DEFAULT '{}',
+        annotations TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (app_id, name)
+      ) STRICT;
+      CREATE TABLE triggers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        fn_id TEXT NOT NULL REFERENCES fns(id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        source TEXT NOT NULL,
+        annotations TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (app_id, type, source),
+        UNIQUE (app_id, fn_id, name)
+      ) STRICT;
+      CREATE INDEX triggers_fn_id ON triggers (fn_id);`,
+    // A volatile default is evaluated per row when the column is added, so every app gets its own id.
+    // The unique constraints are named: a violation maps to its message by constraint name (rows.ts).
+    postgres: `
+      ALTER TABLE apps
+        ADD COLUMN id text NOT NULL DEFAULT upper(substr(md5(random()::text || clock_timestamp()::text), 1, 26)),
+        ADD COLUMN annotations jsonb NOT NULL DEFAULT '{}',
+        ADD COLUMN syslog_url text,
+        ADD COLUMN created_at text NOT NULL
+          DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+        ADD COLUMN updated_at text NOT NULL
+          DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+      ALTER TABLE apps ADD CONSTRAINT apps_id_key UNIQUE (id);
+      CREATE TABLE fns (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        app_id text NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        image text NOT NULL,
+        memory integer NOT NULL,
+        timeout integer NOT NULL,
+        idle_timeout integer NOT NULL,
+        config jsonb NOT NULL DEFAULT '{}',
+        annotations jsonb NOT NULL DEFAULT '{}',
+        created_at text NOT NULL,
+        updated_at text NOT NULL,
+        CONSTRAINT fns_app_id_name_key UNIQUE (app_id, name)
+      );
+      CREATE TABLE triggers (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        app_id text NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        fn_id text NOT NULL REFERENCES fns(id) ON DELETE CASCADE,
+        type text NOT NULL,
+        source text NOT NULL,
+        annotations jsonb NOT NULL DEFAULT '{}',
+        created_at text NOT NULL,
+        updated_at text NOT NULL,
+        CONSTRAINT triggers_app_id_type_source_key UNIQUE (app_id, type, source),
+        CONSTRAINT triggers_app_id_fn_id_name_key UNIQUE (app_id, fn_id, name)
+      );
+      CREATE INDEX triggers_fn_id ON triggers (fn_id);`,
+  },
 ];
 
 export const SCHEMA_VERSION = latestVersion(MIGRATIONS);

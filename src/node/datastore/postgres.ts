@@ -6,19 +6,44 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
+import { ulid } from '../../common/ulid.js';
 import type { App, Config, Route } from '../../common/wire.js';
+import type { AppV2, Fn, Trigger } from '../../common/wire-v2.js';
 import { ChangeListeners, type DatastoreLog } from './changes.js';
 import { Circuit } from './circuit.js';
 import {
   AlreadyExistsError,
   type Datastore,
   DatastoreUnavailableError,
+  InvalidReferenceError,
   NotFoundError,
+  type PageFilter,
   type RouteChange,
 } from './datastore.js';
 import { migratePostgres } from './migrations.js';
 import { NotificationListener } from './postgres-listener.js';
-import { type AppRow, ROUTE_COLUMN_NAMES, type RouteRow, routeRow, rowReaders } from './rows.js';
+import {
+  APP_V2_COLUMN_NAMES,
+  type AppRow,
+  type AppV2Row,
+  appV2Row,
+  FN_COLUMN_NAMES,
+  type FnRow,
+  fnRow,
+  JSON_COLUMNS,
+  listQuery,
+  ROUTE_COLUMN_NAMES,
+  type RouteRow,
+  routeRow,
+  rowReaders,
+  rowReadersV2,
+  type SqlDialect,
+  TRIGGER_COLUMN_NAMES,
+  type TriggerRow,
+  timestamp,
+  triggerRow,
+  UNIQUE_KEYS,
+} from './rows.js';
 
 export const NOTIFY_CHANNEL = 'fn_routes';
 
@@ -35,7 +60,9 @@ const MIGRATION_TIMEOUT_MS = 60_000;
 
 /** What pg returns for a jsonb column: the parsed value. */
 type Jsonb = unknown;
-const { toApp, toRoute } = rowReaders((value: Jsonb) => value);
+const readJson = (value: Jsonb) => value;
+const { toApp, toRoute } = rowReaders(readJson);
+const { toAppV2, toFn, toTrigger } = rowReadersV2(readJson);
 
 /** What travels in a NOTIFY payload; `origin` lets a node skip the echo of its own writes. */
 interface ChangePayload extends RouteChange {
@@ -43,6 +70,11 @@ interface ChangePayload extends RouteChange {
 }
 
 const ROUTE_COLUMNS = ROUTE_COLUMN_NAMES.join(', ');
+const APP_COLUMNS = APP_V2_COLUMN_NAMES.join(', ');
+const FN_COLUMNS = FN_COLUMN_NAMES.join(', ');
+const TRIGGER_COLUMNS = TRIGGER_COLUMN_NAMES.join(', ');
+/** Names compare and sort by bytes whatever the database's collation, as SQLite's do. */
+const DIALECT: SqlDialect = { param: (index) => `$${index}`, byteOrder: ' COLLATE "C"' };
 
 export class PostgresDatastore implements Datastore {
   readonly kind = 'postgres';
@@ -127,24 +159,22 @@ export class PostgresDatastore implements Datastore {
   }
 
   async insertApp(app: App): Promise<App> {
-    return this.#write(
-      { app: app.name },
-      async (client) => {
-        const { rows } = await client.query<AppRow<Jsonb>>(
-          'INSERT INTO apps (name, config) VALUES ($1, $2::jsonb) RETURNING name, config',
-          [app.name, JSON.stringify(app.config)],
-        );
-        return toApp(rows[0]!);
-      },
-      'App already exists',
-    );
+    const now = timestamp();
+    return this.#write({ app: app.name }, async (client) => {
+      const { rows } = await client.query<AppRow<Jsonb>>(
+        `INSERT INTO apps (id, name, config, created_at, updated_at) VALUES ($1, $2, $3::jsonb, $4, $4)
+         RETURNING name, config`,
+        [ulid(), app.name, JSON.stringify(app.config), now],
+      );
+      return toApp(rows[0]!);
+    });
   }
 
   async updateApp(name: string, config: Config): Promise<App> {
     return this.#write({ app: name }, async (client) => {
       const { rows } = await client.query<AppRow<Jsonb>>(
-        'UPDATE apps SET config = $2::jsonb WHERE name = $1 RETURNING name, config',
-        [name, JSON.stringify(config)],
+        'UPDATE apps SET config = $2::jsonb, updated_at = $3 WHERE name = $1 RETURNING name, config',
+        [name, JSON.stringify(config), timestamp()],
       );
       if (!rows[0]) throw new NotFoundError('App not found');
       return toApp(rows[0]);
@@ -175,19 +205,19 @@ export class PostgresDatastore implements Datastore {
   }
 
   async insertRoute(route: Route): Promise<Route> {
-    return this.#write(
-      { app: route.app_name, path: route.path },
-      async (client) => {
-        await client.query('INSERT INTO apps (name) VALUES ($1) ON CONFLICT DO NOTHING', [route.app_name]);
-        const { rows } = await client.query<RouteRow<Jsonb>>(
-          `INSERT INTO routes (${ROUTE_COLUMNS})
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11) RETURNING ${ROUTE_COLUMNS}`,
-          routeParams(route),
-        );
-        return toRoute(rows[0]!);
-      },
-      'Route already exists',
-    );
+    const now = timestamp();
+    return this.#write({ app: route.app_name, path: route.path }, async (client) => {
+      await client.query(
+        `INSERT INTO apps (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING`,
+        [ulid(), route.app_name, now],
+      );
+      const { rows } = await client.query<RouteRow<Jsonb>>(
+        `INSERT INTO routes (${ROUTE_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11) RETURNING ${ROUTE_COLUMNS}`,
+        routeParams(route),
+      );
+      return toRoute(rows[0]!);
+    });
   }
 
   async updateRoute(route: Route): Promise<Route> {
@@ -213,6 +243,192 @@ export class PostgresDatastore implements Datastore {
     });
   }
 
+  // ---- Fn v2 ----
+
+  async listApps(filter: PageFilter & { name?: string }): Promise<AppV2[]> {
+    return this.#list<AppV2Row<Jsonb>, AppV2>(
+      `SELECT ${APP_COLUMNS} FROM apps`,
+      { name: filter.name },
+      filter,
+      toAppV2,
+    );
+  }
+
+  async getAppById(id: string): Promise<AppV2 | undefined> {
+    const [row] = await this.#query<AppV2Row<Jsonb>>(`SELECT ${APP_COLUMNS} FROM apps WHERE id = $1`, [id]);
+    return row && toAppV2(row);
+  }
+
+  async getAppByName(name: string): Promise<AppV2 | undefined> {
+    const [row] = await this.#query<AppV2Row<Jsonb>>(`SELECT ${APP_COLUMNS} FROM apps WHERE name = $1`, [
+      name,
+    ]);
+    return row && toAppV2(row);
+  }
+
+  async insertAppV2(app: AppV2): Promise<AppV2> {
+    return this.#write({ app: app.name }, async (client) => {
+      const { rows } = await client.query<AppV2Row<Jsonb>>(
+        insertStatement('apps', APP_V2_COLUMN_NAMES),
+        params(appV2Row(app), APP_V2_COLUMN_NAMES),
+      );
+      return toAppV2(rows[0]!);
+    });
+  }
+
+  async updateAppV2(app: AppV2): Promise<AppV2> {
+    return this.#transact(async (client) => {
+      const row = appV2Row(app);
+      const { rows } = await client.query<AppV2Row<Jsonb>>(
+        `UPDATE apps SET config = $2::jsonb, annotations = $3::jsonb, syslog_url = $4, updated_at = $5
+         WHERE id = $1 RETURNING ${APP_COLUMNS}`,
+        [row.id, row.config, row.annotations, row.syslog_url, row.updated_at],
+      );
+      if (!rows[0]) throw new NotFoundError('App not found');
+      return { value: toAppV2(rows[0]), change: { app: rows[0].name } };
+    });
+  }
+
+  async removeAppById(id: string): Promise<void> {
+    await this.#transact(async (client) => {
+      const { rows } = await client.query<{ name: string }>('DELETE FROM apps WHERE id = $1 RETURNING name', [
+        id,
+      ]);
+      if (!rows[0]) throw new NotFoundError('App not found');
+      return { value: undefined, change: { app: rows[0].name } };
+    });
+  }
+
+  async listFns(filter: PageFilter & { appId?: string; name?: string }): Promise<Fn[]> {
+    return this.#list<FnRow<Jsonb>, Fn>(
+      `SELECT ${FN_COLUMNS} FROM fns`,
+      { app_id: filter.appId, name: filter.name },
+      filter,
+      toFn,
+    );
+  }
+
+  async getFn(id: string): Promise<Fn | undefined> {
+    const [row] = await this.#query<FnRow<Jsonb>>(`SELECT ${FN_COLUMNS} FROM fns WHERE id = $1`, [id]);
+    return row && toFn(row);
+  }
+
+  async insertFn(fn: Fn): Promise<Fn> {
+    return this.#transact(async (client) => {
+      const app = await appName(client, fn.app_id, true);
+      const { rows } = await client.query<FnRow<Jsonb>>(
+        insertStatement('fns', FN_COLUMN_NAMES),
+        params(fnRow(fn), FN_COLUMN_NAMES),
+      );
+      return { value: toFn(rows[0]!), change: { app } };
+    });
+  }
+
+  async updateFn(fn: Fn): Promise<Fn> {
+    return this.#transact(async (client) => {
+      const row = fnRow(fn);
+      const { rows } = await client.query<FnRow<Jsonb>>(
+        `UPDATE fns SET image = $2, memory = $3, timeout = $4, idle_timeout = $5, config = $6::jsonb,
+           annotations = $7::jsonb, updated_at = $8
+         WHERE id = $1 RETURNING ${FN_COLUMNS}`,
+        [
+          row.id,
+          row.image,
+          row.memory,
+          row.timeout,
+          row.idle_timeout,
+          row.config,
+          row.annotations,
+          row.updated_at,
+        ],
+      );
+      if (!rows[0]) throw new NotFoundError('Fn not found');
+      return { value: toFn(rows[0]), change: { app: await appName(client, rows[0].app_id) } };
+    });
+  }
+
+  async removeFn(id: string): Promise<void> {
+    await this.#transact(async (client) => {
+      const { rows } = await client.query<{ app_id: string }>(
+        'DELETE FROM fns WHERE id = $1 RETURNING app_id',
+        [id],
+      );
+      if (!rows[0]) throw new NotFoundError('Fn not found');
+      return { value: undefined, change: { app: await appName(client, rows[0].app_id) } };
+    });
+  }
+
+  async listTriggers(
+    filter: PageFilter & { appId: string; fnId?: string; name?: string },
+  ): Promise<Trigger[]> {
+    return this.#list<TriggerRow<Jsonb>, Trigger>(
+      `SELECT ${TRIGGER_COLUMNS} FROM triggers`,
+      { app_id: filter.appId, fn_id: filter.fnId, name: filter.name },
+      filter,
+      toTrigger,
+    );
+  }
+
+  async getTrigger(id: string): Promise<Trigger | undefined> {
+    const [row] = await this.#query<TriggerRow<Jsonb>>(
+      `SELECT ${TRIGGER_COLUMNS} FROM triggers WHERE id = $1`,
+      [id],
+    );
+    return row && toTrigger(row);
+  }
+
+  async getTriggerBySource(appId: string, type: string, source: string): Promise<Trigger | undefined> {
+    const [row] = await this.#query<TriggerRow<Jsonb>>(
+      `SELECT ${TRIGGER_COLUMNS} FROM triggers WHERE app_id = $1 AND type = $2 AND source = $3`,
+      [appId, type, source],
+    );
+    return row && toTrigger(row);
+  }
+
+  async insertTrigger(trigger: Trigger): Promise<Trigger> {
+    return this.#transact(async (client) => {
+      const app = await appName(client, trigger.app_id, true);
+      await checkFn(client, trigger.fn_id, trigger.app_id);
+      const { rows } = await client.query<TriggerRow<Jsonb>>(
+        insertStatement('triggers', TRIGGER_COLUMN_NAMES),
+        params(triggerRow(trigger), TRIGGER_COLUMN_NAMES),
+      );
+      return { value: toTrigger(rows[0]!), change: { app } };
+    });
+  }
+
+  async updateTrigger(trigger: Trigger): Promise<Trigger> {
+    return this.#transact(async (client) => {
+      const {
+        rows: [stored],
+      } = await client.query<{ app_id: string; fn_id: string }>(
+        'SELECT app_id, fn_id FROM triggers WHERE id = $1 FOR UPDATE',
+        [trigger.id],
+      );
+      if (!stored) throw new NotFoundError('Trigger not found');
+      if (trigger.fn_id !== stored.fn_id) await checkFn(client, trigger.fn_id, stored.app_id);
+      const row = triggerRow(trigger);
+      const { rows } = await client.query<TriggerRow<Jsonb>>(
+        `UPDATE triggers SET name = $2, fn_id = $3, type = $4, source = $5, annotations = $6::jsonb,
+           updated_at = $7
+         WHERE id = $1 RETURNING ${TRIGGER_COLUMNS}`,
+        [row.id, row.name, row.fn_id, row.type, row.source, row.annotations, row.updated_at],
+      );
+      return { value: toTrigger(rows[0]!), change: { app: await appName(client, stored.app_id) } };
+    });
+  }
+
+  async removeTrigger(id: string): Promise<void> {
+    await this.#transact(async (client) => {
+      const { rows } = await client.query<{ app_id: string }>(
+        'DELETE FROM triggers WHERE id = $1 RETURNING app_id',
+        [id],
+      );
+      if (!rows[0]) throw new NotFoundError('Trigger not found');
+      return { value: undefined, change: { app: await appName(client, rows[0].app_id) } };
+    });
+  }
+
   subscribe(listener: (change: RouteChange) => void): () => void {
     return this.#changes.add(listener);
   }
@@ -235,23 +451,33 @@ export class PostgresDatastore implements Datastore {
     }, isDown);
   }
 
+  async #list<R extends pg.QueryResultRow, T>(
+    select: string,
+    equal: Record<string, string | undefined>,
+    page: PageFilter,
+    toRecord: (row: R) => T,
+  ): Promise<T[]> {
+    const { text, values } = listQuery(select, equal, page, DIALECT);
+    return (await this.#query<R>(text, values)).map(toRecord);
+  }
+
+  /** A write whose change is known before it runs. */
+  #write<T>(change: RouteChange, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.#transact(async (client) => ({ value: await fn(client), change }));
+  }
+
   /**
-   * Runs `fn` and the NOTIFY in one transaction, then tells this node's own subscribers directly, before
-   * the caller answers: a client that writes and then reads through the same node must see its write,
-   * whether or not the listener is up. The NOTIFY echo of our own write is skipped by origin.
+   * Runs `fn` and the NOTIFY of the change it reports in one transaction, then tells this node's own
+   * subscribers directly, before the caller answers: a client that writes and then reads through the
+   * same node must see its write, whether or not the listener is up. The NOTIFY echo of our own write
+   * is skipped by origin.
    */
-  #write<T>(
-    change: RouteChange,
-    fn: (client: pg.PoolClient) => Promise<T>,
-    existsMessage?: string,
-  ): Promise<T> {
-    return this.#circuit.run(() => this.#transaction(change, fn, existsMessage), isDown);
+  #transact<T>(fn: (client: pg.PoolClient) => Promise<{ value: T; change: RouteChange }>): Promise<T> {
+    return this.#circuit.run(() => this.#transaction(fn), isDown);
   }
 
   async #transaction<T>(
-    change: RouteChange,
-    fn: (client: pg.PoolClient) => Promise<T>,
-    existsMessage?: string,
+    fn: (client: pg.PoolClient) => Promise<{ value: T; change: RouteChange }>,
   ): Promise<T> {
     let client: pg.PoolClient;
     try {
@@ -262,12 +488,12 @@ export class PostgresDatastore implements Datastore {
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      const result = await fn(client);
+      const { value, change } = await fn(client);
       const payload: ChangePayload = { ...change, origin: this.#origin };
       await client.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, JSON.stringify(payload)]);
       await client.query('COMMIT');
       this.#changes.emit(change);
-      return result;
+      return value;
     } catch (err) {
       if (isUnavailable(err)) {
         broken = err instanceof Error ? err : new Error(String(err));
@@ -276,10 +502,7 @@ export class PostgresDatastore implements Datastore {
           broken = rollbackErr;
         });
       }
-      if (existsMessage && (err as { code?: unknown }).code === '23505') {
-        throw new AlreadyExistsError(existsMessage);
-      }
-      throw mapError(err);
+      throw alreadyExists(err) ?? mapError(err);
     } finally {
       // A connection that failed mid-transaction is destroyed rather than returned to the pool.
       client.release(broken);
@@ -301,6 +524,50 @@ export class PostgresDatastore implements Datastore {
       path: typeof change.path === 'string' ? change.path : undefined,
     });
   }
+}
+
+/**
+ * The name of the app with this id, inside a write. Before inserting a record of the app, `lock` takes
+ * a key-share lock so that the app cannot be removed until the write commits. A write that already
+ * holds a row of the app's (an fn or trigger it updated or removed) reads it unlocked: removing the app
+ * waits for that row, and taking the app's lock after the row's could deadlock with it.
+ * @throws NotFoundError('App not found')
+ */
+async function appName(client: pg.PoolClient, id: string, lock = false): Promise<string> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT name FROM apps WHERE id = $1${lock ? ' FOR KEY SHARE' : ''}`,
+    [id],
+  );
+  if (!rows[0]) throw new NotFoundError('App not found');
+  return rows[0].name;
+}
+
+/** A trigger may name only an fn of its own app (an fn never moves to another app). */
+async function checkFn(client: pg.PoolClient, fnId: string, appId: string): Promise<void> {
+  const { rows } = await client.query<{ app_id: string }>(
+    'SELECT app_id FROM fns WHERE id = $1 FOR KEY SHARE',
+    [fnId],
+  );
+  if (!rows[0]) throw new NotFoundError('Fn not found');
+  if (rows[0].app_id !== appId) throw new InvalidReferenceError('Invalid Fn ID - not owned by specified app');
+}
+
+/** `INSERT INTO table (columns) VALUES ($1, ...) RETURNING columns`; JSON columns are sent as text. */
+function insertStatement(table: string, columns: readonly string[]): string {
+  const values = columns.map((column, index) => `$${index + 1}${JSON_COLUMNS.has(column) ? '::jsonb' : ''}`);
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${values.join(', ')}) RETURNING ${columns.join(', ')}`;
+}
+
+function params<R extends object>(row: R, columns: readonly (keyof R)[]): unknown[] {
+  return columns.map((column) => row[column]);
+}
+
+/** The AlreadyExistsError a unique violation (23505) means, told apart by the violated constraint. */
+function alreadyExists(err: unknown): AlreadyExistsError | undefined {
+  const { code, constraint } = (err ?? {}) as { code?: unknown; constraint?: unknown };
+  if (code !== '23505') return undefined;
+  const key = UNIQUE_KEYS.find((candidate) => candidate.constraint === constraint);
+  return key && new AlreadyExistsError(key.message);
 }
 
 /** The route's columns as positional parameters, in ROUTE_COLUMNS order. */
