@@ -41,6 +41,10 @@ export interface LbOptions {
   maxNodes: number;
   /** Proxy processes sharing the listen socket; above 1, a primary process runs health and management. */
   workers: number;
+  /** Key /t/<app>/<source> calls by their fn, looked up through the Fn API (fn-keys.ts). */
+  v2Resolve: boolean;
+  /** The Fn API to look triggers up with, without a trailing "/"; undefined: ask the nodes. */
+  apiUrl: string | undefined;
 }
 
 // Seconds are floats (historic fnlb took integers; whole numbers parse the same, fractions let tests
@@ -139,7 +143,39 @@ const SPECS = {
     usage:
       'proxy processes sharing the listen socket (default: the cores this process may use, its cgroup CPU quota included); above 1, a primary process owns health checks and the management API, and the workers share their calls in flight',
   },
+  'v2-resolve': {
+    kind: 'bool',
+    default: true,
+    usage:
+      'key Fn v2 trigger calls (/t/<app>/<source>) by their fn, /invoke/<fn id>, looked up through the Fn API, so both ways of calling a fn reach one node; -v2-resolve=false keys them by path',
+  },
+  'api-url': {
+    kind: 'string',
+    default: '',
+    usage: 'Fn API to look v2 triggers up with, http(s)://host:port[/base] (default: ask the nodes)',
+  },
 } as const;
+
+/** -api-url: an http(s) URL without query or fragment, returned without its trailing "/". */
+function apiUrl(text: string): string | undefined {
+  if (text === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (
+    url === undefined ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== '' ||
+    url.password !== ''
+  )
+    throw new FlagError(`invalid value "${text}" for flag -api-url: expected http(s)://host:port[/path]`);
+  return url.href.replace(/\/+$/, '');
+}
 
 export function usage(): string {
   return `${formatGoUsage(
@@ -216,6 +252,9 @@ export function parseFlags(argv: readonly string[]): ParseResult {
         `invalid value "${v['min-api-version']}" for flag -min-api-version: expected a semver`,
       );
     }
+    const api = apiUrl(v['api-url']);
+    if (api !== undefined && !v['v2-resolve'])
+      throw new FlagError('flag -api-url is for v2 trigger lookups, which -v2-resolve=false turns off');
     const proxyListen = listen('listen', v.listen);
     const mgmt = v['mgmt-listen'];
     // The same address means one server, except port 0, where each listener gets its own free port.
@@ -245,6 +284,8 @@ export function parseFlags(argv: readonly string[]): ParseResult {
         replayBudgetBytes: Math.round(v['replay-budget'] * 1024 * 1024),
         maxConns: v['max-conns'],
         maxNodes: v['max-nodes'],
+        v2Resolve: v['v2-resolve'],
+        apiUrl: api,
       },
     };
   } catch (error) {

@@ -3,9 +3,10 @@
 //
 // It owns: the historic fnlb command line (flags.ts); routing by consistent hashing with bounded
 // loads, so each route sticks to its home node and a hot route spills to a few more (ring.ts,
-// balancer.ts); failover of requests a node never got or refused with 503 (proxy.ts); active and
-// passive health checks (health.ts); the proxy on per-node keep-alive pools (proxy.ts); the
-// management API, stats and metrics (mgmt.ts, stats.ts); the SIGTERM drain (server.ts); and, with
+// balancer.ts), a v2 trigger call keyed by its fn like a direct call of it (fn-keys.ts); failover of
+// requests a node never got or refused with 503 (proxy.ts); active and passive health checks
+// (health.ts); the proxy on per-node keep-alive pools (proxy.ts); the management API, stats and
+// metrics (mgmt.ts, stats.ts); the SIGTERM drain (server.ts); and, with
 // -workers above 1, a primary process and proxy workers sharing the listen socket (cluster-*.ts).
 // It shares nothing with the nodes but HTTP.
 import cluster from 'node:cluster';

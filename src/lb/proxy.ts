@@ -1,7 +1,8 @@
 // The proxy: reads the request target as the nodes do (src/common/request-target.ts), picks a node
-// with the balancer by that canonical path, forwards the request on the node's keep-alive pool and
-// streams the response back. The body kept for a retry is request-body.ts's, the headers of the hop
-// proxy-headers.ts's, and one dispatch to one node attempt.ts's; this module walks the nodes.
+// with the balancer by that canonical path (a v2 trigger call by its fn's `/invoke/<fn id>` instead,
+// fn-keys.ts), forwards the request on the node's keep-alive pool and streams the response back. The
+// body kept for a retry is request-body.ts's, the headers of the hop proxy-headers.ts's, and one
+// dispatch to one node attempt.ts's; this module walks the nodes.
 //
 // Failover is for calls that provably did not run: a request that never reached a node (its connect
 // was refused, reset or timed out before undici handed it to a socket), and one the node refused
@@ -19,6 +20,7 @@ import { parseRequestTarget } from '../common/request-target.js';
 import { errorBody, FN_HEADERS, FN_MESSAGES, FN_REFUSALS } from '../common/wire.js';
 import { Attempt, type Outcome } from './attempt.js';
 import type { Balancer } from './balancer.js';
+import type { FnKeys } from './fn-keys.js';
 import type { HealthChecker } from './health.js';
 import { requestHeaders } from './proxy-headers.js';
 import type { ReplayBudget } from './replay-budget.js';
@@ -31,6 +33,8 @@ export interface ProxyContext {
   stats: LbStats;
   log: Logger;
   replay: ReplayBudget;
+  /** The key a call is balanced by: its canonical path, or `/invoke/<fn id>` for a v2 trigger call. */
+  keys: FnKeys;
   /** True while draining: responses then close their connection. */
   draining(): boolean;
 }
@@ -98,7 +102,9 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, ctx: Prox
     sendError(res, 400, `Bad request: ${forward.error}`, true);
     return;
   }
-  const { key, target } = forward;
+  const { target } = forward;
+  // A trigger call's fn is looked up while its body arrives (fn-keys.ts: never rejects, bounded wait).
+  const keyed = ctx.keys.keyFor(forward.key);
   let body: RequestBody;
   try {
     body = await readBody(req, ctx.replay);
@@ -107,6 +113,13 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, ctx: Prox
     return;
   }
   try {
+    let key: string;
+    if (typeof keyed === 'string') key = keyed;
+    else {
+      key = await keyed;
+      // The client left while its trigger was looked up: nothing to forward.
+      if (res.destroyed) return;
+    }
     await forwardWithFailover(req, res, ctx, key, target, body);
   } finally {
     ctx.replay.give(body.reserved);

@@ -17,6 +17,7 @@ import type { Backend, NodeSource, NodeState } from './backend.js';
 import { Balancer } from './balancer.js';
 import { DnsDiscovery, type DnsTarget } from './dns-discovery.js';
 import type { LbOptions } from './flags.js';
+import { FnKeys } from './fn-keys.js';
 import { HealthChecker } from './health.js';
 import { isManagementPath, type LbReports, localReports, manage } from './mgmt.js';
 import { ManagementForwarder } from './mgmt-forward.js';
@@ -81,6 +82,8 @@ export class Fnlb {
   readonly stats: LbStats;
   /** Memory for request bodies kept for a retry. */
   readonly replay: ReplayBudget;
+  /** The balancing key of each call: its path, or its fn for a v2 trigger call (per process). */
+  readonly keys: FnKeys;
   readonly #log: Logger;
   readonly #token: string | undefined;
   readonly #servers: Server[] = [];
@@ -124,6 +127,16 @@ export class Fnlb {
     );
     this.stats = new LbStats(this.balancer);
     this.replay = new ReplayBudget(BODY_BUFFER_LIMIT, options.replayBudgetBytes);
+    // Each proxying process looks triggers up itself; a -workers primary proxies nothing.
+    this.keys = new FnKeys(
+      this.balancer,
+      {
+        enabled: options.v2Resolve && role.kind !== 'control',
+        apiUrl: options.apiUrl,
+        onResolved: (result) => this.stats.resolved(result),
+      },
+      log,
+    );
     this.#reports = role.kind === 'control' ? role.reports : localReports(this.balancer, this.stats);
     this.#forwarder = role.kind === 'proxy' ? new ManagementForwarder(role.controlSocket) : undefined;
     // A worker's node set is the primary's (applyView), so it neither reads DNS nor takes -nodes itself.
@@ -224,6 +237,7 @@ export class Fnlb {
       // Without a token, only a management API that nobody off this machine can reach may change nodes.
       membershipOpen: this.#token === undefined && isLoopbackHost(mgmtListen.host),
       replay: this.replay,
+      keys: this.keys,
       draining: () => this.#draining,
       retire: (address: string) => this.retire(address),
     };
@@ -341,6 +355,7 @@ export class Fnlb {
     if (this.#active > 0) this.#log.warn({ in_flight: this.#active }, 'shutdown timeout: cutting requests');
     for (const server of this.#servers) server.closeAllConnections();
     await Promise.all(closed);
+    await this.keys.close();
     if (this.#active > 0) for (const backend of this.balancer.backends()) await backend.pool.destroy();
     await this.balancer.close();
     await this.#forwarder?.close();

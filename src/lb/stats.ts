@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LbRouteStats } from '../common/lb-wire.js';
 import type { Balancer } from './balancer.js';
+import type { ResolveResult } from './fn-keys.js';
 
 /**
  * Routes are client-chosen paths: the table is capped in bytes (paths can be kilobytes long), and
@@ -28,6 +29,7 @@ export class LbStats {
   readonly #retries: Counter<'reason'>;
   readonly #failures: Counter<'reason'>;
   readonly #duration: Histogram<'node'>;
+  readonly #resolutions: Counter<'result'>;
 
   constructor(balancer: Balancer) {
     const registers = [this.registry];
@@ -59,6 +61,12 @@ export class LbStats {
       help: 'Time from dispatch to response headers, by node',
       labelNames: ['node'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.#resolutions = new Counter({
+      name: 'fnlb_v2_lookups_total',
+      help: 'Lookups of the fn of a v2 trigger (one per lookup, not per call), by result: fn, none, no_api, failed',
+      labelNames: ['result'],
       registers,
     });
     new Gauge({
@@ -155,6 +163,11 @@ export class LbStats {
   failed(key: string, reason: FailureReason): void {
     this.#failures.inc({ reason });
     this.#route(key).failures++;
+  }
+
+  /** One lookup of a trigger's fn (fn-keys.ts), whatever it found. */
+  resolved(result: ResolveResult): void {
+    this.#resolutions.inc({ result });
   }
 
   /** A request answered 400 before any node saw it: counted, but it names no route. */

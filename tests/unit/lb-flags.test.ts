@@ -41,7 +41,20 @@ describe('fnlb flags', () => {
       maxConns: 10_000,
       maxNodes: 1000,
       workers: usableCores(),
+      v2Resolve: true,
+      apiUrl: undefined,
     });
+  });
+
+  it('resolves v2 triggers by default; -v2-resolve=false turns it off, -api-url names the API to ask', () => {
+    expect(ok(['-v2-resolve=false']).v2Resolve).toBe(false);
+    expect(ok(['--v2-resolve']).v2Resolve).toBe(true);
+    expect(ok(['-api-url', 'http://fn-api:8080/']).apiUrl).toBe('http://fn-api:8080');
+    expect(ok(['-api-url=https://api.example/fn']).apiUrl).toBe('https://api.example/fn');
+    for (const bad of ['fn-api:8080', 'ftp://x/', 'http://x/?a=1', 'http://u:p@x/', 'http://'])
+      expect(error(['-api-url', bad])).toContain('-api-url');
+    expect(error(['-v2-resolve=false', '-api-url', 'http://x:1'])).toContain('-v2-resolve');
+    expect(error(['-v2-resolve=maybe'])).toContain('-v2-resolve');
   });
 
   it('takes -workers from 1 to 256, naming the flag otherwise', () => {
@@ -150,8 +163,18 @@ describe('fnlb flags', () => {
     expect(parseFlags(['-help']).kind).toBe('help');
     expect(parseFlags(['--help']).kind).toBe('help');
     const text = usage();
-    for (const flag of ['-nodes', '-listen', '-mgmt-listen', '-hc-interval', '-c', '-floor', '-vnodes']) {
+    for (const flag of [
+      '-nodes',
+      '-listen',
+      '-mgmt-listen',
+      '-hc-interval',
+      '-c',
+      '-floor',
+      '-vnodes',
+      '-api-url',
+    ]) {
       expect(text).toContain(`  ${flag} `);
     }
+    expect(text).toContain('  -v2-resolve\n');
   });
 });
