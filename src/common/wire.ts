@@ -1,9 +1,10 @@
 // The Fn v1 wire shapes (2017-2018 Fn server) and the header names every component speaks.
 // Server, balancer, harness and test helpers import these; no other file spells them out.
 
-export type RouteFormat = 'default' | 'http' | 'json';
+/** `http-stream` is the format of every function on Fn 0.3.6xx and later (a socket per container). */
+export type RouteFormat = 'default' | 'http' | 'json' | 'http-stream';
 export type RouteType = 'sync' | 'async';
-export const ROUTE_FORMATS: readonly RouteFormat[] = ['default', 'http', 'json'];
+export const ROUTE_FORMATS: readonly RouteFormat[] = ['default', 'http', 'json', 'http-stream'];
 
 export type Config = Record<string, string>;
 export type Headers = Record<string, string[]>;

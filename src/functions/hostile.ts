@@ -9,7 +9,12 @@
 //   garbage      writes `&bytes=M` pseudo-random bytes from `&seed=N` (the same bytes for the same
 //                seed) to stdout instead of an answer, then stays alive without answering
 // Anything else answers "ok".
-import { jsonResponse, serve } from './fdk.js';
+// In http-stream, the route's config HOSTILE_LINK=outside|absolute makes it misbehave at start instead:
+// it links lsnr.sock out of its directory (`../escaped.sock`) or to an absolute path, a link a runner
+// must refuse, and then waits to be stopped.
+import { symlinkSync } from 'node:fs';
+import { type Handler, jsonResponse, serve } from './fdk.js';
+import { listenerPath } from './http-stream.js';
 import { pseudoRandomBytes } from './pseudo-random.js';
 
 /** Never settles, and keeps the process alive: a function that hangs after what it wrote. */
@@ -18,7 +23,15 @@ function hang(): Promise<never> {
   return new Promise<never>(() => {});
 }
 
-serve((request) => {
+/** Links lsnr.sock where a runner must not follow, then lives until SIGTERM. */
+function linkOutside(how: string): void {
+  const target = how === 'absolute' ? '/var/run/docker.sock' : '../escaped.sock';
+  symlinkSync(target, listenerPath(process.env.FN_LISTENER));
+  setInterval(() => {}, 1 << 30);
+  process.once('SIGTERM', () => process.exit(0));
+}
+
+const handler: Handler = (request) => {
   const action = request.url.searchParams.get('do');
   switch (action) {
     case 'early-hints':
@@ -60,4 +73,8 @@ serve((request) => {
     default:
       return { body: 'ok' };
   }
-});
+};
+
+const hostileLink = process.env.HOSTILE_LINK;
+if (process.env.FN_FORMAT === 'http-stream' && hostileLink) linkOutside(hostileLink);
+else serve(handler);

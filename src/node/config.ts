@@ -1,6 +1,7 @@
 // fn-node configuration: command-line flags first, then environment variables, then defaults.
 // A bad value is reported naming the flag or variable, so the CLI can exit 2 with a clear message.
 import { hostname } from 'node:os';
+import { isAbsolute } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseCpus } from './cpus.js';
 
@@ -20,6 +21,12 @@ export interface NodeConfig {
   memoryMb: number | undefined;
   /** FN_PROCESS_IMAGES: JSON registry of image -> command for the process driver. */
   processImages: string | undefined;
+  /** FN_HOT_START_TIMEOUT_MSECS: how long a container start may take to be ready, in ms. */
+  hotStartTimeoutMs: number;
+  /** FN_IOFS_PATH: where the docker driver makes http-stream socket directories; undefined: its default. */
+  iofsPath: string | undefined;
+  /** FN_IOFS_DOCKER_PATH: the same directory as the Docker engine sees it; undefined: iofsPath. */
+  iofsDockerPath: string | undefined;
   /** FN_MAX_STARTS: concurrent container starts per node. */
   maxStarts: number;
   /** FN_MAX_REQUEST_SIZE: largest accepted request body, in bytes. */
@@ -62,6 +69,13 @@ Flags override environment variables:
                  FN_MEMORY_MB         memory for containers (default: cgroup limit or MemAvailable)
                  FN_PROCESS_IMAGES    JSON file mapping images to commands (process driver)
                  FN_DOCKER_NETWORK    network the function containers join (docker driver)
+                 FN_IOFS_PATH         folder of http-stream containers' socket directories (docker
+                                      driver; default <tmpdir>/fn-node-iofs-<hash of node id>)
+                 FN_IOFS_DOCKER_PATH  FN_IOFS_PATH as the Docker engine sees it (default FN_IOFS_PATH)
+                 FN_HOT_START_TIMEOUT_MSECS
+                                      ms a container start may take to be ready: an http-stream
+                                      function's lsnr.sock link, or another format's ready signal
+                                      (default 30000)
                  DOCKER_HOST          unix:///path/docker.sock (default /var/run/docker.sock)
                  FN_MAX_STARTS        concurrent container starts (default 4)
                  FN_MAX_REQUEST_SIZE  largest request body in bytes (default 6291456)
@@ -84,6 +98,13 @@ function integer(name: string, text: string | undefined, fallback: number, min: 
   const value = Number(text);
   if (value < min || value > max) throw new ConfigError(`${name}: ${value} is outside ${min}..${max}`);
   return value;
+}
+
+function absolutePath(name: string, text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  if (!isAbsolute(text))
+    throw new ConfigError(`${name}: expected an absolute path, got ${JSON.stringify(text)}`);
+  return text;
 }
 
 function flagOf(name: string, text: string | undefined): boolean {
@@ -132,6 +153,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): NodeConfig |
     driver,
     memoryMb: memory ? integer('FN_MEMORY_MB', memory, 0, 1, 16 * 1024 * 1024) : undefined,
     processImages: env.FN_PROCESS_IMAGES || undefined,
+    hotStartTimeoutMs: integer(
+      'FN_HOT_START_TIMEOUT_MSECS',
+      env.FN_HOT_START_TIMEOUT_MSECS,
+      30_000,
+      100,
+      600_000,
+    ),
+    iofsPath: absolutePath('FN_IOFS_PATH', env.FN_IOFS_PATH),
+    iofsDockerPath: absolutePath('FN_IOFS_DOCKER_PATH', env.FN_IOFS_DOCKER_PATH),
     maxStarts: integer('FN_MAX_STARTS', env.FN_MAX_STARTS, 4, 1, 1024),
     maxRequestBytes: integer(
       'FN_MAX_REQUEST_SIZE',

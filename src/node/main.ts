@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// fn-node: one functions node of an Fn-compatible cluster. It owns the Fn v1 API over a shared
+// fn-node: one functions node of an Fn-compatible cluster. It owns the Fn v1 and v2 APIs over a shared
 // datastore (Postgres, or embedded SQLite), and runs functions in hot containers through a driver.
 // This file wires configuration, logging, datastore, metrics and the HTTP server, and owns the
 // process lifecycle: exit 2 on bad configuration, drain on SIGTERM/SIGINT.
@@ -66,6 +66,9 @@ async function main(): Promise<void> {
   const { driver, reason } = await createDriver(config.driver, {
     nodeId: config.nodeId,
     processImages: config.processImages,
+    readyTimeoutMs: config.hotStartTimeoutMs,
+    iofsPath: config.iofsPath,
+    iofsDockerPath: config.iofsDockerPath,
   });
   const capacity = detectCapacity(config.memoryMb);
   logger.info({ driver: driver.kind, memoryMb: capacity.mb, memoryFrom: capacity.source }, reason);

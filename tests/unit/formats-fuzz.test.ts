@@ -9,8 +9,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { describeSeed, fuzzSettings, scaled } from '../../helpers/fuzz.js';
 import { Http1Reader } from '../../src/common/framing/http1.js';
-import type { RouteFormat } from '../../src/common/wire.js';
-import { FramingError, type FunctionResponse, formatCodec } from '../../src/node/formats/index.js';
+import {
+  FramingError,
+  type FunctionResponse,
+  formatCodec,
+  type StdioFormat,
+} from '../../src/node/formats/index.js';
 
 const settings = fuzzSettings();
 console.log(describeSeed('formats readers', settings));
@@ -18,7 +22,7 @@ const params = (runs: number) => ({ seed: settings.seed, numRuns: scaled(setting
 
 /** A small limit, so over-limit cases stay cheap to generate. */
 const MAX_BODY = 512;
-const FORMATS: RouteFormat[] = ['http', 'json', 'default'];
+const FORMATS: StdioFormat[] = ['http', 'json', 'default'];
 
 type Outcome =
   | { kind: 'response'; response: FunctionResponse; excess: boolean }
@@ -29,7 +33,7 @@ type Outcome =
  * Feeds chunks to a fresh reader as the runner does (push until a response, then end on exit) and
  * says how it went. Anything thrown that is not a FramingError propagates and fails the property.
  */
-function read(format: RouteFormat, chunks: Buffer[], exitCode: number | null = 0, max = MAX_BODY): Outcome {
+function read(format: StdioFormat, chunks: Buffer[], exitCode: number | null = 0, max = MAX_BODY): Outcome {
   const reader = formatCodec(format).createReader(max);
   try {
     for (const chunk of chunks) {
@@ -445,7 +449,7 @@ describe('limits', () => {
     const jsonLimit = MAX_BODY + 64 * 1024;
     fc.assert(
       fc.property(fc.constantFrom('json', 'default'), fc.integer({ min: 1, max: 8192 }), (format, size) => {
-        const reader = formatCodec(format as RouteFormat).createReader(MAX_BODY);
+        const reader = formatCodec(format as StdioFormat).createReader(MAX_BODY);
         const chunk = Buffer.alloc(size, format === 'json' ? 'a' : 'z');
         let pushed = 0;
         try {

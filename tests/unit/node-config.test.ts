@@ -57,6 +57,28 @@ describe('fn-node configuration', () => {
     );
   });
 
+  it("reads the http-stream settings: the start bound and the docker driver's socket folders", () => {
+    expect(loadConfig([], {})).toMatchObject({
+      hotStartTimeoutMs: 30_000,
+      iofsPath: undefined,
+      iofsDockerPath: undefined,
+    });
+    expect(
+      loadConfig([], {
+        FN_HOT_START_TIMEOUT_MSECS: '5000',
+        FN_IOFS_PATH: '/iofs',
+        FN_IOFS_DOCKER_PATH: '/var/lib/fn/iofs',
+      }),
+    ).toMatchObject({ hotStartTimeoutMs: 5000, iofsPath: '/iofs', iofsDockerPath: '/var/lib/fn/iofs' });
+    expect(() => loadConfig([], { FN_IOFS_PATH: 'iofs' })).toThrow(/FN_IOFS_PATH: expected an absolute path/);
+    expect(() => loadConfig([], { FN_IOFS_DOCKER_PATH: './x' })).toThrow(
+      /FN_IOFS_DOCKER_PATH: expected an absolute/,
+    );
+    expect(() => loadConfig([], { FN_HOT_START_TIMEOUT_MSECS: '10' })).toThrow(
+      /FN_HOT_START_TIMEOUT_MSECS: 10 is outside 100\.\.600000/,
+    );
+  });
+
   it('defaults the node id to hostname:port so nodes on one machine differ', () => {
     const config = loadConfig(['--port', '8123'], {});
     expect(config !== 'help' && config.nodeId.endsWith(':8123')).toBe(true);

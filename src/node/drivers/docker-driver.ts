@@ -9,7 +9,14 @@
 // reaches the Engine API (image-reference.ts). The engine removes a container once it ended
 // (AutoRemove, so one whose node died goes too: it ends when its attached stdin closes); at start the
 // driver removes, by label, what a crashed node with the same id left behind.
-import { constants } from 'node:os';
+// An http-stream container gets a socket directory of its own, `<FN_IOFS_PATH>/<id>` on the node,
+// bind-mounted at /tmp/iofs (below the tmpfs /tmp) from `<FN_IOFS_DOCKER_PATH>/<id>`, the same
+// directory as the engine sees it; it is removed once the container ended. Its stdin stays attached
+// and unwritten, so it still ends when its node goes away (the FDK ends when a held stdin ends).
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
 import { PassThrough, type Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { within } from '../../common/deadline.js';
@@ -18,6 +25,7 @@ import { READY_LABEL, READY_STDERR_LINE } from '../../common/readiness.js';
 import { engineImagePath, isImageReference } from '../image-reference.js';
 import { type Driver, type Instance, type InstanceSpec, StartError, UnknownImageError } from './driver.js';
 import { awaitReadiness, DriverInstance, type Ending } from './instance.js';
+import { LISTENER_LINK, listenerLinked, listenerVariable, removeSocketDir } from './listener.js';
 
 export interface DockerDriverOptions {
   /** The engine's unix socket. */
@@ -30,8 +38,19 @@ export interface DockerDriverOptions {
    * without a network endpoint, and no function can send traffic anywhere.
    */
   network?: string;
-  /** A start that has not signalled readiness by then fails (default 30 s). */
+  /** A start that has not signalled readiness (or linked its socket) by then fails (default 30 s). */
   readyTimeoutMs?: number;
+  /**
+   * FN_IOFS_PATH: where the node makes http-stream containers' socket directories (default
+   * `<os.tmpdir()>/fn-node-iofs-<hash of the node id>`).
+   */
+  iofsPath?: string;
+  /**
+   * FN_IOFS_DOCKER_PATH: the same directory as the engine sees it, the source of the bind mounts
+   * (default iofsPath: the node and the engine share a file system). Differs when the node runs in
+   * a container: iofsPath is then a volume the node's container mounts from this engine path.
+   */
+  iofsDockerPath?: string;
   /** Between TERM and KILL on a graceful stop (default 2 s; Docker counts in whole seconds). */
   stopGraceMs?: number;
   /** Deadline of each short engine call: inspect, create, start, remove (default 20 s). */
@@ -39,6 +58,8 @@ export interface DockerDriverOptions {
 }
 
 const ROLE_LABEL = 'fnguard.role';
+/** Where a container sees its socket directory: below its tmpfs /tmp, as in Fn's runners. */
+const IOFS_MOUNT = '/tmp/iofs';
 
 const TMP_SIZE = 'size=64m';
 const PIDS_LIMIT = 512;
@@ -118,6 +139,8 @@ interface DockerInstanceParts {
   apiTimeoutMs: number;
   /** Whether the engine reported an oom event for this container. */
   oomReported: () => boolean;
+  /** What goes with the container once it ended (its socket directory), before its exit is reported. */
+  cleanup: () => void;
 }
 
 class DockerInstance extends DriverInstance {
@@ -137,10 +160,10 @@ class DockerInstance extends DriverInstance {
     );
     super(
       id,
-      Promise.all([status, parts.drained]).then(([code]) => ({
-        code,
-        signal: code === null ? null : signalOf(code),
-      })),
+      Promise.all([status, parts.drained]).then(([code]) => {
+        parts.cleanup();
+        return { code, signal: code === null ? null : signalOf(code) };
+      }),
     );
     this.stdout = parts.stdout;
     this.stderr = parts.stderr;
@@ -215,12 +238,18 @@ export class DockerDriver implements Driver {
   /** Containers of this node the engine reported out of memory (they are removed at once). */
   private readonly oomed = new Set<string>();
   private events: NodeJS.ReadableStream | undefined;
+  /** Socket directories: the node's view, and the engine's. */
+  readonly iofsPath: string;
+  private readonly iofsDockerPath: string;
 
   private constructor(private readonly options: DockerDriverOptions) {
     this.docker = new Docker({ socketPath: options.socketPath });
     this.readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
     this.stopGraceMs = options.stopGraceMs ?? 2000;
     this.apiTimeoutMs = options.apiTimeoutMs ?? 20_000;
+    const nodeKey = createHash('sha256').update(options.nodeId).digest('hex').slice(0, 12);
+    this.iofsPath = options.iofsPath ?? join(tmpdir(), `fn-node-iofs-${nodeKey}`);
+    this.iofsDockerPath = options.iofsDockerPath ?? this.iofsPath;
   }
 
   /** A driver for this node, after removing the containers a crashed node of the same id left. */
@@ -269,12 +298,57 @@ export class DockerDriver implements Driver {
     await Promise.all(
       leftovers.map((info) => forceRemove(this.docker.getContainer(info.Id), this.apiTimeoutMs)),
     );
+    // And their socket directories, named after them (a shared FN_IOFS_PATH keeps the others').
+    for (const info of leftovers) {
+      const id = /^\/?fnguard-fn-([0-9a-f]+)$/.exec(info.Names?.[0] ?? '')?.[1];
+      if (id !== undefined) removeSocketDir(join(this.iofsPath, id));
+    }
     return leftovers.length;
   }
 
+  /**
+   * A new socket directory for container `id`, and its bind mount. Its parent is the node's (made
+   * 0700), so no other user of the machine reaches it; the container, which sees only
+   * this directory, runs as whatever user its image names (uid 1000 for this project's, root or
+   * anyone for others) and must create its socket there: the directory itself is 0777.
+   */
+  private socketDir(id: string): { dir: string; mount: Docker.MountSettings } {
+    mkdirSync(this.iofsPath, { recursive: true, mode: 0o700 });
+    const dir = join(this.iofsPath, id);
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    return {
+      dir,
+      // A bind mount, not a `Binds` entry: a source the engine does not have (FN_IOFS_DOCKER_PATH
+      // wrong) is then an error, not an empty directory the engine makes.
+      mount: {
+        Type: 'bind',
+        Source: posix.join(this.iofsDockerPath, id),
+        Target: IOFS_MOUNT,
+        ReadOnly: false,
+      },
+    };
+  }
+
   async start(spec: InstanceSpec): Promise<Instance> {
-    const signalsReady = await this.inspectImage(spec.image);
-    const env = { ...spec.env, ...(signalsReady ? { FN_READY_STREAM: 'stderr' } : {}) };
+    // http-stream's readiness is its socket's link, whatever else the image could signal.
+    const signalsReady = (await this.inspectImage(spec.image)) && spec.listener !== true;
+    let socket: ReturnType<DockerDriver['socketDir']> | undefined;
+    if (spec.listener) {
+      try {
+        socket = this.socketDir(spec.id);
+      } catch (error) {
+        throw new StartError(`cannot make a socket directory for ${spec.image}: ${(error as Error).message}`);
+      }
+    }
+    const cleanup = () => {
+      if (socket !== undefined) removeSocketDir(socket.dir);
+    };
+    const env = {
+      ...spec.env,
+      ...(signalsReady ? { FN_READY_STREAM: 'stderr' } : {}),
+      ...(socket ? { FN_LISTENER: listenerVariable(IOFS_MOUNT) } : {}),
+    };
     const memory = spec.memoryMb * 1024 * 1024;
     let container: Docker.Container;
     try {
@@ -312,16 +386,19 @@ export class DockerDriver implements Driver {
             ...(spec.cpus === undefined ? {} : { NanoCpus: Math.round(spec.cpus * 1e9) }),
             AutoRemove: true,
             NetworkMode: this.options.network ?? 'none',
+            ...(socket ? { Mounts: [socket.mount] } : {}),
           },
         }),
       );
     } catch (error) {
+      cleanup();
       throw new StartError(`cannot create a container of ${spec.image}: ${(error as Error).message}`);
     }
     try {
-      return await this.run(container, spec, signalsReady);
+      return await this.run(container, spec, signalsReady, socket?.dir, cleanup);
     } catch (error) {
       await forceRemove(container, this.apiTimeoutMs).catch(() => {});
+      cleanup();
       throw error instanceof StartError
         ? error
         : new StartError(`${spec.image}: ${(error as Error).message}`);
@@ -353,6 +430,8 @@ export class DockerDriver implements Driver {
     container: Docker.Container,
     spec: InstanceSpec,
     signalsReady: boolean,
+    socketDir: string | undefined,
+    cleanup: () => void,
   ): Promise<Instance> {
     // Attached before start, so not a byte of output is missed. An attach that answers after its
     // deadline is closed then, never left open without an owner.
@@ -406,9 +485,22 @@ export class DockerDriver implements Driver {
       graceMs: this.stopGraceMs,
       apiTimeoutMs: this.apiTimeoutMs,
       oomReported: () => this.oomed.has(container.id),
+      cleanup,
     });
     if (readiness) {
       await awaitReadiness(readiness.ready, instance, spec.image, this.readyTimeoutMs).catch(abandon);
+    }
+    if (socketDir !== undefined) {
+      const { linked, cancel } = listenerLinked(socketDir, spec.image);
+      instance.listener = await awaitReadiness(
+        linked,
+        instance,
+        spec.image,
+        this.readyTimeoutMs,
+        `link ${LISTENER_LINK} in its FN_LISTENER directory`,
+      )
+        .catch(abandon)
+        .finally(cancel);
     }
     this.live.add(instance);
     void instance.removed.then(() => this.live.delete(instance));

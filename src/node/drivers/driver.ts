@@ -1,6 +1,7 @@
 // The contract between the runner and whatever runs function instances ("containers"): the process
 // driver and the Docker driver. An instance is started from an image name, speaks the
-// function's format on stdin/stdout, logs on stderr, and reports its exit exactly once.
+// function's format on stdin/stdout (or, in http-stream, on a unix socket in a directory of its own,
+// stdout then being a log too), logs on stderr, and reports its exit exactly once.
 import type { Readable, Writable } from 'node:stream';
 
 export type DriverKind = 'docker' | 'process';
@@ -15,6 +16,12 @@ export interface InstanceSpec {
   cpus?: number | undefined;
   /** Tags that let leftovers be found (Docker labels). */
   labels: Record<string, string>;
+  /**
+   * http-stream: the instance gets a directory of its own (removed once it ended) and FN_LISTENER
+   * naming `lsnr.sock` in it as the instance sees it, and is ready once lsnr.sock links, by a name
+   * relative to that directory, a socket beside it (listener.ts), not by another ready signal.
+   */
+  listener?: boolean;
 }
 
 export interface ExitInfo {
@@ -31,6 +38,8 @@ export interface Instance {
   readonly stdin: Writable;
   readonly stdout: Readable;
   readonly stderr: Readable;
+  /** A `listener` instance's socket, the node's path of what lsnr.sock linked once it was ready. */
+  readonly listener?: string | undefined;
   /** Settles once, after the instance ended and its stdout/stderr were fully read. */
   readonly exited: Promise<ExitInfo>;
   /** Idempotent. Graceful (stdin closed, then TERM, then KILL after a grace period) unless `force`. */

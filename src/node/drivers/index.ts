@@ -19,7 +19,13 @@ export interface DriverChoiceResult {
 export interface DriverOptions {
   /** This node's id: names its containers' host and labels them, so its leftovers can be found. */
   nodeId: string;
-  processImages?: string;
+  processImages?: string | undefined;
+  /** FN_HOT_START_TIMEOUT_MSECS: how long a start may take to be ready (default 30 s), both drivers. */
+  readyTimeoutMs?: number | undefined;
+  /** FN_IOFS_PATH: the docker driver's folder of http-stream socket directories (node's view). */
+  iofsPath?: string | undefined;
+  /** FN_IOFS_DOCKER_PATH: the same folder as the engine sees it (default iofsPath). */
+  iofsDockerPath?: string | undefined;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -35,6 +41,7 @@ export async function createDriver(
   const processDriver = () =>
     new ProcessDriver({
       registry: ImageRegistry.load(options.processImages),
+      ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
       confinement: {
         nodeId: options.nodeId,
         ...(env.FN_PROCESS_USER ? { user: env.FN_PROCESS_USER } : {}),
@@ -53,9 +60,19 @@ export async function createDriver(
     return { driver, reason: `auto: no Docker engine answers on ${socketPath}: ${described(driver)}` };
   }
   const network = env.FN_DOCKER_NETWORK || undefined;
-  const { driver, leftovers } = await DockerDriver.start({ socketPath, nodeId: options.nodeId, network });
+  const { driver, leftovers } = await DockerDriver.start({
+    socketPath,
+    nodeId: options.nodeId,
+    network,
+    ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
+    ...(options.iofsPath === undefined ? {} : { iofsPath: options.iofsPath }),
+    ...(options.iofsDockerPath === undefined ? {} : { iofsDockerPath: options.iofsDockerPath }),
+  });
   const removed =
     leftovers > 0 ? `; removed ${leftovers} containers that an earlier node ${options.nodeId} left` : '';
   const why = choice === 'docker' ? 'FN_DRIVER=docker' : 'auto: a Docker engine answers';
-  return { driver, reason: `${why}: docker driver on ${socketPath}, network ${network ?? 'none'}${removed}` };
+  return {
+    driver,
+    reason: `${why}: docker driver on ${socketPath}, network ${network ?? 'none'}, socket directories in ${driver.iofsPath}${removed}`,
+  };
 }

@@ -13,6 +13,8 @@ export abstract class DriverInstance implements Instance {
   abstract readonly stdin: Writable;
   abstract readonly stdout: Readable;
   abstract readonly stderr: Readable;
+  /** Set by the driver once a `listener` instance linked its socket. */
+  listener: string | undefined;
   readonly exited: Promise<ExitInfo>;
   private reason: ExitInfo['reason'];
   private done = false;
@@ -65,27 +67,28 @@ export abstract class DriverInstance implements Instance {
 }
 
 /**
- * Resolves once `ready` does; rejects with a StartError when the instance ends first or `timeoutMs`
- * passes. The caller ends what it started.
+ * Resolves as `ready` does; rejects with a StartError when the instance ends first or `timeoutMs`
+ * passes (saying that it did not `sign` in time). The caller ends what it started.
  */
-export async function awaitReadiness(
-  ready: Promise<void>,
+export async function awaitReadiness<T>(
+  ready: Promise<T>,
   instance: Instance,
   image: string,
   timeoutMs: number,
-): Promise<void> {
+  sign = 'signal readiness',
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const endedFirst = instance.exited.then((exit) => {
+  const endedFirst = instance.exited.then((exit): never => {
     throw new StartError(`${image} exited while starting (code ${exit.code}, signal ${exit.signal})`);
   });
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new StartError(`${image} did not signal readiness within ${timeoutMs} ms`)),
+      () => reject(new StartError(`${image} did not ${sign} within ${timeoutMs} ms`)),
       timeoutMs,
     );
   });
   try {
-    await Promise.race([ready, endedFirst, late]);
+    return await Promise.race([ready, endedFirst, late]);
   } finally {
     clearTimeout(timer);
     endedFirst.catch(() => {});

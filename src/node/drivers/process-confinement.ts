@@ -287,6 +287,11 @@ export class Confinement {
     return this.#user?.name;
   }
 
+  /** uid and gid of the functions' user when it is not the node's own (a root node's FN_PROCESS_USER). */
+  get functionIds(): { uid: number; gid: number } | undefined {
+    return this.#user && { uid: this.#user.uid, gid: this.#user.gid };
+  }
+
   get memoryMode(): 'cgroup' | 'watchdog' {
     return this.#layout?.controllers.includes('memory') ? 'cgroup' : 'watchdog';
   }

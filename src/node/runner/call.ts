@@ -14,6 +14,19 @@ export interface CallRequest {
   body: Buffer;
   /** Aborted when the client goes away: a call still waiting then leaves its queue at once. */
   signal?: AbortSignal;
+  /**
+   * A call invoked by id (`/invoke`, no HTTP trigger). Only http-stream tells the two apart: such a
+   * call reaches the function with the caller's headers as they are, and its answer (headers and
+   * body) is the function's as it is. Absent or false: an HTTP call (a v1 route, or a v2 HTTP
+   * trigger), which carries the caller's method, URL and headers as Fn-Http-* headers.
+   */
+  invoke?: boolean;
+  /**
+   * A v2 fn: its containers get FN_FN_ID, FN_APP_ID and FN_FN_NAME and the label `fnguard.fn`, and
+   * two fns never share a container. `route` is then the fn's definition in a route's shape (path
+   * `/<fn name>`, format `http-stream`).
+   */
+  fn?: { id: string; name: string; appId: string };
 }
 
 export interface CallResult extends FunctionResponse {

@@ -1,31 +1,43 @@
 // One running function instance as the runner uses it: it exchanges one call at a time in its
-// route's format, tags its stderr lines with container and call ids in the node's log, and knows
-// when it can no longer be trusted (crashed, hung, or its framing broke).
+// route's format, over the transport the format names (transport.ts: the container's stdin/stdout, or
+// the socket an http-stream function serves), tags what the function logs (stderr, and stdout too
+// where stdout carries no calls) with container and call ids in the node's log, and knows when it can
+// no longer be trusted (crashed, hung, or broke its format). The deadline, the failure vocabulary and
+// the broken mark are the same for every format: they live here, not in a transport.
 import type { Logger } from 'pino';
+import { FN_MESSAGES } from '../../common/wire.js';
 import type { ExitInfo, Instance } from '../drivers/driver.js';
-import {
-  type FormatCodec,
-  FramingError,
-  type FunctionRequest,
-  type FunctionResponse,
-} from '../formats/index.js';
+import type { FormatCodec, FunctionRequest, FunctionResponse } from '../formats/index.js';
 import type { Clock } from './clock.js';
 import { CallError } from './errors.js';
+import { type CallSink, SocketTransport, StdioTransport, type Transport } from './transport.js';
 
 /** `new` until the runner places it: started containers are not counted before that. */
 export type ContainerState = 'new' | 'idle' | 'busy' | 'stopping' | 'gone';
 
-interface Exchange {
-  onData(chunk: Buffer): void;
-  onExit(exit: ExitInfo): void;
-}
-
-/** Longest stderr line kept in one log record. */
+/** Longest log line kept in one log record. */
 const MAX_LOG_LINE = 4096;
 
-function describeExit(exit: ExitInfo): string {
-  if (exit.reason === 'memory') return 'it exceeded its memory limit';
-  return exit.signal ? `it was killed by ${exit.signal}` : `it exited with code ${exit.code}`;
+/** One output stream of the function logged line by line. */
+class LineLog {
+  private tail = '';
+
+  constructor(private readonly write: (line: string) => void) {}
+
+  push(chunk: Buffer): void {
+    const lines = (this.tail + chunk.toString('utf8')).split('\n');
+    this.tail = lines.pop() ?? '';
+    if (this.tail.length > MAX_LOG_LINE) {
+      lines.push(this.tail);
+      this.tail = '';
+    }
+    for (const line of lines) this.write(line);
+  }
+
+  flush(): void {
+    if (this.tail) this.write(this.tail);
+    this.tail = '';
+  }
 }
 
 export class Container {
@@ -35,60 +47,54 @@ export class Container {
   calls = 0;
   /** Why it must not serve another call, once it must not. */
   broken: string | undefined;
-  private current: Exchange | undefined;
+  private current: CallSink | undefined;
   private currentCallId: string | undefined;
-  private stderrTail = '';
+  private readonly transport: Transport;
 
   constructor(
     readonly id: string,
     readonly memoryMb: number,
     private readonly instance: Instance,
-    private readonly codec: FormatCodec,
+    codec: FormatCodec,
     /** Largest response body it may answer with (FN_MAX_RESPONSE_SIZE): past it, the call is a 502. */
-    private readonly maxResponseBytes: number,
+    maxResponseBytes: number,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    /** Called when bytes arrive while no call is in progress. */
+    /** Called when it must not be trusted although no call is in progress (it wrote between calls). */
     onUnsolicited: (container: Container) => void,
   ) {
     this.lastUsedAt = clock.now();
-    instance.stdout.on('data', (chunk: Buffer) => {
-      if (this.current) this.current.onData(chunk);
-      else {
-        this.broken ??= 'it wrote to stdout between calls';
+    const streams: ('stdout' | 'stderr')[] = ['stderr'];
+    if (codec.transport === 'socket') {
+      if (instance.listener === undefined)
+        throw new Error(`the driver gave ${codec.name} instance ${id} no socket`);
+      this.transport = new SocketTransport(instance.listener, codec, maxResponseBytes, clock);
+      // No framing on stdio: stdout is a log like stderr, and never a reason to distrust it.
+      streams.push('stdout');
+    } else {
+      this.transport = new StdioTransport(instance, codec, maxResponseBytes, (why) => {
+        this.broken ??= why;
         onUnsolicited(this);
-      }
+      });
+    }
+    for (const stream of streams) {
+      const log = new LineLog((line) => this.logLine(stream, line));
+      instance[stream].on('data', (chunk: Buffer) => log.push(chunk));
+      instance[stream].on('end', () => log.flush());
+    }
+    void instance.exited.then((exit) => {
+      if (this.current) this.transport.exited(exit, this.current);
+      this.transport.close();
     });
-    instance.stderr.on('data', (chunk: Buffer) => this.logStderr(chunk));
-    instance.stderr.on('end', () => this.flushStderr());
-    void instance.exited.then((exit) => this.current?.onExit(exit));
   }
 
   get exited(): Promise<ExitInfo> {
     return this.instance.exited;
   }
 
-  private logStderr(chunk: Buffer): void {
-    const lines = (this.stderrTail + chunk.toString('utf8')).split('\n');
-    this.stderrTail = lines.pop() ?? '';
-    if (this.stderrTail.length > MAX_LOG_LINE) {
-      lines.push(this.stderrTail);
-      this.stderrTail = '';
-    }
-    for (const line of lines) this.logLine(line);
-  }
-
-  private flushStderr(): void {
-    if (this.stderrTail) this.logLine(this.stderrTail);
-    this.stderrTail = '';
-  }
-
-  private logLine(line: string): void {
+  private logLine(stream: 'stdout' | 'stderr', line: string): void {
     if (line === '') return;
-    this.logger.info(
-      { container: this.id, call: this.currentCallId, stream: 'stderr' },
-      line.slice(0, MAX_LOG_LINE),
-    );
+    this.logger.info({ container: this.id, call: this.currentCallId, stream }, line.slice(0, MAX_LOG_LINE));
   }
 
   /** Sends one call and reads its response; rejects with CallError 502 or 504 (and marks itself broken). */
@@ -96,47 +102,32 @@ export class Container {
     request: FunctionRequest,
     timeoutMs: number,
   ): Promise<{ response: FunctionResponse; runMs: number }> {
-    const reader = this.codec.createReader(this.maxResponseBytes);
     const started = this.clock.now();
     this.calls++;
     this.currentCallId = request.callId;
-    const format = this.codec.name;
     return new Promise((resolve, reject) => {
-      const finish = (settle: () => void) => {
-        if (this.current !== exchange) return;
+      let settled = false;
+      const settle = (broken: string | undefined, outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        if (broken !== undefined) this.broken ??= broken;
         this.current = undefined;
         timer.cancel();
-        settle();
+        this.transport.settled();
+        outcome();
       };
-      const fail = (status: 502 | 504, why: string, message: string) => {
-        this.broken ??= why;
-        finish(() => reject(new CallError(status, message, undefined, this.id)));
+      const sink: CallSink = {
+        succeed: (response, broken) =>
+          settle(broken, () => resolve({ response, runMs: this.clock.now() - started })),
+        fail: (status, message, broken) =>
+          settle(broken, () => reject(new CallError(status, message, undefined, this.id))),
       };
-      const succeed = (response: FunctionResponse) => {
-        if (reader.excess) this.broken ??= 'it wrote more than one response';
-        finish(() => resolve({ response, runMs: this.clock.now() - started }));
-      };
-      const exchange: Exchange = {
-        onData: (chunk) => {
-          try {
-            const response = reader.push(chunk);
-            if (response) succeed(response);
-          } catch (error) {
-            if (!(error instanceof FramingError)) throw error;
-            fail(502, 'it broke the framing', `invalid ${format} response from function: ${error.message}`);
-          }
-        },
-        onExit: (exit) => {
-          const response = exit.reason === undefined ? reader.end(exit.code) : undefined;
-          if (response) succeed(response);
-          else
-            fail(502, 'it exited', `function failed: ${describeExit(exit)} before completing its response`);
-        },
-      };
-      this.current = exchange;
-      const timer = this.clock.setTimeout(() => fail(504, 'it ran past its timeout', 'Timed out'), timeoutMs);
-      this.instance.stdin.write(this.codec.encodeRequest(request));
-      if (!this.codec.hot) this.instance.stdin.end();
+      this.current = sink;
+      const timer = this.clock.setTimeout(
+        () => sink.fail(504, FN_MESSAGES.timedOut, 'it ran past its timeout'),
+        timeoutMs,
+      );
+      this.transport.send(request, sink);
     });
   }
 

@@ -44,9 +44,10 @@ function sortedConfig(config: Record<string, string>): [string, string][] {
 }
 
 /** Everything that makes two calls able to share a container: a pool's key. */
-export function poolKey(app: App, route: Route): string {
+export function poolKey(app: App, route: Route, fn?: CallRequest['fn']): string {
   const { path, image, format, memory, timeout, cpus, config } = route;
   return JSON.stringify([
+    ...(fn === undefined ? [] : [{ fn: fn.id, app: fn.appId }]),
     app.name,
     path,
     image,
@@ -92,6 +93,8 @@ export class Pool {
     /** The latest definition seen; idle_timeout may change without changing the key. */
     public route: Route,
     private readonly host: PoolHost,
+    /** The v2 fn its containers run, when it is one (part of the key, like the app). */
+    readonly fn?: CallRequest['fn'],
   ) {
     this.statsKey = statsKey(app, route);
     this.codec = formatCodec(route.format);

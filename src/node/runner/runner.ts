@@ -64,6 +64,7 @@ function functionRequest(call: CallRequest): FunctionRequest {
     headers: call.headers,
     body: call.body,
     deadline: new Date(Date.now() + call.route.timeout * 1000),
+    ...(call.invoke ? { invoke: true } : {}),
   };
 }
 
@@ -145,10 +146,10 @@ class HotRunner implements Runner {
   }
 
   private poolFor(call: CallRequest): Pool {
-    const key = poolKey(call.app, call.route);
+    const key = poolKey(call.app, call.route, call.fn);
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new Pool(key, call.app, call.route, this.host);
+      pool = new Pool(key, call.app, call.route, this.host, call.fn);
       this.pools.set(key, pool);
     }
     pool.route = call.route;
@@ -326,7 +327,7 @@ class HotRunner implements Runner {
     const owner = pool.codec.hot ? undefined : pool.waiters.find((waiter) => !waiter.ownStart);
     if (owner) owner.ownStart = true;
     pool.beginStart();
-    const { app, route } = pool;
+    const { app, route, fn } = pool;
     // Config written before the API refused loader variables, or by another node build on the same
     // database, still never reaches a function.
     const config = withoutLoaderVariables({ ...app.config, ...route.config });
@@ -344,6 +345,7 @@ class HotRunner implements Runner {
       FN_MEMORY: String(route.memory),
       FN_CONTAINER_ID: id,
       HOSTNAME: this.options.nodeId,
+      ...(fn ? { FN_FN_ID: fn.id, FN_APP_ID: fn.appId, FN_FN_NAME: fn.name } : {}),
       ...(owner ? pool.codec.callEnv(functionRequest(owner.call)) : {}),
     };
     const began = this.clock.now();
@@ -354,7 +356,14 @@ class HotRunner implements Runner {
         env,
         memoryMb: pool.memoryMb,
         cpus: this.cpusOf(route),
-        labels: { 'fnguard.node': this.options.nodeId, 'fnguard.app': app.name, 'fnguard.path': route.path },
+        labels: {
+          'fnguard.node': this.options.nodeId,
+          'fnguard.app': app.name,
+          'fnguard.path': route.path,
+          ...(fn ? { 'fnguard.fn': fn.id } : {}),
+        },
+        // http-stream: a socket directory, FN_LISTENER, and readiness when lsnr.sock is linked.
+        ...(pool.codec.transport === 'socket' ? { listener: true } : {}),
       })
       .then(
         (instance) => this.started(pool, id, instance, this.clock.now() - began, owner),
@@ -369,19 +378,27 @@ class HotRunner implements Runner {
     startMs: number,
     owner: Waiter | undefined,
   ): void {
+    let container: Container;
+    try {
+      container = new Container(
+        id,
+        pool.memoryMb,
+        instance,
+        pool.codec,
+        this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+        this.clock,
+        this.options.logger,
+        () => {
+          if (container.state === 'idle') this.retire(pool, container);
+        },
+      );
+    } catch (error) {
+      // An instance the runner cannot talk to (a driver that gave an http-stream instance no socket).
+      void instance.stop({ force: true });
+      this.startFailed(pool, error as Error, owner);
+      return;
+    }
     pool.endStart(startMs);
-    const container = new Container(
-      id,
-      pool.memoryMb,
-      instance,
-      pool.codec,
-      this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-      this.clock,
-      this.options.logger,
-      () => {
-        if (container.state === 'idle') this.retire(pool, container);
-      },
-    );
     this.live.set(container, pool);
     void container.exited.then((exit) => this.gone(pool, container, exit));
     if (owner === undefined) pool.setState(container, 'idle');
