@@ -1,5 +1,5 @@
-// Assembles the node's HTTP server: the Fn v1 API, system endpoints, and whatever further plugins
-// main.ts hands in (invocation). Errors take Fn's shape in one handler (api/errors.ts).
+// Assembles the node's HTTP server: the Fn v1 and v2 APIs, system endpoints, and whatever further
+// plugins main.ts hands in (invocation). Errors take Fn's shape in one handler (api/errors.ts).
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, {
@@ -16,6 +16,9 @@ import { appRoutes } from './api/apps.js';
 import { badRequest, errorHandler, notFoundHandler, sendError } from './api/errors.js';
 import { routeRoutes } from './api/routes.js';
 import { systemRoutes } from './api/system.js';
+import { appRoutesV2 } from './api/v2/apps.js';
+import { fnRoutesV2 } from './api/v2/fns.js';
+import { triggerRoutesV2 } from './api/v2/triggers.js';
 import type { Datastore } from './datastore/datastore.js';
 import type { Drain } from './drain.js';
 import type { NodeMetrics } from './metrics.js';
@@ -85,19 +88,23 @@ const badTargets = new WeakMap<object, string>();
 
 /**
  * Parses any content type as JSON: Fn clients (and `curl -d`) often send JSON without
- * `Content-Type: application/json`, and Fn accepted it.
+ * `Content-Type: application/json`, and Fn accepted it. `invalid` words the refusal of a body that is
+ * not JSON (v1 says why; v2 clients expect Fn's bare "Invalid JSON").
  */
-function parseAnyContentTypeAsJson(api: FastifyInstance): void {
+function parseAnyContentTypeAsJson(
+  api: FastifyInstance,
+  invalid: (detail: string) => string = (detail) => `Invalid JSON: ${detail}`,
+): void {
   api.removeAllContentTypeParsers();
   api.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     const text = (body as string).trim();
     // curl and API clients send Content-Type: application/json on every request, bodiless ones too.
     if (text === '' && BODILESS.has(request.method)) return done(null, undefined);
-    if (text === '') return done(badRequest('Invalid JSON: the request body is empty'));
+    if (text === '') return done(badRequest(invalid('the request body is empty')));
     try {
       done(null, JSON.parse(text));
     } catch (error) {
-      done(badRequest(`Invalid JSON: ${(error as Error).message}`));
+      done(badRequest(invalid((error as Error).message)));
     }
   });
 }
@@ -186,6 +193,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     parseAnyContentTypeAsJson(api);
     await api.register(appRoutes(deps.datastore));
     await api.register(routeRoutes(deps.datastore));
+  });
+  await app.register(async (api) => {
+    parseAnyContentTypeAsJson(api, () => 'Invalid JSON');
+    await api.register(appRoutesV2(deps.datastore));
+    await api.register(fnRoutesV2(deps.datastore));
+    await api.register(triggerRoutesV2(deps.datastore));
   });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;

@@ -199,7 +199,7 @@ describe('routes', () => {
       failure(404, 'App not found'),
     );
     expect(await send('GET', '/v1/apps/nope/routes')).toEqual(failure(404, 'App not found'));
-    expect(await send('GET', '/v2/apps')).toEqual(failure(404, 'Path not found'));
+    expect(await send('GET', '/v3/apps')).toEqual(failure(404, 'Path not found'));
   });
 
   it('patches only what is set: absent, null, 0 and "" keep the stored value', async () => {
@@ -713,14 +713,14 @@ const INVALID: [string, Method, string, unknown, string][] = [
     'POST',
     '/v1/apps/a/routes',
     withRoute({ format: 'grpc' }),
-    'Invalid route format: route.format must be one of default, http, json',
+    'Invalid route format: route.format must be one of default, http, json, http-stream',
   ],
   [
     'a format number',
     'POST',
     '/v1/apps/a/routes',
     withRoute({ format: 1 }),
-    'Invalid route format: route.format must be one of default, http, json',
+    'Invalid route format: route.format must be one of default, http, json, http-stream',
   ],
   [
     'type async',
@@ -919,7 +919,7 @@ describe('validation', () => {
       'POST',
       '/v1/apps/a/routes',
       withRoute({ type: 'async', format: 'grpc' }),
-      'Invalid route format: route.format must be one of default, http, json',
+      'Invalid route format: route.format must be one of default, http, json, http-stream',
     ],
     [
       'the type before memory',

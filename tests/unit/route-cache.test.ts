@@ -228,8 +228,9 @@ describe('route cache', () => {
     const maxBytes = 1024 * 1024;
     const cache = new RouteCache(here, { now: clock, maxBytes });
     for (let index = 0; index < 2000; index++) await cache.getRoute('app', `/${index}-${'x'.repeat(8000)}`);
-    expect(cache.bytes).toBeLessThanOrEqual(maxBytes);
-    expect(cache.bytes).toBeGreaterThan(maxBytes / 4);
+    // Each of the cache's four tables (apps, routes, v2 triggers, v2 fns) may fill a quarter of it.
+    expect(cache.bytes).toBeLessThanOrEqual(maxBytes / 4);
+    expect(cache.bytes).toBeGreaterThan(maxBytes / 8);
   });
 
   it('unsubscribes when closed', async () => {
@@ -238,5 +239,46 @@ describe('route cache', () => {
     expect(state.listeners).toHaveLength(1);
     cache.close();
     expect(state.listeners).toHaveLength(0);
+  });
+  it('caches v2 trigger and fn lookups, misses with their reason, and drops them on a write to any app', async () => {
+    const stamp = '2026-12-07T00:00:00.000Z';
+    const app = { id: 'A'.repeat(26), name: 'v2app', config: {}, created_at: stamp, updated_at: stamp };
+    await here.insertAppV2(app);
+    const fn = {
+      id: 'F'.repeat(26),
+      name: 'hello',
+      app_id: app.id,
+      image: 'fnguard/sleep',
+      memory: 128,
+      timeout: 30,
+      idle_timeout: 30,
+      config: {},
+      created_at: stamp,
+      updated_at: stamp,
+    };
+    await here.insertFn(fn);
+    const reads = vi.spyOn(here, 'getTriggerBySource');
+    const cache = new RouteCache(here, { now: clock });
+    expect(await cache.triggerTarget('v2app', '/hello')).toEqual({ missing: 'Trigger not found' });
+    expect(await cache.triggerTarget('nope', '/hello')).toEqual({ missing: 'App not found' });
+    expect(await cache.fnTarget(fn.id)).toMatchObject({ fn: { image: 'fnguard/sleep' } });
+    await here.insertTrigger({
+      id: 'T'.repeat(26),
+      name: 'hello',
+      app_id: app.id,
+      fn_id: fn.id,
+      type: 'http',
+      source: '/hello',
+      created_at: stamp,
+      updated_at: stamp,
+    });
+    // This node's own write reaches the cache at once, misses included.
+    expect(await cache.triggerTarget('v2app', '/hello')).toMatchObject({ fn: { id: fn.id } });
+    for (let i = 0; i < 10; i++) await cache.triggerTarget('v2app', '/hello');
+    expect(reads).toHaveBeenCalledTimes(2);
+    await here.updateFn({ ...fn, image: 'fnguard/echo' });
+    expect(await cache.fnTarget(fn.id)).toMatchObject({ fn: { image: 'fnguard/echo' } });
+    expect(await cache.triggerTarget('v2app', '/hello')).toMatchObject({ fn: { image: 'fnguard/echo' } });
+    cache.close();
   });
 });

@@ -1,10 +1,17 @@
-// The one place that turns failures into Fn's error shape `{"error":{"message"}}` and a status:
-// an AnswerError (the API's refusals, the runner's call failures) as it is, datastore and fastify
-// errors by kind, anything else as a 500.
+// The one place that turns failures into Fn's error shape and a status: `{"error":{"message"}}` on the
+// v1 API and its calls, `{"message"}` on the v2 API and its calls (/v2, /t, /invoke); an AnswerError
+// (the API's refusals, the runner's call failures) as it is, datastore and fastify errors by kind,
+// anything else as a 500.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody } from '../../common/wire.js';
+import { type ErrorBody, errorBody } from '../../common/wire.js';
+import type { ErrorBodyV2 } from '../../common/wire-v2.js';
 import { AnswerError } from '../answer-error.js';
-import { AlreadyExistsError, DatastoreUnavailableError, NotFoundError } from '../datastore/datastore.js';
+import {
+  AlreadyExistsError,
+  DatastoreUnavailableError,
+  InvalidReferenceError,
+  NotFoundError,
+} from '../datastore/datastore.js';
 
 export const badRequest = (message: string) => new AnswerError(400, message);
 
@@ -19,6 +26,7 @@ function toAnswer(error: FastifyError | Error): AnswerError {
   if (error instanceof AnswerError) return error;
   if (error instanceof NotFoundError) return new AnswerError(404, error.message);
   if (error instanceof AlreadyExistsError) return new AnswerError(409, error.message);
+  if (error instanceof InvalidReferenceError) return new AnswerError(400, error.message);
   if (error instanceof DatastoreUnavailableError) {
     return new AnswerError(503, `Datastore unavailable: ${error.message}`, 1);
   }
@@ -30,9 +38,15 @@ function toAnswer(error: FastifyError | Error): AnswerError {
   return new AnswerError(500, 'Internal server error');
 }
 
+/** The v2 API and its invocation paths answer errors in v2's shape. */
+const V2_PATHS = /^\/(?:v2|t|invoke)(?:[/?]|$)/;
+
 export function sendError(reply: FastifyReply, error: AnswerError): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-  return reply.code(error.status).type('application/json').send(errorBody(error.message));
+  const body: ErrorBody | ErrorBodyV2 = V2_PATHS.test(reply.request.url)
+    ? { message: error.message }
+    : errorBody(error.message);
+  return reply.code(error.status).type('application/json').send(body);
 }
 
 export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {

@@ -131,7 +131,7 @@ function validateCpus(value: unknown): string {
   return value;
 }
 
-function validateConfig(field: string, value: unknown): Config {
+export function validateConfig(field: string, value: unknown): Config {
   if (!isObject(value)) throw badRequest(`Invalid config: ${field} must be an object of strings`);
   for (const [key, item] of Object.entries(value)) {
     if (typeof item !== 'string') throw badRequest(`Invalid config: ${field}.${key} must be a string`);
