@@ -1,5 +1,5 @@
 // What each guard file needs from the run's shared topology: its own app (unique per run and file,
-// removed afterwards), clients for the balancer and the nodes, which node answered (node ids learned
+// removed afterwards, in the Fn API the run speaks: guard/topology/fn-api.ts), clients for the balancer and the nodes, which node answered (node ids learned
 // by calling each node directly once, as the historic harness did, and remembered for the run by the
 // topology's control server, so a later file asks only nodes no earlier one could name; never the
 // balancer's word, since the balancer is under test), ways to drive calls, and what the nodes did for
@@ -10,13 +10,14 @@
 import { tryWaitUntil } from '../../helpers/wait.js';
 import { forEachBounded } from '../../src/common/bounded.js';
 import { FnClient } from '../../src/common/fn-client.js';
-import { FN_HEADERS, type NodeStats, type RouteBody } from '../../src/common/wire.js';
+import { FN_HEADERS, type NodeStats } from '../../src/common/wire.js';
 import { NodeDirectory } from '../../src/harness/attribution.js';
 import { type DiscoveredNode, discoverNodes } from '../../src/harness/discovery.js';
 import { type CallRecord, type DriveResult, drive, toRecord } from '../../src/harness/drive.js';
 import { execute } from '../../src/harness/execute.js';
 import { EngineWatch } from '../measure/engine-watch.js';
 import type { KnownIds } from '../topology/control.js';
+import { type FnApi, fnApi, type RouteSpec } from '../topology/fn-api.js';
 import { ROUTE_MARKER } from '../topology/route-marker.js';
 import type { TopologyInfo } from '../topology/types.js';
 
@@ -29,7 +30,7 @@ export const DISCOVERY_DEADLINE_MS = 60_000;
 const ADDED_NODE_DEADLINE_MS = 15_000;
 const CALL_TIMEOUT_MS = 30_000;
 
-export type RouteSpec = RouteBody['route'] & { path: string };
+export type { RouteSpec } from '../topology/fn-api.js';
 
 /** The run's memory of node ids (the topology's control server), when the run has one. */
 export interface NodeIdMemory {
@@ -39,6 +40,8 @@ export interface NodeIdMemory {
 
 export class SuiteFile {
   readonly lb: FnClient;
+  /** Apps and routes (v1) or fns and triggers (v2), created where the topology serves its API. */
+  readonly api: FnApi;
   private readonly nodeClients: Map<string, FnClient>;
 
   /** Node addresses as the balancer names them: the topology's, plus any this file added. */
@@ -53,6 +56,10 @@ export class SuiteFile {
   ) {
     this.nodes = directory.addresses;
     this.lb = new FnClient(info.lbUrl, { timeoutMs: CALL_TIMEOUT_MS });
+    this.api = fnApi(
+      info.api,
+      info.apiUrl === undefined ? this.lb : new FnClient(info.apiUrl, { timeoutMs: CALL_TIMEOUT_MS }),
+    );
     this.nodeClients = new Map(
       info.nodes.map((node, index) => [
         node,
@@ -77,7 +84,7 @@ export class SuiteFile {
       engine,
     );
     try {
-      await file.lb.createApp(app);
+      await file.api.createApp(app);
       await file.createRoute({ path: '/discover', image: 'fnguard/sleep', format: 'http' });
       const known = memory ? await memory.knownIds() : {};
       for (const node of file.nodes) for (const id of known[node] ?? []) file.directory.register(id, node);
@@ -140,7 +147,7 @@ export class SuiteFile {
       const pending = missing.length === 0 ? nodes : missing.map((gap) => gap.node);
       const found = await discoverNodes(
         this.directory,
-        `/r/${this.app}/discover`,
+        this.invokePath('/discover'),
         (node) => this.node(node),
         pending,
       );
@@ -182,12 +189,12 @@ export class SuiteFile {
 
   /** The invocation path of one of this file's routes. */
   invokePath(path: string): string {
-    return `/r/${this.app}${path}`;
+    return this.api.invokePath(this.app, path);
   }
 
   async createRoute(route: RouteSpec): Promise<void> {
     const config = { ...route.config, [ROUTE_MARKER]: `${this.app}${route.path}` };
-    await this.lb.createRoute(this.app, { ...route, config });
+    await this.api.createRoute(this.app, { ...route, config });
   }
 
   /** Creates many routes, a few requests at a time. */
@@ -245,7 +252,7 @@ export class SuiteFile {
     path: string,
     counter: 'calls' | 'cold' | 'hot' | 'containers_started',
   ): Promise<Record<string, number>> {
-    const key = `${this.app}${path}`;
+    const key = this.api.statsKey(this.app, path);
     const stats = await this.stats();
     return Object.fromEntries(
       [...stats].map(([node, nodeStats]) => [node, nodeStats.routes[key]?.[counter] ?? 0]),
@@ -254,7 +261,7 @@ export class SuiteFile {
 
   async close(): Promise<void> {
     this.engine?.close();
-    await this.lb.deleteApp(this.app).catch(() => {});
+    await this.api.deleteApp(this.app).catch(() => {});
   }
 }
 

@@ -10,7 +10,7 @@ import type { SuiteFile } from '../engine/suite-file.js';
 
 export const PLACEMENT_CONCURRENCY = 1;
 
-/** Paths of routes that do not exist: `/r/<app>/<prefix>-<i>`. */
+/** Paths of routes that do not exist: `/r/<app>/<prefix>-<i>` (v1), `/t/<app>/<prefix>-<i>` (v2). */
 export function unroutedPaths(suite: SuiteFile, prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, index) => suite.invokePath(`/${prefix}-${index}`));
 }

@@ -7,6 +7,7 @@
 // through it, once, into the typed GuardSettings. A new setting is one entry here.
 import { PROPERTY_IDS } from '../catalogue.js';
 import { BALANCER_PLACEHOLDERS } from '../topology/balancer-template.js';
+import { FN_API_CHOICES } from '../topology/fn-api.js';
 import {
   NODE_PLACEHOLDERS,
   NODE_PRESET_NAMES,
@@ -139,6 +140,16 @@ export const SETTINGS = {
     parse: oneOf(NODE_PRESET_NAMES),
     default: 'fn-node',
     doc: "how a node is configured: fn-node (this project's node) or fn (the Fn server, v1 routes API)",
+  }),
+  api: setting({
+    group: 'nodes',
+    flag: 'api',
+    arg: 'v1|v2|auto',
+    env: 'FN_API',
+    input: 'api',
+    parse: oneOf(FN_API_CHOICES),
+    default: 'auto',
+    doc: 'the Fn API the guard speaks: v1 (apps and routes, /r), v2 (apps, fns and HTTP triggers, /t), or auto: v1 where the deployment offers it, else v2',
   }),
   nodeEnv: setting({
     group: 'nodes',

@@ -55,6 +55,7 @@ export type ContainerSettings = Pick<
   | 'nodeEnv'
   | 'nodeStart'
   | 'postgresAuth'
+  | 'api'
   | keyof ImageSettings
 >;
 
@@ -299,7 +300,7 @@ export class ContainerTopology implements Topology {
       const nodes = await startDatabaseAndNodes(ctx, NODES, started);
       const balancer = await startBalancer(ctx, nodes, settings.balancerArgs, started);
       const endpoints = balancer.endpoints;
-      await waitForBalancer(endpoints, READY_TIMEOUT_MS);
+      const api = await waitForBalancer(endpoints, READY_TIMEOUT_MS, settings.api);
       // Every node gets this engine's socket and starts its functions there.
       const probed = await probeCapabilities(endpoints, { socketPath });
       if (probed.capabilities.mgmtApi)
@@ -308,6 +309,7 @@ export class ContainerTopology implements Topology {
       const info: TopologyInfo = {
         kind: 'containers',
         ...endpoints,
+        ...api,
         database: `postgres (${images.postgres} container)`,
         balancer: balancer.description,
         nodeBuild: `${images.projectNode ? 'fn-node (this project, docker driver)' : `image: ${images.node}`}${describeSetup(ctx.template)}`,

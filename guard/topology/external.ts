@@ -35,6 +35,7 @@ export type ExternalSettings = Pick<
   | 'mgmtToken'
   | 'lbHcInterval'
   | 'nodesDockerHost'
+  | 'api'
   | (typeof FAULT_COMMANDS)[keyof typeof FAULT_COMMANDS]
 >;
 
@@ -68,7 +69,7 @@ export async function externalTopology(settings: ExternalSettings): Promise<Topo
     nodeUrls: nodes.map(asUrl),
     appPrefix: `fng${randomBytes(3).toString('hex')}`,
   };
-  await waitForBalancer(partial, READY_TIMEOUT_MS);
+  const api = await waitForBalancer(partial, READY_TIMEOUT_MS, settings.api);
   const engineSocket = settings.nodesDockerHost;
   const probed = await probeCapabilities(
     partial,
@@ -116,6 +117,7 @@ export async function externalTopology(settings: ExternalSettings): Promise<Topo
   const info: TopologyInfo = {
     kind: 'external',
     ...partial,
+    ...api,
     database: 'external',
     balancer: {
       label: `external at ${partial.lbUrl}`,

@@ -63,5 +63,6 @@ export async function startTopology(
     ...(database.dbUrl ? { dbUrl: database.dbUrl } : {}),
     ...(settings.balancerCommand ? { balancerCommand: settings.balancerCommand } : {}),
     ...(settings.nodeEnv ? { nodeEnv: settings.nodeEnv } : {}),
+    api: settings.api,
   });
 }

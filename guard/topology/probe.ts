@@ -10,6 +10,7 @@ import { within } from '../../src/common/deadline.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import { LB_PATHS } from '../../src/common/lb-wire.js';
 import type { NodeStats } from '../../src/common/wire.js';
+import { chooseApi, type FnApiChoice, type FnApiVersion, fnApi, offeredApis } from './fn-api.js';
 import { LbManagement, parseNodes } from './lb-management.js';
 import type { Capabilities, Capability, TopologyInfo } from './types.js';
 
@@ -47,23 +48,30 @@ async function engineAnswers(offer: EngineOffer): Promise<string | undefined> {
   }
 }
 
-/** Waits until a call through the balancer answers 200, on a probe route it creates and removes. */
+/**
+ * Finds the Fn API the run speaks (fn-api.ts: asked of the first node, or of `apiUrl`), then waits
+ * until a call through the balancer answers 200, on a probe route it creates there and removes.
+ */
 export async function waitForBalancer(
-  info: Pick<TopologyInfo, 'lbUrl' | 'nodeUrls' | 'appPrefix'>,
+  info: Pick<TopologyInfo, 'lbUrl' | 'nodeUrls' | 'appPrefix' | 'apiUrl'>,
   timeoutMs: number,
-): Promise<void> {
-  const node = new FnClient(info.nodeUrls[0] as string, { timeoutMs: PROBE_TIMEOUT_MS });
+  choice: FnApiChoice,
+): Promise<{ api: FnApiVersion; apiReason: string }> {
+  const apiUrl = info.apiUrl ?? (info.nodeUrls[0] as string);
+  const client = new FnClient(apiUrl, { timeoutMs: PROBE_TIMEOUT_MS });
+  const chosen = chooseApi(choice, await offeredApis(client), apiUrl);
+  const api = fnApi(chosen.version, client);
   const lb = new FnClient(info.lbUrl, { timeoutMs: PROBE_TIMEOUT_MS });
   const app = `${info.appPrefix}-probe${randomBytes(2).toString('hex')}`;
-  await node.createApp(app);
+  await api.createApp(app);
   try {
-    await node.createRoute(app, { path: '/probe', image: 'fnguard/echo', format: 'http' });
+    await api.createRoute(app, { path: '/probe', image: 'fnguard/echo', format: 'http' });
     let last = 'no answer yet';
     await waitUntil(
       `a call through the balancer at ${info.lbUrl} to answer 200`,
       async () => {
         try {
-          const result = await lb.call(app, '/probe', '', 'probe');
+          const result = await lb.send('POST', api.invokePath(app, '/probe'), 'probe');
           last = `${result.status} ${result.body.slice(0, 200)}`;
           return result.status === 200;
         } catch (error) {
@@ -77,8 +85,9 @@ export async function waitForBalancer(
       throw new Error(`${error.message}; last answer: ${last}`);
     });
   } finally {
-    await node.deleteApp(app).catch(() => {});
+    await api.deleteApp(app).catch(() => {});
   }
+  return { api: chosen.version, apiReason: chosen.reason };
 }
 
 export async function probeCapabilities(
@@ -155,6 +164,7 @@ export function describeTopology(info: TopologyInfo): string[] {
       (info.lbMgmtUrl ? `, management API at ${info.lbMgmtUrl}` : ''),
     `  health interval ${seconds(info.balancer.hcIntervalS)}, upstream timeout ${seconds(info.balancer.upstreamTimeoutS)}`,
     `nodes under test: ${info.nodeBuild}: ${info.nodes.join(' ')} (database: ${info.database})`,
+    `Fn API: ${info.api}${info.apiUrl ? ` at ${info.apiUrl}` : ''} (${info.apiReason})`,
     `offers: ${offered}`,
   ];
 }

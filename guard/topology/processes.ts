@@ -15,6 +15,7 @@ import { freePort } from '../../helpers/ports.js';
 import { ScratchDir } from '../../helpers/scratch-node.js';
 import { expand, HC_INTERVAL_S, PROJECT_FNLB_ARGS, UPSTREAM_TIMEOUT_S, uses } from './balancer-template.js';
 import { DownNodes } from './down-nodes.js';
+import type { FnApiChoice } from './fn-api.js';
 import { nodeEnvironment } from './node-template.js';
 import {
   NO_DISCOVERY,
@@ -33,6 +34,8 @@ export interface ProcessTopologyOptions {
   nodeEnv?: string;
   /** The balancer command template; default this project's fnlb. */
   balancerCommand?: string;
+  /** The Fn API the run speaks (default auto: v1, which fn-node offers beside v2). */
+  api?: FnApiChoice;
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -108,7 +111,7 @@ export class ProcessTopology implements Topology {
         nodeUrls: nodes.map((node) => node.url),
         appPrefix: `fng${randomBytes(3).toString('hex')}`,
       };
-      await waitForBalancer(partial, READY_TIMEOUT_MS);
+      const api = await waitForBalancer(partial, READY_TIMEOUT_MS, options.api ?? 'auto');
       const probed = await probeCapabilities(partial, {
         missing: 'processes: the nodes run their functions as processes, not containers',
       });
@@ -117,6 +120,7 @@ export class ProcessTopology implements Topology {
       const info: TopologyInfo = {
         kind: 'processes',
         ...partial,
+        ...api,
         database: dbUrl.startsWith('sqlite') ? 'sqlite (one file shared by the nodes)' : 'postgres',
         balancer: {
           label: custom === undefined ? 'fnlb (this project)' : `command: ${custom}`,

@@ -39,7 +39,7 @@ const NODE_CALL_TIMEOUT_MS = 2000;
 const POLL_MS = 200;
 
 /** What the swarm topology reads of the settings. */
-export type SwarmSettings = Pick<GuardSettings, 'dockerHost' | keyof ImageSettings>;
+export type SwarmSettings = Pick<GuardSettings, 'dockerHost' | 'api' | keyof ImageSettings>;
 
 /** Whether a node answers a call that needs its database (GET /v1/apps), not only /version. */
 async function serves(endpoint: NodeEndpoint): Promise<boolean> {
@@ -122,13 +122,14 @@ export class SwarmTopology implements Topology {
         nodeUrls: endpoints.map((endpoint) => endpoint.url),
         appPrefix: stack.name,
       };
-      await waitForBalancer(partial, DEPLOY_TIMEOUT_MS);
+      const api = await waitForBalancer(partial, DEPLOY_TIMEOUT_MS, settings.api);
       const probed = await probeCapabilities(partial, { socketPath });
       await waitUntilNodesOnline(partial, partial.nodes, DEPLOY_TIMEOUT_MS);
       console.log(`[swarm] stack ${stack.name} up, the balancer answers (${Date.now() - began} ms)`);
       const info: TopologyInfo = {
         kind: 'swarm',
         ...partial,
+        ...api,
         database: `postgres (${images.postgres}, a service of the stack)`,
         balancer: {
           label: `${images.projectBalancer ? 'fnlb (this project' : `image: ${images.balancer} (`}, a Swarm service finding the nodes at tasks.fn-node)`,

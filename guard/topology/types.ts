@@ -2,6 +2,8 @@
 // are under test, what the topology can do to them (faults), what the balancer offers (measured, not
 // assumed), and a run-unique prefix so test files never collide with each other or with a shared
 // deployment.
+import type { FnApiVersion } from './fn-api.js';
+
 export type TopologyKind = 'processes' | 'external' | 'containers' | 'swarm';
 
 /** The balancer under test, as the run's first lines and the reports name it. */
@@ -53,6 +55,11 @@ export interface TopologyInfo {
   nodes: string[];
   /** Base URL of each node reachable from the test process, in the order of `nodes`. */
   nodeUrls: string[];
+  /** The Fn API the run speaks (guard/topology/fn-api.ts), and why. */
+  api: FnApiVersion;
+  apiReason: string;
+  /** Where apps, fns and routes are created, when not through the balancer (an API node of its own). */
+  apiUrl?: string;
   /** Prefix for app names created by this run: unique per run. */
   appPrefix: string;
   /** Management API base URL of the balancer (fnlb's /1/lb/nodes), when it has one. */

@@ -1,6 +1,7 @@
-// The Fn v1 API (node) through the balancer, the way Fn clients meet a deployment: Fn v1 shapes and
-// defaults, Fn's error shape with the right status for every kind of bad input; and the balancer's
-// own management API, when it has one, refusing bad input with its historic `{"msg"}` shape.
+// The Fn API (node) through the balancer, the way Fn clients meet a deployment, in the API the run
+// speaks: v1's shapes and defaults and its `{"error":{"message"}}`, or v2's records by id and its
+// `{"message"}`, with the right status for every kind of bad input; and the balancer's own management
+// API, when it has one, refusing bad input with its historic `{"msg"}` shape.
 import { describe, expect } from 'vitest';
 import { atMost, required } from '../../guard/engine/checks.js';
 import { guardProperty } from '../../guard/engine/property.js';
@@ -8,6 +9,7 @@ import type { SuiteFile } from '../../guard/engine/suite-file.js';
 import { LbManagement } from '../../guard/topology/lb-management.js';
 import { LB_PATHS } from '../../src/common/lb-wire.js';
 import { ROUTE_DEFAULTS } from '../../src/common/wire.js';
+import { FN_DEFAULTS } from '../../src/common/wire-v2.js';
 
 const guard = guardProperty('api');
 
@@ -23,8 +25,9 @@ async function send(suite: SuiteFile, method: string, path: string, body?: unkno
   return { status: result.status, body: parsed };
 }
 
-describe('Fn v1 API through the balancer', () => {
+describe('Fn API through the balancer', () => {
   guard.test('creates a route with Fn defaults and returns Fn shapes for every read', async ({ suite }) => {
+    if (suite.api.version === 'v2') return fnShapesV2(suite);
     const created = await send(suite, 'POST', `/v1/apps/${suite.app}/routes`, {
       route: { path: '/conf', image: 'fnguard/echo' },
     });
@@ -62,13 +65,48 @@ describe('Fn v1 API through the balancer', () => {
 
   guard.test('invokes a route and names the call', async ({ suite }) => {
     await suite.createRoute({ path: '/hello', image: 'fnguard/echo', format: 'http' });
-    const result = await suite.lb.call(suite.app, '/hello', '', 'hi there');
+    const result = await suite.lb.send('POST', suite.invokePath('/hello'), 'hi there');
     expect(result.status).toBe(200);
     expect(result.body).toBe('hi there');
     // Fn-Call-Id, or the Fn server's own spelling of it.
     expect(result.headers['fn-call-id'] ?? result.headers.fn_call_id).toMatch(/^\S+$/);
   });
 });
+
+/** v2: a fn with Fn's defaults, read back by id and in its app's list, updated and removed. */
+async function fnShapesV2(suite: SuiteFile): Promise<void> {
+  const apps = (await send(suite, 'GET', `/v2/apps?name=${suite.app}`)).body.items as { id: string }[];
+  const appId = apps[0]?.id;
+  expect(appId, `GET /v2/apps?name=${suite.app} names the file's app`).toEqual(expect.any(String));
+  const created = await send(suite, 'POST', '/v2/fns', {
+    name: 'conf',
+    app_id: appId,
+    image: 'fnguard/echo',
+  });
+  expect(created).toEqual({
+    status: 200,
+    body: expect.objectContaining({ name: 'conf', app_id: appId, image: 'fnguard/echo', ...FN_DEFAULTS }),
+  });
+  const id = created.body.id as string;
+  expect((await send(suite, 'GET', `/v2/fns/${id}`)).body).toMatchObject({ id, name: 'conf' });
+  const listed = (await send(suite, 'GET', `/v2/fns?app_id=${appId}`)).body.items as { name: string }[];
+  expect(listed.map((fn) => fn.name)).toEqual(expect.arrayContaining(['conf', 'discover']));
+  const updated = await send(suite, 'PUT', `/v2/fns/${id}`, { timeout: 10 });
+  expect(updated.body).toMatchObject({ id, timeout: 10 });
+  expect((await send(suite, 'DELETE', `/v2/fns/${id}`)).status).toBe(204);
+}
+
+const BAD_INPUT_V2: Array<[string, string, unknown, number]> = [
+  ['POST', '/v2/apps', '{"name":', 400],
+  ['POST', '/v2/apps', { name: 'has space' }, 400],
+  ['GET', '/v2/apps/NOSUCHAPP0FNGUARD000000000', undefined, 404],
+  ['POST', '/v2/fns', { name: 'x', app_id: 'NOSUCHAPP0FNGUARD000000000', image: 'fnguard/echo' }, 404],
+  ['POST', '/v2/fns', { name: 'x' }, 400],
+  ['POST', '/v2/triggers', {}, 400],
+  ['GET', '/v2/fns/NOSUCHFN00FNGUARD000000000', undefined, 404],
+  ['GET', '/t/APP/nosuchtrigger', undefined, 404],
+  ['POST', '/invoke/NOSUCHFN00FNGUARD000000000', undefined, 404],
+];
 
 const BAD_INPUT: Array<[string, string, unknown, number]> = [
   ['POST', '/v1/apps', '{"app":', 400],
@@ -83,7 +121,12 @@ const BAD_INPUT: Array<[string, string, unknown, number]> = [
   ['GET', '/r/APP/nosuchroute', undefined, 404],
 ];
 
-function isFnError(body: Record<string, unknown>): boolean {
+/** v1: `{"error":{"message"}}`; v2: `{"message"}` (Fn adds `fields` where it has them). */
+function isFnError(body: Record<string, unknown>, version: 'v1' | 'v2'): boolean {
+  if (version === 'v2') {
+    const keys = Object.keys(body).filter((key) => key !== 'fields');
+    return keys.length === 1 && typeof body.message === 'string';
+  }
   const error = body.error as { message?: unknown } | undefined;
   return Object.keys(body).length === 1 && typeof error?.message === 'string';
 }
@@ -91,12 +134,14 @@ function isFnError(body: Record<string, unknown>): boolean {
 describe('bad input', () => {
   guard.test('gets the right 4xx with a JSON error', async ({ suite, judge }) => {
     const wrong: string[] = [];
-    for (const [method, path, body, status] of BAD_INPUT) {
+    const version = suite.api.version;
+    const shape = version === 'v2' ? '{"message"}' : '{"error":{"message"}}';
+    for (const [method, path, body, status] of version === 'v2' ? BAD_INPUT_V2 : BAD_INPUT) {
       const target = path.replace('APP', suite.app);
       const result = await send(suite, method, target, body);
-      if (result.status !== status || !isFnError(result.body)) {
+      if (result.status !== status || !isFnError(result.body, version)) {
         wrong.push(
-          `${method} ${target} ${JSON.stringify(body)}: ${result.status} ${JSON.stringify(result.body)}, want ${status} {"error":{"message"}}`,
+          `${method} ${target} ${JSON.stringify(body)}: ${result.status} ${JSON.stringify(result.body)}, want ${status} ${shape}`,
         );
       }
     }

@@ -31,7 +31,7 @@ describe('calls whose function fails', () => {
       const path = `/status-${status}`;
       const answers: number[] = [];
       for (let call = 0; call < CALLS_EACH; call++) {
-        answers.push((await suite.lb.call(suite.app, path, `?status=${status}`)).status);
+        answers.push((await suite.lb.send('GET', `${suite.invokePath(path)}?status=${status}`)).status);
       }
       const ran = await executions(suite, path);
       checks.push(...exactlyOnceChecks(`calls answering ${status}`, { calls: CALLS_EACH, executions: ran }));
@@ -53,7 +53,7 @@ describe('calls whose function fails', () => {
         format: 'http',
         timeout: Math.ceil(runMs / 1000) + 10,
       });
-      const answer = await suite.lb.call(suite.app, '/long', `?ms=${runMs}`);
+      const answer = await suite.lb.send('GET', `${suite.invokePath('/long')}?ms=${runMs}`);
       // The balancer may answer before the function ends: let it finish everywhere it might run.
       await sleep(OUTLIVE_MS + 1000);
       const ran = await executions(suite, '/long');

@@ -33,7 +33,7 @@ describe('spellings of a route path', () => {
       const escaped = plain.replace('/spell-', '/%73pell%2D');
       return [
         `${plain}/`,
-        plain.replace(`/r/${suite.app}/`, `/r/${suite.app}//`),
+        plain.replace(`/${suite.app}/`, `/${suite.app}//`),
         `${plain}?variant=1`,
         escaped,
         `http://${lb.host}${plain}`,

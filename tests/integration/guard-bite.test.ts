@@ -84,3 +84,31 @@ describe.skipIf(process.env.FNG_BITE === '0')('the guard on deliberately broken 
     NESTED_TEST_TIMEOUT_MS,
   );
 });
+
+// The same guard on Fn's v2 API (fn-node serves it beside v1): apps, fns and HTTP triggers created and
+// called through fnlb, node counters under the fn's key. A node with no launch policy stampedes its
+// containers there too, and the guard says so; what the policy does not touch still passes.
+describe.skipIf(process.env.FNG_BITE === '0')("the guard on Fn's v2 API", () => {
+  it(
+    'fails the herd of a node without a launch policy and passes stickiness and hot reuse',
+    async () => {
+      const run = await runNestedGuard(['herd', 'sticky', 'hot-reuse'], {
+        FN_TOPOLOGY: 'processes',
+        FN_API: 'v2',
+        FN_NODE_ENV: 'FN_TEST_LAUNCH=naive',
+        FN_TEST_DB_URL: inject('pgUrl'),
+      });
+      expect(run.verdicts, run.output.slice(-6000)).toEqual(
+        expect.objectContaining({
+          [VERDICT.herd]: 'fail',
+          [VERDICT.sticky]: 'pass',
+          [VERDICT.spellings]: 'pass',
+          [VERDICT.hotReuse]: 'pass',
+        }),
+      );
+      expect(run.failedChecks.some((name) => name.startsWith('containers started on'))).toBe(true);
+      expect(run.output).toContain('Fn API: v2 (as set)');
+    },
+    NESTED_TEST_TIMEOUT_MS,
+  );
+});
