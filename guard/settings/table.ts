@@ -160,7 +160,7 @@ export const SETTINGS = {
     input: 'node-env',
     parse: envTemplate(NODE_PLACEHOLDERS),
     defaultDoc: "the preset's",
-    doc: "the nodes' environment, KEY=value pairs separated by spaces, with {db_url} {port} {node_id}; replaces the preset's (on processes, fn-node's DB_URL, PORT, FN_NODE_ID, HOST and FN_DRIVER=process are always set, so it adds to them)",
+    doc: "the nodes' environment, KEY=value pairs separated by spaces, with {db_url} {port} {node_id} {iofs}; replaces the preset's (on processes, fn-node's DB_URL, PORT, FN_NODE_ID, HOST and FN_DRIVER=process are always set, so it adds to them)",
   }),
   nodeStart: setting({
     group: 'nodes',

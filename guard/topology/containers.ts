@@ -16,6 +16,9 @@
 // failed test or a failed start.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { StartedTestContainer } from 'testcontainers';
 import { freePort } from '../../helpers/ports.js';
@@ -83,6 +86,11 @@ interface NodeContainer {
 interface Context {
   docker: Docker;
   id: string;
+  /**
+   * The nodes' iofs directories ({iofs}): one per node below this, bind-mounted at the same path, so
+   * a node hands the engine the same path for the sockets of its http-stream functions.
+   */
+  iofsRoot: string;
   images: Images;
   network: string;
   socketPath: string;
@@ -95,6 +103,11 @@ async function startNodeContainer(ctx: Context, index: number): Promise<NodeCont
   const alias = `node${index}`;
   const nodeId = `${ctx.id}-${alias}`;
   const hostPort = await freePort();
+  const iofs = join(ctx.iofsRoot, nodeId);
+  mkdirSync(iofs, { recursive: true });
+  // Its function containers run as whatever user their image says; the node makes a directory of
+  // its own in here for each.
+  chmodSync(iofs, 0o777);
   const container = await new GenericContainer(ctx.images.node)
     .withNetworkMode(ctx.network)
     .withNetworkAliases(alias)
@@ -107,9 +120,13 @@ async function startNodeContainer(ctx: Context, index: number): Promise<NodeCont
         dbUrl: `postgres://${PG.user}:${PG.password}@postgres:5432/${PG.db}`,
         port: NODE_PORT,
         nodeId,
+        iofs,
       }),
     )
-    .withBindMounts([{ source: ctx.socketPath, target: '/var/run/docker.sock' }])
+    .withBindMounts([
+      { source: ctx.socketPath, target: '/var/run/docker.sock' },
+      { source: iofs, target: iofs },
+    ])
     .withExposedPorts({ container: NODE_PORT, host: hostPort })
     .withWaitStrategy(Wait.forHttp('/version', NODE_PORT).forStatusCode(200))
     .withStartupTimeout(STARTUP_TIMEOUT_MS)
@@ -294,6 +311,7 @@ export class ContainerTopology implements Topology {
       socketPath,
       labels,
       template: nodeTemplate(settings),
+      iofsRoot: join(tmpdir(), `fnguard-iofs-${id}`),
     };
     const started: Started = { containers: [], nodeIds: [] };
     try {
@@ -479,6 +497,11 @@ async function teardown(ctx: Context, nodeIds: string[], started: StartedTestCon
     SWEEP_TIMEOUT_MS,
     200,
   );
+  // What a node left there belongs to containers that are gone; a file a node's root made that this
+  // user may not remove stays in the temporary directory, harmless.
+  try {
+    rmSync(ctx.iofsRoot, { recursive: true, force: true });
+  } catch {}
   if (sweptInMs !== undefined) return;
   if (containersLeft > 0) throw new Error(`containers topology ${id}: teardown left containers`);
   // Only the network is left, held by an endpoint the engine lost track of: it holds no process and

@@ -188,7 +188,7 @@ async function startTopologyNode(
 ): Promise<FnNodeProcess> {
   const port = await freePort();
   const nodeId = `node-${port}`;
-  const env = template === undefined ? {} : nodeEnvironment(template, { dbUrl, port, nodeId });
+  const env = template === undefined ? {} : nodeEnvironment(template, { dbUrl, port, nodeId, iofs: '' });
   return scratch.startNode({ dbUrl, env, port, nodeId });
 }
 

@@ -3,7 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { nodeEnvironment, nodeTemplate } from '../../guard/topology/node-template.js';
 
-const VALUES = { dbUrl: 'postgres://u:p@postgres:5432/fnguard', port: 8080, nodeId: 'run-node1' };
+const VALUES = {
+  dbUrl: 'postgres://u:p@postgres:5432/fnguard',
+  port: 8080,
+  nodeId: 'run-node1',
+  iofs: '/tmp/fnguard-iofs-run/run-node1',
+};
 const UNSET = { nodeEnv: undefined, nodeStart: undefined, postgresAuth: undefined } as const;
 
 describe('node templates', () => {
@@ -14,6 +19,8 @@ describe('node templates', () => {
       FN_NODE_ID: 'run-node1',
       FN_DRIVER: 'docker',
       PORT: '8080',
+      FN_IOFS_PATH: VALUES.iofs,
+      FN_IOFS_DOCKER_PATH: VALUES.iofs,
     });
     expect(template).toMatchObject({ preset: 'fn-node', start: 'parallel', postgresAuth: 'scram-sha-256' });
   });
@@ -24,6 +31,8 @@ describe('node templates', () => {
       FN_DB_URL: `${VALUES.dbUrl}?sslmode=disable`,
       FN_PORT: '8080',
       FN_LOG_LEVEL: 'info',
+      FN_IOFS_PATH: VALUES.iofs,
+      FN_IOFS_DOCKER_PATH: VALUES.iofs,
     });
     expect(template).toMatchObject({ start: 'sequential', postgresAuth: 'md5', customEnv: false });
   });
@@ -31,7 +40,7 @@ describe('node templates', () => {
   it('takes nodeEnv, nodeStart and postgresAuth over the preset', () => {
     const template = nodeTemplate({
       nodePreset: 'fn',
-      nodeEnv: 'MY_DB={db_url} MY_PORT={port} NAME={node_id} FIXED=1',
+      nodeEnv: 'MY_DB={db_url} MY_PORT={port} NAME={node_id} SOCKETS={iofs} FIXED=1',
       nodeStart: 'parallel',
       postgresAuth: 'trust',
     });
@@ -39,6 +48,7 @@ describe('node templates', () => {
       MY_DB: VALUES.dbUrl,
       MY_PORT: '8080',
       NAME: 'run-node1',
+      SOCKETS: VALUES.iofs,
       FIXED: '1',
     });
     expect(template).toMatchObject({ start: 'parallel', postgresAuth: 'trust', customEnv: true });
