@@ -3,6 +3,7 @@
 // with an HTTP trigger whose source is the path), the path a call takes, the key the node counts it
 // under, and removing the app with everything in it afterwards. Which API a deployment offers is asked,
 // not assumed (offeredApis), or set (--api).
+import { createHash } from 'node:crypto';
 import type { FnClient } from '../../src/common/fn-client.js';
 import type { RouteBody } from '../../src/common/wire.js';
 import type { AppV2, Fn, Page } from '../../src/common/wire-v2.js';
@@ -26,9 +27,15 @@ export interface FnApi {
   statsKey(app: string, path: string): string;
 }
 
-/** A fn's name for a route path: Fn allows what a URL path segment carries unescaped. */
+/**
+ * A fn's (and its trigger's) name for a route path: letters, digits, "_" and "-", which both allow.
+ * A path that needed changing gets a short hash of itself, so `/a/b` and `/a_b` stay two fns.
+ */
 export function fnName(path: string): string {
-  return path.replace(/^\/+/, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'root';
+  const plain = path.replace(/^\/+/, '');
+  const name = plain.replace(/[^A-Za-z0-9_-]/g, '_');
+  if (name === plain && name !== '') return name;
+  return `${name || 'root'}-${createHash('sha256').update(path).digest('hex').slice(0, 6)}`;
 }
 
 class V1Api implements FnApi {

@@ -78,3 +78,8 @@ export const HTTP_STREAM_HEADERS = {
   /** Prefix of a caller's header going in, and of a user header coming out. */
   headerPrefix: 'fn-http-h-',
 } as const;
+
+/** A header name as Fn's Go side writes it (`fn-http-status` -> `Fn-Http-Status`). */
+export function canonicalHeader(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_whole, dash: string, letter: string) => dash + letter.toUpperCase());
+}

@@ -16,12 +16,13 @@ import {
 } from 'node:http';
 import { basename, dirname, join } from 'node:path';
 import type { HeaderMap } from '../common/framing/http1.js';
+import { canonicalHeader, HTTP_STREAM_HEADERS } from '../common/wire-v2.js';
 import type { FnRequest, FnResponse } from './fdk.js';
 
 /** A call's body at most: a larger one is refused before the handler sees it. */
 export const MAX_CALL_BODY_BYTES = 16 * 1024 * 1024;
 const MAX_SOCKET_PATH_BYTES = 107;
-const GATEWAY_PREFIX = 'fn-http-h-';
+const GATEWAY_PREFIX = HTTP_STREAM_HEADERS.headerPrefix;
 
 /** The socket path of FN_LISTENER, or an error naming what is wrong with it. */
 export function listenerPath(listener: string | undefined): string {
@@ -33,8 +34,8 @@ export function listenerPath(listener: string | undefined): string {
 
 /** What the handler sees of one call. */
 export function callRequest(method: string, target: string, headers: HeaderMap): FnRequest {
-  const callId = headers['fn-call-id']?.[0] ?? '';
-  if (headers['fn-intent']?.[0] !== 'httprequest') {
+  const callId = headers[HTTP_STREAM_HEADERS.callId]?.[0] ?? '';
+  if (headers[HTTP_STREAM_HEADERS.intent]?.[0] !== 'httprequest') {
     // Invoked by id (/invoke/<fn>): the call is the request as it came, with no caller URL.
     return { callId, method, url: new URL(target, 'http://localhost'), headers, body: Buffer.alloc(0) };
   }
@@ -48,8 +49,8 @@ export function callRequest(method: string, target: string, headers: HeaderMap):
   if (contentType !== undefined) callerHeaders['content-type'] = contentType;
   return {
     callId,
-    method: headers['fn-http-method']?.[0] ?? method,
-    url: new URL(headers['fn-http-request-url']?.[0] ?? target, 'http://localhost'),
+    method: headers[HTTP_STREAM_HEADERS.method]?.[0] ?? method,
+    url: new URL(headers[HTTP_STREAM_HEADERS.requestUrl]?.[0] ?? target, 'http://localhost'),
     headers: callerHeaders,
     body: Buffer.alloc(0),
   };
@@ -60,10 +61,12 @@ export function callAnswerHeaders(response: FnResponse, httpTrigger: boolean): R
   // Invoked by id, the answer is the function's own: its headers as they are, and no user status
   // (Fn's FDKs set none there either).
   if (!httpTrigger) return { ...response.headers };
-  const headers: Record<string, string> = { 'Fn-Http-Status': String(response.status ?? 200) };
+  const headers: Record<string, string> = {
+    [canonicalHeader(HTTP_STREAM_HEADERS.status)]: String(response.status ?? 200),
+  };
   for (const [name, value] of Object.entries(response.headers ?? {})) {
     if (name.toLowerCase() === 'content-type') headers['Content-Type'] = value;
-    else headers[`Fn-Http-H-${name}`] = value;
+    else headers[`${canonicalHeader(GATEWAY_PREFIX)}${name}`] = value;
   }
   return headers;
 }
@@ -171,7 +174,7 @@ export function serveHttpStream(
       return;
     }
     const headers = request.headersDistinct as HeaderMap;
-    const httpTrigger = headers['fn-intent']?.[0] === 'httprequest';
+    const httpTrigger = headers[HTTP_STREAM_HEADERS.intent]?.[0] === 'httprequest';
     const result = await handle({ ...callRequest('POST', request.url, headers), body });
     answer(response, 200, sendableHeaders(callAnswerHeaders(result, httpTrigger)), Buffer.from(result.body));
   };

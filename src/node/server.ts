@@ -133,7 +133,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       badTargets.set(req, target.reason);
       return '/';
     },
-    routerOptions: { ignoreTrailingSlash: true },
+    // v2 app names may be 255 characters long, and each must be callable at /t/<app>.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
     // Errors of fastify's own router (a parameter longer than find-my-way allows, a URL it cannot
     // decode) in Fn's shape too.
     frameworkErrors: (error, _request, reply) => {

@@ -646,25 +646,25 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
       expect((await store.listApps({ limit: 100 })).map((app) => app.name)).toEqual(all);
       // Paging: each page starts after the last name of the one before.
       const pages: string[][] = [];
-      let after: string | undefined;
+      let after: { name: string; id: string } | undefined;
       for (;;) {
-        const page = await store.listApps({ limit: 3, after });
+        const page = await store.listApps({ limit: 3, ...(after ? { after } : {}) });
         if (page.length === 0) break;
         pages.push(page.map((app) => app.name));
-        after = page.at(-1)!.name;
+        after = { name: page.at(-1)!.name, id: page.at(-1)!.id };
       }
       expect(pages).toEqual([['A', 'Zeta', 'a'], ['a-2', 'a_1', 'b'], ['é']]);
-      expect((await store.listApps({ limit: 10, after: 'a' })).map((app) => app.name)).toEqual([
+      expect((await store.listApps({ limit: 10, after: { name: 'a' } })).map((app) => app.name)).toEqual([
         'a-2',
         'a_1',
         'b',
         'é',
       ]);
-      expect((await store.listApps({ limit: 10, after: 'é' })).map((app) => app.name)).toEqual([]);
+      expect((await store.listApps({ limit: 10, after: { name: 'é' } })).map((app) => app.name)).toEqual([]);
       expect((await store.listApps({ limit: 10, name: 'a-2' })).map((app) => app.name)).toEqual(['a-2']);
       expect(await store.listApps({ limit: 10, name: 'A-2' })).toEqual([]);
-      expect(await store.listApps({ limit: 10, name: 'b', after: 'b' })).toEqual([]);
-      expect(await store.listApps({ limit: 10, name: 'b', after: 'a' })).toHaveLength(1);
+      expect(await store.listApps({ limit: 10, name: 'b', after: { name: 'b' } })).toEqual([]);
+      expect(await store.listApps({ limit: 10, name: 'b', after: { name: 'a' } })).toHaveLength(1);
     });
 
     it('inserts, lists, updates and removes fns', async () => {
@@ -708,10 +708,9 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
         'fn',
         'plain',
       ]);
-      expect((await store.listFns({ appId: app.id, limit: 2, after: 'a-b' })).map((f) => f.name)).toEqual([
-        'a_b',
-        'b',
-      ]);
+      expect(
+        (await store.listFns({ appId: app.id, limit: 2, after: { name: 'a-b' } })).map((f) => f.name),
+      ).toEqual(['a_b', 'b']);
       expect(await store.listFns({ appId: app.id, name: 'fn', limit: 10 })).toEqual([fn]);
       expect((await store.listFns({ name: 'fn', limit: 10 })).map((f) => f.app_id).sort()).toEqual(
         [app.id, other.id].sort(),
@@ -819,7 +818,9 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
         (await store.listTriggers({ appId: app.id, fnId: fn2.id, limit: 100 })).map((t) => t.id),
       ).toEqual([sameName.id]);
       expect(
-        (await store.listTriggers({ appId: app.id, fnId: fn.id, limit: 2, after: 'B' })).map((t) => t.name),
+        (await store.listTriggers({ appId: app.id, fnId: fn.id, limit: 2, after: { name: 'B' } })).map(
+          (t) => t.name,
+        ),
       ).toEqual(['a-b', 'b']);
       expect(
         (await store.listTriggers({ appId: app.id, name: 't', limit: 100 })).map((t) => t.id).sort(),

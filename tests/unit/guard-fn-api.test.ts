@@ -34,7 +34,9 @@ describe('the Fn API of a run', () => {
   it('names a fn after its path with the characters Fn allows', () => {
     expect(fnName('/primes')).toBe('primes');
     expect(fnName('/status-503')).toBe('status-503');
-    expect(fnName('/a/b:c')).toBe('a_b_c');
-    expect(fnName('/')).toBe('root');
+    expect(fnName('/a/b:c')).toMatch(/^a_b_c-[0-9a-f]{6}$/);
+    expect(fnName('/a/b')).not.toBe(fnName('/a_b'));
+    expect(fnName('/v1.2')).toMatch(/^v1_2-[0-9a-f]{6}$/);
+    expect(fnName('/')).toMatch(/^root-[0-9a-f]{6}$/);
   });
 });

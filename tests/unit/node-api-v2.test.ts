@@ -237,3 +237,63 @@ describe('v2 fns and triggers', () => {
     expect(app.id).toMatch(ULID_PATTERN);
   });
 });
+
+describe('v2 edge cases', () => {
+  it('pages through records that share a name (two fns with a trigger named alike)', async () => {
+    const app = await createApp('svc');
+    const one = await createFn(app.id, 'one');
+    const two = await createFn(app.id, 'two');
+    await createTrigger(app.id, one.id, 't', '/one');
+    await createTrigger(app.id, two.id, 't', '/two');
+    const first = (await send('GET', `/v2/triggers?app_id=${app.id}&per_page=1`)).body as {
+      items: Json[];
+      next_cursor: string;
+    };
+    const second = (await send('GET', `/v2/triggers?app_id=${app.id}&per_page=1&cursor=${first.next_cursor}`))
+      .body as { items: Json[] };
+    expect([...first.items, ...second.items].map((trigger) => trigger.source).sort()).toEqual([
+      '/one',
+      '/two',
+    ]);
+  });
+
+  it('finds a trigger of source "/" by source, and calls apps with names up to 255 characters', async () => {
+    const app = await createApp('root');
+    const fn = await createFn(app.id, 'home');
+    const trigger = await createTrigger(app.id, fn.id, 'home', '/');
+    expect(await send('GET', `/v2/runner/apps/${app.id}/triggerBySource/http/`)).toEqual({
+      status: 200,
+      body: trigger,
+    });
+    const long = 'a'.repeat(255);
+    await createApp(long);
+    expect(await send('POST', `/t/${long}/x`)).toEqual(refused(404, 'Trigger not found'));
+  });
+
+  it('refuses what could never be called or stored with a 400', async () => {
+    const app = await createApp('svc');
+    const fn = await createFn(app.id, 'f');
+    const trigger = { app_id: app.id, fn_id: fn.id, type: 'http', name: 't' };
+    for (const source of ['/a/../b', '/./x', '/a//b', '/50%25']) {
+      expect(await send('POST', '/v2/triggers', { ...trigger, source })).toEqual(
+        refused(400, 'Path malformed'),
+      );
+    }
+    expect(await send('POST', '/v2/fns', { app_id: app.id, name: '\ud800', image: 'fnguard/sleep' })).toEqual(
+      refused(400, 'name must be a valid string'),
+    );
+    const deep = `{"name":"deep","annotations":{"k":${'['.repeat(20_000)}1${']'.repeat(20_000)}}}`;
+    expect((await send('POST', '/v2/apps', deep)).status).toBe(400);
+    expect(await send('POST', '/v2/apps', { name: 'cfg', config: [] })).toEqual(refused(400, 'Invalid JSON'));
+    expect(await send('POST', '/v2/apps', { name: 'cfg', config: { A: 1 } })).toEqual(
+      refused(400, 'Invalid JSON'),
+    );
+  });
+
+  it('takes a syslog_url away with ""', async () => {
+    const app = await createApp('logs', { syslog_url: 'tcp://logs:514' });
+    expect(app.syslog_url).toBe('tcp://logs:514');
+    const updated = await created('PUT', `/v2/apps/${app.id}`, { syslog_url: '' });
+    expect(updated.syslog_url).toBeUndefined();
+  });
+});

@@ -32,6 +32,10 @@ function toAnswer(error: FastifyError | Error): AnswerError {
   }
   const code = (error as FastifyError).code;
   const status = (error as FastifyError).statusCode;
+  // Postgres refuses a NUL character in text (SQLite stores it): the client's input, not a 500.
+  if (code === '22021' || code === '22P05') {
+    return new AnswerError(400, 'Invalid input: text may not contain a NUL character');
+  }
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AnswerError(413, 'Request body too large');
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AnswerError(415, 'Unsupported content type');
   if (status !== undefined && status >= 400 && status < 500) return new AnswerError(status, error.message);

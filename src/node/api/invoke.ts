@@ -103,8 +103,8 @@ function found(target: FnTarget): { app: AppV2; fn: Fn } {
   return target;
 }
 
-/** Canonical source of a trigger call: "/" and below, without a trailing slash. */
-function sourceOf(rest: string | undefined): string {
+/** The canonical path below an app (a route's path, a trigger's source): "/" and below, no trailing slash. */
+function pathBelowApp(rest: string | undefined): string {
   return `/${rest ?? ''}`.replace(/(.)\/+$/, '$1');
 }
 
@@ -166,7 +166,7 @@ export function invokeRoutes(deps: InvokeDeps) {
     api.all<{ Params: { app: string; '*': string } }>('/r/:app/*', async (request, reply) => {
       const { arrivedAt, callId } = begin(reply);
       const appName = request.params.app;
-      const path = `/${request.params['*']}`.replace(/(.)\/+$/, '$1');
+      const path = pathBelowApp(request.params['*']);
       const [app, route] = await Promise.all([
         deps.routes.getApp(appName),
         deps.routes.getRoute(appName, path),
@@ -182,7 +182,7 @@ export function invokeRoutes(deps: InvokeDeps) {
     ) => {
       const { arrivedAt, callId } = begin(reply);
       const { app, fn } = found(
-        await deps.routes.triggerTarget(request.params.app, sourceOf(request.params['*'])),
+        await deps.routes.triggerTarget(request.params.app, pathBelowApp(request.params['*'])),
       );
       return call(request, reply, arrivedAt, callId, fnDefinition(app, fn));
     };

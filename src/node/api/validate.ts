@@ -30,7 +30,7 @@ const CONTROL_OR_SPACE = /[\s\p{Cc}]/u;
 /** What Node's HTTP server refuses in a header value (a tab is allowed). */
 const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
-function isObject(value: unknown): value is Record<string, unknown> {
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -13,9 +13,12 @@ export interface RouteChange {
   path?: string;
 }
 
-/** One page of a v2 list: sorted by name, names after `after` (the decoded cursor), at most `limit`. */
+/**
+ * One page of a v2 list: sorted by name then id, records after `after` (the decoded cursor: the last
+ * name of the page before, and its id, since names repeat across fns and triggers), at most `limit`.
+ */
 export interface PageFilter {
-  after?: string;
+  after?: { name: string; id?: string };
   limit: number;
 }
 

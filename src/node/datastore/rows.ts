@@ -309,8 +309,18 @@ export function listQuery(
     where.push(`${column} = ${dialect.param(values.length)}`);
   }
   if (page.after !== undefined) {
-    values.push(page.after);
-    where.push(`name${dialect.byteOrder} > ${dialect.param(values.length)}`);
+    // Each placeholder its own value: SQLite's are positional.
+    const bind = (value: string) => {
+      values.push(value);
+      return dialect.param(values.length);
+    };
+    const { name, id } = page.after;
+    const column = `name${dialect.byteOrder}`;
+    where.push(
+      id === undefined
+        ? `${column} > ${bind(name)}`
+        : `(${column} > ${bind(name)} OR (${column} = ${bind(name)} AND id > ${bind(id)}))`,
+    );
   }
   values.push(page.limit);
   const filter = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';

@@ -25,7 +25,13 @@ import { READY_LABEL, READY_STDERR_LINE } from '../../common/readiness.js';
 import { engineImagePath, isImageReference } from '../image-reference.js';
 import { type Driver, type Instance, type InstanceSpec, StartError, UnknownImageError } from './driver.js';
 import { awaitReadiness, DriverInstance, type Ending } from './instance.js';
-import { LISTENER_LINK, listenerLinked, listenerVariable, removeSocketDir } from './listener.js';
+import {
+  LISTENER_LINK,
+  listenerLinked,
+  listenerVariable,
+  ownSocketRoot,
+  removeSocketDir,
+} from './listener.js';
 
 export interface DockerDriverOptions {
   /** The engine's unix socket. */
@@ -255,6 +261,7 @@ export class DockerDriver implements Driver {
   /** A driver for this node, after removing the containers a crashed node of the same id left. */
   static async start(options: DockerDriverOptions): Promise<{ driver: DockerDriver; leftovers: number }> {
     const driver = new DockerDriver(options);
+    ownSocketRoot(driver.iofsPath);
     await driver.watchOom();
     return { driver, leftovers: await driver.removeLeftovers() };
   }
@@ -313,7 +320,6 @@ export class DockerDriver implements Driver {
    * anyone for others) and must create its socket there: the directory itself is 0777.
    */
   private socketDir(id: string): { dir: string; mount: Docker.MountSettings } {
-    mkdirSync(this.iofsPath, { recursive: true, mode: 0o700 });
     const dir = join(this.iofsPath, id);
     mkdirSync(dir);
     chmodSync(dir, 0o777);

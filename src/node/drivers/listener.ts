@@ -4,7 +4,16 @@
 // name: the link appearing is the instance's readiness. The node refuses a link that is not relative
 // or leaves the directory (it would have the node connect wherever the function chose, say the
 // Docker engine's socket), a lsnr.sock that is no link, and a link to anything but a socket.
-import { type FSWatcher, lstatSync, readlinkSync, rmSync, watch } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  type FSWatcher,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  rmSync,
+  watch,
+} from 'node:fs';
 import { join, posix } from 'node:path';
 import { StartError } from './driver.js';
 
@@ -108,4 +117,30 @@ export function removeSocketDir(dir: string): void {
   } catch {
     // a file the node may not remove (the function's, in a folder of its own): left for the OS
   }
+}
+
+/**
+ * The directory the socket directories go in, made this node's own: created 0700 when missing, and
+ * refused when it is a link or not a directory, or belongs to another user (who could swap a socket
+ * directory and receive the calls). A root node takes one made for it by another user (a topology
+ * that mounts it in) as its own. Its mode becomes 0700 whatever it was.
+ */
+export function ownSocketRoot(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(path);
+  if (stat.isSymbolicLink() || !stat.isDirectory()) {
+    throw new Error(
+      `the socket directory ${path} (FN_IOFS_PATH) is not a directory of its own: a link or a file`,
+    );
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) {
+    if (uid !== 0) {
+      throw new Error(
+        `the socket directory ${path} (FN_IOFS_PATH) belongs to uid ${stat.uid}, not this node's ${uid}: choose another`,
+      );
+    }
+    chownSync(path, 0, 0);
+  }
+  chmodSync(path, 0o700);
 }

@@ -18,6 +18,7 @@ import {
 import { type JsonCallIn, JsonObjectReader, toJsonCallOut } from '../../common/framing/json-frame.js';
 import { CONNECTION_HEADERS } from '../../common/hop-by-hop.js';
 import { FN_MESSAGES, type RouteFormat } from '../../common/wire.js';
+import { canonicalHeader, HTTP_STREAM_HEADERS } from '../../common/wire-v2.js';
 
 export { FramingError } from '../../common/framing/framing-error.js';
 export type { HeaderMap } from '../../common/framing/http1.js';
@@ -268,9 +269,13 @@ const jsonCodec: StdioCodec = {
 };
 
 /** The prefix of a caller's and a user's headers inside an http-stream call and its answer. */
-const HTTP_HEADER_PREFIX = 'fn-http-h-';
+const HTTP_HEADER_PREFIX = HTTP_STREAM_HEADERS.headerPrefix;
 /** Set by the runner on every http-stream call: a caller's headers of these names never pass as the node's. */
-const HTTP_STREAM_CALL_HEADERS = new Set(['fn-call-id', 'fn-deadline', 'fn-intent']);
+const HTTP_STREAM_CALL_HEADERS = new Set<string>([
+  HTTP_STREAM_HEADERS.callId,
+  HTTP_STREAM_HEADERS.deadline,
+  HTTP_STREAM_HEADERS.intent,
+]);
 /**
  * Not passed on either way: they describe one connection, and the runner frames the body itself. An
  * HTTP client library refuses most of them in a request anyway.
@@ -294,15 +299,19 @@ export function httpStreamCallHeaders(request: FunctionRequest): Record<string, 
       continue;
     }
     if (CONNECTION_HEADERS.includes(lower) || lower === 'content-length') continue;
-    headers[`Fn-Http-H-${lower}`] = [...values];
+    headers[`${canonicalHeader(HTTP_HEADER_PREFIX)}${lower}`] = [...values];
     if (lower === 'content-type') headers['Content-Type'] = [...values];
   }
-  headers['Fn-Call-Id'] = [request.callId];
-  headers['Fn-Deadline'] = [request.deadline.toISOString()];
+  // As Fn's Go runner writes them.
+  const set = (name: string, value: string) => {
+    headers[canonicalHeader(name)] = [value];
+  };
+  set(HTTP_STREAM_HEADERS.callId, request.callId);
+  set(HTTP_STREAM_HEADERS.deadline, request.deadline.toISOString());
   if (!invoke) {
-    headers['Fn-Intent'] = ['httprequest'];
-    headers['Fn-Http-Method'] = [request.method];
-    headers['Fn-Http-Request-Url'] = [request.requestUrl];
+    set(HTTP_STREAM_HEADERS.intent, 'httprequest');
+    set(HTTP_STREAM_HEADERS.method, request.method);
+    set(HTTP_STREAM_HEADERS.requestUrl, request.requestUrl);
   }
   return headers;
 }
@@ -336,7 +345,7 @@ export function httpStreamAnswer(status: number, headers: HeaderMap, invoke: boo
   let contentType: string[] | undefined;
   for (const [name, values] of Object.entries(headers)) {
     const lower = name.toLowerCase();
-    if (lower === 'fn-http-status') {
+    if (lower === HTTP_STREAM_HEADERS.status) {
       const text = values[0] ?? '';
       if (!/^\d{3}$/.test(text.trim()))
         throw new FramingError(`Fn-Http-Status ${JSON.stringify(text.slice(0, 40))} is not a status`);

@@ -1,6 +1,6 @@
 // Fn v2 trigger endpoints: /v2/triggers, /v2/triggers/:trigger_id, and the lookup Fn's LB nodes and
 // fnlb use to learn which fn an HTTP trigger calls: /v2/runner/apps/:app_id/triggerBySource/:type/*.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ulid } from '../../../common/ulid.js';
 import type { Page, Trigger } from '../../../common/wire-v2.js';
 import { AnswerError } from '../../answer-error.js';
@@ -9,7 +9,7 @@ import { type ListQuery, nameFilter, page, pageFilter } from './paging.js';
 import { newTrigger, objectBody, updatedTrigger } from './validate.js';
 
 type TriggerParams = { Params: { trigger_id: string } };
-type SourceParams = { Params: { app_id: string; type: string; '*': string } };
+type SourceParams = { Params: { app_id: string; type: string; '*'?: string } };
 
 async function loadTrigger(datastore: Datastore, id: string): Promise<Trigger> {
   const trigger = await datastore.getTrigger(id);
@@ -52,14 +52,14 @@ export function triggerRoutesV2(datastore: Datastore) {
       return reply.code(204).send();
     });
 
-    api.get<SourceParams>(
-      '/v2/runner/apps/:app_id/triggerBySource/:type/*',
-      async (request): Promise<Trigger> => {
-        const { app_id: appId, type } = request.params;
-        const trigger = await datastore.getTriggerBySource(appId, type, `/${request.params['*']}`);
-        if (trigger === undefined) throw new AnswerError(404, 'Trigger not found');
-        return trigger;
-      },
-    );
+    // A trigger of source "/" is asked for without one: the canonical URL has no trailing slash.
+    const bySource = async (request: FastifyRequest<SourceParams>): Promise<Trigger> => {
+      const { app_id: appId, type } = request.params;
+      const trigger = await datastore.getTriggerBySource(appId, type, `/${request.params['*'] ?? ''}`);
+      if (trigger === undefined) throw new AnswerError(404, 'Trigger not found');
+      return trigger;
+    };
+    api.get<SourceParams>('/v2/runner/apps/:app_id/triggerBySource/:type', bySource);
+    api.get<SourceParams>('/v2/runner/apps/:app_id/triggerBySource/:type/*', bySource);
   };
 }

@@ -11,8 +11,9 @@ import {
   type Trigger,
 } from '../../../common/wire-v2.js';
 import { AnswerError } from '../../answer-error.js';
+import { isLoaderVariable } from '../../drivers/loader-variables.js';
 import { isImageReference } from '../../image-reference.js';
-import { mergeConfig, validateConfig } from '../validate.js';
+import { isObject, mergeConfig } from '../validate.js';
 
 const refuse = (message: string) => new AnswerError(400, message);
 
@@ -26,10 +27,6 @@ const APP_OR_TRIGGER_NAME = /^[\p{L}\p{N}_-]+$/u;
 const SYSLOG_SCHEMES = new Set(['udp:', 'tcp:', 'unix:', 'unixgram:', 'tcp+tls:']);
 
 export type Body = Record<string, unknown>;
-
-function isObject(value: unknown): value is Body {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The request body as an object, or Fn's 'Invalid JSON'. */
 export function objectBody(body: unknown): Body {
@@ -51,10 +48,20 @@ function whole(body: Body, field: string): number | undefined {
   return value;
 }
 
-function configOf(body: Body, field: string): Config | undefined {
+/** A config of strings, as Fn takes it; a variable that changes how a runtime loads code is refused. */
+function configOf(body: Body): Config | undefined {
   const value = body.config;
   if (value === undefined || value === null) return undefined;
-  return validateConfig(field, value);
+  if (!isObject(value) || !Object.values(value).every((item) => typeof item === 'string')) {
+    throw refuse('Invalid JSON');
+  }
+  for (const [key, item] of Object.entries(value)) {
+    // An empty value removes a key (mergeConfig), so a loader variable may always be taken out.
+    if (isLoaderVariable(key) && item !== '') {
+      throw refuse(`Invalid config: ${JSON.stringify(key)} changes how the function's runtime loads code`);
+    }
+  }
+  return value as Config;
 }
 
 /** Fn's annotation rules: printable keys up to 128 bytes, non-empty values up to 512 bytes of JSON, 100 keys. */
@@ -80,13 +87,22 @@ function annotationsOf(body: Body): Annotations | undefined {
         'Invalid annotation value, annotation values may only be non-empty strings, numbers, objects, or arrays',
       );
     }
-    if (Buffer.byteLength(JSON.stringify(item)) > ANNOTATION_VALUE_BYTES) {
+    if (serializedBytes(item) > ANNOTATION_VALUE_BYTES) {
       throw refuse(
         `Invalid annotation value length, annotation values may not be larger than ${ANNOTATION_VALUE_BYTES} bytes when serialized as JSON`,
       );
     }
   }
   return value;
+}
+
+/** The JSON size of a value; one nested too deep to serialize is over any bound. */
+function serializedBytes(value: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(value));
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 /** Fn's annotation merge: a key set to "" (or null) in the change is removed. */
@@ -151,7 +167,7 @@ export function newApp(body: Body, id: string, now: string): AppV2 {
   const app: AppV2 = {
     id,
     name,
-    config: mergeConfig({}, configOf(body, 'config') ?? {}),
+    config: mergeConfig({}, configOf(body) ?? {}),
     created_at: now,
     updated_at: now,
     ...(syslog === undefined ? {} : { syslog_url: syslog }),
@@ -166,10 +182,14 @@ export function updatedApp(current: AppV2, body: Body, now: string): AppV2 {
   if (name !== undefined && name !== '' && name !== current.name) {
     throw new AnswerError(409, 'Could not update - name is immutable');
   }
-  const config = configOf(body, 'config');
-  const syslog = validateSyslog(text(body, 'syslog_url'));
+  const config = configOf(body);
+  const syslogText = text(body, 'syslog_url');
+  const syslog = validateSyslog(syslogText);
+  // Fn's update: a syslog_url of "" takes it away.
+  const { syslog_url: _old, ...rest } = current;
+  const base = syslogText === '' ? rest : current;
   const app: AppV2 = {
-    ...current,
+    ...base,
     config: config === undefined ? current.config : mergeConfig(current.config, config),
     ...(syslog === undefined ? {} : { syslog_url: syslog }),
     updated_at: now,
@@ -181,7 +201,14 @@ function validateFnName(name: string | undefined): string {
   if (name === undefined || name === '') throw refuse('Missing Fn name');
   if (name.length > FN_LIMITS.maxName)
     throw refuse(`Fn name must be ${FN_LIMITS.maxName} characters or less`);
-  if (encodeURIComponent(name) !== name) throw refuse('name must be a valid string');
+  let escaped: string;
+  try {
+    escaped = encodeURIComponent(name);
+  } catch {
+    // A lone UTF-16 surrogate has no UTF-8 form.
+    escaped = '';
+  }
+  if (escaped !== name) throw refuse('name must be a valid string');
   return name;
 }
 
@@ -226,7 +253,7 @@ export function newFn(body: Body, id: string, now: string): Fn {
     image: validateImage(image),
     ...FN_DEFAULTS,
     ...fnResources(body),
-    config: mergeConfig({}, configOf(body, 'config') ?? {}),
+    config: mergeConfig({}, configOf(body) ?? {}),
     created_at: now,
     updated_at: now,
   };
@@ -237,7 +264,7 @@ export function newFn(body: Body, id: string, now: string): Fn {
 export function updatedFn(current: Fn, body: Body, now: string): Fn {
   checkSameId(body, current.id, 'Fn ID in path does not match that in body');
   const image = text(body, 'image');
-  const config = configOf(body, 'config');
+  const config = configOf(body);
   const fn: Fn = {
     ...current,
     ...(image === undefined || image === '' ? {} : { image: validateImage(image) }),
@@ -264,8 +291,9 @@ function validateTriggerName(name: string | undefined): string {
 function validateSource(source: string | undefined): string {
   if (source === undefined || source === '') throw refuse('Missing Trigger Source');
   if (!source.startsWith('/')) throw refuse("Missing Trigger Source Prefix '/'");
-  const cleaned = source.length > 1 ? source.replace(/\/+$/, '') : source;
-  if (cleaned.includes('//') || cleaned.includes('%') || /[\s\p{Cc}?#]/u.test(cleaned)) {
+  const cleaned = source.length > 1 ? source.replace(/\/+$/, '') || '/' : source;
+  const dotSegment = /\/\.\.?(?:\/|$)/.test(cleaned);
+  if (cleaned.includes('//') || cleaned.includes('%') || dotSegment || /[\s\p{Cc}?#]/u.test(cleaned)) {
     throw refuse('Path malformed');
   }
   return cleaned;
