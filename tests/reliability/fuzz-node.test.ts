@@ -31,6 +31,7 @@ import {
   Findings,
   type FuzzRequest,
   isFnError,
+  isFnErrorFor,
   isJsonType,
   MAX_CLOSED_EARLY_SHARE,
   rawAnswer,
@@ -716,7 +717,7 @@ function judge(fuzz: { method: string; target: string }, answer: Answer): void {
   }
   if (status < 400 || fuzz.method.toUpperCase() === 'HEAD') return;
   // A node's own error: in Fn's shape, as JSON. (Fixture functions never answer 4xx/5xx themselves.)
-  if (!isJsonType(headers) || !isFnError(body))
+  if (!isJsonType(headers) || !isFnErrorFor(fuzz.target, status, body))
     findings.add(`${status} not Fn-shaped`, fuzz, `${headers['content-type']} ${body}`);
   if (status === 503 && headers['retry-after'] === undefined)
     findings.add('503 without Retry-After', fuzz, body);

@@ -4,6 +4,7 @@
 import type { Readable } from 'node:stream';
 import { Client, type Dispatcher } from 'undici';
 import { type RawAnswer, rawRequest } from '../../../guard/measure/raw-http.js';
+import { parseRequestTarget } from '../../../src/common/request-target.js';
 
 /** Every request's deadline: no generated request may hold a connection longer than this. */
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -122,21 +123,32 @@ export function rawAnswer(
   };
 }
 
-/** `{"error":{"message": "..."}}` and nothing else: fn-node's one error shape (README, api/errors.ts). */
-export function isFnError(body: string): boolean {
+/**
+ * fn-node's error shapes (README, api/errors.ts), and nothing else: v1's `{"error":{"message": "..."}}`,
+ * or v2's `{"message": "..."}` on the v2 API and its calls.
+ */
+export function isFnError(body: string, shape: 'v1' | 'v2' = 'v1'): boolean {
   try {
-    const value = JSON.parse(body) as { error?: { message?: unknown } };
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      Object.keys(value).length === 1 &&
-      typeof value.error === 'object' &&
-      value.error !== null &&
-      typeof value.error.message === 'string'
-    );
+    const value = JSON.parse(body) as { error?: { message?: unknown }; message?: unknown };
+    if (typeof value !== 'object' || value === null || Object.keys(value).length !== 1) return false;
+    if (shape === 'v2') return typeof value.message === 'string';
+    return typeof value.error === 'object' && value.error !== null && typeof value.error.message === 'string';
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether an error is in the shape fn-node answers that request with: v2's on the v2 API and its
+ * calls, as the node routes it, else v1's; either for a refusal of the request itself, which may come
+ * from the HTTP parser before any target is read (431, 408, and a 400 worded "Bad request: ...").
+ */
+export function isFnErrorFor(target: string, status: number, body: string): boolean {
+  if (status === 431 || status === 408 || (status === 400 && body.includes('"Bad request: '))) {
+    return isFnError(body, 'v1') || isFnError(body, 'v2');
+  }
+  const parsed = parseRequestTarget(target);
+  return isFnError(body, parsed.ok && /^\/(?:v2|t|invoke)(?:\/|$)/.test(parsed.path) ? 'v2' : 'v1');
 }
 
 /** fnlb's management shape: `{"msg": "..."}` (README, src/lb/mgmt.ts). */
