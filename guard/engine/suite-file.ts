@@ -42,6 +42,8 @@ export class SuiteFile {
   readonly lb: FnClient;
   /** Apps and routes (v1) or fns and triggers (v2), created where the topology serves its API. */
   readonly api: FnApi;
+  /** Where the API answers: the balancer, or an API node of the topology's own (Fn's cluster). */
+  readonly apiClient: FnClient;
   private readonly nodeClients: Map<string, FnClient>;
 
   /** Node addresses as the balancer names them: the topology's, plus any this file added. */
@@ -56,10 +58,9 @@ export class SuiteFile {
   ) {
     this.nodes = directory.addresses;
     this.lb = new FnClient(info.lbUrl, { timeoutMs: CALL_TIMEOUT_MS });
-    this.api = fnApi(
-      info.api,
-      info.apiUrl === undefined ? this.lb : new FnClient(info.apiUrl, { timeoutMs: CALL_TIMEOUT_MS }),
-    );
+    this.apiClient =
+      info.apiUrl === undefined ? this.lb : new FnClient(info.apiUrl, { timeoutMs: CALL_TIMEOUT_MS });
+    this.api = fnApi(info.api, this.apiClient);
     this.nodeClients = new Map(
       info.nodes.map((node, index) => [
         node,
@@ -86,7 +87,11 @@ export class SuiteFile {
     try {
       await file.api.createApp(app);
       await file.createRoute({ path: '/discover', image: 'fnguard/sleep', format: 'http' });
-      const known = memory ? await memory.knownIds() : {};
+      const known: KnownIds = memory ? await memory.knownIds() : {};
+      info.nodeIds?.forEach((id, index) => {
+        const node = info.nodes[index];
+        if (node !== undefined) known[node] = [...(known[node] ?? []), id];
+      });
       for (const node of file.nodes) for (const id of known[node] ?? []) file.directory.register(id, node);
       const unknown = file.nodes.filter((node) => file.directory.idsOf(node).length === 0);
       if (unknown.length === 0) return file;

@@ -9,6 +9,7 @@ import { PROPERTY_IDS } from '../catalogue.js';
 import { BALANCER_PLACEHOLDERS } from '../topology/balancer-template.js';
 import { FN_API_CHOICES } from '../topology/fn-api.js';
 import {
+  LB_PLACERS,
   NODE_PLACEHOLDERS,
   NODE_PRESET_NAMES,
   NODE_STARTS,
@@ -139,7 +140,18 @@ export const SETTINGS = {
     input: 'node-preset',
     parse: oneOf(NODE_PRESET_NAMES),
     default: 'fn-node',
-    doc: "how a node is configured: fn-node (this project's node) or fn (the Fn server, v1 routes API)",
+    doc: "how a node is configured: fn-node (this project's node), fn (the Fn server, behind the balancer under test) or fn-cluster (Fn's own cluster: an API node, the nodes as pure runners and the node image's LB node as the balancer; fn-node and fnlb with this project's images)",
+  }),
+  lbPlacer: setting({
+    group: 'nodes',
+    readOn: ['containers'],
+    flag: 'lb-placer',
+    arg: 'PLACER',
+    env: 'FN_LB_PLACER',
+    input: 'lb-placer',
+    parse: oneOf(LB_PLACERS),
+    default: 'ch',
+    doc: "the fn-cluster preset with Fn's image: its LB node's placer, ch (consistent hashing) or naive (round robin)",
   }),
   api: setting({
     group: 'nodes',

@@ -16,7 +16,7 @@
 // failed test or a failed start.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -36,7 +36,14 @@ import {
 } from './balancer-template.js';
 import { DownNodes } from './down-nodes.js';
 import { type ImageSettings, type Images, prepareImages } from './images.js';
-import { type NodeTemplate, nodeEnvironment, nodeTemplate } from './node-template.js';
+import {
+  CLUSTER_ROLES,
+  type LbPlacer,
+  type NodeTemplate,
+  nodeEnvironment,
+  nodeTemplate,
+  RUNNER_GRPC_PORT,
+} from './node-template.js';
 import {
   NO_DISCOVERY,
   OWN_NODE_FAULTS,
@@ -59,6 +66,7 @@ export type ContainerSettings = Pick<
   | 'nodeStart'
   | 'postgresAuth'
   | 'api'
+  | 'lbPlacer'
   | keyof ImageSettings
 >;
 
@@ -96,42 +104,94 @@ interface Context {
   socketPath: string;
   labels: Record<string, string>;
   template: NodeTemplate;
+  /**
+   * The fn-cluster preset with another node image (Fn's): the nodes are pure runners its LB node
+   * reaches over gRPC, and that LB node, with this placer, is the balancer.
+   */
+  fnCluster?: { placer: LbPlacer };
 }
 
-async function startNodeContainer(ctx: Context, index: number): Promise<NodeContainer> {
+const DB_URL = `postgres://${PG.user}:${PG.password}@postgres:5432/${PG.db}`;
+
+/** A container of the node image under its alias, serving HTTP on NODE_PORT (GET /version). */
+async function startServing(
+  ctx: Context,
+  role: { alias: string; nodeId: string; env: Record<string, string>; iofs?: string },
+): Promise<{ container: StartedTestContainer; url: string }> {
   const { GenericContainer, Wait } = await loadTestcontainers();
-  const alias = `node${index}`;
-  const nodeId = `${ctx.id}-${alias}`;
   const hostPort = await freePort();
-  const iofs = join(ctx.iofsRoot, nodeId);
-  mkdirSync(iofs, { recursive: true });
-  // Its function containers run as whatever user their image says; the node makes a directory of
-  // its own in here for each.
-  chmodSync(iofs, 0o777);
   const container = await new GenericContainer(ctx.images.node)
     .withNetworkMode(ctx.network)
-    .withNetworkAliases(alias)
+    .withNetworkAliases(role.alias)
     // Node builds name their function containers after themselves (fn-node after its node id, Fn
     // after its own hostname): one name for both, unique to the run and kept across a restart.
-    .withHostname(nodeId)
+    .withHostname(role.nodeId)
     .withLabels(ctx.labels)
-    .withEnvironment(
-      nodeEnvironment(ctx.template.env, {
-        dbUrl: `postgres://${PG.user}:${PG.password}@postgres:5432/${PG.db}`,
-        port: NODE_PORT,
-        nodeId,
-        iofs,
-      }),
-    )
+    .withEnvironment(role.env)
     .withBindMounts([
       { source: ctx.socketPath, target: '/var/run/docker.sock' },
-      { source: iofs, target: iofs },
+      ...(role.iofs === undefined ? [] : [{ source: role.iofs, target: role.iofs }]),
     ])
     .withExposedPorts({ container: NODE_PORT, host: hostPort })
     .withWaitStrategy(Wait.forHttp('/version', NODE_PORT).forStatusCode(200))
     .withStartupTimeout(STARTUP_TIMEOUT_MS)
     .start();
-  return { alias, nodeId, address: `${alias}:${NODE_PORT}`, url: `http://127.0.0.1:${hostPort}`, container };
+  return { container, url: `http://127.0.0.1:${hostPort}` };
+}
+
+async function startNodeContainer(ctx: Context, index: number): Promise<NodeContainer> {
+  const alias = `node${index}`;
+  const nodeId = `${ctx.id}-${alias}`;
+  const iofs = join(ctx.iofsRoot, nodeId);
+  // The node's alone (fn-node takes it as its own, 0700); its function containers each see only the
+  // directory the node makes for them in here.
+  mkdirSync(iofs, { recursive: true, mode: 0o700 });
+  const env = nodeEnvironment(ctx.template.env, { dbUrl: DB_URL, port: NODE_PORT, nodeId, iofs });
+  const { container, url } = await startServing(ctx, { alias, nodeId, env, iofs });
+  // Fn's LB node names its pure runners by their gRPC address.
+  const port = ctx.fnCluster ? RUNNER_GRPC_PORT : NODE_PORT;
+  return { alias, nodeId, address: `${alias}:${port}`, url, container };
+}
+
+/** The fn-cluster preset's API node: fn-node, or the node image as Fn's API node. */
+async function startApiNode(ctx: Context, started: Started): Promise<string> {
+  const nodeId = `${ctx.id}-api`;
+  const template = ctx.fnCluster ? CLUSTER_ROLES.fnApi : CLUSTER_ROLES.projectApi;
+  const env = nodeEnvironment(template, { dbUrl: DB_URL, port: NODE_PORT, nodeId, iofs: '' });
+  const { container, url } = await startServing(ctx, { alias: 'api', nodeId, env });
+  started.containers.push(container);
+  return url;
+}
+
+/** Fn's LB node over the runners, with the placer the run chose: the balancer under test. */
+async function startFnLbNode(
+  ctx: Context,
+  runners: NodeContainer[],
+  placer: LbPlacer,
+  started: Started,
+): Promise<{ endpoints: Endpoints; description: BalancerInfo }> {
+  const nodeId = `${ctx.id}-lb`;
+  const env = {
+    ...nodeEnvironment(CLUSTER_ROLES.fnLb, { dbUrl: DB_URL, port: NODE_PORT, nodeId, iofs: '' }),
+    FN_RUNNER_API_URL: `http://api:${NODE_PORT}`,
+    FN_RUNNER_ADDRESSES: runners.map((runner) => runner.address).join(','),
+    FN_PLACER: placer,
+  };
+  const { container, url } = await startServing(ctx, { alias: 'fnlb', nodeId, env });
+  started.containers.push(container);
+  return {
+    endpoints: {
+      lbUrl: url,
+      nodes: runners.map((runner) => runner.address),
+      nodeUrls: runners.map((runner) => runner.url),
+      appPrefix: ctx.id,
+    },
+    description: {
+      label: `image: ${ctx.images.node} as Fn's LB node (FN_PLACER=${placer})`,
+      hcIntervalS: undefined,
+      upstreamTimeoutS: undefined,
+    },
+  };
 }
 
 /** Where the balancer and the nodes answer, as the topology's info names them. */
@@ -174,6 +234,19 @@ async function startDatabaseAndNodes(
   count: number,
   started: Started,
 ): Promise<NodeContainer[]> {
+  if (ctx.template.start === 'parallel' && ctx.template.preset === 'fn-node') {
+    const nodes = startNodes(ctx, count, started);
+    const settled = await Promise.allSettled([startPostgres(ctx, started), nodes]);
+    const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    return nodes;
+  }
+  await startPostgres(ctx, started);
+  return startNodes(ctx, count, started);
+}
+
+/** The nodes, in index order: at once or one by one, as the template says. */
+async function startNodes(ctx: Context, count: number, started: Started): Promise<NodeContainer[]> {
   const startNode = async (index: number) => {
     const node = await startNodeContainer(ctx, index);
     started.containers.push(node.container);
@@ -181,16 +254,7 @@ async function startDatabaseAndNodes(
     return node;
   };
   const indexes = Array.from({ length: count }, (_, index) => index + 1);
-  const { start, preset } = ctx.template;
-  if (start === 'parallel' && preset === 'fn-node') {
-    const nodes = indexes.map(startNode);
-    const settled = await Promise.allSettled([startPostgres(ctx, started), ...nodes]);
-    const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed) throw failed.reason;
-    return Promise.all(nodes);
-  }
-  await startPostgres(ctx, started);
-  if (start === 'parallel') return Promise.all(indexes.map(startNode));
+  if (ctx.template.start === 'parallel') return Promise.all(indexes.map(startNode));
   const nodes: NodeContainer[] = [];
   for (const index of indexes) nodes.push(await startNode(index));
   return nodes;
@@ -298,6 +362,7 @@ export class ContainerTopology implements Topology {
     const socketPath = settings.dockerHost;
     const docker = new Docker({ socketPath });
     const images = await prepareImages(docker, settings);
+    const cluster = settings.nodePreset === 'fn-cluster';
     const starting = Date.now();
     const id = `fng${randomBytes(3).toString('hex')}`;
     const labels = { fnguard: '1', [TOPOLOGY_LABEL]: id };
@@ -310,14 +375,31 @@ export class ContainerTopology implements Topology {
       network,
       socketPath,
       labels,
-      template: nodeTemplate(settings),
+      template: nodeTemplate(settings, images.projectNode),
       iofsRoot: join(tmpdir(), `fnguard-iofs-${id}`),
+      ...(cluster && !images.projectNode ? { fnCluster: { placer: settings.lbPlacer } } : {}),
     };
     const started: Started = { containers: [], nodeIds: [] };
     try {
-      const nodes = await startDatabaseAndNodes(ctx, NODES, started);
-      const balancer = await startBalancer(ctx, nodes, settings.balancerArgs, started);
-      const endpoints = balancer.endpoints;
+      let apiUrl: string | undefined;
+      let nodes: NodeContainer[];
+      if (cluster) {
+        await startPostgres(ctx, started);
+        apiUrl = await startApiNode(ctx, started);
+        nodes = await startNodes(ctx, NODES, started);
+      } else {
+        nodes = await startDatabaseAndNodes(ctx, NODES, started);
+      }
+      const balancer = ctx.fnCluster
+        ? await startFnLbNode(ctx, nodes, ctx.fnCluster.placer, started)
+        : await startBalancer(ctx, nodes, settings.balancerArgs, started);
+      const endpoints = {
+        ...balancer.endpoints,
+        ...(apiUrl === undefined ? {} : { apiUrl }),
+        // Functions report the hostname of the node that ran them, which the topology gave it: on
+        // Fn's pure runners, which take no HTTP calls, nothing else could tell the suite.
+        ...(cluster ? { nodeIds: nodes.map((node) => node.nodeId) } : {}),
+      };
       const api = await waitForBalancer(endpoints, READY_TIMEOUT_MS, settings.api);
       // Every node gets this engine's socket and starts its functions there.
       const probed = await probeCapabilities(endpoints, { socketPath });

@@ -10,6 +10,9 @@
 //            nodes start one after another once Postgres is ready (its migrations are not safe when
 //            several servers apply them at once, and it exits when its database is not there yet),
 //            and Postgres takes md5 passwords (its driver predates SCRAM)
+//   fn-cluster  Fn's own cluster shape (containers.ts): an API node, the nodes as pure runners (gRPC
+//            on 9190, Fn's image) and an LB node of the same image as the balancer under test; with
+//            this project's images, fn-node as the API node and the runners and fnlb as the balancer
 // The settings nodeEnv, nodeStart and postgresAuth override a preset's choice (settings/table.ts).
 
 export const NODE_PLACEHOLDERS = ['db_url', 'port', 'node_id', 'iofs'] as const;
@@ -36,7 +39,28 @@ export const NODE_PRESETS = {
     start: 'sequential',
     postgresAuth: 'md5',
   },
+  // The runners: they keep no database, so they start together once the API node serves. Each
+  // removes the function containers of its label tag another instance started: one tag per runner.
+  'fn-cluster': {
+    env: 'FN_NODE_TYPE=pure-runner FN_GRPC_PORT=9190 FN_PORT={port} FN_LOG_LEVEL=info FN_IOFS_PATH={iofs} FN_IOFS_DOCKER_PATH={iofs} FN_CONTAINER_LABEL_TAG={node_id}',
+    start: 'parallel',
+    postgresAuth: 'md5',
+  },
 } as const satisfies Record<string, Preset>;
+
+/** The port Fn's pure runners take calls on (gRPC), as its LB node names them. */
+export const RUNNER_GRPC_PORT = 9190;
+
+/** The other roles of the fn-cluster preset: the API node, and the LB node of Fn's image. */
+export const CLUSTER_ROLES = {
+  fnApi: 'FN_NODE_TYPE=api FN_DB_URL={db_url}?sslmode=disable FN_PORT={port} FN_LOG_LEVEL=info',
+  projectApi: 'DB_URL={db_url} FN_NODE_ID={node_id} FN_DRIVER=docker PORT={port}',
+  /** Completed by the topology with FN_RUNNER_API_URL, FN_RUNNER_ADDRESSES and FN_PLACER. */
+  fnLb: 'FN_NODE_TYPE=lb FN_PORT={port} FN_LOG_LEVEL=info',
+} as const;
+
+export const LB_PLACERS = ['ch', 'naive'] as const;
+export type LbPlacer = (typeof LB_PLACERS)[number];
 
 export type PresetName = keyof typeof NODE_PRESETS;
 export const NODE_PRESET_NAMES = Object.keys(NODE_PRESETS) as PresetName[];
@@ -55,14 +79,21 @@ export interface NodePlaceholders {
   iofs: string;
 }
 
-/** The preset, with what the settings override. */
-export function nodeTemplate(settings: {
-  nodePreset: PresetName;
-  nodeEnv: string | undefined;
-  nodeStart: NodeStart | undefined;
-  postgresAuth: PostgresAuth | undefined;
-}): NodeTemplate {
-  const defaults: Preset = NODE_PRESETS[settings.nodePreset];
+/**
+ * The preset, with what the settings override. With this project's node image, the fn-cluster
+ * preset's runners are fn-node nodes, configured as the fn-node preset configures them.
+ */
+export function nodeTemplate(
+  settings: {
+    nodePreset: PresetName;
+    nodeEnv: string | undefined;
+    nodeStart: NodeStart | undefined;
+    postgresAuth: PostgresAuth | undefined;
+  },
+  projectNode = false,
+): NodeTemplate {
+  const own = settings.nodePreset === 'fn-cluster' && projectNode;
+  const defaults: Preset = NODE_PRESETS[own ? 'fn-node' : settings.nodePreset];
   return {
     preset: settings.nodePreset,
     env: settings.nodeEnv ?? defaults.env,

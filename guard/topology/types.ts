@@ -60,6 +60,11 @@ export interface TopologyInfo {
   apiReason: string;
   /** Where apps, fns and routes are created, when not through the balancer (an API node of its own). */
   apiUrl?: string;
+  /**
+   * The name each node's functions report (their hostname), in the order of `nodes`, when the
+   * topology gave it: the suite then never calls a node directly to learn it.
+   */
+  nodeIds?: string[];
   /** Prefix for app names created by this run: unique per run. */
   appPrefix: string;
   /** Management API base URL of the balancer (fnlb's /1/lb/nodes), when it has one. */

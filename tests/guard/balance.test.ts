@@ -32,8 +32,13 @@ describe(`${ROUTES} routes x ${CALLS_EACH} sequential calls`, () => {
       const failed = records.filter((record) => !record.ok);
       const perRoute = [...nodesPerRoute(records).values()].map((nodes) => nodes.size);
       const perNode = callsPerNode(records, suite.nodes);
+      const ranked = Object.entries(perNode).sort(([, a], [, b]) => a - b);
+      const [idlest, busiest] = [ranked[0], ranked.at(-1)];
       judge(balanceChecks(bounds, perRoute, perNode, ROUTES * CALLS_EACH), [
         `calls per node: ${JSON.stringify(perNode)}`,
+        ...(idlest && busiest
+          ? [`idlest node ${idlest[0]}: ${idlest[1]} calls; busiest ${busiest[0]}: ${busiest[1]} calls`]
+          : []),
         `failed calls: ${failed.length}${failed[0] ? ` (first: ${failed[0].status} ${failed[0].error} ${failed[0].body})` : ''}`,
       ]);
     },

@@ -198,9 +198,46 @@ function nodesUnderOneName(): Foreign {
   };
 }
 
+/**
+ * Fn's own cluster shape (the fn-cluster preset) with this project's images: an API node, the nodes
+ * as runners and fnlb in front of them, judged through the v2 API, node names from the topology.
+ */
+function clusterOfProjectImages(): Foreign {
+  const outer = inject('topology');
+  return {
+    name: "Fn's cluster shape with this project's images: API node, runners, balancer, on v2",
+    unavailable:
+      outer.kind === 'containers'
+        ? undefined
+        : `the outer topology is ${outer.kind}: the fn-cluster preset runs on the containers topology`,
+    properties: ['sticky', 'hot-reuse', 'herd'],
+    env: () => ({
+      FN_TOPOLOGY: 'containers',
+      FN_BUILD_IMAGES: '0',
+      FN_NODE_PRESET: 'fn-cluster',
+      FN_API: 'v2',
+    }),
+    expected: {
+      [VERDICT.sticky]: 'pass',
+      [VERDICT.spellings]: 'pass',
+      [VERDICT.hotReuse]: 'pass',
+      [VERDICT.herd]: 'pass',
+    },
+  };
+}
+
 describe.skipIf(process.env.FNG_BITE === '0')(
   'the guard on other node builds, by image configuration',
   () => {
+    const cluster = clusterOfProjectImages();
+    it.skipIf(cluster.unavailable !== undefined)(
+      `${cluster.name}${cluster.unavailable ? ` (skipped: ${cluster.unavailable})` : ''}`,
+      async () => {
+        const run = await judgeForeign(cluster);
+        expect(run.output).toMatch(/Fn API: v2 at http:\/\/127\.0\.0\.1:\d+ \(as set\)/);
+      },
+      NESTED_TEST_TIMEOUT_MS,
+    );
     const oneName = nodesUnderOneName();
     it.skipIf(oneName.unavailable !== undefined)(
       `${oneName.name}${oneName.unavailable ? ` (skipped: ${oneName.unavailable})` : ''}`,

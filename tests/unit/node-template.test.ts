@@ -53,4 +53,20 @@ describe('node templates', () => {
     });
     expect(template).toMatchObject({ start: 'parallel', postgresAuth: 'trust', customEnv: true });
   });
+  it("configures Fn's cluster shape: pure runners with a label tag each, or fn-node with this project's image", () => {
+    const fn = nodeTemplate({ nodePreset: 'fn-cluster', ...UNSET });
+    expect(nodeEnvironment(fn.env, VALUES)).toEqual({
+      FN_NODE_TYPE: 'pure-runner',
+      FN_GRPC_PORT: '9190',
+      FN_PORT: '8080',
+      FN_LOG_LEVEL: 'info',
+      FN_IOFS_PATH: VALUES.iofs,
+      FN_IOFS_DOCKER_PATH: VALUES.iofs,
+      FN_CONTAINER_LABEL_TAG: 'run-node1',
+    });
+    expect(fn).toMatchObject({ preset: 'fn-cluster', start: 'parallel', postgresAuth: 'md5' });
+    const own = nodeTemplate({ nodePreset: 'fn-cluster', ...UNSET }, true);
+    expect(own.env).toBe(nodeTemplate({ nodePreset: 'fn-node', ...UNSET }).env);
+    expect(own).toMatchObject({ preset: 'fn-cluster', postgresAuth: 'scram-sha-256' });
+  });
 });

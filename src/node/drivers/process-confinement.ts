@@ -63,7 +63,8 @@ export function heapFlag(memoryMb: number): string {
 
 function which(command: string): string | undefined {
   const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
-  const path = found.stdout.trim();
+  // No shell at all (a minimal image): nothing can be found, and nothing confined started either.
+  const path = (found.stdout ?? '').trim();
   return found.status === 0 && path.startsWith('/') ? path : undefined;
 }
 
