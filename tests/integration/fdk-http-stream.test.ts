@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildProjectImages } from '../../guard/topology/images.js';
 import { childEnvironment } from '../../helpers/child-env.js';
 import { waitUntil } from '../../helpers/wait.js';
-import { dockerAnswers, dockerSocket, PROJECT_LABEL } from '../../src/common/docker.js';
+import { PROJECT_LABEL } from '../../src/common/docker.js';
 import { functionEntry } from '../../src/common/function-images.js';
+import { engineSocket, functionImagesUnavailable } from './support/function-images.js';
 
 interface Answer {
   status: number;
@@ -182,18 +182,8 @@ describe('a function in http-stream', () => {
   });
 });
 
-const socketPath = dockerSocket(process.env.DOCKER_HOST);
-/** Why the image cannot be run here, or undefined; its build must be this checkout's (up to date). */
-async function noEngine(): Promise<string | undefined> {
-  if (!(await dockerAnswers(socketPath, 2000))) return `no Docker engine answers on ${socketPath}`;
-  try {
-    await buildProjectImages();
-  } catch (error) {
-    return `the function images could not be brought up to date: ${(error as Error).message.split('\n')[0]}`;
-  }
-  return undefined;
-}
-const engineMissing = await noEngine();
+const socketPath = engineSocket;
+const engineMissing = await functionImagesUnavailable();
 if (engineMissing) console.warn(`[fdk-http-stream] the image's test is skipped: ${engineMissing}`);
 
 describe.skipIf(engineMissing !== undefined)('a function image in http-stream, as a runner runs it', () => {

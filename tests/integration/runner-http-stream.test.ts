@@ -12,12 +12,10 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildProjectImages } from '../../guard/topology/images.js';
 import { exists, functionProcesses } from '../../helpers/proc.js';
 import { sampleRoute } from '../../helpers/sample-route.js';
 import { ScratchNode } from '../../helpers/scratch-node.js';
 import { waitUntil } from '../../helpers/wait.js';
-import { dockerAnswers, dockerSocket } from '../../src/common/docker.js';
 import { FnClient } from '../../src/common/fn-client.js';
 import { FN_HEADERS } from '../../src/common/wire.js';
 import { DockerDriver } from '../../src/node/drivers/docker-driver.js';
@@ -25,6 +23,7 @@ import type { Driver } from '../../src/node/drivers/driver.js';
 import { ProcessDriver } from '../../src/node/drivers/process-driver.js';
 import { ImageRegistry } from '../../src/node/drivers/process-registry.js';
 import { createRunner } from '../../src/node/runner/index.js';
+import { engineSocket, functionImagesUnavailable } from './support/function-images.js';
 import { uniqueApp } from './support/runner-node.js';
 
 const PRIMES_UP_TO_1000 = 168;
@@ -33,18 +32,8 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 /** How long a stopped container, and its directory, may take to be gone. */
 const GONE_MS = 15_000;
 
-const socketPath = dockerSocket(process.env.DOCKER_HOST);
-/** Why the docker driver cannot be tested here, or undefined; the images must hold this checkout's functions. */
-async function noEngine(): Promise<string | undefined> {
-  if (!(await dockerAnswers(socketPath, 2000))) return `no Docker engine answers on ${socketPath}`;
-  try {
-    await buildProjectImages();
-  } catch (error) {
-    return `the function images could not be brought up to date: ${(error as Error).message.split('\n')[0]}`;
-  }
-  return undefined;
-}
-const engineMissing = await noEngine();
+const socketPath = engineSocket;
+const engineMissing = await functionImagesUnavailable();
 if (engineMissing) console.warn(`[runner-http-stream] the docker driver's part is skipped: ${engineMissing}`);
 
 const DRIVERS = [

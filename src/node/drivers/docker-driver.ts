@@ -25,13 +25,7 @@ import { READY_LABEL, READY_STDERR_LINE } from '../../common/readiness.js';
 import { engineImagePath, isImageReference } from '../image-reference.js';
 import { type Driver, type Instance, type InstanceSpec, StartError, UnknownImageError } from './driver.js';
 import { awaitReadiness, DriverInstance, type Ending } from './instance.js';
-import {
-  LISTENER_LINK,
-  listenerLinked,
-  listenerVariable,
-  ownSocketRoot,
-  removeSocketDir,
-} from './listener.js';
+import { awaitListener, listenerVariable, ownSocketRoot, removeSocketDir } from './listener.js';
 
 export interface DockerDriverOptions {
   /** The engine's unix socket. */
@@ -497,16 +491,9 @@ export class DockerDriver implements Driver {
       await awaitReadiness(readiness.ready, instance, spec.image, this.readyTimeoutMs).catch(abandon);
     }
     if (socketDir !== undefined) {
-      const { linked, cancel } = listenerLinked(socketDir, spec.image);
-      instance.listener = await awaitReadiness(
-        linked,
-        instance,
-        spec.image,
-        this.readyTimeoutMs,
-        `link ${LISTENER_LINK} in its FN_LISTENER directory`,
-      )
-        .catch(abandon)
-        .finally(cancel);
+      instance.listener = await awaitListener(socketDir, instance, spec.image, this.readyTimeoutMs).catch(
+        abandon,
+      );
     }
     this.live.add(instance);
     void instance.removed.then(() => this.live.delete(instance));

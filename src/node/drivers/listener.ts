@@ -15,7 +15,8 @@ import {
   watch,
 } from 'node:fs';
 import { join, posix } from 'node:path';
-import { StartError } from './driver.js';
+import { type Instance, StartError } from './driver.js';
+import { awaitReadiness } from './instance.js';
 
 export const LISTENER_LINK = 'lsnr.sock';
 /** A unix socket's path holds at most 107 bytes (108 with its terminating zero). */
@@ -143,4 +144,28 @@ export function ownSocketRoot(path: string): void {
     chownSync(path, 0, 0);
   }
   chmodSync(path, 0o700);
+}
+
+/**
+ * Waits, within `timeoutMs`, for the instance to link its listener in `dir`, or rejects as a start
+ * that failed (it ended first, the link is refused, or it came too late); answers the socket's path.
+ */
+export async function awaitListener(
+  dir: string,
+  instance: Instance,
+  image: string,
+  timeoutMs: number,
+): Promise<string> {
+  const { linked, cancel } = listenerLinked(dir, image);
+  try {
+    return await awaitReadiness(
+      linked,
+      instance,
+      image,
+      timeoutMs,
+      `link ${LISTENER_LINK} in its FN_LISTENER directory`,
+    );
+  } finally {
+    cancel();
+  }
 }

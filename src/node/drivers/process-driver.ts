@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type Driver, type Instance, type InstanceSpec, StartError } from './driver.js';
 import { awaitReadiness, DriverInstance, type Ending } from './instance.js';
-import { LISTENER_LINK, listenerLinked, listenerVariable, removeSocketDir } from './listener.js';
+import { awaitListener, listenerVariable, removeSocketDir } from './listener.js';
 import { Confinement, type ConfinementOptions } from './process-confinement.js';
 import type { ImageRegistry } from './process-registry.js';
 
@@ -230,20 +230,11 @@ export class ProcessDriver implements Driver {
   }
 
   private async waitListener(dir: string, instance: ProcessInstance, spec: InstanceSpec): Promise<void> {
-    const { linked, cancel } = listenerLinked(dir, spec.image);
     try {
-      instance.listener = await awaitReadiness(
-        linked,
-        instance,
-        spec.image,
-        this.readyTimeoutMs,
-        `link ${LISTENER_LINK} in its FN_LISTENER directory`,
-      );
+      instance.listener = await awaitListener(dir, instance, spec.image, this.readyTimeoutMs);
     } catch (error) {
       await instance.stop({ force: true });
       throw error;
-    } finally {
-      cancel();
     }
   }
 
