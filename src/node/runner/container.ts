@@ -60,22 +60,26 @@ export class Container {
     maxResponseBytes: number,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    /** Called when it must not be trusted although no call is in progress (it wrote between calls). */
+    /**
+     * Called when it must not be trusted although no call is in progress (it wrote between calls, or
+     * dropped its connection).
+     */
     onUnsolicited: (container: Container) => void,
   ) {
     this.lastUsedAt = clock.now();
     const streams: ('stdout' | 'stderr')[] = ['stderr'];
+    const distrust = (why: string) => {
+      this.broken ??= why;
+      onUnsolicited(this);
+    };
     if (codec.transport === 'socket') {
       if (instance.listener === undefined)
         throw new Error(`the driver gave ${codec.name} instance ${id} no socket`);
-      this.transport = new SocketTransport(instance.listener, codec, maxResponseBytes, clock);
+      this.transport = new SocketTransport(instance.listener, codec, maxResponseBytes, clock, distrust);
       // No framing on stdio: stdout is a log like stderr, and never a reason to distrust it.
       streams.push('stdout');
     } else {
-      this.transport = new StdioTransport(instance, codec, maxResponseBytes, (why) => {
-        this.broken ??= why;
-        onUnsolicited(this);
-      });
+      this.transport = new StdioTransport(instance, codec, maxResponseBytes, distrust);
     }
     for (const stream of streams) {
       const log = new LineLog((line) => this.logLine(stream, line));

@@ -113,12 +113,13 @@ function headerMap(headers: Record<string, string | string[] | undefined>): Head
 }
 
 /**
- * Connects only to a socket: the function may replace its socket file after the start checked it
- * (with a link to another socket of the node's machine, say), and a connection is made again after
- * one was lost. What is checked is the file as the path names it just before connecting.
+ * Connects once, and only to a socket, right after the start checked the link: the function may
+ * replace its socket file later (with a link to another socket of the node's machine, say), so a
+ * connection is never made again; a container whose connection was lost serves no further call.
  */
-function socketOnly(path: string): ReturnType<typeof buildConnector> {
+function socketOnce(path: string): ReturnType<typeof buildConnector> {
   const connect = buildConnector({ socketPath: path });
+  let used = false;
   return (options, callback) => {
     let isSocket = false;
     try {
@@ -126,8 +127,12 @@ function socketOnly(path: string): ReturnType<typeof buildConnector> {
     } catch {
       // gone: not a socket
     }
-    if (!isSocket) callback(new Error(`${path} is no longer the function's socket`), null);
-    else connect(options, callback);
+    if (used) callback(new Error("the function's connection was lost, and is made only once"), null);
+    else if (!isSocket) callback(new Error(`${path} is no longer the function's socket`), null);
+    else {
+      used = true;
+      connect(options, callback);
+    }
   };
 }
 
@@ -141,16 +146,22 @@ export class SocketTransport implements Transport {
     private readonly codec: SocketCodec,
     private readonly maxResponseBytes: number,
     private readonly clock: Clock,
+    /** Its connection closed between calls: it can take none (the socket is connected once). */
+    onLost: (why: string) => void,
   ) {
     this.client = new Client('http://localhost', {
       socketPath,
-      connect: socketOnly(socketPath),
+      connect: socketOnce(socketPath),
       pipelining: 1,
       // The call's deadline is the container's timer; the connection is the container's.
       headersTimeout: 0,
       bodyTimeout: 0,
       keepAliveTimeout: KEEP_ALIVE_MS,
       keepAliveMaxTimeout: KEEP_ALIVE_MS,
+    });
+    // A call under way learns of it from its own request; between calls, the container says so.
+    this.client.on('disconnect', () => {
+      if (this.inFlight === undefined) onLost('its connection closed between calls');
     });
   }
 
