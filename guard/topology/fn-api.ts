@@ -70,16 +70,10 @@ class V2Api implements FnApi {
 
   constructor(private readonly client: FnClient) {}
 
-  private async expect<T>(what: string, method: string, path: string, body?: unknown): Promise<T> {
-    const answer = await this.client.send(method, path, body);
-    if (answer.status !== 200) throw new Error(`${what}: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
-    return JSON.parse(answer.body) as T;
-  }
-
   private async appId(app: string): Promise<string | undefined> {
     const known = this.ids.get(app);
     if (known !== undefined) return known;
-    const listed = await this.expect<Page<AppV2>>(
+    const listed = await this.client.expectJson<Page<AppV2>>(
       `find app ${app}`,
       'GET',
       `/v2/apps?name=${encodeURIComponent(app)}`,
@@ -88,7 +82,9 @@ class V2Api implements FnApi {
   }
 
   async createApp(app: string): Promise<void> {
-    const created = await this.expect<AppV2>(`create app ${app}`, 'POST', '/v2/apps', { name: app });
+    const created = await this.client.expectJson<AppV2>(`create app ${app}`, 'POST', '/v2/apps', {
+      name: app,
+    });
     this.ids.set(app, created.id);
   }
 
@@ -96,7 +92,7 @@ class V2Api implements FnApi {
     const appId = await this.appId(app);
     if (appId === undefined) throw new Error(`create fn for ${app}${route.path}: no app ${app}`);
     const name = fnName(route.path);
-    const fn = await this.expect<Fn>(`create fn ${app}/${name}`, 'POST', '/v2/fns', {
+    const fn = await this.client.expectJson<Fn>(`create fn ${app}/${name}`, 'POST', '/v2/fns', {
       name,
       app_id: appId,
       image: route.image,
@@ -105,7 +101,7 @@ class V2Api implements FnApi {
       ...(route.idle_timeout ? { idle_timeout: route.idle_timeout } : {}),
       ...(route.config ? { config: route.config } : {}),
     });
-    await this.expect(`create trigger ${app}${route.path}`, 'POST', '/v2/triggers', {
+    await this.client.expectJson(`create trigger ${app}${route.path}`, 'POST', '/v2/triggers', {
       name,
       app_id: appId,
       fn_id: fn.id,

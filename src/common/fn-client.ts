@@ -74,7 +74,8 @@ export class FnClient {
     };
   }
 
-  private async expectJson<T>(what: string, method: string, path: string, body?: unknown): Promise<T> {
+  /** A request that must answer 200 with JSON; anything else is an FnApiError naming `what`. */
+  async expectJson<T>(what: string, method: string, path: string, body?: unknown): Promise<T> {
     const result = await this.send(method, path, body);
     if (result.status !== 200) throw new FnApiError(result.status, result.body, what);
     return JSON.parse(result.body) as T;
