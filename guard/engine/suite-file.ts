@@ -4,7 +4,8 @@
 // topology's control server, so a later file asks only nodes no earlier one could name; never the
 // balancer's word, since the balancer is under test), ways to drive calls, and what the nodes did for
 // the routes the file created: their own counters (GET /stats) and, where their functions run on an
-// engine the suite can see, the containers that engine ran (guard/measure/engine-watch.ts; every
+// engine the suite can see, the containers that engine ran (the topology's recording proxy of the
+// engine, guard/measure/engine-record.ts, else the engine's events, guard/measure/engine-watch.ts; every
 // route carries the FNG_ROUTE variable in its config so its containers can be told apart).
 
 import { tryWaitUntil } from '../../helpers/wait.js';
@@ -15,7 +16,8 @@ import { NodeDirectory } from '../../src/harness/attribution.js';
 import { type DiscoveredNode, discoverNodes } from '../../src/harness/discovery.js';
 import { type CallRecord, type DriveResult, drive, toRecord } from '../../src/harness/drive.js';
 import { execute } from '../../src/harness/execute.js';
-import { EngineWatch } from '../measure/engine-watch.js';
+import { EngineRecord } from '../measure/engine-record.js';
+import { type ContainersSeen, EngineWatch } from '../measure/engine-watch.js';
 import type { KnownIds } from '../topology/control.js';
 import { type FnApi, fnApi, type RouteSpec } from '../topology/fn-api.js';
 import { ROUTE_MARKER } from '../topology/route-marker.js';
@@ -54,7 +56,7 @@ export class SuiteFile {
     readonly app: string,
     readonly directory: NodeDirectory,
     /** The containers the nodes' engine creates from the file's opening, when it can be watched. */
-    readonly engine: EngineWatch | undefined,
+    readonly engine: ContainersSeen | undefined,
   ) {
     this.nodes = directory.addresses;
     this.lb = new FnClient(info.lbUrl, { timeoutMs: CALL_TIMEOUT_MS });
@@ -77,7 +79,7 @@ export class SuiteFile {
    */
   static async open(info: TopologyInfo, name: string, memory?: NodeIdMemory): Promise<SuiteFile> {
     const app = `${info.appPrefix}-${name}`;
-    const engine = info.engine ? await EngineWatch.start(info.engine.socketPath) : undefined;
+    const engine = await watchEngine(info.engine);
     const file = new SuiteFile(
       info,
       app,
@@ -295,6 +297,13 @@ export function nodesPerRoute(records: readonly CallRecord[]): Map<string, Set<s
 
 export const sumOf = (counts: Record<string, number>) =>
   Object.values(counts).reduce((total, value) => total + value, 0);
+
+/** The proxy's log where the nodes reach the engine through it (nothing lost), else its events. */
+async function watchEngine(engine: TopologyInfo['engine']): Promise<ContainersSeen | undefined> {
+  if (engine === undefined) return undefined;
+  if (engine.createLog !== undefined) return EngineRecord.open(engine.createLog);
+  return EngineWatch.start(engine.socketPath);
+}
 
 function describeMissing(missing: readonly DiscoveredNode[]): string {
   return missing.map((node) => `${node.node} (${node.error})`).join(', ');

@@ -8,7 +8,7 @@
 import Docker from 'dockerode';
 import { tryWaitUntil } from '../../helpers/wait.js';
 import { within } from '../../src/common/deadline.js';
-import { ROUTE_MARKER } from '../topology/route-marker.js';
+import { envOf, routeOfEnv } from './container-env.js';
 
 /** Containers remembered at most per watch (a guard file starts a few hundred). */
 const MAX_CONTAINERS = 100_000;
@@ -32,16 +32,18 @@ interface EngineEvent {
   Actor?: { ID?: string };
 }
 
-function envOf(list: readonly string[] | undefined): Map<string, string> {
-  const env = new Map<string, string>();
-  for (const entry of list ?? []) {
-    const equals = entry.indexOf('=');
-    if (equals > 0) env.set(entry.slice(0, equals), entry.slice(equals + 1));
-  }
-  return env;
+/** What a guard file reads of the containers the nodes' engine made for its routes. */
+export interface ContainersSeen {
+  /** Waits until what was asked of the engine so far is counted; says why counts cannot be trusted. */
+  settle(): Promise<string | undefined>;
+  /** Containers made for one route (`<app><path>`). */
+  containersOf(route: string): SeenContainer[];
+  /** Containers made but not attributable (gone before inspection, or a create left unanswered). */
+  readonly lost: number;
+  close(): void;
 }
 
-export class EngineWatch {
+export class EngineWatch implements ContainersSeen {
   readonly #docker: Docker;
   readonly #stream: NodeJS.ReadableStream;
   readonly #containers: SeenContainer[] = [];
@@ -100,10 +102,7 @@ export class EngineWatch {
     try {
       const info = await within(`inspect ${id}`, this.#docker.getContainer(id).inspect(), INSPECT_TIMEOUT_MS);
       const env = envOf(info.Config?.Env);
-      const app = env.get('FN_APP_NAME');
-      const path = env.get('FN_PATH');
-      const route =
-        env.get(ROUTE_MARKER) ?? (app !== undefined && path !== undefined ? `${app}${path}` : undefined);
+      const route = routeOfEnv(info.Config?.Env);
       if (this.#containers.length >= MAX_CONTAINERS) this.#containers.shift();
       this.#containers.push({
         id,

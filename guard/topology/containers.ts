@@ -16,7 +16,7 @@
 // failed test or a failed start.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -25,6 +25,7 @@ import { freePort } from '../../helpers/ports.js';
 import { demuxDockerLog, openRunLog } from '../../helpers/run-logs.js';
 import { tryWaitUntil } from '../../helpers/wait.js';
 import { hostnameFor, NODE_LABEL } from '../../src/common/docker.js';
+import { EngineProxy } from '../measure/engine-proxy.js';
 import type { GuardSettings } from '../settings/resolve.js';
 import {
   argv,
@@ -101,7 +102,13 @@ interface Context {
   iofsRoot: string;
   images: Images;
   network: string;
+  /** The engine's socket, for the suite's own calls. */
   socketPath: string;
+  /**
+   * What the nodes get as their engine: the recording proxy's socket (guard/measure/engine-proxy.ts),
+   * which logs every container they create to `engineLog`.
+   */
+  engineProxy: { proxy: EngineProxy; dir: string; socketPath: string; log: string };
   labels: Record<string, string>;
   template: NodeTemplate;
   /**
@@ -129,7 +136,7 @@ async function startServing(
     .withLabels(ctx.labels)
     .withEnvironment(role.env)
     .withBindMounts([
-      { source: ctx.socketPath, target: '/var/run/docker.sock' },
+      { source: ctx.engineProxy.socketPath, target: '/var/run/docker.sock' },
       ...(role.iofs === undefined ? [] : [{ source: role.iofs, target: role.iofs }]),
     ])
     .withExposedPorts({ container: NODE_PORT, host: hostPort })
@@ -367,8 +374,20 @@ export class ContainerTopology implements Topology {
     const id = `fng${randomBytes(3).toString('hex')}`;
     const labels = { fnguard: '1', [TOPOLOGY_LABEL]: id };
     const network = `fnguard-${id}`;
+    const engineDir = mkdtempSync(join(tmpdir(), `fnguard-engine-${id}-`));
+    const engineProxy = {
+      dir: engineDir,
+      socketPath: join(engineDir, 'docker.sock'),
+      log: join(engineDir, 'creates.jsonl'),
+    };
+    const proxy = await EngineProxy.start({
+      engineSocket: socketPath,
+      socketPath: engineProxy.socketPath,
+      logPath: engineProxy.log,
+    });
     await docker.createNetwork({ Name: network, Driver: 'bridge', Labels: labels });
     const ctx: Context = {
+      engineProxy: { ...engineProxy, proxy },
       docker,
       id,
       images,
@@ -401,7 +420,7 @@ export class ContainerTopology implements Topology {
         ...(cluster ? { nodeIds: nodes.map((node) => node.nodeId) } : {}),
       };
       const api = await waitForBalancer(endpoints, READY_TIMEOUT_MS, settings.api);
-      // Every node gets this engine's socket and starts its functions there.
+      // Every node starts its functions on this engine, through the recording proxy.
       const probed = await probeCapabilities(endpoints, { socketPath });
       if (probed.capabilities.mgmtApi)
         await waitUntilNodesOnline(endpoints, endpoints.nodes, READY_TIMEOUT_MS);
@@ -415,7 +434,9 @@ export class ContainerTopology implements Topology {
         nodeBuild: `${images.projectNode ? 'fn-node (this project, docker driver)' : `image: ${images.node}`}${describeSetup(ctx.template)}`,
         capabilities: { ...probed.capabilities, ...OWN_NODE_FAULTS },
         missing: { ...probed.missing, discover: NO_DISCOVERY },
-        ...(probed.capabilities.engineEvents ? { engine: { socketPath } } : {}),
+        ...(probed.capabilities.engineEvents
+          ? { engine: { socketPath, createLog: ctx.engineProxy.log } }
+          : {}),
       };
       return new ContainerTopology(ctx, nodes, started.containers, info);
     } catch (error) {
@@ -581,9 +602,12 @@ async function teardown(ctx: Context, nodeIds: string[], started: StartedTestCon
   );
   // What a node left there belongs to containers that are gone; a file a node's root made that this
   // user may not remove stays in the temporary directory, harmless.
-  try {
-    rmSync(ctx.iofsRoot, { recursive: true, force: true });
-  } catch {}
+  await ctx.engineProxy.proxy.close();
+  for (const dir of [ctx.iofsRoot, ctx.engineProxy.dir]) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {}
+  }
   if (sweptInMs !== undefined) return;
   if (containersLeft > 0) throw new Error(`containers topology ${id}: teardown left containers`);
   // Only the network is left, held by an endpoint the engine lost track of: it holds no process and

@@ -81,8 +81,11 @@ export interface TopologyInfo {
   missing: Partial<Record<Capability, string>>;
   /** Base URL of the fault control server (guard/topology/control.ts), when the topology has faults. */
   controlUrl?: string;
-  /** The Docker engine the nodes start their functions on, when the suite can watch it. */
-  engine?: { socketPath: string };
+  /**
+   * The Docker engine the nodes start their functions on, when the suite can watch it; `createLog`
+   * where the nodes reach it through the recording proxy (guard/measure/engine-proxy.ts).
+   */
+  engine?: { socketPath: string; createLog?: string };
 }
 
 /** A node the topology started on request (add), named as the balancer will name it. */

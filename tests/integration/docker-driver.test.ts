@@ -10,8 +10,9 @@ import { buildProjectImages, imagePresent } from '../../guard/topology/images.js
 import { ScratchNode } from '../../helpers/scratch-node.js';
 import { dockerAnswers, dockerSocket, NODE_LABEL, PROJECT_LABEL } from '../../src/common/docker.js';
 import { DockerDriver } from '../../src/node/drivers/docker-driver.js';
-import { type Instance, UnknownImageError } from '../../src/node/drivers/driver.js';
-import { type FunctionRequest, formatCodec } from '../../src/node/formats/index.js';
+import { UnknownImageError } from '../../src/node/drivers/driver.js';
+import { formatCodec } from '../../src/node/formats/index.js';
+import { callHttp, request } from './support/driver-calls.js';
 
 const socketPath = dockerSocket(process.env.DOCKER_HOST);
 const docker = new Docker({ socketPath });
@@ -62,35 +63,6 @@ function spec(
     env: { FN_FORMAT: format, FN_CONTAINER_ID: id, HOSTNAME: nodeId, ...extraEnv },
     labels: { [NODE_LABEL]: nodeId, 'fnguard.app': 'driverapp', 'fnguard.path': '/p' },
   };
-}
-
-function request(url: string, body = ''): FunctionRequest {
-  return {
-    callId: randomBytes(4).toString('hex'),
-    method: 'POST',
-    requestUrl: url,
-    headers: { 'content-type': ['text/plain'] },
-    body: Buffer.from(body),
-    deadline: new Date(Date.now() + 30_000),
-  };
-}
-
-/** One call over a hot http-format container, read with the node's own codec. */
-async function callHttp(instance: Instance, url: string) {
-  const codec = formatCodec('http');
-  const reader = codec.createReader();
-  const response = new Promise<ReturnType<typeof reader.push>>((resolve) => {
-    const onData = (chunk: Buffer) => {
-      const done = reader.push(chunk);
-      if (done) {
-        instance.stdout.off('data', onData);
-        resolve(done);
-      }
-    };
-    instance.stdout.on('data', onData);
-  });
-  instance.stdin.write(codec.encodeRequest(request(url)));
-  return response;
 }
 
 describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {

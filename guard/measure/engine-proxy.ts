@@ -1,0 +1,217 @@
+// A recording proxy of the Docker API socket. The topology mounts its socket into the nodes instead of
+// the engine's, so every container a node creates is seen in its create request, with the environment
+// and hostname it asks for, before the engine acts; nothing can be gone before it is looked at, as a
+// container can be when it is inspected after the engine's create event (an Fn server under a burst
+// removes containers within milliseconds). Bytes pass through unchanged in both directions; the
+// proxy only reads along: requests and answers are framed by an HTTP/1.1 parser until a connection is
+// hijacked (attach, exec, an Upgrade), after which it is a plain pipe. Each create is written to a log
+// (JSON lines) when it is asked for, and its answer's status when that arrives, so the suite's workers
+// read the same record the run's setup wrote (engine-record.ts).
+import { chmodSync, closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { HTTPParser } from 'http-parser-js';
+import { routeOfEnv } from './container-env.js';
+
+/** One create request, as the log holds it. */
+export interface CreateAsked {
+  seq: number;
+  /** Wall clock, ms since the epoch. */
+  at: number;
+  image: string;
+  /** The name it asks to run under: its HOSTNAME variable, else its Hostname. */
+  hostname: string;
+  /** `<app><path>` of the route it runs, when its environment says. */
+  route: string | undefined;
+  /** Its configuration could not be read (a body over the limit, or not JSON). */
+  unreadable?: string;
+}
+
+/** The engine's answer to create `seq`: its status, or null when none came (the connection ended). */
+export interface CreateAnswered {
+  seq: number;
+  status: number | null;
+}
+
+export type EngineLogLine = { asked: CreateAsked } | { answered: CreateAnswered };
+
+/** A create body larger than this is not read (Fn's and fn-node's are a few KiB). */
+const MAX_CREATE_BODY = 1024 * 1024;
+/** Creates logged at most per run; past it the proxy still forwards, and says it stopped counting. */
+const MAX_LOGGED = 200_000;
+/** How long the engine may take to accept a connection the proxy opens for a node. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+const CREATE_PATH = /^(?:\/v[\d.]+)?\/containers\/create(?:\?|$)/;
+/** Requests after which the engine hands the connection over as a raw stream. */
+const HIJACKING_PATH = /^(?:\/v[\d.]+)?\/(?:containers\/[^/]+\/attach|exec\/[^/]+\/start)(?:\?|$)/;
+
+interface Exchange {
+  method: string;
+  create: boolean;
+  hijack: boolean;
+  body: Buffer[];
+  bodyBytes: number;
+  /** The create's log sequence, once its request is complete. */
+  seq?: number;
+}
+
+function envList(body: unknown): string[] {
+  const env = (body as { Env?: unknown } | null)?.Env;
+  return Array.isArray(env) ? env.filter((entry): entry is string => typeof entry === 'string') : [];
+}
+
+function describeCreate(body: Buffer | undefined, seq: number): CreateAsked {
+  const asked: CreateAsked = { seq, at: Date.now(), image: '', hostname: '', route: undefined };
+  if (body === undefined) return { ...asked, unreadable: `a body over ${MAX_CREATE_BODY} bytes` };
+  try {
+    const config = JSON.parse(body.toString('utf8')) as { Image?: unknown; Hostname?: unknown };
+    const env = envList(config);
+    const hostnameVariable = env.find((entry) => entry.startsWith('HOSTNAME='))?.slice('HOSTNAME='.length);
+    return {
+      ...asked,
+      image: typeof config.Image === 'string' ? config.Image : '',
+      hostname: hostnameVariable ?? (typeof config.Hostname === 'string' ? config.Hostname : ''),
+      route: routeOfEnv(env),
+    };
+  } catch (error) {
+    return { ...asked, unreadable: `not JSON (${(error as Error).message})` };
+  }
+}
+
+export class EngineProxy {
+  readonly #server: Server;
+  readonly #log: number;
+  readonly #sockets = new Set<Socket>();
+  #seq = 0;
+  #overflowed = false;
+
+  private constructor(server: Server, log: number) {
+    this.#server = server;
+    this.#log = log;
+  }
+
+  /**
+   * Serves `socketPath` in front of the engine at `engineSocket`, logging creates to `logPath`. The
+   * socket gets the engine socket's mode, so whoever may use the engine may use the proxy.
+   */
+  static async start(options: {
+    engineSocket: string;
+    socketPath: string;
+    logPath: string;
+  }): Promise<EngineProxy> {
+    const log = openSync(options.logPath, 'a');
+    const server = createServer();
+    const proxy = new EngineProxy(server, log);
+    server.on('connection', (client) => proxy.#connection(client, options.engineSocket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(options.socketPath, statSync(options.engineSocket).mode & 0o777);
+    return proxy;
+  }
+
+  #write(line: EngineLogLine): void {
+    writeSync(this.#log, `${JSON.stringify(line)}\n`);
+  }
+
+  /** Logs a create's request; beyond the run's limit, once, a line saying counting stopped. */
+  #asked(body: Buffer | undefined): number | undefined {
+    if (this.#seq >= MAX_LOGGED) {
+      if (!this.#overflowed) {
+        this.#overflowed = true;
+        this.#write({
+          asked: { ...describeCreate(undefined, -1), unreadable: `over ${MAX_LOGGED} creates` },
+        });
+      }
+      return undefined;
+    }
+    const seq = ++this.#seq;
+    this.#write({ asked: describeCreate(body, seq) });
+    return seq;
+  }
+
+  #connection(client: Socket, engineSocket: string): void {
+    const engine = createConnection({ path: engineSocket, timeout: CONNECT_TIMEOUT_MS });
+    engine.once('connect', () => engine.setTimeout(0));
+    engine.once('timeout', () => engine.destroy(new Error('the engine did not accept the connection')));
+    this.#sockets.add(client);
+    client.pipe(engine);
+    engine.pipe(client);
+
+    const waiting: Exchange[] = [];
+    let opaque = false;
+    const requests = new HTTPParser(HTTPParser.REQUEST);
+    let current: Exchange | undefined;
+    requests[HTTPParser.kOnHeadersComplete] = (info) => {
+      const method = HTTPParser.methods[info.method] ?? '';
+      current = {
+        method,
+        create: method === 'POST' && CREATE_PATH.test(info.url),
+        hijack: info.upgrade || HIJACKING_PATH.test(info.url),
+        body: [],
+        bodyBytes: 0,
+      };
+      waiting.push(current);
+    };
+    requests[HTTPParser.kOnBody] = (chunk, offset, length) => {
+      if (!current?.create || current.bodyBytes > MAX_CREATE_BODY) return;
+      current.bodyBytes += length;
+      current.body.push(Buffer.from(chunk.subarray(offset, offset + length)));
+    };
+    requests[HTTPParser.kOnMessageComplete] = () => {
+      if (current?.create) {
+        const body = current.bodyBytes > MAX_CREATE_BODY ? undefined : Buffer.concat(current.body);
+        current.seq = this.#asked(body);
+        current.body = [];
+      }
+      // What follows a hijacking request is the container's stream, not HTTP.
+      if (current?.hijack) opaque = true;
+    };
+
+    const answers = new HTTPParser(HTTPParser.RESPONSE);
+    answers[HTTPParser.kOnHeadersComplete] = (info) => {
+      if (info.statusCode >= 100 && info.statusCode < 200 && info.statusCode !== 101) return undefined;
+      const exchange = waiting.shift();
+      if (exchange?.seq !== undefined)
+        this.#write({ answered: { seq: exchange.seq, status: info.statusCode } });
+      if (info.statusCode === 101 || exchange?.hijack) opaque = true;
+      const bodiless = exchange?.method === 'HEAD' || info.statusCode === 204 || info.statusCode === 304;
+      return bodiless ? 1 : undefined;
+    };
+
+    const read = (parser: InstanceType<typeof HTTPParser>) => (chunk: Buffer) => {
+      if (opaque) return;
+      // A parse error means the stream is not HTTP as this parser reads it: it stays a plain pipe.
+      if (parser.execute(chunk) instanceof Error) opaque = true;
+    };
+    client.on('data', read(requests));
+    engine.on('data', read(answers));
+
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.#sockets.delete(client);
+      // A create whose answer never came may still have made a container: it is logged as unanswered.
+      for (const exchange of waiting.splice(0))
+        if (exchange.seq !== undefined) this.#write({ answered: { seq: exchange.seq, status: null } });
+      client.destroy();
+      engine.destroy();
+    };
+    client.on('close', end);
+    engine.on('close', end);
+    client.on('error', end);
+    engine.on('error', end);
+  }
+
+  /** Stops serving: open connections are cut (the topology is gone by then) and the log closed. */
+  async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    closeSync(this.#log);
+  }
+}
