@@ -7,8 +7,10 @@
 // hijacked (attach, exec, an Upgrade), after which it is a plain pipe. Each create is written to a log
 // (JSON lines) when it is asked for, and its answer's status when that arrives, so the suite's workers
 // read the same record the run's setup wrote (engine-record.ts).
-import { chmodSync, closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HTTPParser } from 'http-parser-js';
 import { routeOfEnv } from './container-env.js';
 
@@ -84,10 +86,33 @@ export class EngineProxy {
   readonly #sockets = new Set<Socket>();
   #seq = 0;
   #overflowed = false;
+  #closed = false;
+  /** A directory of its own the proxy removes when it closes (inTempDir). */
+  #ownDir: string | undefined;
+  /** The socket the nodes get as their engine's, and the log of what they created. */
+  socketPath = '';
+  logPath = '';
 
   private constructor(server: Server, log: number) {
     this.#server = server;
     this.#log = log;
+  }
+
+  /** A proxy with its socket and log in a new directory below the system's temporary one. */
+  static async inTempDir(engineSocket: string, name: string): Promise<EngineProxy> {
+    const dir = mkdtempSync(join(tmpdir(), `fnguard-engine-${name}-`));
+    try {
+      const proxy = await EngineProxy.start({
+        engineSocket,
+        socketPath: join(dir, 'docker.sock'),
+        logPath: join(dir, 'creates.jsonl'),
+      });
+      proxy.#ownDir = dir;
+      return proxy;
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
   }
 
   /**
@@ -111,6 +136,8 @@ export class EngineProxy {
       });
     });
     chmodSync(options.socketPath, statSync(options.engineSocket).mode & 0o777);
+    proxy.socketPath = options.socketPath;
+    proxy.logPath = options.logPath;
     return proxy;
   }
 
@@ -208,10 +235,16 @@ export class EngineProxy {
     engine.on('error', end);
   }
 
-  /** Stops serving: open connections are cut (the topology is gone by then) and the log closed. */
+  /**
+   * Stops serving: open connections are cut (the topology is gone by then) and the log closed, and
+   * removed with its directory when the proxy made that. Idempotent.
+   */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     for (const socket of this.#sockets) socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     closeSync(this.#log);
+    if (this.#ownDir !== undefined) rmSync(this.#ownDir, { recursive: true, force: true });
   }
 }

@@ -14,6 +14,8 @@ const SETTLE_TIMEOUT_MS = 10_000;
 const READ_CHUNK = 64 * 1024;
 
 export class EngineRecord implements ContainersSeen {
+  readonly source = 'the nodes’ create requests to the Docker engine (recording proxy)';
+  readonly lostMeans = 'asked for by a node that hung up before the engine answered, or unreadable';
   readonly #fd: number;
   #offset: number;
   #partial = '';

@@ -34,16 +34,22 @@ interface EngineEvent {
 
 /** What a guard file reads of the containers the nodes' engine made for its routes. */
 export interface ContainersSeen {
+  /** How the containers are seen, for reports: "from <source>". */
+  readonly source: string;
   /** Waits until what was asked of the engine so far is counted; says why counts cannot be trusted. */
   settle(): Promise<string | undefined>;
   /** Containers made for one route (`<app><path>`). */
   containersOf(route: string): SeenContainer[];
   /** Containers made but not attributable (gone before inspection, or a create left unanswered). */
   readonly lost: number;
+  /** What a lost container is here, for reports: "N containers were <lostMeans>". */
+  readonly lostMeans: string;
   close(): void;
 }
 
 export class EngineWatch implements ContainersSeen {
+  readonly source = 'the Docker engine’s events';
+  readonly lostMeans = 'gone before the engine could be asked whose they were';
   readonly #docker: Docker;
   readonly #stream: NodeJS.ReadableStream;
   readonly #containers: SeenContainer[] = [];

@@ -4,16 +4,15 @@
 // where its functions run as containers the suite can see; hot calls are then derived: every call
 // a node received beyond the containers it started found one already running. With both, the node's
 // own counts are used and must agree with the engine's: a node that under-reports is itself a finding.
-// Engine counts with containers lost before inspection are lower bounds (checks.ts decides what such
+// Engine counts with containers lost (made, but not attributable to a route and node) are lower bounds (checks.ts decides what such
 // a count can still show).
 import type { CallRecord } from '../../src/harness/drive.js';
 import { atMost, type Check, type NodeRouteCounts, required } from '../engine/checks.js';
 import { callsPerNode, type SuiteFile } from '../engine/suite-file.js';
 
-export type CounterSource =
-  | 'the nodes’ /stats'
-  | 'the Docker engine'
-  | 'the nodes’ /stats, checked against the Docker engine';
+/** Where per-node counts came from: the nodes' /stats, the engine (how it was watched), or both. */
+export type CounterSource = string;
+const STATS = 'the nodes’ /stats';
 
 export interface RouteCounters {
   counts: Record<string, NodeRouteCounts>;
@@ -69,7 +68,7 @@ export async function routeCounters(
   if (engine !== undefined && 'unmeasurable' in engine && !withStats) {
     return {
       counts: {},
-      source: 'the Docker engine',
+      source: suite.engine?.source ?? 'the Docker engine',
       agreement: [],
       context: [`calls received per node (the nodes' own word): ${JSON.stringify(received)}`],
       unmeasurable: engine.unmeasurable,
@@ -78,15 +77,15 @@ export async function routeCounters(
   const byEngine = engine !== undefined && 'started' in engine ? engine : undefined;
   const context: string[] = [];
   if (byEngine && byEngine.lost > 0 && withStats)
-    context.push(`${byEngine.lost} containers were gone before the engine could be asked about them`);
+    context.push(`${byEngine.lost} containers were ${suite.engine?.lostMeans}`);
   if (engine !== undefined && 'unmeasurable' in engine) context.push(`engine: ${engine.unmeasurable}`);
 
   if (!withStats) {
-    // A container gone before it could be inspected was started by some node: what was counted is
+    // A container lost to the count was started by some node: what was counted is
     // a lower bound, which still fails a node already over its maximum (a stampede loses the most).
     const startedAtLeast =
       byEngine && byEngine.lost > 0
-        ? `${byEngine.lost} containers were gone before the engine could be asked whose they were, so each node's count is a lower bound`
+        ? `${byEngine.lost} containers were ${suite.engine?.lostMeans}, so each node's count is a lower bound`
         : undefined;
     const started = byEngine?.started ?? {};
     const counts = Object.fromEntries(
@@ -102,7 +101,7 @@ export async function routeCounters(
       }),
     );
     context.push('hot calls derived: calls a node received beyond the containers it started');
-    return { counts, source: 'the Docker engine', agreement: [], context };
+    return { counts, source: suite.engine?.source ?? 'the Docker engine', agreement: [], context };
   }
 
   const [started, hot] = await Promise.all([
@@ -115,11 +114,11 @@ export async function routeCounters(
       { received: received[node] ?? 0, started: started[node] ?? 0, hot: hot[node] ?? 0 },
     ]),
   );
-  if (!byEngine) return { counts, source: 'the nodes’ /stats', agreement: [], context };
+  if (!byEngine) return { counts, source: STATS, agreement: [], context };
   if (byEngine.lost > 0) {
     // The engine's count may be short: comparing it would blame a node for the watch's gap.
     context.push('the nodes’ /stats were not checked against the engine: it lost containers');
-    return { counts, source: 'the nodes’ /stats', agreement: [], context };
+    return { counts, source: STATS, agreement: [], context };
   }
   const agreement = suite.nodes
     .filter((node) => (started[node] ?? 0) > 0 || (byEngine.started[node] ?? 0) > 0)
@@ -131,5 +130,10 @@ export async function routeCounters(
       ),
     );
   context.push(`engine saw starts per node: ${JSON.stringify(byEngine.started)}`);
-  return { counts, source: 'the nodes’ /stats, checked against the Docker engine', agreement, context };
+  return {
+    counts,
+    source: `${STATS}, checked against ${suite.engine?.source ?? 'the Docker engine'}`,
+    agreement,
+    context,
+  };
 }

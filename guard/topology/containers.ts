@@ -16,7 +16,7 @@
 // failed test or a failed start.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -108,7 +108,7 @@ interface Context {
    * What the nodes get as their engine: the recording proxy's socket (guard/measure/engine-proxy.ts),
    * which logs every container they create to `engineLog`.
    */
-  engineProxy: { proxy: EngineProxy; dir: string; socketPath: string; log: string };
+  engineProxy: EngineProxy;
   labels: Record<string, string>;
   template: NodeTemplate;
   /**
@@ -374,20 +374,15 @@ export class ContainerTopology implements Topology {
     const id = `fng${randomBytes(3).toString('hex')}`;
     const labels = { fnguard: '1', [TOPOLOGY_LABEL]: id };
     const network = `fnguard-${id}`;
-    const engineDir = mkdtempSync(join(tmpdir(), `fnguard-engine-${id}-`));
-    const engineProxy = {
-      dir: engineDir,
-      socketPath: join(engineDir, 'docker.sock'),
-      log: join(engineDir, 'creates.jsonl'),
-    };
-    const proxy = await EngineProxy.start({
-      engineSocket: socketPath,
-      socketPath: engineProxy.socketPath,
-      logPath: engineProxy.log,
-    });
-    await docker.createNetwork({ Name: network, Driver: 'bridge', Labels: labels });
+    const engineProxy = await EngineProxy.inTempDir(socketPath, id);
+    try {
+      await docker.createNetwork({ Name: network, Driver: 'bridge', Labels: labels });
+    } catch (error) {
+      await engineProxy.close();
+      throw error;
+    }
     const ctx: Context = {
-      engineProxy: { ...engineProxy, proxy },
+      engineProxy,
       docker,
       id,
       images,
@@ -435,7 +430,7 @@ export class ContainerTopology implements Topology {
         capabilities: { ...probed.capabilities, ...OWN_NODE_FAULTS },
         missing: { ...probed.missing, discover: NO_DISCOVERY },
         ...(probed.capabilities.engineEvents
-          ? { engine: { socketPath, createLog: ctx.engineProxy.log } }
+          ? { engine: { socketPath, createLog: ctx.engineProxy.logPath } }
           : {}),
       };
       return new ContainerTopology(ctx, nodes, started.containers, info);
@@ -602,12 +597,10 @@ async function teardown(ctx: Context, nodeIds: string[], started: StartedTestCon
   );
   // What a node left there belongs to containers that are gone; a file a node's root made that this
   // user may not remove stays in the temporary directory, harmless.
-  await ctx.engineProxy.proxy.close();
-  for (const dir of [ctx.iofsRoot, ctx.engineProxy.dir]) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {}
-  }
+  await ctx.engineProxy.close();
+  try {
+    rmSync(ctx.iofsRoot, { recursive: true, force: true });
+  } catch {}
   if (sweptInMs !== undefined) return;
   if (containersLeft > 0) throw new Error(`containers topology ${id}: teardown left containers`);
   // Only the network is left, held by an endpoint the engine lost track of: it holds no process and

@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { waitUntil } from '../../helpers/wait.js';
+import { EngineProxy } from '../measure/engine-proxy.js';
 import type { GuardSettings } from '../settings/resolve.js';
 import { HC_INTERVAL_S, UPSTREAM_TIMEOUT_S } from './balancer-template.js';
 import { DownNodes } from './down-nodes.js';
@@ -60,14 +61,23 @@ export class SwarmTopology implements Topology {
   readonly #stack: SwarmStack;
   readonly #mgmt: LbManagement;
   readonly #engine: Docker;
+  /** The engine as the nodes reach it: the recording proxy (guard/measure/engine-proxy.ts). */
+  readonly #engineProxy: EngineProxy;
   #info: TopologyInfo;
   /** The running tasks as the suite knows them, `info.nodes` first, then those add() started. */
   #endpoints: NodeEndpoint[];
   #added: NodeEndpoint[] = [];
   #closing: Promise<void> | undefined;
 
-  private constructor(stack: SwarmStack, info: TopologyInfo, endpoints: NodeEndpoint[], engine: Docker) {
+  private constructor(
+    stack: SwarmStack,
+    info: TopologyInfo,
+    endpoints: NodeEndpoint[],
+    engine: Docker,
+    engineProxy: EngineProxy,
+  ) {
     this.#engine = engine;
+    this.#engineProxy = engineProxy;
     this.#stack = stack;
     this.#info = info;
     this.#endpoints = endpoints;
@@ -97,6 +107,7 @@ export class SwarmTopology implements Topology {
     const engine = new Docker({ socketPath });
     const images = await prepareImages(engine, settings);
     const token = randomBytes(12).toString('hex');
+    const engineProxy = await EngineProxy.inTempDir(socketPath, 'swarm');
     const stack = await SwarmStack.deploy({
       engineSocket: socketPath,
       replicas: REPLICAS,
@@ -110,7 +121,12 @@ export class SwarmTopology implements Topology {
         FN_HC_INTERVAL: String(HC_INTERVAL_S),
         FN_UPSTREAM_TIMEOUT: String(UPSTREAM_TIMEOUT_S),
         FN_NODE_RESTART_DELAY: RESTART_DELAY,
+        // The stack runs on this host's engine, so its nodes can reach the proxy's socket here.
+        FN_ENGINE_SOCKET: engineProxy.socketPath,
       },
+    }).catch(async (error: Error) => {
+      await engineProxy.close();
+      throw error;
     });
     try {
       const endpoints = await waitForTasks(stack, REPLICAS, [], DEPLOY_TIMEOUT_MS);
@@ -152,11 +168,14 @@ export class SwarmTopology implements Topology {
           start:
             'swarm: Swarm replaces a task that ended with a new one at another address, so the same node never comes back',
         },
-        ...(probed.capabilities.engineEvents ? { engine: { socketPath } } : {}),
+        ...(probed.capabilities.engineEvents
+          ? { engine: { socketPath, createLog: engineProxy.logPath } }
+          : {}),
       };
-      return new SwarmTopology(stack, info, endpoints, engine);
+      return new SwarmTopology(stack, info, endpoints, engine, engineProxy);
     } catch (error) {
       await stack.remove().catch((removal: Error) => console.warn(`[swarm] ${removal.message}`));
+      await engineProxy.close();
       throw error;
     }
   }
@@ -249,7 +268,7 @@ export class SwarmTopology implements Topology {
 
   close(): Promise<void> {
     process.removeListener('exit', this.#removeOnExit);
-    this.#closing ??= this.#stack.remove();
+    this.#closing ??= this.#stack.remove().finally(() => this.#engineProxy.close());
     return this.#closing;
   }
 
