@@ -73,9 +73,10 @@ export class SuiteFile {
 
   /**
    * Creates the file's app and its discovery route, and learns the id of every node the run's memory
-   * cannot name. A node that answers its discovery call without naming itself leaves the file open,
-   * named in `unidentified` (the properties judged by node skip with it); a node that cannot be
-   * reached, or fails the call, until the deadline is the file's setup failure.
+   * cannot name. A node that answers its discovery call without naming itself, or cannot be reached,
+   * or fails the call until the deadline, leaves the file open, named with what it answered in
+   * `unidentified` (the properties judged by node skip with it; the others run); only a topology of
+   * which no node could be asked is the file's setup failure.
    */
   static async open(info: TopologyInfo, name: string, memory?: NodeIdMemory): Promise<SuiteFile> {
     const app = `${info.appPrefix}-${name}`;
@@ -98,10 +99,11 @@ export class SuiteFile {
       const unknown = file.nodes.filter((node) => file.directory.idsOf(node).length === 0);
       if (unknown.length === 0) return file;
       const missing = await file.discover(unknown, DISCOVERY_DEADLINE_MS);
-      const failed = missing.filter((node) => !node.anonymous);
-      if (failed.length > 0) throw new Error(`could not learn the id of ${describeMissing(failed)}`);
+      // No node named at all: the topology does not serve, and every property would say so alone.
+      if (missing.length === file.nodes.length && missing.every((node) => !node.anonymous))
+        throw new Error(`could not learn the id of ${describeMissing(missing)}`);
       if (missing.length > 0) {
-        file.unidentified = `${describeMissing(missing)}, so calls cannot all be told apart by node`;
+        file.unidentified = `no id learned within ${DISCOVERY_DEADLINE_MS / 1000} s for ${describeMissing(missing)}, so calls cannot all be told apart by node`;
       }
       // Nodes that share a name are asked again by every file, which finds them out again.
       if (file.unattributable === undefined) {
