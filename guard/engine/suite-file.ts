@@ -78,7 +78,12 @@ export class SuiteFile {
    * `unidentified` (the properties judged by node skip with it; the others run); only a topology of
    * which no node could be asked is the file's setup failure.
    */
-  static async open(info: TopologyInfo, name: string, memory?: NodeIdMemory): Promise<SuiteFile> {
+  static async open(
+    info: TopologyInfo,
+    name: string,
+    memory?: NodeIdMemory,
+    discoveryDeadlineMs = DISCOVERY_DEADLINE_MS,
+  ): Promise<SuiteFile> {
     const app = `${info.appPrefix}-${name}`;
     const engine = await watchEngine(info.engine);
     const file = new SuiteFile(
@@ -98,12 +103,12 @@ export class SuiteFile {
       for (const node of file.nodes) for (const id of known[node] ?? []) file.directory.register(id, node);
       const unknown = file.nodes.filter((node) => file.directory.idsOf(node).length === 0);
       if (unknown.length === 0) return file;
-      const missing = await file.discover(unknown, DISCOVERY_DEADLINE_MS);
+      const missing = await file.discover(unknown, discoveryDeadlineMs);
       // No node named at all: the topology does not serve, and every property would say so alone.
       if (missing.length === file.nodes.length && missing.every((node) => !node.anonymous))
         throw new Error(`could not learn the id of ${describeMissing(missing)}`);
       if (missing.length > 0) {
-        file.unidentified = `no id learned within ${DISCOVERY_DEADLINE_MS / 1000} s for ${describeMissing(missing)}, so calls cannot all be told apart by node`;
+        file.unidentified = `no id learned within ${discoveryDeadlineMs / 1000} s for ${describeMissing(missing)}, so calls cannot all be told apart by node`;
       }
       // Nodes that share a name are asked again by every file, which finds them out again.
       if (file.unattributable === undefined) {

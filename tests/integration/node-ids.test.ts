@@ -40,6 +40,30 @@ describe.skipIf(control === undefined)('node ids learned once per run', () => {
     expect(await memory.knownIds()).toEqual({});
   });
 
+  it.skipIf(!topology.capabilities.kill)(
+    'name a node that cannot be asked as unidentified, and learn the others',
+    async () => {
+      const memory = control as FaultClient;
+      await memory.restore();
+      const [down, ...up] = topology.nodes as [string, ...string[]];
+      await memory.kill(down);
+      try {
+        const file = await SuiteFile.open(topology, 'ids-down', memory, 3000);
+        try {
+          expect(file.unidentified).toMatch(new RegExp(`no id learned within 3 s for ${down} \\(`));
+          for (const node of up) expect(file.directory.idsOf(node).length).toBeGreaterThan(0);
+          expect(file.directory.idsOf(down)).toEqual([]);
+          // What was learned is remembered; the node that could not be asked is not.
+          expect(Object.keys(await memory.knownIds()).sort()).toEqual([...up].sort());
+        } finally {
+          await file.close();
+        }
+      } finally {
+        await memory.restore();
+      }
+    },
+  );
+
   it('refuses ids that are not lists of names by node address', async () => {
     await expect((control as FaultClient).rememberIds({ 'n1:8080': [1] } as never)).rejects.toThrow(
       /body must be \{"ids"/,
