@@ -29,11 +29,15 @@ async function engineStarts(
   suite: SuiteFile,
   route: string,
   lostBefore: number,
-): Promise<{ started: Record<string, number>; lost: number } | { unmeasurable: string }> {
+): Promise<{ started: Record<string, number>; lost: number } | { unmeasurable: string; measured: string[] }> {
   const engine = suite.engine;
-  if (engine === undefined) return { unmeasurable: 'no engine to watch' };
+  if (engine === undefined) return { unmeasurable: 'no engine to watch', measured: [] };
   const untrusted = await engine.settle();
-  if (untrusted !== undefined) return { unmeasurable: untrusted };
+  // Whatever the reason, what was counted is reported beside it.
+  const measured = [
+    `containers of ${route} counted from ${engine.source}: ${engine.containersOf(route).length}; lost since the calls began: ${engine.lost - lostBefore}`,
+  ];
+  if (untrusted !== undefined) return { unmeasurable: untrusted, measured };
   const started: Record<string, number> = Object.fromEntries(suite.nodes.map((node) => [node, 0]));
   const unclaimed = new Set<string>();
   for (const container of engine.containersOf(route)) {
@@ -44,6 +48,7 @@ async function engineStarts(
   if (unclaimed.size > 0) {
     return {
       unmeasurable: `the engine ran containers of ${route} as ${[...unclaimed].join(', ')}, which no node answered as: cannot tell which node started them`,
+      measured,
     };
   }
   return { started, lost: engine.lost - lostBefore };
@@ -70,7 +75,10 @@ export async function routeCounters(
       counts: {},
       source: suite.engine?.source ?? 'the Docker engine',
       agreement: [],
-      context: [`calls received per node (the nodes' own word): ${JSON.stringify(received)}`],
+      context: [
+        `calls received per node (the nodes' own word): ${JSON.stringify(received)}`,
+        ...engine.measured,
+      ],
       unmeasurable: engine.unmeasurable,
     };
   }
