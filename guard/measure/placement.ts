@@ -1,28 +1,85 @@
-// Where the balancer sends paths, measured black-box and cheaply: one call per path to routes that do
-// not exist in the file's app. Where a balancer sends a path cannot depend on whether a route exists
-// there (it cannot know), and the node answers 404 at once naming itself in its Fn-Node header, so
-// 1000 routes cost a thousand 404s instead of a thousand cold containers. One call at a time, so the
-// balancer's load cannot move a path: where it goes is its hash placement alone. (At eight at a time a
-// bounded-load balancer without a floor, HAProxy's hash-balance-factor, was seen to move half of
-// 1000 paths between two passes.)
+// Where the balancer sends paths, measured black-box and cheaply. First choice: one call per path to
+// routes that do not exist in the file's app. Where a balancer sends a path cannot depend on whether a
+// route exists there (it cannot know), and the node answers 404 at once naming itself in its Fn-Node
+// header, so 1000 paths cost a thousand 404s instead of a thousand cold containers. Where unrouted
+// paths name no node (a balancer that answers them itself, as Fn's LB node does, or hides the node's
+// headers), the keys are routes created for the purpose (fns with their triggers on v2), fewer of
+// them, each placed by its first call: the function says which node ran it. One call at a time, so
+// the balancer's load cannot move a path: where it goes is its hash placement alone. (At eight at a
+// time a bounded-load balancer without a floor, HAProxy's hash-balance-factor, was seen to move half
+// of 1000 paths between two passes.)
 import { forEachBounded } from '../../src/common/bounded.js';
 import type { SuiteFile } from '../engine/suite-file.js';
 
 export const PLACEMENT_CONCURRENCY = 1;
+/** Routes created as keys where unrouted paths cannot be placed: each costs a container per node it visits. */
+export const ROUTE_KEYS = 100;
+/** Unrouted paths asked before choosing them as keys: every one must come back naming its node. */
+const PROBE_PATHS = 20;
+/** A key route keeps its container between passes (a pass over 100 cold routes takes a minute or two). */
+const KEY_IDLE_TIMEOUT_S = 600;
+const KEY_MEMORY_MB = 64;
+
+export interface PlacementKeys {
+  /** Invocation paths, one per key. */
+  paths: string[];
+  /** unrouted: placed by the node's 404; routes: created for it, placed by the function's answer. */
+  kind: 'unrouted' | 'routes';
+  /** What the keys are and why, for a verdict's details. */
+  description: string;
+}
 
 /** Paths of routes that do not exist: `/r/<app>/<prefix>-<i>` (v1), `/t/<app>/<prefix>-<i>` (v2). */
-export function unroutedPaths(suite: SuiteFile, prefix: string, count: number): string[] {
+function unroutedPaths(suite: SuiteFile, prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, index) => suite.invokePath(`/${prefix}-${index}`));
+}
+
+/**
+ * The keys a placement test uses: `count` unrouted paths where the balancer's answers to them name
+ * their node, else ROUTE_KEYS routes created for it in the file's app.
+ */
+export async function placementKeys(suite: SuiteFile, prefix: string, count: number): Promise<PlacementKeys> {
+  const probe = await placement(suite, {
+    kind: 'unrouted',
+    paths: unroutedPaths(suite, `${prefix}-probe`, PROBE_PATHS),
+    description: 'probe',
+  });
+  if (probe.nodeOf.size === PROBE_PATHS) {
+    return {
+      kind: 'unrouted',
+      paths: unroutedPaths(suite, prefix, count),
+      description: `${count} unrouted paths, placed by the node's 404`,
+    };
+  }
+  const why =
+    probe.anonymous > 0
+      ? `${probe.anonymous} of ${PROBE_PATHS} unrouted paths were answered 404 naming no node`
+      : `unrouted paths got no node's 404 (${[...probe.failures.values()][0] ?? 'no answer'})`;
+  const paths = Array.from({ length: ROUTE_KEYS }, (_, index) => `/${prefix}-key-${index}`);
+  await suite.createRoutes(
+    paths.map((path) => ({
+      path,
+      image: 'fnguard/sleep',
+      format: 'http',
+      memory: KEY_MEMORY_MB,
+      idle_timeout: KEY_IDLE_TIMEOUT_S,
+    })),
+  );
+  return {
+    kind: 'routes',
+    paths: paths.map((path) => suite.invokePath(path)),
+    description: `${ROUTE_KEYS} routes created for it, each placed by the node its function ran on (${why})`,
+  };
 }
 
 export interface Placement {
   /** Path -> node address; a path the node did not name, or that failed, is missing. */
   nodeOf: Map<string, string>;
-  /** Paths whose call failed twice (no answer, or not the node's 404), with what came back last. */
+  /** Paths whose call failed twice (no answer, or not the answer expected), with what came back last. */
   failures: Map<string, string>;
   /** Paths that failed once and were placed on their second call. */
   recovered: number;
-  /** Paths answered 404 but without a node name: the node build does not name itself. */
+  /** Paths answered as expected but without a node name: the node build does not name itself. */
   anonymous: number;
 }
 
@@ -30,35 +87,40 @@ export interface Placement {
 const ANONYMOUS_PROBE = 20;
 
 /**
- * Where each path goes. `retry` asks each failed path once more after the pass; a measurement that
- * must see a single failure (a connection an earlier request poisoned fails the next call on it)
- * turns it off.
+ * Where each key goes (`only`: a subset of the keys). `retry` asks each failed path once more after
+ * the pass; a measurement that must see a single failure (a connection an earlier request poisoned
+ * fails the next call on it) turns it off.
  */
 export async function placement(
   suite: SuiteFile,
-  paths: readonly string[],
-  { retry = true }: { retry?: boolean } = {},
+  keys: PlacementKeys,
+  { retry = true, only }: { retry?: boolean; only?: readonly string[] } = {},
 ): Promise<Placement> {
   const nodeOf = new Map<string, string>();
   const failures = new Map<string, string>();
+  const expected = keys.kind === 'unrouted' ? 404 : 200;
   let anonymous = 0;
   const place = async (path: string): Promise<void> => {
     if (anonymous >= ANONYMOUS_PROBE && nodeOf.size === 0) return;
     try {
       const answer = await suite.lb.send('GET', path);
-      if (answer.status !== 404) {
+      if (answer.status !== expected) {
         failures.set(path, `${answer.status} ${answer.body.slice(0, 120)}`);
         return;
       }
       failures.delete(path);
-      const address = suite.nodeOfAnswer({ headers: answer.headers });
+      const address = suite.nodeOfAnswer(
+        keys.kind === 'unrouted'
+          ? { headers: answer.headers }
+          : { headers: answer.headers, body: answer.body },
+      );
       if (address === undefined || !suite.nodes.includes(address)) anonymous++;
       else nodeOf.set(path, address);
     } catch (error) {
       failures.set(path, String(error));
     }
   };
-  await forEachBounded(paths, PLACEMENT_CONCURRENCY, place);
+  await forEachBounded(only ?? keys.paths, PLACEMENT_CONCURRENCY, place);
   // A call can fail for reasons that say nothing of where the balancer sends its path (a node slow to
   // answer on a loaded machine): each failed path is asked once more, after the pass. A balancer that
   // really leaves a path unserved fails it both times.
@@ -77,12 +139,17 @@ export function placementFailures(measured: Placement, limit = 5): string[] {
   ];
 }
 
-/** Why placement cannot be measured here, or undefined when it can. */
-export function placementUnmeasurable(measured: Placement): string | undefined {
-  // A path placed nowhere both before and after would look unmoved: none may be unnamed.
+/**
+ * Why a first placement cannot serve as the reference, or undefined when it can: every key must be
+ * placed on a named node, or a key placed nowhere both before and after would look unmoved.
+ */
+export function placementUnmeasurable(measured: Placement, keys: PlacementKeys): string | undefined {
   if (measured.anonymous > 0) {
     const answered = measured.anonymous + measured.nodeOf.size;
-    return `the nodes do not name themselves on unrouted paths: ${measured.anonymous} of ${answered} 404s named no node of the topology (no Fn-Node header)`;
+    return `the nodes do not name themselves: ${measured.anonymous} of ${answered} answers to ${keys.description} named no node of the topology (no Fn-Node header, no hostname)`;
+  }
+  if (measured.failures.size > 0) {
+    return `${measured.failures.size} of ${keys.paths.length} keys (${keys.description}) could not be placed before anything changed: ${placementFailures(measured, 3).join('; ')}`;
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 // Malformed requests (balancer): requests an HTTP client library would refuse to send, written raw to
 // the balancer's socket. Each must get a 4xx or a closed connection, and none may cost a node its
-// place: afterwards 1000 paths land exactly where they did before (no node taken out), and 100 calls
-// of a real route succeed. One exception: HTTP/1.1 (RFC 9112, 3.2.2) lets a server take an
+// place: afterwards 1000 unrouted paths (or, where those name no node, 100 routes made for it) land
+// exactly where they did before (no node taken out), and 100 calls of a real route succeed. One exception: HTTP/1.1 (RFC 9112, 3.2.2) lets a server take an
 // absolute-form target's path and ignore its Host header, so a balancer may also serve one naming
 // another host, as long as it serves it like its path, on the route's node (nginx does); what it must
 // not do is pass it on as a target the node reads differently, or anywhere else.
@@ -11,8 +11,8 @@ import { guardProperty } from '../../guard/engine/property.js';
 import {
   placement,
   placementFailures,
+  placementKeys,
   placementUnmeasurable,
-  unroutedPaths,
 } from '../../guard/measure/placement.js';
 import { rawRequest } from '../../guard/measure/raw-http.js';
 
@@ -41,16 +41,17 @@ describe('malformed requests', () => {
     'get a 4xx or a closed connection and cost no node its place',
     async ({ suite, judge, skip }) => {
       await suite.createRoute({ path: '/target', image: 'fnguard/sleep', format: 'http' });
-      const paths = unroutedPaths(suite, 'malformed', ROUTES);
-      const before = await placement(suite, paths);
-      const unmeasurable = placementUnmeasurable(before);
+      const keys = await placementKeys(suite, 'malformed', ROUTES);
+      const paths = keys.paths;
+      const before = await placement(suite, keys);
+      const unmeasurable = placementUnmeasurable(before, keys);
       if (unmeasurable) skip(unmeasurable);
       const host = new URL(suite.info.lbUrl).host;
       const route = suite.invokePath('/target');
       const nodeOf = (headers: Record<string, unknown>) => suite.nodeOfAnswer({ headers });
       const routeNode = nodeOf((await suite.lb.send('GET', route)).headers);
       const checks: Check[] = [];
-      const context: string[] = [];
+      const context: string[] = [`placed: ${keys.description}`];
       for (const [what, bytes] of malformedRequests(host, route)) {
         // A short body cannot be told from a slow one: the client gives up after a moment and closes.
         const answer = await rawRequest(host, bytes, what.includes('shorter') ? 2000 : 10_000, {
@@ -87,7 +88,7 @@ describe('malformed requests', () => {
         );
       }
       // No second asking here: a request that poisoned a pooled connection fails exactly one call.
-      const after = await placement(suite, paths, { retry: false });
+      const after = await placement(suite, keys, { retry: false });
       context.push(...placementFailures(after));
       const moved = paths.filter((path) => after.nodeOf.get(path) !== before.nodeOf.get(path)).length;
       const { records } = await suite.drive(['/target'], CALLS, 8);

@@ -1,7 +1,7 @@
 // Recovery (balancer): a node killed, then started again, gets exactly its own routes back, and soon:
 // within 3 of the balancer's health intervals from the moment it answers again. While it is down its
-// routes are served by the others. Placement is measured on 1000 unrouted paths
-// (guard/measure/placement.ts).
+// routes are served by the others. Placement is measured on 1000 unrouted paths, or where their
+// answers name no node on 100 routes made for it (guard/measure/placement.ts).
 import { describe } from 'vitest';
 import { recoveryChecks } from '../../guard/engine/checks.js';
 import { guardProperty } from '../../guard/engine/property.js';
@@ -9,8 +9,8 @@ import {
   countByNode,
   type Placement,
   placement,
+  placementKeys,
   placementUnmeasurable,
-  unroutedPaths,
 } from '../../guard/measure/placement.js';
 import { tryWaitUntil, waitUntil } from '../../helpers/wait.js';
 
@@ -32,9 +32,10 @@ describe('a killed node started again', () => {
           "the balancer's health interval is unknown (its command takes no {hc_interval}; external: set FN_LB_HC_INTERVAL)",
         );
       }
-      const paths = unroutedPaths(suite, 'recover', ROUTES);
-      const before = await placement(suite, paths);
-      const unmeasurable = placementUnmeasurable(before);
+      const keys = await placementKeys(suite, 'recover', ROUTES);
+      const paths = keys.paths;
+      const before = await placement(suite, keys);
+      const unmeasurable = placementUnmeasurable(before, keys);
       if (unmeasurable) skip(unmeasurable);
       const victim = [...countByNode(before.nodeOf)].sort((a, b) => b[1] - a[1])[0]?.[0] as string;
       const victimPaths = paths.filter((path) => before.nodeOf.get(path) === victim);
@@ -44,7 +45,7 @@ describe('a killed node started again', () => {
       await waitUntil(
         `${victim}'s routes to be served by other nodes`,
         async () => {
-          whileDown = await placement(suite, victimPaths);
+          whileDown = await placement(suite, keys, { only: victimPaths });
           return (
             whileDown.failures.size === 0 &&
             victimPaths.every((path) => whileDown.nodeOf.get(path) !== victim)
@@ -58,11 +59,12 @@ describe('a killed node started again', () => {
       // Poll the killed node's own paths (a short pass, so the time measured is the balancer's, not ours),
       // then check every path once they are back.
       const backAll = async () =>
-        sameAs(before, await placement(suite, victimPaths), victimPaths) === victimPaths.length;
+        sameAs(before, await placement(suite, keys, { only: victimPaths }), victimPaths) ===
+        victimPaths.length;
       const msUntilBack =
         (await tryWaitUntil("the killed node's routes back on it", backAll, budgetMs, POLL_MS)) ??
         Number.POSITIVE_INFINITY;
-      const after = await placement(suite, paths);
+      const after = await placement(suite, keys);
       const wrong = paths.filter((path) => after.nodeOf.get(path) !== before.nodeOf.get(path));
       judge(
         recoveryChecks(bounds, {
@@ -71,7 +73,8 @@ describe('a killed node started again', () => {
           victimRoutes: victimPaths.length,
         }),
         [
-          `killed ${victim} with ${victimPaths.length} of ${ROUTES} routes; health interval ${intervalS} s (bound ${bounds.recoveryMaxIntervals.value} intervals)`,
+          `placed: ${keys.description}`,
+          `killed ${victim} with ${victimPaths.length} of ${paths.length} routes; health interval ${intervalS} s (bound ${bounds.recoveryMaxIntervals.value} intervals)`,
           ...wrong
             .slice(0, 5)
             .map(

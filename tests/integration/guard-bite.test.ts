@@ -112,3 +112,45 @@ describe.skipIf(process.env.FNG_BITE === '0')("the guard on Fn's v2 API", () => 
     NESTED_TEST_TIMEOUT_MS,
   );
 });
+
+// Where a balancer's 404s name no node (Fn's LB node answers unknown paths itself; this one hides its
+// nodes' Fn-Node header), placement is measured on routes made for it, each placed by the node its
+// function ran on: malformed and recovery are judged there, and a balancer that moves every route
+// between two passes still fails, so the routes measure placement rather than pass for want of it.
+describe.skipIf(process.env.FNG_BITE === '0')('placement on routes made for it', () => {
+  const mutantLb = (flaw: string) =>
+    `"${process.execPath}" "${distPath('tests/integration/support/mutant-lb.js')}" -flaw ${flaw} -hide-node -nodes {nodes} -listen {listen} -hc-interval {hc_interval}`;
+  it(
+    'judges malformed and recovery where unrouted paths name no node',
+    async () => {
+      const run = await runNestedGuard(['malformed', 'recovery'], {
+        FN_TOPOLOGY: 'processes',
+        FNLB_CMD: mutantLb('none'),
+        FN_TEST_DB_URL: inject('pgUrl'),
+      });
+      expect(run.verdicts, run.output.slice(-6000)).toEqual(
+        expect.objectContaining({ [VERDICT.malformed]: 'pass', [VERDICT.recovery]: 'pass' }),
+      );
+      expect(run.output).toContain('100 routes created for it');
+      expect(run.output).toContain('unrouted paths were answered 404 naming no node');
+    },
+    NESTED_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'fails malformed on a balancer that moves every route, measured on those routes',
+    async () => {
+      const run = await runNestedGuard(['malformed'], {
+        FN_TOPOLOGY: 'processes',
+        FNLB_CMD: mutantLb('round-robin'),
+        FN_TEST_DB_URL: inject('pgUrl'),
+      });
+      expect(run.verdicts, run.output.slice(-6000)).toEqual(
+        expect.objectContaining({ [VERDICT.malformed]: 'fail' }),
+      );
+      expect(run.failedChecks).toContain('routes served by another node afterwards');
+      expect(run.output).toContain('100 routes created for it');
+    },
+    NESTED_TEST_TIMEOUT_MS,
+  );
+});

@@ -10,6 +10,7 @@ export const VERDICT = {
   spill: 'spill: spills from its home node to a few neighbours, not to every node',
   failover: 'failover: costs at most its calls in flight, and none after it is marked down',
   graceful: 'graceful-stop: costs no call',
+  malformed: 'malformed: get a 4xx or a closed connection and cost no node its place',
   recovery: 'recovery: gets exactly its own routes back within 3 health intervals',
   addSixth:
     'membership: a 6th node takes about 1/6 of the routes, all onto itself, and gives them back when removed',

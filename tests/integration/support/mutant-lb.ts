@@ -9,6 +9,8 @@
 //   retry-5xx    sends a call that failed with any 5xx to the next node (no duplicate execution)
 //   no-health    never checks nodes and never takes one out (failover)
 //   no-spill     always the route's home node, however loaded (spill)
+// -hide-node (not a flaw) strips the nodes' Fn-Node header from every answer, as a balancer that hides
+// its nodes does: a 404 then names no node, and placement must be measured on routes made for it.
 // It takes only the historic fnlb flags (-nodes, -listen, an integer -hc-interval) and has no
 // management API. Not a product: a test double of a foreign balancer.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -26,6 +28,7 @@ const SPECS = {
   listen: { kind: 'string', default: ':8081', usage: 'host:port to serve on' },
   'hc-interval': { kind: 'int', default: 1, min: 1, usage: 'whole seconds between health checks' },
   flaw: { kind: 'string', default: 'none', usage: FLAWS.join(', ') },
+  'hide-node': { kind: 'bool', default: false, usage: 'strip Fn-Node from answers' },
 } as const;
 
 const FLOOR = 8;
@@ -146,9 +149,10 @@ function main(): void {
         const retry = flaw === 'retry-5xx' ? answer.statusCode >= 500 : refused;
         if (retry && nodes.some((other) => other.online && !tried.has(other))) continue;
         const out: Record<string, string | string[]> = {};
+        const dropped = ['connection', 'keep-alive', 'transfer-encoding'];
+        if (values['hide-node']) dropped.push(FN_HEADERS.node.toLowerCase());
         for (const [name, value] of Object.entries(answer.headers)) {
-          if (value !== undefined && !['connection', 'keep-alive', 'transfer-encoding'].includes(name))
-            out[name] = value;
+          if (value !== undefined && !dropped.includes(name)) out[name] = value;
         }
         res.writeHead(answer.statusCode, out).end(data);
         return;
