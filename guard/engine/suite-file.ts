@@ -181,7 +181,7 @@ export class SuiteFile {
   }
 
   /** The node that served an answer, by its own word: its function's hostname, else its Fn-Node header. */
-  nodeOfAnswer(answer: { headers: Record<string, unknown>; body?: string }): string | undefined {
+  nodeOfAnswer(answer: { headers: Record<string, unknown>; body?: string | undefined }): string | undefined {
     let hostname: string | undefined;
     try {
       const parsed = answer.body ? (JSON.parse(answer.body) as { hostname?: unknown }) : {};

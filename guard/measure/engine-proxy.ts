@@ -4,7 +4,9 @@
 // container can be when it is inspected after the engine's create event (an Fn server under a burst
 // removes containers within milliseconds). Bytes pass through unchanged in both directions; the
 // proxy only reads along: requests and answers are framed by an HTTP/1.1 parser until a connection is
-// hijacked (attach, exec, an Upgrade), after which it is a plain pipe. Each create is written to a log
+// handed over as a container's stream (an Upgrade, or an attach or exec the engine answers with its
+// stream type), after which it is a plain pipe. A stream it cannot read as HTTP otherwise is logged as a
+// gap: counts from then on are not trusted, never silently short. Each create is written to a log
 // (JSON lines) when it is asked for, and its answer's status when that arrives, so the suite's workers
 // read the same record the run's setup wrote (engine-record.ts).
 import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -34,7 +36,12 @@ export interface CreateAnswered {
   status: number | null;
 }
 
-export type EngineLogLine = { asked: CreateAsked } | { answered: CreateAnswered };
+/** From here on, creates may be missing from the log, and why. */
+export interface Uncounted {
+  uncounted: string;
+}
+
+export type EngineLogLine = { asked: CreateAsked } | { answered: CreateAnswered } | Uncounted;
 
 /** A create body larger than this is not read (Fn's and fn-node's are a few KiB). */
 const MAX_CREATE_BODY = 1024 * 1024;
@@ -50,11 +57,22 @@ const HIJACKING_PATH = /^(?:\/v[\d.]+)?\/(?:containers\/[^/]+\/attach|exec\/[^/]
 interface Exchange {
   method: string;
   create: boolean;
+  /** An attach or exec start: the engine may hand the connection over as the container's stream. */
   hijack: boolean;
   body: Buffer[];
   bodyBytes: number;
   /** The create's log sequence, once its request is complete. */
   seq?: number;
+}
+
+const RAW_STREAM = /^application\/vnd\.docker\.(?:raw|multiplexed)-stream/i;
+
+/** Whether an answer's headers ([name, value, ...]) hand the connection over as the container's stream. */
+function rawStream(headers: readonly string[]): boolean {
+  for (let index = 0; index + 1 < headers.length; index += 2)
+    if (headers[index]?.toLowerCase() === 'content-type' && RAW_STREAM.test(headers[index + 1] ?? ''))
+      return true;
+  return false;
 }
 
 function envList(body: unknown): string[] {
@@ -85,7 +103,7 @@ export class EngineProxy {
   readonly #log: number;
   readonly #sockets = new Set<Socket>();
   #seq = 0;
-  #overflowed = false;
+  #saidUncounted = false;
   #closed = false;
   /** A directory of its own the proxy removes when it closes (inTempDir). */
   #ownDir: string | undefined;
@@ -142,18 +160,25 @@ export class EngineProxy {
   }
 
   #write(line: EngineLogLine): void {
-    writeSync(this.#log, `${JSON.stringify(line)}\n`);
+    try {
+      writeSync(this.#log, `${JSON.stringify(line)}\n`);
+    } catch (error) {
+      // Nothing can be written to say so: the run's output must.
+      console.error(`[engine-proxy] could not log a create: ${(error as Error).message}`);
+    }
+  }
+
+  /** Says once, in the log, that creates may be missing from it from now on. */
+  #uncounted(why: string): void {
+    if (this.#saidUncounted) return;
+    this.#saidUncounted = true;
+    this.#write({ uncounted: why });
   }
 
   /** Logs a create's request; beyond the run's limit, once, a line saying counting stopped. */
   #asked(body: Buffer | undefined): number | undefined {
     if (this.#seq >= MAX_LOGGED) {
-      if (!this.#overflowed) {
-        this.#overflowed = true;
-        this.#write({
-          asked: { ...describeCreate(undefined, -1), unreadable: `over ${MAX_LOGGED} creates` },
-        });
-      }
+      this.#uncounted(`the log holds at most ${MAX_LOGGED} creates`);
       return undefined;
     }
     const seq = ++this.#seq;
@@ -170,18 +195,21 @@ export class EngineProxy {
     engine.pipe(client);
 
     const waiting: Exchange[] = [];
+    // Once the connection is handed over as a raw stream, neither direction is HTTP any more.
     let opaque = false;
     const requests = new HTTPParser(HTTPParser.REQUEST);
     let current: Exchange | undefined;
+    let upgrading = false;
     requests[HTTPParser.kOnHeadersComplete] = (info) => {
       const method = HTTPParser.methods[info.method] ?? '';
       current = {
         method,
         create: method === 'POST' && CREATE_PATH.test(info.url),
-        hijack: info.upgrade || HIJACKING_PATH.test(info.url),
+        hijack: HIJACKING_PATH.test(info.url),
         body: [],
         bodyBytes: 0,
       };
+      upgrading = info.upgrade;
       waiting.push(current);
     };
     requests[HTTPParser.kOnBody] = (chunk, offset, length) => {
@@ -195,8 +223,8 @@ export class EngineProxy {
         current.seq = this.#asked(body);
         current.body = [];
       }
-      // What follows a hijacking request is the container's stream, not HTTP.
-      if (current?.hijack) opaque = true;
+      // A request asking for an Upgrade is followed by the stream the engine hands over.
+      if (upgrading) opaque = true;
     };
 
     const answers = new HTTPParser(HTTPParser.RESPONSE);
@@ -205,15 +233,19 @@ export class EngineProxy {
       const exchange = waiting.shift();
       if (exchange?.seq !== undefined)
         this.#write({ answered: { seq: exchange.seq, status: info.statusCode } });
-      if (info.statusCode === 101 || exchange?.hijack) opaque = true;
+      // The engine hijacks an attach or exec without an Upgrade by answering with its stream type.
+      if (info.statusCode === 101 || (exchange?.hijack && rawStream(info.headers))) opaque = true;
       const bodiless = exchange?.method === 'HEAD' || info.statusCode === 204 || info.statusCode === 304;
       return bodiless ? 1 : undefined;
     };
 
     const read = (parser: InstanceType<typeof HTTPParser>) => (chunk: Buffer) => {
       if (opaque) return;
-      // A parse error means the stream is not HTTP as this parser reads it: it stays a plain pipe.
-      if (parser.execute(chunk) instanceof Error) opaque = true;
+      if (!(parser.execute(chunk) instanceof Error)) return;
+      opaque = true;
+      // After a hijacking request the client may write its stream before the engine answers; any
+      // other stream this parser cannot read may carry creates it would miss: the log says so.
+      if (!current?.hijack) this.#uncounted('a connection to the engine could not be read as HTTP');
     };
     client.on('data', read(requests));
     engine.on('data', read(answers));

@@ -51,8 +51,8 @@ export class EngineRecord implements ContainersSeen {
   #take(line: EngineLogLine): void {
     if ('answered' in line) {
       this.#answered.set(line.answered.seq, line.answered.status);
-    } else if (line.asked.seq < 0) {
-      this.#stoppedCounting = `the engine proxy stopped counting: ${line.asked.unreadable}`;
+    } else if ('uncounted' in line) {
+      this.#stoppedCounting = `the engine proxy may have missed creates: ${line.uncounted}`;
     } else {
       this.#asked.set(line.asked.seq, line.asked);
     }

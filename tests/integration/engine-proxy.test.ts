@@ -3,9 +3,11 @@
 // start, stop), the engine's event stream passes through, and every create is in its log with the
 // route and node name it asked for and the engine's answer. Containers removed the moment they are
 // made are all counted from the log, where the engine's events (engine-watch.ts) can only call them
-// lost. Skipped, saying so, when no Docker engine answers.
+// lost. An attach the engine hands over without an Upgrade passes; a connection that is not HTTP is
+// logged as a gap the counts then report. Skipped, saying so, when no Docker engine answers.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -128,6 +130,61 @@ describe.skipIf(skipReason !== undefined)(
       } finally {
         watch.close();
         record.close();
+      }
+    });
+  },
+);
+
+describe.skipIf(skipReason !== undefined)(
+  'the recording proxy on streams it cannot read',
+  { timeout: 60_000 },
+  () => {
+    it('passes an attach the engine hijacks without an Upgrade, and counts on', async () => {
+      const own = await EngineProxy.inTempDir(engineSocket, 'attach');
+      const client = new Docker({ socketPath: own.socketPath });
+      const record = EngineRecord.open(own.logPath);
+      const container = await client.createContainer({
+        Image: 'fnguard/sleep',
+        Env: [`${ROUTE_MARKER}=proxyapp/attach`, 'FN_FORMAT=http'],
+        Labels: { [NODE_LABEL]: nodeId },
+        OpenStdin: true,
+        StdinOnce: false,
+      });
+      try {
+        // No hijack option: a plain request the engine answers with the container's raw stream.
+        const stream = (await container.attach({
+          stream: true,
+          stdout: true,
+          stderr: true,
+        })) as NodeJS.ReadableStream;
+        await container.start();
+        await container.kill();
+        (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+        expect(await record.settle()).toBeUndefined();
+        expect(record.containersOf('proxyapp/attach')).toHaveLength(1);
+      } finally {
+        await container.remove({ force: true }).catch(() => {});
+        record.close();
+        await own.close();
+      }
+    });
+
+    it('logs a gap, and the counts say so, when a connection is not HTTP', async () => {
+      const own = await EngineProxy.inTempDir(engineSocket, 'garbage');
+      const record = EngineRecord.open(own.logPath);
+      try {
+        await new Promise<void>((resolve) => {
+          const socket = createConnection(own.socketPath, () => socket.end('NOT HTTP AT ALL\r\n\r\n'));
+          socket.on('close', () => resolve());
+          socket.on('error', () => resolve());
+          socket.resume();
+        });
+        expect(await record.settle()).toMatch(
+          /may have missed creates: a connection to the engine could not be read as HTTP/,
+        );
+      } finally {
+        record.close();
+        await own.close();
       }
     });
   },
