@@ -85,8 +85,16 @@ export function required(value: number, reason: string): Threshold {
   return { value, env: '', reason, overridden: false, kind: 'own', tolerance: 0 };
 }
 
+/**
+ * `succeeded`: calls answered as the function answers, by a node of the topology (a 200 from something
+ * else, such as a runner's own error as JSON, names no node and is no success).
+ */
 export const allSucceed = (succeeded: number, calls: number) =>
-  atLeast('calls succeeded', succeeded, required(calls, 'every call of the test must succeed'));
+  atLeast(
+    'calls succeeded',
+    succeeded,
+    required(calls, 'every call of the test must succeed, answered by a node of the topology'),
+  );
 
 /** Sequential calls to one route: calls served per node. */
 export function stickinessChecks(bounds: Bounds, callsPerNode: PerNode, calls: number): Check[] {
@@ -180,19 +188,14 @@ export function herdBound(bounds: Bounds, received: number): Threshold {
 }
 
 /** A concurrent burst to a fast cold route: containers each node started for what it received. */
-export function herdChecks(
-  bounds: Bounds,
-  counts: Record<string, NodeRouteCounts>,
-  succeeded: number,
-  calls: number,
-): Check[] {
+export function herdChecks(bounds: Bounds, counts: Record<string, NodeRouteCounts>, calls: number): Check[] {
   return [
     ...perNodeChecks(counts, (node, { received, started }) => [
       atMost(`containers started on ${node}`, started, herdBound(bounds, received)),
       // A count of nothing (a node, or a watch of its engine, that missed every start) must not pass.
       startedOne(node, started),
     ]),
-    allSucceed(succeeded, calls),
+    allSucceed(receivedSum(counts), calls),
   ];
 }
 
@@ -200,7 +203,6 @@ export function herdChecks(
 export function scaleOutChecks(
   bounds: Bounds,
   counts: Record<string, NodeRouteCounts>,
-  succeeded: number,
   calls: number,
 ): Check[] {
   const share = bounds.scaleOutMinShare;
@@ -212,7 +214,7 @@ export function scaleOutChecks(
         reason: `${share.reason}: ${share.value} x ${received} calls received`,
       }),
     ]),
-    allSucceed(succeeded, calls),
+    allSucceed(receivedSum(counts), calls),
   ];
 }
 

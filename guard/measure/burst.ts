@@ -8,7 +8,6 @@ export const BURST = 100;
 
 export interface Burst {
   counters: RouteCounters;
-  succeeded: number;
   calls: number;
   context: string[];
 }
@@ -29,15 +28,18 @@ export async function burst(suite: SuiteFile, path: string, ms: number): Promise
       ]
     : [];
   const failed = records.filter((record) => !record.ok);
+  const unnamed = records.filter((record) => record.ok && record.node === null);
   return {
     counters,
-    succeeded: records.length - failed.length,
     calls: BURST,
     context: [
       `per node (received, started, hot), from ${counters.source}: ${JSON.stringify(counters.counts)}`,
       ...counters.context,
       ...ewmas,
       ...(failed[0] ? [`first failure: ${failed[0].status} ${failed[0].error} ${failed[0].body}`] : []),
+      ...(unnamed.length > 0
+        ? [`${unnamed.length} calls answered ${unnamed[0]?.status} naming no node of the topology`]
+        : []),
     ],
   };
 }

@@ -16,8 +16,13 @@ export const PLACEMENT_CONCURRENCY = 1;
 export const ROUTE_KEYS = 100;
 /** Unrouted paths asked before choosing them as keys: every one must come back naming its node. */
 const PROBE_PATHS = 20;
-/** A key route keeps its container between passes (a pass over 100 cold routes takes a minute or two). */
-const KEY_IDLE_TIMEOUT_S = 600;
+/**
+ * A key route's container goes soon after its call, so a pass never holds more than a few: Fn's pure
+ * runners keep an inotify instance per live container, and 100 keys held for 10 minutes exhausted the
+ * host's 128 per user (every runner then answered "too many open files" to every call). Each pass is
+ * then cold: on Fn's runners about 100 s for 100 keys.
+ */
+const KEY_IDLE_TIMEOUT_S = 10;
 const KEY_MEMORY_MB = 64;
 
 export interface PlacementKeys {
