@@ -32,6 +32,8 @@ export interface PlacementKeys {
   kind: 'unrouted' | 'routes';
   /** What the keys are and why, for a verdict's details. */
   description: string;
+  /** Keys left out because two passes with nothing changed placed them differently. */
+  unstable?: number;
 }
 
 /** Paths of routes that do not exist: `/r/<app>/<prefix>-<i>` (v1), `/t/<app>/<prefix>-<i>` (v2). */
@@ -134,6 +136,36 @@ export async function placement(
   return { nodeOf, failures, anonymous, recovered: failedOnce.length - failures.size };
 }
 
+/**
+ * The placement later passes are compared with. Unrouted paths are placed by hash alone, once. Routes
+ * made for it start a container at each call, which a balancer may place by load as well (Fn's LB
+ * node moves a call on when a runner says it is busy): they are placed twice with nothing changed,
+ * and keys the two passes disagree on are left out, so a move afterwards is the change's doing.
+ */
+export async function referencePlacement(
+  suite: SuiteFile,
+  keys: PlacementKeys,
+): Promise<{ keys: PlacementKeys; before: Placement }> {
+  const before = await placement(suite, keys);
+  if (keys.kind === 'unrouted') return { keys, before };
+  const again = await placement(suite, keys);
+  const unstable = keys.paths.filter((path) => {
+    const first = before.nodeOf.get(path);
+    const second = again.nodeOf.get(path);
+    return first !== undefined && second !== undefined && first !== second;
+  });
+  if (unstable.length === 0) return { keys, before };
+  return {
+    keys: {
+      ...keys,
+      paths: keys.paths.filter((path) => !unstable.includes(path)),
+      description: `${keys.description}; ${unstable.length} of them placed differently by a second pass with nothing changed, left out`,
+      unstable: unstable.length,
+    },
+    before,
+  };
+}
+
 /** What failed, and what a second call placed, for a verdict's details. */
 export function placementFailures(measured: Placement, limit = 5): string[] {
   return [
@@ -152,6 +184,9 @@ export function placementUnmeasurable(measured: Placement, keys: PlacementKeys):
   if (measured.anonymous > 0) {
     const answered = measured.anonymous + measured.nodeOf.size;
     return `the nodes do not name themselves: ${measured.anonymous} of ${answered} answers to ${keys.description} named no node of the topology (no Fn-Node header, no hostname)`;
+  }
+  if ((keys.unstable ?? 0) > keys.paths.length) {
+    return `most keys moved between two passes with nothing changed (${keys.description}): the balancer places them by load as well as by hash`;
   }
   if (measured.failures.size > 0) {
     return `${measured.failures.size} of ${keys.paths.length} keys (${keys.description}) could not be placed before anything changed: ${placementFailures(measured, 3).join('; ')}`;

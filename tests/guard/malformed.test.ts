@@ -13,6 +13,7 @@ import {
   placementFailures,
   placementKeys,
   placementUnmeasurable,
+  referencePlacement,
 } from '../../guard/measure/placement.js';
 import { rawRequest } from '../../guard/measure/raw-http.js';
 
@@ -41,9 +42,11 @@ describe('malformed requests', () => {
     'get a 4xx or a closed connection and cost no node its place',
     async ({ suite, judge, skip }) => {
       await suite.createRoute({ path: '/target', image: 'fnguard/sleep', format: 'http' });
-      const keys = await placementKeys(suite, 'malformed', ROUTES);
+      const { keys, before } = await referencePlacement(
+        suite,
+        await placementKeys(suite, 'malformed', ROUTES),
+      );
       const paths = keys.paths;
-      const before = await placement(suite, keys);
       const unmeasurable = placementUnmeasurable(before, keys);
       if (unmeasurable) skip(unmeasurable);
       const host = new URL(suite.info.lbUrl).host;
@@ -90,7 +93,16 @@ describe('malformed requests', () => {
       // No second asking here: a request that poisoned a pooled connection fails exactly one call.
       const after = await placement(suite, keys, { retry: false });
       context.push(...placementFailures(after));
-      const moved = paths.filter((path) => after.nodeOf.get(path) !== before.nodeOf.get(path)).length;
+      const movedPaths = paths.filter((path) => after.nodeOf.get(path) !== before.nodeOf.get(path));
+      const moved = movedPaths.length;
+      context.push(
+        ...movedPaths
+          .slice(0, 5)
+          .map(
+            (path) =>
+              `${path}: was on ${before.nodeOf.get(path)}, now ${after.nodeOf.get(path) ?? 'nowhere'}`,
+          ),
+      );
       const { records } = await suite.drive(['/target'], CALLS, 8);
       const succeeded = records.filter((record) => record.ok).length;
       checks.push(

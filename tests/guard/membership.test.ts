@@ -18,6 +18,7 @@ import {
   placementFailures,
   placementKeys,
   placementUnmeasurable,
+  referencePlacement,
 } from '../../guard/measure/placement.js';
 import { LbManagement } from '../../guard/topology/lb-management.js';
 
@@ -29,9 +30,8 @@ describe('membership changes over 1000 routes', () => {
   guard.test(
     'a 6th node takes about 1/6 of the routes, all onto itself, and gives them back when removed',
     async ({ suite, info, faults, judge, skip, bounds }) => {
-      const keys = await placementKeys(suite, 'member', ROUTES);
+      const { keys, before } = await referencePlacement(suite, await placementKeys(suite, 'member', ROUTES));
       const paths = keys.paths;
-      const before = await placement(suite, keys);
       const unmeasurable = placementUnmeasurable(before, keys);
       if (unmeasurable) skip(unmeasurable);
       const mgmt = new LbManagement(info);
@@ -110,9 +110,8 @@ describe('membership changes over 1000 routes', () => {
   );
 
   guard.test('removing a node moves only its routes', async ({ suite, info, judge, skip }) => {
-    const keys = await placementKeys(suite, 'leave', ROUTES);
+    const { keys, before } = await referencePlacement(suite, await placementKeys(suite, 'leave', ROUTES));
     const paths = keys.paths;
-    const before = await placement(suite, keys);
     const unmeasurable = placementUnmeasurable(before, keys);
     if (unmeasurable) skip(unmeasurable);
     const mgmt = new LbManagement(info);

@@ -11,6 +11,7 @@ import {
   placement,
   placementKeys,
   placementUnmeasurable,
+  referencePlacement,
 } from '../../guard/measure/placement.js';
 import { tryWaitUntil, waitUntil } from '../../helpers/wait.js';
 
@@ -32,9 +33,8 @@ describe('a killed node started again', () => {
           "the balancer's health interval is unknown (its command takes no {hc_interval}; external: set FN_LB_HC_INTERVAL)",
         );
       }
-      const keys = await placementKeys(suite, 'recover', ROUTES);
+      const { keys, before } = await referencePlacement(suite, await placementKeys(suite, 'recover', ROUTES));
       const paths = keys.paths;
-      const before = await placement(suite, keys);
       const unmeasurable = placementUnmeasurable(before, keys);
       if (unmeasurable) skip(unmeasurable);
       const victim = [...countByNode(before.nodeOf)].sort((a, b) => b[1] - a[1])[0]?.[0] as string;
