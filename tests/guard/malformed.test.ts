@@ -6,7 +6,7 @@
 // another host, as long as it serves it like its path, on the route's node (nginx does); what it must
 // not do is pass it on as a target the node reads differently, or anywhere else.
 import { describe } from 'vitest';
-import { atLeast, atMost, type Check, required } from '../../guard/engine/checks.js';
+import { atLeast, atMost, type Check, failedChecks, required } from '../../guard/engine/checks.js';
 import { guardProperty } from '../../guard/engine/property.js';
 import {
   placement,
@@ -47,8 +47,9 @@ describe('malformed requests', () => {
         await placementKeys(suite, 'malformed', ROUTES),
       );
       const paths = keys.paths;
+      // Without a placement to compare with, the requests are still judged: a refusal that fails is
+      // a failure whatever else could not be measured, and only a pass becomes a skip.
       const unmeasurable = placementUnmeasurable(before, keys);
-      if (unmeasurable) skip(unmeasurable);
       const host = new URL(suite.info.lbUrl).host;
       const route = suite.invokePath('/target');
       // The node's header, else the hostname its function reports (a balancer may hide its nodes).
@@ -89,6 +90,11 @@ describe('malformed requests', () => {
         context.push(
           `${what}: ${answer.status ?? answer.ended} ${answer.head.split('\r\n')[0] ?? ''}${servedBy}`,
         );
+      }
+      if (unmeasurable) {
+        const notJudged = `not judged: whether a node lost its place (${unmeasurable})`;
+        if (failedChecks(checks).length > 0) judge(checks, [...context, notJudged]);
+        skip(unmeasurable, context);
       }
       // No second asking here: a request that poisoned a pooled connection fails exactly one call.
       const after = await placement(suite, keys, { retry: false });

@@ -115,8 +115,8 @@ describe.skipIf(process.env.FNG_BITE === '0')("the guard on Fn's v2 API", () => 
 
 // Where a balancer's 404s name no node (Fn's LB node answers unknown paths itself; this one hides its
 // nodes' Fn-Node header), placement is measured on routes made for it, each placed by the node its
-// function ran on: malformed and recovery are judged there, and a balancer that moves every route
-// between two passes still fails, so the routes measure placement rather than pass for want of it.
+// function ran on: malformed and recovery are judged there, and a balancer that takes a node out for a
+// malformed request still fails, so the routes measure placement rather than pass for want of it.
 describe.skipIf(process.env.FNG_BITE === '0')('placement on routes made for it', () => {
   const mutantLb = (flaw: string) =>
     `"${process.execPath}" "${distPath('tests/integration/support/mutant-lb.js')}" -flaw ${flaw} -hide-node -nodes {nodes} -listen {listen} -hc-interval {hc_interval}`;
@@ -138,11 +138,11 @@ describe.skipIf(process.env.FNG_BITE === '0')('placement on routes made for it',
   );
 
   it(
-    'fails malformed on a balancer that moves every route, measured on those routes',
+    'fails malformed on a balancer that takes a node out for a malformed request, measured on those routes',
     async () => {
       const run = await runNestedGuard(['malformed'], {
         FN_TOPOLOGY: 'processes',
-        FNLB_CMD: mutantLb('round-robin'),
+        FNLB_CMD: mutantLb('blame-node'),
         FN_TEST_DB_URL: inject('pgUrl'),
       });
       expect(run.verdicts, run.output.slice(-6000)).toEqual(

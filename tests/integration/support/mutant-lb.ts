@@ -9,6 +9,8 @@
 //   retry-5xx    sends a call that failed with any 5xx to the next node (no duplicate execution)
 //   no-health    never checks nodes and never takes one out (failover)
 //   no-spill     always the route's home node, however loaded (spill)
+//   blame-node   a request it refuses as malformed takes the node its path hashes to out for 30 s, as
+//                a balancer that counts a client's error against a node (malformed)
 // -hide-node (not a flaw) strips the nodes' Fn-Node header from every answer, as a balancer that hides
 // its nodes does: a 404 then names no node, and placement must be measured on routes made for it.
 // It takes only the historic fnlb flags (-nodes, -listen, an integer -hc-interval) and has no
@@ -20,7 +22,15 @@ import { parseRequestTarget } from '../../../src/common/request-target.js';
 import { FN_HEADERS } from '../../../src/common/wire.js';
 import { Ring } from '../../../src/lb/ring.js';
 
-const FLAWS = ['none', 'round-robin', 'raw-path', 'retry-5xx', 'no-health', 'no-spill'] as const;
+const FLAWS = [
+  'none',
+  'round-robin',
+  'raw-path',
+  'retry-5xx',
+  'no-health',
+  'no-spill',
+  'blame-node',
+] as const;
 type Flaw = (typeof FLAWS)[number];
 
 const SPECS = {
@@ -40,7 +50,11 @@ interface Node {
   pool: Pool;
   online: boolean;
   inFlight: number;
+  /** blame-node: out until then (ms since the epoch), whatever its health checks say. */
+  blamedUntil: number;
 }
+
+const BLAME_MS = 30_000;
 
 function main(): void {
   const { values } = parseGoFlags(process.argv.slice(2), SPECS);
@@ -58,6 +72,7 @@ function main(): void {
       }),
       online: flaw === 'no-health',
       inFlight: 0,
+      blamedUntil: 0,
     }));
   const ring = new Ring(
     nodes.map((node) => node.address),
@@ -85,7 +100,8 @@ function main(): void {
   }
 
   const choose = (key: string, tried: ReadonlySet<Node>): Node | undefined => {
-    const candidates = nodes.filter((node) => node.online && !tried.has(node));
+    const now = Date.now();
+    const candidates = nodes.filter((node) => node.online && node.blamedUntil <= now && !tried.has(node));
     if (candidates.length === 0) return undefined;
     if (flaw === 'round-robin') return candidates[turn++ % candidates.length];
     const total = nodes.reduce((sum, node) => sum + node.inFlight, 0);
@@ -101,6 +117,10 @@ function main(): void {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const target = parseRequestTarget(req.url ?? '');
     if (!target.ok || (target.authority !== undefined && target.authority !== req.headers.host)) {
+      if (flaw === 'blame-node') {
+        const blamed = byAddress.get(ring.walk((req.url ?? '/').split('?')[0] as string)[0] as string);
+        if (blamed) blamed.blamedUntil = Date.now() + BLAME_MS;
+      }
       res
         .writeHead(400, { 'content-type': 'application/json', connection: 'close' })
         .end('{"error":{"message":"bad request"}}');
