@@ -14,6 +14,11 @@ import type { SuiteFile } from '../engine/suite-file.js';
 export const PLACEMENT_CONCURRENCY = 1;
 /** Routes created as keys where unrouted paths cannot be placed: each costs a container per node it visits. */
 export const ROUTE_KEYS = 100;
+/**
+ * The test timeout of a property placed this way: passes over routes made for it are a cold call per
+ * key (four passes of 100 on Fn 0.3.550 took over the two minutes a test gets by default).
+ */
+export const PLACEMENT_TEST_TIMEOUT_MS = 480_000;
 /** Unrouted paths asked before choosing them as keys: every one must come back naming its node. */
 const PROBE_PATHS = 20;
 /**

@@ -9,6 +9,7 @@ import { describe } from 'vitest';
 import { atLeast, atMost, type Check, failedChecks, required } from '../../guard/engine/checks.js';
 import { guardProperty } from '../../guard/engine/property.js';
 import {
+  PLACEMENT_TEST_TIMEOUT_MS,
   placement,
   placementFailures,
   placementKeys,
@@ -125,5 +126,6 @@ describe('malformed requests', () => {
       );
       judge(checks, context);
     },
+    { timeout: PLACEMENT_TEST_TIMEOUT_MS },
   );
 });

@@ -14,6 +14,7 @@ import {
 import { guardProperty } from '../../guard/engine/property.js';
 import {
   countByNode,
+  PLACEMENT_TEST_TIMEOUT_MS,
   placement,
   placementFailures,
   placementKeys,
@@ -106,33 +107,37 @@ describe('membership changes over 1000 routes', () => {
         suite.forgetNode(sixth.address);
       }
     },
-    { needs: ['add'] },
+    { needs: ['add'], timeout: PLACEMENT_TEST_TIMEOUT_MS },
   );
 
-  guard.test('removing a node moves only its routes', async ({ suite, info, judge, skip }) => {
-    const { keys, before } = await referencePlacement(suite, await placementKeys(suite, 'leave', ROUTES));
-    const paths = keys.paths;
-    const unmeasurable = placementUnmeasurable(before, keys);
-    if (unmeasurable) skip(unmeasurable);
-    const mgmt = new LbManagement(info);
-    const removed = suite.nodes[suite.nodes.length - 1] as string;
-    await mgmt.remove(removed);
-    try {
-      const after = await placement(suite, keys);
-      const movedFromOtherNodes = paths.filter(
-        (path) => before.nodeOf.get(path) !== removed && after.nodeOf.get(path) !== before.nodeOf.get(path),
-      ).length;
-      const orphaned = paths.filter(
-        (path) => before.nodeOf.get(path) === removed && (after.nodeOf.get(path) ?? removed) === removed,
-      ).length;
-      judge(membershipRemoveChecks({ movedFromOtherNodes, orphaned }), [
-        `placed: ${keys.description}`,
-        `removed ${removed}, which had ${countByNode(before.nodeOf).get(removed) ?? 0} routes`,
-        ...placementFailures(after),
-      ]);
-    } finally {
-      await mgmt.add(removed);
-      await mgmt.waitOnline([removed], ONLINE_TIMEOUT_MS);
-    }
-  });
+  guard.test(
+    'removing a node moves only its routes',
+    async ({ suite, info, judge, skip }) => {
+      const { keys, before } = await referencePlacement(suite, await placementKeys(suite, 'leave', ROUTES));
+      const paths = keys.paths;
+      const unmeasurable = placementUnmeasurable(before, keys);
+      if (unmeasurable) skip(unmeasurable);
+      const mgmt = new LbManagement(info);
+      const removed = suite.nodes[suite.nodes.length - 1] as string;
+      await mgmt.remove(removed);
+      try {
+        const after = await placement(suite, keys);
+        const movedFromOtherNodes = paths.filter(
+          (path) => before.nodeOf.get(path) !== removed && after.nodeOf.get(path) !== before.nodeOf.get(path),
+        ).length;
+        const orphaned = paths.filter(
+          (path) => before.nodeOf.get(path) === removed && (after.nodeOf.get(path) ?? removed) === removed,
+        ).length;
+        judge(membershipRemoveChecks({ movedFromOtherNodes, orphaned }), [
+          `placed: ${keys.description}`,
+          `removed ${removed}, which had ${countByNode(before.nodeOf).get(removed) ?? 0} routes`,
+          ...placementFailures(after),
+        ]);
+      } finally {
+        await mgmt.add(removed);
+        await mgmt.waitOnline([removed], ONLINE_TIMEOUT_MS);
+      }
+    },
+    { timeout: PLACEMENT_TEST_TIMEOUT_MS },
+  );
 });
