@@ -3,7 +3,7 @@
 // variable the suite puts in every route's config, else Fn's FN_APP_NAME + FN_PATH.
 import { ROUTE_MARKER } from '../topology/route-marker.js';
 
-export function envOf(list: readonly string[] | undefined): Map<string, string> {
+function envOf(list: readonly string[] | undefined): Map<string, string> {
   const env = new Map<string, string>();
   for (const entry of list ?? []) {
     const equals = entry.indexOf('=');
@@ -18,4 +18,9 @@ export function routeOfEnv(list: readonly string[] | undefined): string | undefi
   const app = env.get('FN_APP_NAME');
   const path = env.get('FN_PATH');
   return env.get(ROUTE_MARKER) ?? (app !== undefined && path !== undefined ? `${app}${path}` : undefined);
+}
+
+/** The name a container runs under: its HOSTNAME variable, else the Hostname of its configuration. */
+export function hostnameOf(list: readonly string[] | undefined, configHostname: unknown): string {
+  return envOf(list).get('HOSTNAME') ?? (typeof configHostname === 'string' ? configHostname : '');
 }

@@ -14,7 +14,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HTTPParser } from 'http-parser-js';
-import { routeOfEnv } from './container-env.js';
+import { hostnameOf, routeOfEnv } from './container-env.js';
 
 /** One create request, as the log holds it. */
 export interface CreateAsked {
@@ -86,11 +86,10 @@ function describeCreate(body: Buffer | undefined, seq: number): CreateAsked {
   try {
     const config = JSON.parse(body.toString('utf8')) as { Image?: unknown; Hostname?: unknown };
     const env = envList(config);
-    const hostnameVariable = env.find((entry) => entry.startsWith('HOSTNAME='))?.slice('HOSTNAME='.length);
     return {
       ...asked,
       image: typeof config.Image === 'string' ? config.Image : '',
-      hostname: hostnameVariable ?? (typeof config.Hostname === 'string' ? config.Hostname : ''),
+      hostname: hostnameOf(env, config.Hostname),
       route: routeOfEnv(env),
     };
   } catch (error) {
@@ -107,11 +106,13 @@ export class EngineProxy {
   #closed = false;
   /** A directory of its own the proxy removes when it closes (inTempDir). */
   #ownDir: string | undefined;
-  /** The socket the nodes get as their engine's, and the log of what they created. */
-  socketPath = '';
-  logPath = '';
-
-  private constructor(server: Server, log: number) {
+  private constructor(
+    server: Server,
+    log: number,
+    /** The socket the nodes get as their engine's, and the log of what they created. */
+    readonly socketPath: string,
+    readonly logPath: string,
+  ) {
     this.#server = server;
     this.#log = log;
   }
@@ -144,7 +145,7 @@ export class EngineProxy {
   }): Promise<EngineProxy> {
     const log = openSync(options.logPath, 'a');
     const server = createServer();
-    const proxy = new EngineProxy(server, log);
+    const proxy = new EngineProxy(server, log, options.socketPath, options.logPath);
     server.on('connection', (client) => proxy.#connection(client, options.engineSocket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -154,8 +155,6 @@ export class EngineProxy {
       });
     });
     chmodSync(options.socketPath, statSync(options.engineSocket).mode & 0o777);
-    proxy.socketPath = options.socketPath;
-    proxy.logPath = options.logPath;
     return proxy;
   }
 

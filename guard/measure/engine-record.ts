@@ -4,6 +4,7 @@
 // container removed at once; only a create whose answer never came (the node hung up first) is
 // uncertain, and is counted as lost, which makes the counts lower bounds as with the event watch.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { tryWaitUntil } from '../../helpers/wait.js';
 import type { CreateAsked, EngineLogLine } from './engine-proxy.js';
 import type { ContainersSeen, SeenContainer } from './engine-watch.js';
@@ -19,6 +20,8 @@ export class EngineRecord implements ContainersSeen {
   readonly #fd: number;
   #offset: number;
   #partial = '';
+  /** A character split between two reads is decoded whole. */
+  readonly #decoder = new StringDecoder('utf8');
   #lastLineAt = performance.now();
   readonly #asked = new Map<number, CreateAsked>();
   readonly #answered = new Map<number, number | null>();
@@ -41,7 +44,7 @@ export class EngineRecord implements ContainersSeen {
       const read = readSync(this.#fd, buffer, 0, READ_CHUNK, this.#offset);
       if (read === 0) return;
       this.#offset += read;
-      const lines = (this.#partial + buffer.toString('utf8', 0, read)).split('\n');
+      const lines = (this.#partial + this.#decoder.write(buffer.subarray(0, read))).split('\n');
       this.#partial = lines.pop() ?? '';
       for (const line of lines) if (line !== '') this.#take(JSON.parse(line) as EngineLogLine);
       this.#lastLineAt = performance.now();

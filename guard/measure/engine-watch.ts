@@ -8,7 +8,7 @@
 import Docker from 'dockerode';
 import { tryWaitUntil } from '../../helpers/wait.js';
 import { within } from '../../src/common/deadline.js';
-import { envOf, routeOfEnv } from './container-env.js';
+import { hostnameOf, routeOfEnv } from './container-env.js';
 
 /** Containers remembered at most per watch (a guard file starts a few hundred). */
 const MAX_CONTAINERS = 100_000;
@@ -107,14 +107,13 @@ export class EngineWatch implements ContainersSeen {
   async #inspect(id: string): Promise<void> {
     try {
       const info = await within(`inspect ${id}`, this.#docker.getContainer(id).inspect(), INSPECT_TIMEOUT_MS);
-      const env = envOf(info.Config?.Env);
       const route = routeOfEnv(info.Config?.Env);
       if (this.#containers.length >= MAX_CONTAINERS) this.#containers.shift();
       this.#containers.push({
         id,
         image: info.Config?.Image ?? '',
         route,
-        hostname: env.get('HOSTNAME') ?? info.Config?.Hostname ?? '',
+        hostname: hostnameOf(info.Config?.Env, info.Config?.Hostname),
       });
     } catch {
       this.#lost++;
