@@ -65,6 +65,7 @@ export async function routeCounters(
   lostBefore = 0,
 ): Promise<RouteCounters> {
   const route = `${suite.app}${path}`;
+  const engineSource = suite.engine?.source ?? 'the Docker engine';
   const received = callsPerNode(records, suite.nodes);
   const withStats = suite.info.capabilities.nodeStats;
   const engine = suite.info.capabilities.engineEvents
@@ -73,7 +74,7 @@ export async function routeCounters(
   if (engine !== undefined && 'unmeasurable' in engine && !withStats) {
     return {
       counts: {},
-      source: suite.engine?.source ?? 'the Docker engine',
+      source: engineSource,
       agreement: [],
       context: [
         `calls received per node (the nodes' own word): ${JSON.stringify(received)}`,
@@ -109,7 +110,7 @@ export async function routeCounters(
       }),
     );
     context.push('hot calls derived: calls a node received beyond the containers it started');
-    return { counts, source: suite.engine?.source ?? 'the Docker engine', agreement: [], context };
+    return { counts, source: engineSource, agreement: [], context };
   }
 
   const [started, hot] = await Promise.all([
@@ -140,7 +141,7 @@ export async function routeCounters(
   context.push(`engine saw starts per node: ${JSON.stringify(byEngine.started)}`);
   return {
     counts,
-    source: `${STATS}, checked against ${suite.engine?.source ?? 'the Docker engine'}`,
+    source: `${STATS}, checked against ${engineSource}`,
     agreement,
     context,
   };

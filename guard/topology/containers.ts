@@ -106,7 +106,7 @@ interface Context {
   socketPath: string;
   /**
    * What the nodes get as their engine: the recording proxy's socket (guard/measure/engine-proxy.ts),
-   * which logs every container they create to `engineLog`.
+   * which logs every container they create to its `logPath`.
    */
   engineProxy: EngineProxy;
   labels: Record<string, string>;
