@@ -33,6 +33,8 @@ export interface FnlbOptions {
   /** Flags for Node itself, for example ['--cpu-prof']. */
   nodeArgs?: string[];
   readyTimeoutMs?: number;
+  /** The management API (and /health) on a port of its own (-mgmt-listen): in a -workers cluster the primary serves it. */
+  mgmtPort?: boolean;
 }
 
 const MGMT_TIMEOUT_MS = 5000;
@@ -42,24 +44,35 @@ export class FnlbProcess extends LocalServer {
     managed: ManagedProcess,
     port: number,
     readonly token: string | undefined,
+    /** Where the management helpers send their calls: the listen port, or -mgmt-listen's. */
+    readonly mgmtUrl: string,
   ) {
     super(managed, port);
   }
 
   static async start(options: FnlbOptions): Promise<FnlbProcess> {
     const port = options.port ?? (await freePort());
+    const mgmtPort = options.mgmtPort ? await freePort() : port;
+    const mgmtFlags = options.mgmtPort ? ['-mgmt-listen', `127.0.0.1:${mgmtPort}`] : [];
     const env: Record<string, string> = { FNLB_LOG_LEVEL: 'warn', ...options.env };
     if (options.token !== undefined) env.FNLB_MGMT_TOKEN = options.token;
     const managed = await ManagedProcess.spawn({
       label: `fnlb on port ${port}`,
       entry: FNLB_ENTRY,
-      args: ['-listen', `127.0.0.1:${port}`, '-nodes', options.nodes.join(','), ...(options.flags ?? [])],
+      args: [
+        '-listen',
+        `127.0.0.1:${port}`,
+        ...mgmtFlags,
+        '-nodes',
+        options.nodes.join(','),
+        ...(options.flags ?? []),
+      ],
       env,
       ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
-      readyUrl: `http://127.0.0.1:${port}${LB_PATHS.health}`,
+      readyUrl: `http://127.0.0.1:${mgmtPort}${LB_PATHS.health}`,
       ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
     });
-    return new FnlbProcess(managed, port, options.token);
+    return new FnlbProcess(managed, port, options.token, `http://127.0.0.1:${mgmtPort}`);
   }
 
   /** A management call; `token` overrides the one the balancer was started with (null: send none). */
@@ -71,7 +84,7 @@ export class FnlbProcess extends LocalServer {
   ): Promise<{ status: number; body: string }> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (token !== null) headers.authorization = `Bearer ${token}`;
-    const response = await request(`${this.url}${path}`, {
+    const response = await request(`${this.mgmtUrl}${path}`, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),

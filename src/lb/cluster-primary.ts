@@ -32,8 +32,18 @@ export const CONTROL_SOCKET_ENV = 'FNLB_CONTROL_SOCKET';
 const STATS_TIMEOUT_MS = 2000;
 /** A worker that died is forked again after this, so a crash loop costs little. */
 const RESPAWN_DELAY_MS = 1000;
+/**
+ * How long an answer about the node set waits for the workers to apply it. A worker that takes longer
+ * is stuck or dying (it is replaced when it dies); the answer goes out and says nothing of it.
+ */
+const VIEW_APPLY_TIMEOUT_MS = 2000;
 /** Past the drain's own deadline, workers still running are killed. */
 const WORKER_EXIT_GRACE_MS = 5000;
+
+interface ViewWaiter {
+  seq: number;
+  done(): void;
+}
 
 interface StatsRequest {
   replies: LbStatsResponse[];
@@ -58,6 +68,11 @@ export class FnlbCluster {
   #socketDir: string | undefined;
   #statsId = 0;
   #viewQueued = false;
+  #started = false;
+  /** The number of the last view sent; what each worker said it applied; answers waiting for them. */
+  #viewSeq = 0;
+  readonly #applied = new Map<Worker, number>();
+  readonly #viewWaiters = new Set<ViewWaiter>();
   #closing: Promise<void> | undefined;
 
   constructor(options: LbOptions, log: Logger, token?: string) {
@@ -75,6 +90,8 @@ export class FnlbCluster {
     const control = new Fnlb(this.#options, this.#log, this.#token, {
       kind: 'control',
       socketPath: join(this.#socketDir, 'control.sock'),
+      workersCaughtUp: () => this.#workersCaughtUp(),
+      workersStarting: () => !this.#started,
       reports: {
         stats: () => this.#gatherStats(),
         metrics: async () => ({
@@ -88,6 +105,7 @@ export class FnlbCluster {
     const addresses = await control.start();
     cluster.setupPrimary({ silent: false });
     await Promise.all(Array.from({ length: this.#options.workers }, () => this.#fork()));
+    this.#started = true;
     this.#shareTimer = setInterval(() => this.#sharePeers(), LOAD_SHARE_MS);
     this.#shareTimer.unref();
     this.#log.info(
@@ -117,6 +135,8 @@ export class FnlbCluster {
         this.#workers.delete(worker);
         this.#ready.delete(worker);
         this.#loads.delete(worker);
+        this.#applied.delete(worker);
+        this.#releaseViewWaiters();
         this.#toldPeers.delete(worker);
         if (!ready)
           reject(new Error(`fnlb worker exited before it listened (code ${code}, signal ${signal})`));
@@ -136,7 +156,11 @@ export class FnlbCluster {
     const control = this.#control as Fnlb;
     switch (message.fnlb) {
       case 'hello':
-        this.#send(worker, { fnlb: 'view', nodes: this.#view() });
+        this.#send(worker, { fnlb: 'view', seq: this.#viewSeq, nodes: this.#view() });
+        return;
+      case 'viewed':
+        this.#applied.set(worker, message.seq);
+        this.#releaseViewWaiters();
         return;
       case 'mark': {
         const backend = control.balancer.get(message.address);
@@ -189,9 +213,40 @@ export class FnlbCluster {
     this.#viewQueued = true;
     queueMicrotask(() => {
       this.#viewQueued = false;
-      const view: ToWorker = { fnlb: 'view', nodes: this.#view() };
+      const view: ToWorker = { fnlb: 'view', seq: ++this.#viewSeq, nodes: this.#view() };
       for (const worker of this.#workers) this.#send(worker, view);
     });
+  }
+
+  /** Resolves once every serving worker applied the node set as it is now (a queued view included). */
+  #workersCaughtUp(): Promise<void> {
+    const seq = this.#viewQueued ? this.#viewSeq + 1 : this.#viewSeq;
+    if (this.#caughtUp(seq)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter: ViewWaiter = {
+        seq,
+        done: () => {
+          clearTimeout(timer);
+          this.#viewWaiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#log.warn({ seq, applied: [...this.#applied.values()] }, 'workers slow to apply the node set');
+        waiter.done();
+      }, VIEW_APPLY_TIMEOUT_MS);
+      this.#viewWaiters.add(waiter);
+    });
+  }
+
+  #caughtUp(seq: number): boolean {
+    return [...this.#ready].every(
+      (worker) => !worker.isConnected() || (this.#applied.get(worker) ?? -1) >= seq,
+    );
+  }
+
+  #releaseViewWaiters(): void {
+    for (const waiter of [...this.#viewWaiters]) if (this.#caughtUp(waiter.seq)) waiter.done();
   }
 
   #send(worker: Worker, message: ToWorker): void {

@@ -22,7 +22,8 @@ export const LOAD_SHARE_MS = 5;
 export type InFlight = Record<string, number>;
 
 export type ToWorker =
-  | { fnlb: 'view'; nodes: ViewNode[] }
+  /** The node set; `seq` grows with each change, so the primary knows which one a worker applied. */
+  | { fnlb: 'view'; seq: number; nodes: ViewNode[] }
   /** The other workers' calls in flight, added up per node. */
   | { fnlb: 'peers'; inFlight: InFlight }
   | { fnlb: 'stats?'; id: number }
@@ -31,6 +32,8 @@ export type ToWorker =
 export type ToPrimary =
   | { fnlb: 'hello' }
   | { fnlb: 'ready'; listen: string }
+  /** The view numbered `seq` is what this worker proxies with now. */
+  | { fnlb: 'viewed'; seq: number }
   | { fnlb: 'mark'; address: string; mark: PassiveMark }
   /** This worker's calls in flight per node, sent when they changed. */
   | { fnlb: 'load'; inFlight: InFlight }

@@ -77,6 +77,7 @@ export async function runWorker(
       switch (message.fnlb) {
         case 'view':
           lb.applyView(message.nodes);
+          tell({ fnlb: 'viewed', seq: message.seq });
           resolve();
           return;
         case 'peers':

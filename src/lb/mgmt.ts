@@ -44,8 +44,15 @@ export interface MgmtContext {
   /** Whether PUT and DELETE are allowed without a token (the API listens on loopback only). */
   membershipOpen: boolean;
   draining(): boolean;
+  /** Whether the processes that proxy are still starting: /health says so until they listen. */
+  starting(): boolean;
   /** Takes a node out of the ring now and closes its pool once its calls in flight end; false if unknown. */
   retire(address: string): boolean;
+  /**
+   * Resolves once every process that proxies uses the node set as it is now. Answers about the node
+   * set wait for it, so a client that changed it (or saw a node online) is never sent by the old set.
+   */
+  settled(): Promise<void>;
 }
 
 export function isManagementPath(path: string): boolean {
@@ -161,6 +168,7 @@ export async function manage(req: IncomingMessage, res: ServerResponse, ctx: Mgm
     if (method !== 'GET' && method !== 'HEAD') return sendMsg(res, 405, 'method not allowed');
     const online = ctx.balancer.onlineCount();
     if (ctx.draining()) return send(res, 503, { status: 'draining', online });
+    if (ctx.starting()) return send(res, 503, { status: 'starting', online });
     return send(res, 200, { status: 'ok', online });
   }
   if (ctx.token !== undefined && !authorized(req, ctx.token)) {
@@ -188,8 +196,11 @@ export async function manage(req: IncomingMessage, res: ServerResponse, ctx: Mgm
     );
   }
   switch (method) {
-    case 'GET':
-      return send(res, 200, { nodes: nodesView(ctx.balancer), sources: sourcesView(ctx.balancer) });
+    case 'GET': {
+      const view = { nodes: nodesView(ctx.balancer), sources: sourcesView(ctx.balancer) };
+      await ctx.settled();
+      return send(res, 200, view);
+    }
     case 'PUT': {
       const parsed = await nodeFromBody(req);
       if ('error' in parsed) return sendMsg(res, 400, parsed.error);
@@ -207,6 +218,7 @@ export async function manage(req: IncomingMessage, res: ServerResponse, ctx: Mgm
           ctx.log.info({ node: parsed.node }, 'node added');
           // Check it now rather than at the next tick: it gets traffic as soon as it passes.
           void ctx.health.check(added.backend);
+          await ctx.settled();
           return sendMsg(res, 200, LB_MESSAGES.added);
         case 'known':
           return sendMsg(res, 200, LB_MESSAGES.added);
@@ -218,6 +230,7 @@ export async function manage(req: IncomingMessage, res: ServerResponse, ctx: Mgm
       if ('error' in parsed) return sendMsg(res, 400, parsed.error);
       if (!ctx.retire(parsed.node)) return sendMsg(res, 404, `unknown node "${parsed.node}"`);
       ctx.log.info({ node: parsed.node }, 'node deleted');
+      await ctx.settled();
       return sendMsg(res, 200, LB_MESSAGES.deleted);
     }
     default:

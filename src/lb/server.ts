@@ -71,7 +71,15 @@ export interface LbAddresses {
 export type FnlbRole =
   | { kind: 'single' }
   /** The primary: the node set, health checks, -nodes-dns and the management API; no proxying. */
-  | { kind: 'control'; socketPath: string; reports: LbReports }
+  | {
+      kind: 'control';
+      socketPath: string;
+      reports: LbReports;
+      /** Resolves once every serving worker proxies with the node set as it is now. */
+      workersCaughtUp(): Promise<void>;
+      /** Whether the first workers are still starting (none of them may listen yet). */
+      workersStarting(): boolean;
+    }
   /** A worker: proxies with the node set the primary sends; management calls go to the primary. */
   | { kind: 'proxy'; controlSocket: string };
 
@@ -239,7 +247,9 @@ export class Fnlb {
       replay: this.replay,
       keys: this.keys,
       draining: () => this.#draining,
+      starting: this.#role.kind === 'control' ? this.#role.workersStarting : () => false,
       retire: (address: string) => this.retire(address),
+      settled: this.#role.kind === 'control' ? this.#role.workersCaughtUp : async () => {},
     };
     const handler =
       (withManagement: boolean, withProxy: boolean) => (req: IncomingMessage, res: ServerResponse) => {

@@ -1,7 +1,8 @@
 // fnlb -workers 2 as one balancer: every worker proxies (connections alternate between them), a node
 // set change through the management API and a node one worker finds dead reach the other worker at
-// once, /1/lb/stats adds up both workers' counts exactly, a worker that dies is replaced, and the
+// once (a change is answered only once every worker applied it), /1/lb/stats adds up both workers' counts exactly, a worker that dies is replaced, and the
 // workers end with the primary, even when it is killed.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FnNodeProcess } from '../../helpers/fn-node-process.js';
@@ -126,6 +127,31 @@ describe('fnlb -workers 2', () => {
       const back = await Promise.all(Array.from({ length: 30 }, () => call(lb, '/sleep?ms=1')));
       expect(new Set(back.map((one) => one.node))).toEqual(new Set([a.address]));
     } finally {
+      await lb.stop();
+    }
+  }, 60_000);
+
+  it('answers a node change only once every worker applies it: a stalled worker holds the answer back', async () => {
+    const [a, b] = nodes as [FnNodeProcess, FnNodeProcess];
+    // The management API on a port of its own, served by the primary: no worker stands in its way.
+    const lb = await FnlbProcess.start({
+      nodes: [a.address, b.address],
+      flags: [...FAST_HEALTH_CHECKS, '-workers', '2'],
+      mgmtPort: true,
+    });
+    const stalled = childrenOf(lb.pid)[0] as number;
+    try {
+      await lb.waitNodes('both online', (view) => Object.values(view).every((state) => state === 'online'));
+      process.kill(stalled, 'SIGSTOP');
+      const removal = lb.manage('DELETE', '/1/lb/nodes', { node: a.address });
+      const early = await Promise.race([removal.then(() => 'answered'), sleep(500).then(() => 'waiting')]);
+      expect(early, 'the DELETE while a worker cannot have applied it').toBe('waiting');
+      process.kill(stalled, 'SIGCONT');
+      expect((await removal).status).toBe(200);
+      const after = await Promise.all(Array.from({ length: 30 }, () => call(lb, '/sleep?ms=1')));
+      expect(new Set(after.map((one) => one.node))).toEqual(new Set([b.address]));
+    } finally {
+      process.kill(stalled, 'SIGCONT');
       await lb.stop();
     }
   }, 60_000);
