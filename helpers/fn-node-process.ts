@@ -17,6 +17,8 @@ export interface FnNodeOptions {
   env?: Record<string, string>;
   cwd?: string;
   readyTimeoutMs?: number;
+  /** The node's entry: a copy of the build elsewhere (default this checkout's dist/). */
+  entry?: string;
 }
 
 export class FnNodeProcess extends LocalServer {
@@ -41,7 +43,7 @@ export class FnNodeProcess extends LocalServer {
     if (options.dbUrl !== undefined) env.DB_URL = options.dbUrl;
     const managed = await ManagedProcess.spawn({
       label: `fn-node on port ${port}`,
-      entry: FN_NODE_ENTRY,
+      entry: options.entry ?? FN_NODE_ENTRY,
       env,
       ...(options.cwd ? { cwd: options.cwd } : {}),
       readyUrl: `http://127.0.0.1:${port}/version`,

@@ -47,7 +47,7 @@ export async function createDriver(
         ...(env.FN_PROCESS_USER ? { user: env.FN_PROCESS_USER } : {}),
       },
     });
-  const described = (driver: ProcessDriver) => `process driver, instances ${driver.confinement.summary}`;
+  const described = (driver: ProcessDriver) => `process driver, instances ${driver.summary}`;
   if (choice === 'process') {
     const driver = processDriver();
     return { driver, reason: `FN_DRIVER=process: ${described(driver)}` };

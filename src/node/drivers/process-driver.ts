@@ -7,11 +7,12 @@
 // writes, so the function, which ends when a held stdin ends, ends with its node.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type Driver, type Instance, type InstanceSpec, StartError } from './driver.js';
+import { inStage, stageShippedFunctions, sweepFunctionStages } from './function-stage.js';
 import { awaitReadiness, DriverInstance, type Ending } from './instance.js';
 import { awaitListener, listenerVariable, removeSocketDir } from './listener.js';
 import { Confinement, type ConfinementOptions } from './process-confinement.js';
@@ -115,21 +116,40 @@ export class ProcessDriver implements Driver {
   private readonly socketRoot: string;
   /** Made at the first http-stream start, removed by close(). */
   private socketDirs: string | undefined;
+  private readonly registry: ImageRegistry;
+  /** The copy of the shipped functions their user runs, when it cannot read the build's. */
+  private functionStage: string | undefined;
 
-  constructor(private readonly options: ProcessDriverOptions) {
+  constructor(options: ProcessDriverOptions) {
     this.confinement = new Confinement(options.confinement);
-    const unreadable = this.confinement.unreadable(options.registry.files());
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+    this.stopGraceMs = options.stopGraceMs ?? 2000;
+    this.nodeKey = createHash('sha256').update(options.confinement.nodeId).digest('hex').slice(0, 12);
+    this.socketRoot = options.socketRoot ?? tmpdir();
+    this.sweepSocketDirs();
+    sweepFunctionStages(this.socketRoot, this.nodeKey);
+    this.registry = this.readableRegistry(options.registry);
+  }
+
+  /**
+   * The registry the functions' user can run: as it is, or with the shipped functions moved to a copy
+   * that user can read (function-stage.ts). What is still unreadable then is the operator's to fix.
+   */
+  private readableRegistry(registry: ImageRegistry): ImageRegistry {
+    let unreadable = this.confinement.unreadable(registry.files());
+    if (unreadable.length > 0) {
+      const stage = stageShippedFunctions(this.socketRoot, this.nodeKey);
+      this.functionStage = stage;
+      registry = registry.relocated((path) => inStage(stage, path));
+      unreadable = this.confinement.unreadable(registry.files());
+    }
     if (unreadable.length > 0) {
       throw new Error(
         `functions run as ${this.confinement.userName} but cannot read ${unreadable.slice(0, 3).join(', ')}: ` +
           'make them and their folders readable by that user, or set FN_PROCESS_USER',
       );
     }
-    this.readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
-    this.stopGraceMs = options.stopGraceMs ?? 2000;
-    this.nodeKey = createHash('sha256').update(options.confinement.nodeId).digest('hex').slice(0, 12);
-    this.socketRoot = options.socketRoot ?? tmpdir();
-    this.sweepSocketDirs();
+    return registry;
   }
 
   /** Removes the folders of socket directories an earlier node with this id left (it was killed). */
@@ -163,12 +183,21 @@ export class ProcessDriver implements Driver {
     return dir;
   }
 
+  /** How instances run, for the node's start line. */
+  get summary(): string {
+    const staged =
+      this.functionStage === undefined
+        ? ''
+        : `; the shipped functions run from ${this.functionStage}, a copy ${this.confinement.userName} can read`;
+    return `${this.confinement.summary}${staged}`;
+  }
+
   get memoryMode(): 'cgroup' | 'watchdog' {
     return this.confinement.memoryMode;
   }
 
   async start(spec: InstanceSpec): Promise<Instance> {
-    const image = this.options.registry.resolve(spec.image);
+    const image = this.registry.resolve(spec.image);
     const env: Record<string, string> = { ...spec.env };
     if (process.env.PATH !== undefined) env.PATH = process.env.PATH;
     // http-stream's readiness is its socket's link, whatever else the program could signal.
@@ -258,5 +287,7 @@ export class ProcessDriver implements Driver {
     this.confinement.sweepLeftovers();
     if (this.socketDirs !== undefined) removeSocketDir(this.socketDirs);
     this.socketDirs = undefined;
+    if (this.functionStage !== undefined) rmSync(this.functionStage, { recursive: true, force: true });
+    this.functionStage = undefined;
   }
 }

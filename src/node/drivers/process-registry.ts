@@ -109,6 +109,17 @@ export class ImageRegistry {
     return [...new Set(paths.filter((path) => isAbsolute(path) && existsSync(path)))];
   }
 
+  /** The same registry with every command and argument passed through `move` (a staged copy's path). */
+  relocated(move: (path: string) => string): ImageRegistry {
+    const images = new Map(
+      [...this.images].map(([name, entry]) => [
+        name,
+        { ...entry, command: move(entry.command), args: entry.args.map(move) },
+      ]),
+    );
+    return new ImageRegistry(images, this.source);
+  }
+
   /** Exact name first; a tagged name (`:latest`, `:0.0.1`) falls back to the untagged entry. */
   resolve(image: string): ImageCommand {
     const entry = this.images.get(image) ?? this.images.get(untagged(image));
