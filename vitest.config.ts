@@ -19,7 +19,7 @@ process.env.FNG_LOGS ??= join(process.env.FNG_REPORTS || SETTINGS.reports.defaul
 
 export default defineConfig({
   test: {
-    // The guard's verdicts (table, fnguard.json, the CI summary) come from the checks its tests
+    // The guard's verdicts (table, fnlb-guard.json, the CI summary) come from the checks its tests
     // recorded, when the run has any; a run without them writes no report and touches none.
     reporters: ['default', GUARD_REPORTER],
     projects: [

@@ -51,13 +51,13 @@ build() {
   local inputs
   inputs=$(printf '%s\n' "$base_id" "$code_hash" "$(sha256sum "$dockerfile")" "$@" \
     "$([ "$with_deps" = yes ] && cat "$deps/.stamp")" | sha256sum | cut -c1-16)
-  if [ "$(docker image inspect --format '{{index .Config.Labels "fnguard.inputs"}}' "$tag" 2>/dev/null)" = "$inputs" ]; then
+  if [ "$(docker image inspect --format '{{index .Config.Labels "fnlb-guard.inputs"}}' "$tag" 2>/dev/null)" = "$inputs" ]; then
     say "$tag up to date"
     return
   fi
   local paths=(package.json dist/src "$dockerfile")
   if [ "$with_deps" = yes ]; then paths+=("$deps/node_modules"); fi
-  local args=(--label fnguard=1 --label "fnguard.inputs=$inputs" -t "$tag" -f "$dockerfile" "$@")
+  local args=(--label fnlb-guard=1 --label "fnlb-guard.inputs=$inputs" -t "$tag" -f "$dockerfile" "$@")
   if [ -n "$base" ]; then args+=(--build-arg "NODE_IMAGE=$base"); fi
   # The legacy builder: it needs no buildx plugin, and Testcontainers builds with it too.
   tar -c "${paths[@]}" | DOCKER_BUILDKIT=0 docker build -q "${args[@]}" - >/dev/null 2>"$deps/build.log" || {
@@ -74,4 +74,4 @@ for function in primes echo sleep crash garble hostile; do
 done
 
 # A rebuild leaves the previous image of each tag dangling: remove ours, never anyone else's.
-docker image prune -f --filter label=fnguard=1 >/dev/null
+docker image prune -f --filter label=fnlb-guard=1 >/dev/null

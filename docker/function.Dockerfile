@@ -12,6 +12,6 @@ ARG FUNCTION=primes
 ENV FNGUARD_FUNCTION=${FUNCTION}
 # The FDK signals readiness on stderr when asked (src/common/readiness.ts): the docker driver then
 # measures a start up to the moment the function can take calls.
-LABEL fnguard.ready=stderr
+LABEL fnlb-guard.ready=stderr
 USER 1000:1000
 ENTRYPOINT ["node", "--input-type=module", "-e", "await import(`/app/dist/src/functions/${process.env.FNGUARD_FUNCTION}.js`)"]

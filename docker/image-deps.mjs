@@ -1,6 +1,6 @@
 // Prints the node_modules paths the images need, one per line: the closure of the package's runtime
 // dependencies (package.json "dependencies") in package-lock.json, without the suite's own (Vitest,
-// Testcontainers, the embedded PostgreSQL), which the package depends on for `fnguard` but which no
+// Testcontainers, the embedded PostgreSQL), which the package depends on for `fnlb-guard` but which no
 // node, balancer or function image runs. Paths nested in another package's node_modules are printed
 // too; a copy of the top-level ones carries them along, so the caller may keep only those.
 import { readFileSync } from 'node:fs';

@@ -134,12 +134,12 @@ tar --numeric-owner -C "$root" -c . | docker import \
   --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
   --change 'WORKDIR /app' \
   --change 'EXPOSE 8080' \
-  --change "LABEL fnguard=1 fnguard.fn-version=${version:-unknown}" \
+  --change "LABEL fnlb-guard=1 fnlb-guard.fn-version=${version:-unknown}" \
   --change 'ENTRYPOINT ["/usr/local/bin/fnserver"]' - "$image" >/dev/null ||
   die "docker import of $image failed"
 
 # The loader resolving every library inside the image proves the C library there is the one needed.
-if ! check=$(docker run --rm --label fnguard=1 --entrypoint /lib64/ld-linux-x86-64.so.2 "$image" \
+if ! check=$(docker run --rm --label fnlb-guard=1 --entrypoint /lib64/ld-linux-x86-64.so.2 "$image" \
   --list /usr/local/bin/fnserver 2>&1) || grep -q 'not found' <<<"$check"; then
   die "the image $image cannot load fnserver's libraries: $check"
 fi

@@ -80,7 +80,7 @@ build_node_base() {
   local node version
   node=$(command -v node)
   version=$(node --version)
-  if [ "$(image_label "$NODE_BASE" fnguard.node-version)" = "$version" ]; then
+  if [ "$(image_label "$NODE_BASE" fnlb-guard.node-version)" = "$version" ]; then
     say "$NODE_BASE present (node $version)"
     return
   fi
@@ -95,7 +95,7 @@ build_node_base() {
   chown 1000:1000 "$root/home/node"
   tar --numeric-owner -C "$root" -c . | docker import \
     --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
-    --change "LABEL fnguard=1 fnguard.node-version=$version" \
+    --change "LABEL fnlb-guard=1 fnlb-guard.node-version=$version" \
     --change 'CMD ["node"]' - "$NODE_BASE" >/dev/null
   say "built $NODE_BASE from the host's node $version"
 }
@@ -127,7 +127,7 @@ build_postgres_base() {
   version=$("$native/bin/postgres" --version | awk '{print $3}')
   # The server and the entrypoint it starts with: a changed entrypoint builds the image again.
   build="$version-$(sha256sum docker/offline/postgres-entrypoint.sh | cut -c1-12)"
-  if [ "$(image_label "$POSTGRES_BASE" fnguard.postgres-build)" = "$build" ]; then
+  if [ "$(image_label "$POSTGRES_BASE" fnlb-guard.postgres-build)" = "$build" ]; then
     say "$POSTGRES_BASE present (PostgreSQL $version)"
     return
   fi
@@ -148,7 +148,7 @@ build_postgres_base() {
   chmod 755 "$root/docker-entrypoint/entrypoint.sh"
   tar --numeric-owner -C "$root" -c . | docker import \
     --change "ENV PATH=$pgroot/bin:/usr/bin:/bin PGDATA=/var/lib/postgresql/data LANG=C.UTF-8" \
-    --change "LABEL fnguard=1 fnguard.postgres-version=$version fnguard.postgres-build=$build" \
+    --change "LABEL fnlb-guard=1 fnlb-guard.postgres-version=$version fnlb-guard.postgres-build=$build" \
     --change 'USER postgres' \
     --change 'EXPOSE 5432' \
     --change 'ENTRYPOINT ["/docker-entrypoint/entrypoint.sh"]' - "$POSTGRES_BASE" >/dev/null

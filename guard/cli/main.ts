@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// fnguard: the guard as a command. Resolves the settings once from its flags, the environment and,
+// fnlb-guard: the guard as a command. Resolves the settings once from its flags, the environment and,
 // with --action, the GitHub Action's inputs (settings/resolve.ts), runs the property files through
 // Vitest's Node API with the guard's own run options (run/project.ts: its setup, reporters and the
 // settings handed to every worker), and exits by the verdict of the report the guard's reporter
@@ -26,7 +26,7 @@ const SWITCHES: Switches = {
 };
 
 function fail(message: string, status: number): never {
-  process.stderr.write(`fnguard: ${message}\n`);
+  process.stderr.write(`fnlb-guard: ${message}\n`);
   process.exit(status);
 }
 
@@ -42,7 +42,7 @@ try {
   });
 } catch (error) {
   if (!(error instanceof SettingsError)) throw error;
-  fail(`${error.message}\n(fnguard --help for the settings)`, EXIT.usage);
+  fail(`${error.message}\n(fnlb-guard --help for the settings)`, EXIT.usage);
 }
 const { settings, notices, switches } = resolved;
 if (switches.help) {
@@ -57,7 +57,7 @@ if (switches['show-settings']) {
   process.stdout.write(`${settingsText(settings)}\n`);
   process.exit(EXIT.pass);
 }
-for (const notice of notices) process.stderr.write(`fnguard: ${notice}\n`);
+for (const notice of notices) process.stderr.write(`fnlb-guard: ${notice}\n`);
 if (settings.baseline !== undefined) {
   try {
     readBaseline(settings.baseline);
@@ -82,25 +82,27 @@ async function run(): Promise<{ status: number; verdict: string }> {
     unhandled = vitest.state.getUnhandledErrors().length;
     await vitest.close();
   } catch (error) {
-    process.stderr.write(`fnguard: the suite could not run: ${(error as Error).stack ?? String(error)}\n`);
+    process.stderr.write(`fnlb-guard: the suite could not run: ${(error as Error).stack ?? String(error)}\n`);
     return { status: EXIT.unreachable, verdict: 'error' };
   }
   const file = reportFile(settings);
   if (!existsSync(file)) {
     process.stderr.write(
-      'fnguard: no property was judged: the system under test could not be started or reached (see above)\n',
+      'fnlb-guard: no property was judged: the system under test could not be started or reached (see above)\n',
     );
     return { status: EXIT.unreachable, verdict: 'error' };
   }
   const report = JSON.parse(readFileSync(file, 'utf8')) as GuardReport;
   if (report.verdict === 'skipped') {
     process.stderr.write(
-      'fnguard: every property was skipped: nothing could be judged here (reasons above)\n',
+      'fnlb-guard: every property was skipped: nothing could be judged here (reasons above)\n',
     );
     return { status: EXIT.unreachable, verdict: report.verdict };
   }
   if (unhandled > 0) {
-    process.stderr.write(`fnguard: ${unhandled} error(s) outside any test (above): the run does not pass\n`);
+    process.stderr.write(
+      `fnlb-guard: ${unhandled} error(s) outside any test (above): the run does not pass\n`,
+    );
     return { status: EXIT.fail, verdict: report.verdict };
   }
   return { status: report.verdict === 'pass' ? EXIT.pass : EXIT.fail, verdict: report.verdict };
@@ -108,7 +110,7 @@ async function run(): Promise<{ status: number; verdict: string }> {
 
 const { status, verdict } = await run();
 if (switches.action) {
-  process.stdout.write(`fnguard: verdict ${verdict} (exit ${status}), report ${reportFile(settings)}\n`);
+  process.stdout.write(`fnlb-guard: verdict ${verdict} (exit ${status}), report ${reportFile(settings)}\n`);
   if (settings.outputs !== undefined) {
     appendFileSync(settings.outputs, `report=${reportFile(settings)}\nverdict=${verdict}\n`);
   }

@@ -1,4 +1,4 @@
-// The comparison with a baseline run. The baseline setting names an earlier run's fnguard.json; each
+// The comparison with a baseline run. The baseline setting names an earlier run's fnlb-guard.json; each
 // check of this run that the baseline also measured (same property, test and check) and whose kind is
 // compared (counts and ratios; timings too with baselineTimings) gets a second check beside it: no
 // worse than the baseline's value by more than the check's tolerance (settings/table.ts). So a balancer
@@ -58,7 +58,7 @@ export function parseBaseline(path: string, text: string): Baseline {
     throw new Error(`baseline ${path}: not JSON (${(error as Error).message})`);
   }
   if (typeof report?.schema !== 'string' || !report.schema.startsWith('fnguard-report/')) {
-    throw new Error(`baseline ${path}: not an fnguard report (no "schema": "fnguard-report/N")`);
+    throw new Error(`baseline ${path}: not an fnlb-guard report (no "schema": "fnguard-report/N")`);
   }
   if (!Array.isArray(report.tests)) throw new Error(`baseline ${path}: no "tests" array`);
   const measures = new Map<string, BaselineMeasure>();

@@ -1,6 +1,6 @@
 // What the nodes start, seen from the Docker engine they run their functions on, for node builds that
 // count nothing themselves (an Fn server has no per-route counters). From the moment a guard file opens,
-// every container of a function image (label fnguard=1) the engine creates is inspected once: its route (the FNG_ROUTE variable the suite
+// every container of a function image (label fnlb-guard=1) the engine creates is inspected once: its route (the FNG_ROUTE variable the suite
 // puts in every route's config, which Fn-compatible nodes hand their functions as environment; else
 // FN_APP_NAME + FN_PATH) and the name it runs under (its HOSTNAME variable, else its hostname: Fn and
 // fn-node both give function containers their own node's name, which is also what the functions
@@ -76,10 +76,10 @@ export class EngineWatch implements ContainersSeen {
 
   static async start(socketPath: string): Promise<EngineWatch> {
     const docker = new Docker({ socketPath });
-    // The function images carry fnguard=1 (docker/build-images.sh labels them), and containers
+    // The function images carry fnlb-guard=1 (docker/build-images.sh labels them), and containers
     // inherit their image's labels whatever node starts them: other containers are not watched.
     const stream = await docker.getEvents({
-      filters: { type: ['container'], event: ['create'], label: ['fnguard=1'] },
+      filters: { type: ['container'], event: ['create'], label: ['fnlb-guard=1'] },
     });
     return new EngineWatch(docker, stream);
   }

@@ -1,4 +1,4 @@
-// The guard's report: the versioned shape of reports/fnguard.json (REPORT_SCHEMA; README "Reports"
+// The guard's report: the versioned shape of reports/fnlb-guard.json (REPORT_SCHEMA; README "Reports"
 // documents every field), the overall verdict, and the two renderings of its table: text for the
 // console and Markdown for a CI job's summary page. One row per property test: the verdict, the
 // property, the component it implicates, and the check that decided it (the first failed one, else the
@@ -102,7 +102,7 @@ export function markdownSummary(report: GuardReport): string {
     ? `balancer **${escapeCell(report.topology.balancer.label)}**, nodes **${escapeCell(report.topology.nodeBuild)}**, topology ${report.topology.kind}`
     : 'no topology (the run did not start one)';
   const lines = [
-    `### fnguard: ${report.verdict}`,
+    `### fnlb-guard: ${report.verdict}`,
     '',
     `${under}; suite commit ${report.commit ?? 'unknown'}${report.baseline ? `; compared with ${escapeCell(report.baseline.path)} (commit ${report.baseline.commit ?? 'unknown'})` : ''}`,
     '',

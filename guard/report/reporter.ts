@@ -1,6 +1,6 @@
 // The guard's Vitest reporter: turns the checks each guard test recorded in its task meta (never the
 // console output) into the run's verdicts: a line per property file as it ends, and at the end of the
-// run a table, <reports>/fnguard.json (report.ts), <reports>/junit.xml (Vitest's JUnit report of every
+// run a table, <reports>/fnlb-guard.json (report.ts), <reports>/junit.xml (Vitest's JUnit report of every
 // test of the run, for CI systems that read it) and, when the summary setting names a file (GitHub's
 // job summary), the table in Markdown appended to it. The settings are the run's, as its setup handed
 // them to the property files; a run without property files writes nothing. A property test is pass,
@@ -142,7 +142,7 @@ export default class GuardReporter implements Reporter {
     const counts = (['pass', 'fail', 'skipped'] as const)
       .map((kind) => `${tests.filter((test) => test.verdict === kind).length} ${kind}`)
       .join(', ');
-    process.stdout.write(`[fnguard] ${property}: ${verdict} (${counts})\n`);
+    process.stdout.write(`[fnlb-guard] ${property}: ${verdict} (${counts})\n`);
   }
 
   async onTestRunEnd(testModules: ReadonlyArray<TestModule>): Promise<void> {

@@ -1,6 +1,6 @@
 // The guard's run as Vitest sees it: which files are the properties, the setup that starts what the
 // topology needs, the timeouts, one file at a time, and the reporters that turn checks into
-// verdicts. Its own configuration (vitest.config.ts beside this file, which `fnguard`, the Action and
+// verdicts. Its own configuration (vitest.config.ts beside this file, which `fnlb-guard`, the Action and
 // `npm run test:guard` run) and this repository's (the `guard` project of `npm test`) both take it
 // from here, so what a user runs and what the repository tests are the same project.
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 // Where a run's reports go (the reports and logs settings), made ready when the run begins: the
 // reports the last run wrote are removed, so a run that judges nothing leaves none behind to be read as
-// its verdict; a baseline that is that very file (--baseline reports/fnguard.json) is copied aside
+// its verdict; a baseline that is that very file (--baseline reports/fnlb-guard.json) is copied aside
 // first and the settings point at the copy; the logs directory keeps this run's logs only.
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { keepRunLogsIn } from '../../helpers/run-logs.js';
 import type { GuardSettings } from '../settings/resolve.js';
 
-export const REPORT_FILE = 'fnguard.json';
+export const REPORT_FILE = 'fnlb-guard.json';
 export const JUNIT_FILE = 'junit.xml';
 
 export function reportFile(settings: Pick<GuardSettings, 'reports'>): string {

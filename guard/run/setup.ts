@@ -1,4 +1,4 @@
-// Vitest globalSetup of the guard's run: takes the run's settings (handed over by fnguard or the
+// Vitest globalSetup of the guard's run: takes the run's settings (handed over by fnlb-guard or the
 // guard's Vitest config; resolved from the environment here when a configuration that runs the guard
 // among other projects did not), clears the last report, chooses the topology and starts only what it
 // needs (a throwaway PostgreSQL for the processes topology unless dbUrl names one; nothing of the kind

@@ -1,4 +1,4 @@
-// The settings table (table.ts) as people read it: fnguard's --help, its --list (the properties
+// The settings table (table.ts) as people read it: fnlb-guard's --help, its --list (the properties
 // and the bounds in force), --show-settings (what this run resolved, and from where), the GitHub
 // Action's inputs (action.yml) and the configuration page (docs/configuration.md). Generated, so
 // none of them can list a setting the table lacks or miss one it has; tests/unit/guard-settings
@@ -33,11 +33,11 @@ function wrap(textToWrap: string, width: number, indent: string): string[] {
 
 const settingGroups = Object.keys(GROUPS).filter((group) => group !== 'bounds') as Group[];
 
-/** fnguard --help. */
+/** fnlb-guard --help. */
 export function usageText(switches: Switches): string {
   const lines = [
-    'usage: fnguard [settings] [--bound NAME=VALUE ...]',
-    '       fnguard --list | --show-settings | --help',
+    'usage: fnlb-guard [settings] [--bound NAME=VALUE ...]',
+    '       fnlb-guard --list | --show-settings | --help',
     '',
     'Every setting is a flag or an environment variable (the flag wins); docs/configuration.md has the table.',
   ];
@@ -72,7 +72,7 @@ export function usageText(switches: Switches): string {
   return lines.join('\n');
 }
 
-/** fnguard --list: the properties and the bounds in force. */
+/** fnlb-guard --list: the properties and the bounds in force. */
 export function catalogueText(settings: GuardSettings): string {
   const lines = ['Properties (tests/guard/<property>.test.ts):'];
   for (const id of PROPERTY_IDS) {
@@ -93,7 +93,7 @@ export function catalogueText(settings: GuardSettings): string {
   return lines.join('\n');
 }
 
-/** fnguard --show-settings: every setting's value and where it came from. */
+/** fnlb-guard --show-settings: every setting's value and where it came from. */
 export function settingsText(settings: GuardSettings): string {
   const lines: string[] = [];
   for (const [key, entry] of Object.entries(SETTINGS) as [SettingKey, (typeof SETTINGS)[SettingKey]][]) {
@@ -164,11 +164,11 @@ export function configurationPage(): string {
     '',
     '<!-- Generated from guard/settings/table.ts by `npm run docs:guard`; a unit test fails when it is stale. -->',
     '',
-    'Every setting has one key (the name the code uses), a flag of `fnguard`, an environment variable and,',
+    'Every setting has one key (the name the code uses), a flag of `fnlb-guard`, an environment variable and,',
     'where it makes sense in a pipeline, an input of the GitHub Action. They are read once, at the start of a',
     'run, into one typed object that every part of the guard uses: a flag wins over an Action input, an input',
     'over a variable, a variable over the default. A variable that looks like a setting but is none',
-    '(`FN_TOPOLGY`) stops the run, naming the closest setting; `fnguard --show-settings` prints what a run',
+    '(`FN_TOPOLGY`) stops the run, naming the closest setting; `fnlb-guard --show-settings` prints what a run',
     'would use and where each value came from.',
   ];
   for (const group of settingGroups) {

@@ -255,7 +255,7 @@ function readEnvironment(env: ResolveInput['env'] & object): {
     const near = closest(name, KNOWN_ENV);
     if (near !== undefined) {
       throw new SettingsError(
-        `${name} is not a setting of the guard; did you mean ${near}? (fnguard --help lists them)`,
+        `${name} is not a setting of the guard; did you mean ${near}? (fnlb-guard --help lists them)`,
       );
     }
   }

@@ -379,10 +379,10 @@ export const SETTINGS = {
     arg: 'DIR',
     env: 'FNG_REPORTS',
     input: 'reports',
-    inputDefault: 'fnguard-reports',
+    inputDefault: 'fnlb-guard-reports',
     parse: path,
     default: 'reports',
-    doc: 'where fnguard.json, junit.xml and logs/ go',
+    doc: 'where fnlb-guard.json, junit.xml and logs/ go',
   }),
   logs: setting({
     group: 'reports',
@@ -410,7 +410,7 @@ export const SETTINGS = {
     env: 'GITHUB_OUTPUT',
     parse: path,
     defaultDoc: 'none (GitHub sets it in a job)',
-    doc: "with --action: a file the step's outputs report=<fnguard.json> and verdict=<pass|fail|skipped|error> are appended to",
+    doc: "with --action: a file the step's outputs report=<fnlb-guard.json> and verdict=<pass|fail|skipped|error> are appended to",
   }),
   commit: setting({
     group: 'reports',
@@ -430,7 +430,7 @@ export const SETTINGS = {
     input: 'baseline',
     parse: path,
     defaultDoc: 'none',
-    doc: "an earlier run's fnguard.json: counts and ratios may not get worse than it by more than their tolerance",
+    doc: "an earlier run's fnlb-guard.json: counts and ratios may not get worse than it by more than their tolerance",
   }),
   baselineTimings: setting({
     group: 'baseline',

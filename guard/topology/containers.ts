@@ -372,7 +372,7 @@ export class ContainerTopology implements Topology {
     const cluster = settings.nodePreset === 'fn-cluster';
     const starting = Date.now();
     const id = `fng${randomBytes(3).toString('hex')}`;
-    const labels = { fnguard: '1', [TOPOLOGY_LABEL]: id };
+    const labels = { 'fnlb-guard': '1', [TOPOLOGY_LABEL]: id };
     const network = `fnguard-${id}`;
     const engineProxy = await EngineProxy.inTempDir(socketPath, id);
     try {
@@ -504,7 +504,7 @@ function describeSetup(setup: NodeTemplate): string {
 }
 
 /**
- * Function containers another node build left (they carry only their image's labels, fnguard=1 for
+ * Function containers another node build left (they carry only their image's labels, fnlb-guard=1 for
  * the project's function images): those of a route of this run (the FNG_ROUTE variable every guard
  * route has starts with the run's app prefix) or running under one of the topology's node names.
  */
@@ -515,7 +515,7 @@ async function functionContainersOf(
 ): Promise<Docker.ContainerInfo[]> {
   const names = new Set(nodeIds.map(hostnameFor));
   const ofThisRun = `${ROUTE_MARKER}=${id}-`;
-  const candidates = await docker.listContainers({ all: true, filters: { label: ['fnguard=1'] } });
+  const candidates = await docker.listContainers({ all: true, filters: { label: ['fnlb-guard=1'] } });
   const inspected = await Promise.all(
     candidates.map((info) =>
       docker

@@ -207,13 +207,16 @@ export class SwarmStack {
       );
       // Function containers the nodes started are named by their node ids, <stack>_fn-node-<slot>.
       const functions = (
-        await docker(['ps', '-aq', '--filter', 'label=fnguard=1', '--filter', `label=fnguard.node`], this.env)
+        await docker(
+          ['ps', '-aq', '--filter', 'label=fnlb-guard=1', '--filter', `label=fnlb-guard.node`],
+          this.env,
+        )
       )
         .split('\n')
         .filter(Boolean);
       for (const id of functions) {
         const node = await docker(
-          ['inspect', '--format', '{{index .Config.Labels "fnguard.node"}}', id],
+          ['inspect', '--format', '{{index .Config.Labels "fnlb-guard.node"}}', id],
           this.env,
         ).catch(() => '');
         if (node.startsWith(`${this.name}_`)) await docker(['rm', '-f', id], this.env).catch(() => '');

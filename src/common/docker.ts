@@ -5,9 +5,9 @@
 import { request } from 'node:http';
 
 /** Every container this project creates carries it, so cleanup can never touch anything else. */
-export const PROJECT_LABEL = 'fnguard';
+export const PROJECT_LABEL = 'fnlb-guard';
 /** The id of the node that started a function container. */
-export const NODE_LABEL = 'fnguard.node';
+export const NODE_LABEL = 'fnlb-guard.node';
 
 /** The socket of a DOCKER_HOST value when it is a unix socket, else Docker's default. */
 export function dockerSocket(dockerHost: string | undefined): string {

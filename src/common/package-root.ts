@@ -1,4 +1,4 @@
-// Locates the fnguard package root (where package.json is) from any module, whether it runs from
+// Locates the fnlb-guard package root (where package.json is) from any module, whether it runs from
 // source (src/, helpers/) or compiled (dist/...), so paths to dist/ and the version are found alike.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,10 +15,10 @@ function locate(): PackageInfo {
     const candidate = join(dir, 'package.json');
     if (existsSync(candidate)) {
       const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'fnguard' && pkg.version) return { root: dir, version: pkg.version };
+      if (pkg.name === 'fnlb-guard' && pkg.version) return { root: dir, version: pkg.version };
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the fnguard package.json above this module');
+    if (parent === dir) throw new Error('cannot find the fnlb-guard package.json above this module');
     dir = parent;
   }
 }

@@ -61,7 +61,7 @@ function spec(
     image,
     memoryMb,
     env: { FN_FORMAT: format, FN_CONTAINER_ID: id, HOSTNAME: nodeId, ...extraEnv },
-    labels: { [NODE_LABEL]: nodeId, 'fnguard.app': 'driverapp', 'fnguard.path': '/p' },
+    labels: { [NODE_LABEL]: nodeId, 'fnlb-guard.app': 'driverapp', 'fnlb-guard.path': '/p' },
   };
 }
 
@@ -94,8 +94,8 @@ describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
     expect(info.Config.Labels).toMatchObject({
       [PROJECT_LABEL]: '1',
       [NODE_LABEL]: nodeId,
-      'fnguard.app': 'driverapp',
-      'fnguard.path': '/p',
+      'fnlb-guard.app': 'driverapp',
+      'fnlb-guard.path': '/p',
     });
     expect(info.HostConfig.Memory).toBe(96 * 1024 * 1024);
     expect(info.HostConfig.MemorySwap).toBe(96 * 1024 * 1024);

@@ -1,5 +1,5 @@
-// The fnguard command as a pipeline runs it (nested runs of dist/guard/cli/main.js): on a topology it
-// starts it judges, writes fnguard.json and junit.xml and exits by the verdict; against a running
+// The fnlb-guard command as a pipeline runs it (nested runs of dist/guard/cli/main.js): on a topology it
+// starts it judges, writes fnlb-guard.json and junit.xml and exits by the verdict; against a running
 // deployment (--lb, --nodes) likewise; and a baseline holding a better value fails exactly the
 // property it measured better, although the run stays inside the absolute bound (loosened by --bound).
 // A run of this repository's unit tests leaves the guard's reports as they were.
@@ -39,7 +39,7 @@ function verdictsOf(run: NestedRun, property: string): string[] {
   return run.report.tests.filter((test) => test.property === property).map((test) => test.verdict);
 }
 
-describe('fnguard, the command, before any test', () => {
+describe('fnlb-guard, the command, before any test', () => {
   it('names a wrong flag and exits 2', async () => {
     const run = await fnguard(['--only', 'stickyness']);
     expect(run.code).toBe(2);
@@ -57,7 +57,7 @@ describe('the reports of the last guard run', () => {
   it('are left as they were by a run of the unit tests', async () => {
     const reports = join(scratch, 'kept');
     mkdirSync(reports);
-    writeFileSync(join(reports, 'fnguard.json'), '{"verdict":"pass"}');
+    writeFileSync(join(reports, 'fnlb-guard.json'), '{"verdict":"pass"}');
     writeFileSync(join(reports, 'junit.xml'), '<testsuites/>');
     const vitest = join(PACKAGE.root, 'node_modules/vitest/vitest.mjs');
     const code = await new Promise<number | null>((resolve) => {
@@ -69,22 +69,22 @@ describe('the reports of the last guard run', () => {
       );
     });
     expect(code).toBe(0);
-    expect(readdirSync(reports).sort()).toEqual(['fnguard.json', 'junit.xml']);
-    expect(readFileSync(join(reports, 'fnguard.json'), 'utf8')).toBe('{"verdict":"pass"}');
+    expect(readdirSync(reports).sort()).toEqual(['fnlb-guard.json', 'junit.xml']);
+    expect(readFileSync(join(reports, 'fnlb-guard.json'), 'utf8')).toBe('{"verdict":"pass"}');
     expect(readFileSync(join(reports, 'junit.xml'), 'utf8')).toBe('<testsuites/>');
   }, 90_000);
 });
 
-describe.skipIf(process.env.FNG_BITE === '0')('fnguard, the command', () => {
+describe.skipIf(process.env.FNG_BITE === '0')('fnlb-guard, the command', () => {
   it(
     'judges a topology it starts: reports written, exit 0 when every property holds',
     async () => {
-      sound = await runNestedGuard(['sticky', 'herd'], {}, { fnguard: ['--topology', 'processes'] });
+      sound = await runNestedGuard(['sticky', 'herd'], {}, { command: ['--topology', 'processes'] });
       expect(sound.code, sound.output.slice(-4000)).toBe(0);
       expect(sound.report.verdict).toBe('pass');
       expect(sound.report.schema).toBe('fnguard-report/2');
       expect(sound.report.topology?.kind).toBe('processes');
-      expect(sound.output).toMatch(/\[fnguard\] sticky: pass/);
+      expect(sound.output).toMatch(/\[fnlb-guard\] sticky: pass/);
       expect(sound.output).toMatch(/guard verdict: pass/);
       expect(sound.junit).toMatch(/<testsuites[^>]*tests="\d+"/);
       expect(sound.junit).toContain('tests/guard/herd.test.ts');
@@ -105,7 +105,7 @@ describe.skipIf(process.env.FNG_BITE === '0')('fnguard, the command', () => {
         ['sticky', 'herd'],
         {},
         {
-          fnguard: [
+          command: [
             '--topology',
             'processes',
             '--node-env',
@@ -141,7 +141,7 @@ describe.skipIf(process.env.FNG_BITE === '0')('fnguard, the command', () => {
       const flags = ['--lb', lb, '--nodes', outer.nodes.join(',')];
       if (outer.lbMgmtUrl) flags.push('--lb-mgmt', new URL(outer.lbMgmtUrl).host);
       if (outer.mgmtToken) flags.push('--mgmt-token', outer.mgmtToken);
-      const run = await runNestedGuard(['sticky', 'api'], {}, { fnguard: flags });
+      const run = await runNestedGuard(['sticky', 'api'], {}, { command: flags });
       expect(run.code, run.output.slice(-4000)).toBe(0);
       expect(run.report.topology?.kind).toBe('external');
       expect(run.report.verdict).toBe('pass');

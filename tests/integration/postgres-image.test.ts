@@ -28,7 +28,7 @@ describe.skipIf(unavailable !== undefined)(
       async (method) => {
         const { GenericContainer, Wait } = await loadTestcontainers();
         await using container = await new GenericContainer(IMAGE)
-          .withLabels({ fnguard: '1' })
+          .withLabels({ 'fnlb-guard': '1' })
           .withEnvironment({
             POSTGRES_USER: 'fnguard',
             POSTGRES_PASSWORD: 'secret',

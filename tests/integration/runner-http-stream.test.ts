@@ -336,7 +336,7 @@ for (const { kind, skip } of DRIVERS) {
               (
                 await docker.listContainers({
                   all: true,
-                  filters: { label: [`fnguard.node=${node.nodeId}`, `fnguard.app=${app}`] },
+                  filters: { label: [`fnlb-guard.node=${node.nodeId}`, `fnlb-guard.app=${app}`] },
                 })
               ).length === 0,
             GONE_MS,
@@ -405,7 +405,7 @@ describe('the runner in http-stream, for a v2 fn', { timeout: 60_000 }, () => {
             const info = await new Docker({ socketPath })
               .getContainer(`fnguard-fn-${env.containerId}`)
               .inspect();
-            expect(info.Config.Labels).toMatchObject({ 'fnguard.fn': fn.id });
+            expect(info.Config.Labels).toMatchObject({ 'fnlb-guard.fn': fn.id });
             expect(info.Mounts).toMatchObject([{ Type: 'bind', Destination: '/tmp/iofs', RW: true }]);
           }
         } finally {

@@ -81,7 +81,7 @@ describe('guard report', () => {
     expect(text).toMatch(/FAIL\s+balance\s+balancer\s+busiest node over the mean: 2\.500 <= 1\.500/);
     expect(text).toMatch(/skip\s+failover\s+balancer\s+needs kill/);
     const markdown = markdownSummary(built);
-    expect(markdown).toContain('### fnguard: fail');
+    expect(markdown).toContain('### fnlb-guard: fail');
     expect(markdown).toContain(
       '| FAIL | balance | balancer | busiest node over the mean | 2.500 | <= 1.500 |',
     );
@@ -192,7 +192,9 @@ describe('baseline comparison', () => {
 
   it('refuses a file that is not a report, naming it', () => {
     expect(() => parseBaseline('x.json', 'not json')).toThrow(/baseline x\.json: not JSON/);
-    expect(() => parseBaseline('x.json', '{"tests":[]}')).toThrow(/baseline x\.json: not an fnguard report/);
+    expect(() => parseBaseline('x.json', '{"tests":[]}')).toThrow(
+      /baseline x\.json: not an fnlb-guard report/,
+    );
     expect(() => parseBaseline('x.json', '{"schema":"fnguard-report/2"}')).toThrow(/no "tests" array/);
   });
 });

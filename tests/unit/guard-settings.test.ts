@@ -132,7 +132,7 @@ describe('resolving the settings', () => {
 
   it('refuses a variable or flag that looks like a setting, naming the closest one', () => {
     expect(refused({ env: { FN_TOPOLGY: 'processes' } })).toBe(
-      'FN_TOPOLGY is not a setting of the guard; did you mean FN_TOPOLOGY? (fnguard --help lists them)',
+      'FN_TOPOLGY is not a setting of the guard; did you mean FN_TOPOLOGY? (fnlb-guard --help lists them)',
     );
     expect(refused({ env: { FNG_STICKY_MAX_NODE: '2' } })).toContain('did you mean FNG_STICKY_MAX_NODES?');
     expect(refused({ env: { FNLB_IMGAE: 'x' } })).toContain('did you mean FNLB_IMAGE?');
@@ -187,7 +187,7 @@ describe('resolving the settings', () => {
     });
     expect(settingsOf({ env: { INPUT_ONLY: 'sticky, herd' }, actionInputs: true })).toMatchObject({
       only: ['sticky', 'herd'],
-      reports: join(CWD, 'fnguard-reports'),
+      reports: join(CWD, 'fnlb-guard-reports'),
     });
   });
 });

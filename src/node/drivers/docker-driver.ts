@@ -30,7 +30,7 @@ import { awaitListener, listenerVariable, ownSocketRoot, removeSocketDir } from 
 export interface DockerDriverOptions {
   /** The engine's unix socket. */
   socketPath: string;
-  /** This node's id: the containers' Hostname and their `fnguard.node` label. */
+  /** This node's id: the containers' Hostname and their `fnlb-guard.node` label. */
   nodeId: string;
   /**
    * FN_DOCKER_NETWORK: the network function containers join. Without it they get none at all (only

@@ -22,7 +22,7 @@ export interface CallRequest {
    */
   invoke?: boolean;
   /**
-   * A v2 fn: its containers get FN_FN_ID, FN_APP_ID and FN_FN_NAME and the label `fnguard.fn`, and
+   * A v2 fn: its containers get FN_FN_ID, FN_APP_ID and FN_FN_NAME and the label `fnlb-guard.fn`, and
    * two fns never share a container. `route` is then the fn's definition in a route's shape (path
    * `/<fn name>`, format `http-stream`).
    */

@@ -357,10 +357,10 @@ class HotRunner implements Runner {
         memoryMb: pool.memoryMb,
         cpus: this.cpusOf(route),
         labels: {
-          'fnguard.node': this.options.nodeId,
-          'fnguard.app': app.name,
-          'fnguard.path': route.path,
-          ...(fn ? { 'fnguard.fn': fn.id } : {}),
+          'fnlb-guard.node': this.options.nodeId,
+          'fnlb-guard.app': app.name,
+          'fnlb-guard.path': route.path,
+          ...(fn ? { 'fnlb-guard.fn': fn.id } : {}),
         },
         // http-stream: a socket directory, FN_LISTENER, and readiness when lsnr.sock is linked.
         ...(pool.codec.transport === 'socket' ? { listener: true } : {}),

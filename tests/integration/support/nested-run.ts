@@ -1,10 +1,10 @@
 // A guard run inside a test: some of the guard's files, in a child process running the guard's own
-// configuration (guard/run/vitest.config.ts, what `npm run test:guard` runs) or the fnguard command,
+// configuration (guard/run/vitest.config.ts, what `npm run test:guard` runs) or the fnlb-guard command,
 // with the topology and the balancer under test the environment names, reporting to a scratch
-// directory. The verdicts come from that run's fnguard.json, as a pipeline would read them, never
+// directory. The verdicts come from that run's fnlb-guard.json, as a pipeline would read them, never
 // from its output.
 // Used to show the guard's verdicts on deliberately broken balancers, on other balancers and on an
-// external deployment, and to run the fnguard command as a pipeline would.
+// external deployment, and to run the fnlb-guard command as a pipeline would.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,8 +47,8 @@ export interface NestedRun {
 }
 
 export interface NestedOptions {
-  /** Run through the fnguard command with these flags (--only and --reports are added), not Vitest. */
-  fnguard?: string[];
+  /** Run through the fnlb-guard command with these flags (--only and --reports are added), not Vitest. */
+  command?: string[];
 }
 
 /** Runs the guard files of `properties` with `env` over the test's own environment. */
@@ -60,10 +60,10 @@ export async function runNestedGuard(
   const reports = mkdtempSync(join(tmpdir(), 'fnguard-nested-'));
   try {
     const vitest = join(PACKAGE.root, 'node_modules/vitest/vitest.mjs');
-    const args = options.fnguard
+    const args = options.command
       ? [
           distPath('guard/cli/main.js'),
-          ...options.fnguard,
+          ...options.command,
           '--only',
           properties.join(','),
           '--reports',
@@ -96,7 +96,7 @@ export async function runNestedGuard(
     });
     let report: GuardReport;
     try {
-      report = JSON.parse(readFileSync(join(reports, 'fnguard.json'), 'utf8')) as GuardReport;
+      report = JSON.parse(readFileSync(join(reports, 'fnlb-guard.json'), 'utf8')) as GuardReport;
     } catch {
       throw new Error(`the nested guard run left no report (exit ${code}):\n${output.slice(-4000)}`);
     }
