@@ -15,7 +15,27 @@ export interface Property {
   byNode: boolean;
   /** One line for --list and the README. */
   summary: string;
+  /** What a full run of it costs the system under test, for --list and the run's estimate. */
+  cost: Cost;
 }
+
+/**
+ * A property's typical cost with the default bounds: seconds on a 2-core machine with this project's
+ * nodes and balancer (the processes and containers topologies), the calls it sends through the
+ * balancer, the function containers it may start at most, and the faults it injects. Properties that
+ * place keys (membership, recovery, malformed) cost more on nodes whose 404 names no node (real Fn
+ * servers): `onRoutes` says how much.
+ */
+export interface Cost {
+  seconds: number;
+  calls: number;
+  containers: number;
+  faults?: string;
+  onRoutes?: { seconds: number; containers: number };
+}
+
+/** Placement over 100 routes made for it: each pass a cold call per route (guard/measure/placement.ts). */
+const PLACED_ON_ROUTES = { seconds: 600, containers: 700 };
 
 export const PROPERTY_IDS = [
   'sticky',
@@ -43,6 +63,7 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     byNode: true,
     summary:
       '100 sequential calls to a route reach one node; every spelling of its path (trailing or doubled /, query, %-escapes, absolute-form) reaches that node',
+    cost: { seconds: 5, calls: 150, containers: 40 },
   },
   'hot-reuse': {
     title: 'hot reuse',
@@ -50,6 +71,7 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     needs: ['nodeCounters'],
     byNode: true,
     summary: 'each node starts one container for the sequential calls it received and answers the rest hot',
+    cost: { seconds: 1, calls: 100, containers: 5 },
   },
   herd: {
     title: 'no stampede',
@@ -58,6 +80,7 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     byNode: true,
     summary:
       'a burst of 100 concurrent calls to a cold 5 ms route starts a few containers on each node, judged against the calls that node received',
+    cost: { seconds: 3, calls: 100, containers: 100 },
   },
   'scale-out': {
     title: 'scale-out',
@@ -65,6 +88,7 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     needs: ['nodeCounters'],
     byNode: true,
     summary: 'the same burst to a 1 s route starts containers in proportion to the calls each node received',
+    cost: { seconds: 10, calls: 100, containers: 100 },
   },
   balance: {
     title: 'balance',
@@ -72,6 +96,7 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     needs: [],
     byNode: true,
     summary: '500 routes x 4 sequential calls: each route on one node, no node far above or below the mean',
+    cost: { seconds: 125, calls: 2000, containers: 500 },
   },
   spill: {
     title: 'spill',
@@ -79,6 +104,7 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     needs: [],
     byNode: true,
     summary: 'a hot 200 ms route under 24 callers spreads over a few nodes, not one and not all',
+    cost: { seconds: 15, calls: 240, containers: 24 },
   },
   failover: {
     title: 'failover',
@@ -86,6 +112,12 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     needs: ['kill', 'restore'],
     byNode: true,
     summary: 'a node SIGKILLed under load costs at most its calls in flight, and none once it is marked down',
+    cost: {
+      seconds: 30,
+      calls: 1050,
+      containers: 50,
+      faults: 'kills a node (SIGKILL), then starts it again',
+    },
   },
   'graceful-stop': {
     title: 'graceful stop',
@@ -93,6 +125,12 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     needs: ['stop', 'restore'],
     byNode: true,
     summary: 'a node stopped with SIGTERM under load costs no call',
+    cost: {
+      seconds: 30,
+      calls: 1050,
+      containers: 50,
+      faults: 'stops a node (SIGTERM), then starts it again',
+    },
   },
   recovery: {
     title: 'recovery',
@@ -100,6 +138,13 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     needs: ['kill', 'start'],
     byNode: true,
     summary: 'a killed node started again gets exactly its own routes back within 3 health intervals',
+    cost: {
+      seconds: 40,
+      calls: 2500,
+      containers: 0,
+      faults: 'kills a node and starts it again',
+      onRoutes: { seconds: 400, containers: 400 },
+    },
   },
   membership: {
     title: 'membership',
@@ -108,6 +153,13 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     byNode: true,
     summary:
       'a 6th node takes at most 1/6 + 5% of 1000 routes, all onto itself; removing a node moves only its routes',
+    cost: {
+      seconds: 40,
+      calls: 5000,
+      containers: 1,
+      faults: 'adds a 6th node, then takes a node out of the balancer and back',
+      onRoutes: PLACED_ON_ROUTES,
+    },
   },
   'no-duplicate': {
     title: 'no duplicate execution',
@@ -116,6 +168,7 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     byNode: true,
     summary:
       "a call whose function answers 503, 500 or 502, or outlives the balancer's timeout, runs exactly once",
+    cost: { seconds: 26, calls: 40, containers: 4 },
   },
   malformed: {
     title: 'malformed requests',
@@ -124,6 +177,7 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     byNode: true,
     summary:
       'OPTIONS *, a foreign absolute-form target, a bad escape, a 16 KiB path, a control character, a short body: 4xx or closed, and every node still serves',
+    cost: { seconds: 15, calls: 2100, containers: 8, onRoutes: { seconds: 300, containers: 300 } },
   },
   api: {
     title: 'Fn v1 API',
@@ -131,6 +185,7 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     needs: [],
     byNode: false,
     summary: 'Fn v1 shapes, defaults and error codes through the balancer; bad input gets the right 4xx JSON',
+    cost: { seconds: 2, calls: 20, containers: 1 },
   },
 };
 

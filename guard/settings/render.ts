@@ -3,7 +3,7 @@
 // Action's inputs (action.yml) and the configuration page (docs/configuration.md). Generated, so
 // none of them can list a setting the table lacks or miss one it has; tests/unit/guard-settings
 // holds the committed files to these renderings.
-import { PROPERTIES, PROPERTY_IDS } from '../catalogue.js';
+import { type Cost, PROPERTIES, PROPERTY_IDS } from '../catalogue.js';
 import { type GuardSettings, inputVariable, type Switches } from './resolve.js';
 import { BOUNDS, GROUPS, type Group, SETTINGS, type SettingKey, tableEntries } from './table.js';
 
@@ -72,6 +72,20 @@ export function usageText(switches: Switches): string {
   return lines.join('\n');
 }
 
+/** A property's cost as --list says it. */
+export function costText(cost: Cost): string {
+  const parts = [
+    `about ${cost.seconds} s`,
+    `${cost.calls} calls`,
+    cost.containers > 0 ? `up to ${cost.containers} containers started` : 'no container started',
+    ...(cost.faults ? [cost.faults] : []),
+  ];
+  const routes = cost.onRoutes
+    ? `; on nodes whose 404 names no node (Fn servers): about ${Math.round(cost.onRoutes.seconds / 60)} min, up to ${cost.onRoutes.containers} containers`
+    : '';
+  return `cost: ${parts.join(', ')}${routes}`;
+}
+
 /** fnlb-guard --list: the properties and the bounds in force. */
 export function catalogueText(settings: GuardSettings): string {
   const lines = ['Properties (tests/guard/<property>.test.ts):'];
@@ -81,8 +95,13 @@ export function catalogueText(settings: GuardSettings): string {
     lines.push(
       `  ${id.padEnd(13)} implicates the ${property.implicates}${needs}`,
       `                ${property.summary}`,
+      `                ${costText(property.cost)}`,
     );
   }
+  const total = PROPERTY_IDS.reduce((sum, id) => sum + PROPERTIES[id].cost.seconds, 0);
+  lines.push(
+    `  All of them: about ${Math.round(total / 60)} min on this project's nodes (more on Fn servers).`,
+  );
   lines.push('', 'Bounds (--bound KEY=VALUE or the variable; compared with a baseline: counts, ratios):');
   for (const [key, bound] of Object.entries(settings.bounds)) {
     lines.push(

@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { PROPERTIES, PROPERTY_IDS } from '../../guard/catalogue.js';
 import { GENERATED } from '../../guard/settings/generated.js';
-import { usageText } from '../../guard/settings/render.js';
+import { catalogueText, costText, usageText } from '../../guard/settings/render.js';
 import {
   inputVariable,
   type ResolveInput,
@@ -108,6 +109,27 @@ describe('resolving the settings', () => {
     expect(refused({ env: { FN_TOPOLOGY: 'containers', FNLB_CMD: 'x' } })).toContain(
       'FN_TOPOLOGY containers contradicts FNLB_CMD',
     );
+    expect(refused({ argv: ['--topology', 'external'] })).toBe(
+      '--topology external needs the running deployment: --lb host:port and --nodes host:port,host:port,...',
+    );
+    expect(refused({ env: { FN_TOPOLOGY: 'external', FN_LB: 'x:1' } })).toContain(
+      'FN_LB and --nodes go together',
+    );
+  });
+
+  it('says which setting a contradiction names first and where the run would have reported', () => {
+    try {
+      resolved({ argv: ['--topology', 'external', '--reports', 'out'] });
+      expect.unreachable('accepted --topology external without --lb');
+    } catch (error) {
+      expect((error as SettingsError).where).toEqual({ setting: '--topology', reports: join(CWD, 'out') });
+    }
+    // A value that cannot be read at all leaves the run without settings to report to.
+    try {
+      resolved({ argv: ['--only', 'nope'] });
+    } catch (error) {
+      expect((error as SettingsError).where).toBeUndefined();
+    }
   });
 
   it.each<[ResolveInput, string]>([
@@ -193,6 +215,20 @@ describe('resolving the settings', () => {
 });
 
 describe('what is generated from the table', () => {
+  it('--list gives every property its cost, and the whole run its duration', () => {
+    const list = catalogueText(resolved({ env: {} }).settings);
+    for (const id of PROPERTY_IDS) {
+      const { cost } = PROPERTIES[id];
+      expect(cost.seconds, id).toBeGreaterThan(0);
+      expect(cost.calls, id).toBeGreaterThan(0);
+      expect(list, id).toContain(costText(cost));
+    }
+    expect(costText(PROPERTIES.balance.cost)).toBe(
+      'cost: about 125 s, 2000 calls, up to 500 containers started',
+    );
+    expect(list).toMatch(/All of them: about \d+ min/);
+  });
+
   it.each(Object.keys(GENERATED))('%s is current (npm run docs:guard writes it)', (file) => {
     expect(readFileSync(join(PACKAGE.root, file), 'utf8')).toBe(GENERATED[file]?.());
   });
@@ -203,7 +239,8 @@ describe('what is generated from the table', () => {
       runs: { steps: Array<{ env?: Record<string, string> }> };
     };
     const inputs = tableEntries().flatMap(([, entry]) => (entry.input ? [entry.input] : []));
-    expect(Object.keys(action.inputs).sort()).toEqual([...inputs, 'bounds'].sort());
+    // `package` is the action's own: which fnlb-guard its script installs.
+    expect(Object.keys(action.inputs).sort()).toEqual([...inputs, 'bounds', 'package'].sort());
     const stepEnv = Object.assign({}, ...action.runs.steps.map((step) => step.env ?? {}));
     for (const input of Object.keys(action.inputs)) {
       expect(stepEnv[inputVariable(input)], input).toBe(`\${{ inputs.${input} }}`);
