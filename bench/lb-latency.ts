@@ -228,7 +228,12 @@ export async function runLbBench(): Promise<void> {
   const running: Array<{ stop(): Promise<unknown> }> = [];
   try {
     const api = new FnClient(node.url, { timeoutMs: CALL_TIMEOUT_MS });
-    await api.createRoute('bench', { path: '/noop', image: 'fnguard/sleep', format: 'http', memory: 64 });
+    await api.createRoute('bench', {
+      path: '/noop',
+      image: 'localhost/fnlb-guard/sleep',
+      format: 'http',
+      memory: 64,
+    });
     const cores = availableParallelism();
     const lb = await FnlbProcess.start({
       nodes: [node.address],
@@ -266,7 +271,7 @@ export async function runLbBench(): Promise<void> {
     const widths = [48, 9, 9, 14, 14, 7];
     const workloads: Array<[string, string]> = [
       ['GET /version (no function)', '/version'],
-      ['hot function call (fnguard/sleep ?ms=0)', '/r/bench/noop?ms=0'],
+      ['hot function call (localhost/fnlb-guard/sleep ?ms=0)', '/r/bench/noop?ms=0'],
     ];
     for (const [label, path] of workloads) {
       console.log(

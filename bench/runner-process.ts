@@ -79,7 +79,7 @@ async function driverStarts(): Promise<number[]> {
     for (let i = 0; i < SPAWNS; i++) {
       const spec = {
         id: `bench${i}`,
-        image: 'fnguard/echo',
+        image: 'localhost/fnlb-guard/echo',
         env: { FN_FORMAT: 'http' },
         memoryMb: 128,
         labels: {},
@@ -101,8 +101,8 @@ async function driverStarts(): Promise<number[]> {
 async function nodeCalls(): Promise<{ cold: number[]; hot: number[] }> {
   await using node = await ScratchNode.start({ label: 'bench' });
   const api = new FnClient(node.url, { timeoutMs: CALL_TIMEOUT_MS });
-  await api.createRoute('bench', { path: '/cold', image: 'fnguard/echo', format: 'default' });
-  await api.createRoute('bench', { path: '/hot', image: 'fnguard/echo', format: 'http' });
+  await api.createRoute('bench', { path: '/cold', image: 'localhost/fnlb-guard/echo', format: 'default' });
+  await api.createRoute('bench', { path: '/hot', image: 'localhost/fnlb-guard/echo', format: 'http' });
   const call = async (path: string) => {
     const result = await api.call('bench', path, '', 'x');
     if (result.status !== 200) throw new Error(`${path}: HTTP ${result.status} ${result.body}`);
@@ -134,7 +134,7 @@ export async function runRunnerBench(): Promise<void> {
   print([
     { name: 'bare `node -e 0` spawn to exit', samples: spawns },
     { name: 'bare node spawn to its first write on fd 3', samples: ready },
-    { name: 'process driver start to ready (fnguard/echo)', samples: starts },
+    { name: 'process driver start to ready (localhost/fnlb-guard/echo)', samples: starts },
     { name: 'cold call via fn-node (default format)', samples: cold },
     { name: 'hot call via fn-node (http format)', samples: hot },
   ]);

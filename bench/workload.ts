@@ -55,7 +55,7 @@ const ROUTE_MEMORY_MB = 16;
 const NODE_MEMORY_MB = 300 * ROUTE_MEMORY_MB;
 const CALL_TIMEOUT_MS = 30_000;
 const APP = 'workload';
-const IMAGE = 'fnguard/bench-sleep';
+const IMAGE = 'localhost/fnlb-guard/bench-sleep';
 /** Targets, as the issue states them. */
 const CONTAINERS_TARGET = 1.1;
 const P99_TARGET = 0.8;

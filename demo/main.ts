@@ -33,8 +33,14 @@ async function main(): Promise<number> {
     const { info } = topology;
     process.stdout.write(`demo: fnlb ${info.lbUrl}, nodes ${info.nodes.join(', ')}\n`);
     const api = new FnClient(info.lbUrl, { timeoutMs: 10_000 });
-    await api.createRoute('primesapp', { path: '/primes', image: 'fnguard/primes', format: 'http' });
-    process.stdout.write('demo: created primesapp and its /primes route (fnguard/primes, http format)\n\n');
+    await api.createRoute('primesapp', {
+      path: '/primes',
+      image: 'localhost/fnlb-guard/primes',
+      format: 'http',
+    });
+    process.stdout.write(
+      'demo: created primesapp and its /primes route (localhost/fnlb-guard/primes, http format)\n\n',
+    );
     const argv = ['-lb', new URL(info.lbUrl).host, '-nodes', info.nodes.join(','), ...DEMO_FLAGS, ...extra];
     const parsed = parseHarnessFlags(argv);
     if (parsed.kind !== 'ok') {

@@ -1,40 +1,41 @@
 #!/usr/bin/env bash
-# Builds the project images from the compiled dist/ (built here first when out of date):
-#   fnguard/fn-node, fnguard/fnlb, and one image per function (fnguard/primes, echo, sleep, crash,
+# Builds the project images from the compiled dist/ (in a checkout, compiled here first when out of
+# date; an installed package ships it compiled):
+#   fnguard/fn-node, fnguard/fnlb, and one image per function (localhost/fnlb-guard/primes, echo, sleep, crash,
 #   garble, hostile) from docker/function.Dockerfile with its FUNCTION build argument.
-# The images carry only what fn-node, fnlb and the functions run: docker/image-deps.mjs names the
-# closure of the runtime dependencies in the lockfile (not the suite's Vitest, Testcontainers and
-# PostgreSQL) and they are copied from the host's node_modules into dist/docker-deps/ (better-sqlite3 is native and was built
-# for this host's Node, which the offline base image is). An image whose inputs (base, dist/src,
-# Dockerfile, lockfile) are unchanged is not rebuilt at all: a run with nothing to do takes about 2 s.
+# The images carry only what fn-node, fnlb and the functions run: docker/image-deps.mjs stages the
+# closure of the runtime dependencies as they are installed on disk (not the suite's Vitest,
+# Testcontainers and PostgreSQL; better-sqlite3 is native and was built for this host's Node, which
+# the offline base image is). So it needs no lockfile, no TypeScript and no dev dependency: it runs
+# alike from a checkout after `npm ci` and from the package installed in a project. The staging goes
+# to dist/docker-deps, or, when the package's folder is not writable (a global install), to
+# $TMPDIR/fnlb-guard-images-<uid>. An image whose inputs (base, dist/src, Dockerfile, dependencies)
+# are unchanged is not rebuilt at all: a run with nothing to do takes about 2 s.
 # FNGUARD_NODE_BASE names the Node base image; by default the offline bootstrap's
 # fnguard/base-node:local when it exists, else the Dockerfiles' public node:20-bookworm-slim.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { echo "build-images: $*"; }
-[ -d node_modules ] || { echo "build-images: run npm ci first" >&2; exit 1; }
 
+# Where the staging and the lock go: beside the build when this folder is writable.
+if [ -w . ] && { [ ! -e dist ] || [ -w dist ]; }; then
+  work=dist
+else
+  work=${TMPDIR:-/tmp}/fnlb-guard-images-$(id -u)
+fi
+mkdir -p "$work"
 # Two test runs at once (each containers topology runs this) take turns: the staging below and the
 # image tags are shared.
-mkdir -p dist
-exec 9>dist/.build-images.lock
+exec 9>"$work/.build-images.lock"
 flock 9
 
-npx tsc -p tsconfig.build.json
+# A checkout compiles its sources; an installed package has no sources to compile (and no tsc).
+if [ -f tsconfig.build.json ]; then npx tsc -p tsconfig.build.json; fi
 
-# Production dependencies, restaged only when the lockfile changed.
-deps=dist/docker-deps
-stamp=$(cat package-lock.json docker/image-deps.mjs | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$deps/.stamp" 2>/dev/null || true)" != "$stamp" ]; then
-  rm -rf "$deps"
-  mkdir -p "$deps"
-  # Top-level packages only: a package's nested node_modules holds its own dependencies.
-  node docker/image-deps.mjs | grep -E '^node_modules/(@[^/]+/)?[^/]+$' |
-    while read -r package; do cp -a --parents "$package" "$deps/"; done
-  echo "$stamp" >"$deps/.stamp"
-  say "staged production dependencies ($(du -sh "$deps" | cut -f1))"
-fi
+# Production dependencies, restaged only when what is installed changed.
+deps=$work/docker-deps
+node docker/image-deps.mjs "$deps"
 
 base=${FNGUARD_NODE_BASE:-}
 if [ -z "$base" ] && docker image inspect fnguard/base-node:local >/dev/null 2>&1; then
@@ -56,11 +57,14 @@ build() {
     return
   fi
   local paths=(package.json dist/src "$dockerfile")
-  if [ "$with_deps" = yes ]; then paths+=("$deps/node_modules"); fi
+  # The Dockerfiles copy the staged packages from dist/docker-deps/node_modules, wherever they are.
+  local staged=()
+  if [ "$with_deps" = yes ]; then staged=(-C "$deps" node_modules); fi
   local args=(--label fnlb-guard=1 --label "fnlb-guard.inputs=$inputs" -t "$tag" -f "$dockerfile" "$@")
   if [ -n "$base" ]; then args+=(--build-arg "NODE_IMAGE=$base"); fi
   # The legacy builder: it needs no buildx plugin, and Testcontainers builds with it too.
-  tar -c "${paths[@]}" | DOCKER_BUILDKIT=0 docker build -q "${args[@]}" - >/dev/null 2>"$deps/build.log" || {
+  tar -c --transform "s,^node_modules,dist/docker-deps/node_modules," "${paths[@]}" "${staged[@]}" |
+    DOCKER_BUILDKIT=0 docker build -q "${args[@]}" - >/dev/null 2>"$deps/build.log" || {
     cat "$deps/build.log" >&2
     exit 1
   }
@@ -70,7 +74,7 @@ build() {
 build fnguard/fn-node docker/fn-node.Dockerfile yes
 build fnguard/fnlb docker/fnlb.Dockerfile yes
 for function in primes echo sleep crash garble hostile; do
-  build "fnguard/$function" docker/function.Dockerfile no --build-arg "FUNCTION=$function"
+  build "localhost/fnlb-guard/$function" docker/function.Dockerfile no --build-arg "FUNCTION=$function"
 done
 
 # A rebuild leaves the previous image of each tag dangling: remove ours, never anyone else's.

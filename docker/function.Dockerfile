@@ -1,4 +1,4 @@
-# The function images fnguard/primes, echo, sleep, crash and garble: FUNCTION selects the compiled
+# The function images localhost/fnlb-guard/primes, echo, sleep, crash and garble: FUNCTION selects the compiled
 # entry under dist/src/functions. The functions need no npm package, only the compiled code. The node
 # runs them with stdin/stdout attached (the format) and FN_* in the environment.
 ARG NODE_IMAGE=node:20-bookworm-slim

@@ -6,7 +6,7 @@ export function sampleRoute(app: string, path: string, overrides: Partial<Route>
   return {
     app_name: app,
     path,
-    image: 'fnguard/echo',
+    image: 'localhost/fnlb-guard/echo',
     ...ROUTE_DEFAULTS,
     config: {},
     headers: {},

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The workload bench's function (image fnguard/bench-sleep): sleeps ?ms=N milliseconds per call, then
+# The workload bench's function (image localhost/fnlb-guard/bench-sleep): sleeps ?ms=N milliseconds per call, then
 # answers {"sleptMs":N,"pid":P}. It speaks the node's http format over stdin/stdout (one HTTP/1.1
 # request after another; the node always sends Content-Length) and signals readiness on FN_READY_FD,
 # as the shipped Node functions do. It is Perl because the bench keeps a hot container for each of

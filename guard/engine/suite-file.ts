@@ -11,6 +11,7 @@
 import { tryWaitUntil } from '../../helpers/wait.js';
 import { forEachBounded } from '../../src/common/bounded.js';
 import { FnClient } from '../../src/common/fn-client.js';
+import { functionImage } from '../../src/common/function-images.js';
 import { FN_HEADERS, type NodeStats } from '../../src/common/wire.js';
 import { NodeDirectory } from '../../src/harness/attribution.js';
 import { type DiscoveredNode, discoverNodes } from '../../src/harness/discovery.js';
@@ -47,6 +48,11 @@ export class SuiteFile {
   /** Where the API answers: the balancer, or an API node of the topology's own (Fn's cluster). */
   readonly apiClient: FnClient;
   private readonly nodeClients: Map<string, FnClient>;
+
+  /** The image of a shipped function (primes, sleep, echo) as the nodes know it. */
+  image(name: 'primes' | 'sleep' | 'echo'): string {
+    return functionImage(name, this.info.functionImages);
+  }
 
   /** Node addresses as the balancer names them: the topology's, plus any this file added. */
   readonly nodes: string[];
@@ -94,7 +100,7 @@ export class SuiteFile {
     );
     try {
       await file.api.createApp(app);
-      await file.createRoute({ path: '/discover', image: 'fnguard/sleep', format: 'http' });
+      await file.createRoute({ path: '/discover', image: file.image('sleep'), format: 'http' });
       const known: KnownIds = memory ? await memory.knownIds() : {};
       info.nodeIds?.forEach((id, index) => {
         const node = info.nodes[index];

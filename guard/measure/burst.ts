@@ -15,7 +15,7 @@ export interface Burst {
 export async function burst(suite: SuiteFile, path: string, ms: number): Promise<Burst> {
   // A short idle timeout hands the burst's containers' memory back soon after the test.
   const lostBefore = suite.engine?.lost ?? 0;
-  await suite.createRoute({ path, image: 'fnguard/sleep', format: 'http', idle_timeout: 5 });
+  await suite.createRoute({ path, image: suite.image('sleep'), format: 'http', idle_timeout: 5 });
   const { records } = await suite.drive([path], BURST, BURST, `?ms=${ms}`);
   const counters = await routeCounters(suite, path, records, lostBefore);
   const ewmas = suite.info.capabilities.nodeStats

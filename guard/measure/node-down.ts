@@ -41,7 +41,7 @@ export async function nodeDown(
   const { suite, info } = guard;
   const paths = Array.from({ length: NODE_DOWN_LOAD.routes }, (_, index) => `/down-${index}`);
   await suite.createRoutes(
-    paths.map((path) => ({ path, image: 'fnguard/sleep', format: 'http', memory: 64 })),
+    paths.map((path) => ({ path, image: suite.image('sleep'), format: 'http', memory: 64 })),
   );
   const routes = paths.map((path) => suite.invokePath(path));
   const warm = await loadWithFault(suite, routes, {

@@ -71,7 +71,7 @@ export async function placementKeys(suite: SuiteFile, prefix: string, count: num
   await suite.createRoutes(
     paths.map((path) => ({
       path,
-      image: 'fnguard/sleep',
+      image: suite.image('sleep'),
       format: 'http',
       memory: KEY_MEMORY_MB,
       idle_timeout: KEY_IDLE_TIMEOUT_S,

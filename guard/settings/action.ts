@@ -16,26 +16,28 @@ branding:
   icon: shield
   color: blue
 ${inputs}
+  package:
+    description: "the fnlb-guard package to run: an npm spec (fnlb-guard@0.2.0) or a packed tarball's path; default the release this action is"
+    required: false
 outputs:
   report:
     description: Path of the run's fnlb-guard.json.
     value: \${{ steps.guard.outputs.report }}
   verdict:
-    description: pass, fail, skipped, or error when no report was written.
+    description: pass, fail, skipped, or error when nothing was judged (the setup failed or no report was written; the report's setupError says why).
     value: \${{ steps.guard.outputs.verdict }}
 runs:
   using: composite
   steps:
-    # The job's own Node (20 or later; GitHub's runners have one) runs the guard: the action does not
-    # switch it under the caller's later steps.
-    - name: Install fnlb-guard
-      shell: bash
-      run: cd "$GITHUB_ACTION_PATH" && npm ci --no-audit --no-fund
+    # The job's own Node (20.19, 22.12 or later; GitHub's runners have one) runs the guard: the action
+    # does not switch it under the caller's later steps. The script installs the package first (its
+    # runtime dependencies only, into the runner's temporary folder), then runs it.
     - name: Guard
       id: guard
       shell: bash
       env:
 ${env}
+        INPUT_PACKAGE: \${{ inputs.package }}
       run: bash "$GITHUB_ACTION_PATH/scripts/fnlb-guard-action.sh"
 `;
 }

@@ -2,6 +2,7 @@
 // the setting's typed value, or throws ValueError saying what was expected; the resolver puts the
 // spelling the user wrote in front of that message (`--topology: expected one of ...`).
 import { isAbsolute, resolve } from 'node:path';
+import { isImageReference } from '../../src/node/image-reference.js';
 
 export class ValueError extends Error {
   override readonly name = 'ValueError';
@@ -10,6 +11,17 @@ export class ValueError extends Error {
 export type Parser<T> = (raw: string, cwd: string) => T;
 
 export const text: Parser<string> = (raw) => raw;
+
+/** What image names start with: a registry and path such that `<prefix>sleep` is an image reference. */
+export const imagePrefix: Parser<string> = (raw) => {
+  const value = raw.trim();
+  if (!isImageReference(`${value}sleep`)) {
+    throw new ValueError(
+      `expected the start of an image name such as registry.example.com/team/fnlb-guard/, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+};
 
 /** One of a fixed set of words. */
 export function oneOf<const T extends string>(choices: readonly T[]): Parser<T> & { choices: readonly T[] } {

@@ -102,6 +102,12 @@ export function catalogueText(settings: GuardSettings): string {
   lines.push(
     `  All of them: about ${Math.round(total / 60)} min on this project's nodes (more on Fn servers).`,
   );
+  const images = ['primes', 'sleep', 'echo'].map((name) => `${settings.functionImages}${name}`);
+  lines.push(
+    '',
+    `Function images the routes run (--function-images): ${images.join(', ')}`,
+    '  (the containers topologies build them; a deployment of your own needs them where its nodes pull from)',
+  );
   lines.push('', 'Bounds (--bound KEY=VALUE or the variable; compared with a baseline: counts, ratios):');
   for (const [key, bound] of Object.entries(settings.bounds)) {
     lines.push(

@@ -5,6 +5,8 @@
 // is generated from here: the command's flags and --help (cli/), --list, the Action's inputs
 // (action.yml) and docs/configuration.md (render.ts); resolve.ts reads flags, inputs and variables
 // through it, once, into the typed GuardSettings. A new setting is one entry here.
+
+import { FUNCTION_IMAGE_PREFIX } from '../../src/common/function-images.js';
 import { PROPERTY_IDS } from '../catalogue.js';
 import { BALANCER_PLACEHOLDERS } from '../topology/balancer-template.js';
 import { FN_API_CHOICES } from '../topology/fn-api.js';
@@ -22,6 +24,7 @@ import {
   finiteNumber,
   hostPort,
   hostPorts,
+  imagePrefix,
   listOf,
   oneOf,
   type Parser,
@@ -311,6 +314,18 @@ export const SETTINGS = {
     parse: engineSocket,
     defaultDoc: "none: node properties need the nodes' /stats",
     doc: 'the Docker engine the nodes run their functions on, so node properties are counted there too',
+  }),
+
+  functionImages: setting({
+    group: 'deployment',
+    readOn: ['external', 'containers', 'swarm'],
+    flag: 'function-images',
+    arg: 'PREFIX',
+    env: 'FNG_FUNCTION_IMAGES',
+    input: 'function-images',
+    parse: imagePrefix,
+    default: FUNCTION_IMAGE_PREFIX,
+    doc: "what the names of the function images the properties' routes run start with (they end in primes, sleep and echo): the registry and path the nodes pull them from, e.g. registry.example.com/team/fnlb-guard/ after pushing this project's images there",
   }),
 
   topology: setting({

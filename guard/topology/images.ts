@@ -6,13 +6,14 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
+import { functionImage } from '../../src/common/function-images.js';
 import { PACKAGE } from '../../src/common/package-root.js';
 import type { GuardSettings } from '../settings/resolve.js';
 
 const BUILD_TIMEOUT_MS = 300_000;
 const LOCAL_POSTGRES = 'fnguard/base-postgres:local';
-/** The function images the properties' routes run, on whatever node build. */
-const GUARD_FUNCTIONS = ['fnguard/primes', 'fnguard/sleep', 'fnguard/echo'] as const;
+/** The functions the properties' routes run, on whatever node build (their images: --function-images). */
+const GUARD_FUNCTIONS = ['primes', 'sleep', 'echo'] as const;
 
 export interface Images {
   node: string;
@@ -35,7 +36,7 @@ export async function imagePresent(docker: Docker, image: string): Promise<boole
 
 export type ImageSettings = Pick<
   GuardSettings,
-  'nodeImage' | 'balancerImage' | 'postgresImage' | 'buildImages'
+  'nodeImage' | 'balancerImage' | 'postgresImage' | 'buildImages' | 'functionImages'
 >;
 
 export async function prepareImages(docker: Docker, settings: ImageSettings): Promise<Images> {
@@ -53,7 +54,8 @@ export async function prepareImages(docker: Docker, settings: ImageSettings): Pr
     await buildProjectImages();
     console.log(`[images] project images up to date (${Date.now() - building} ms)`);
   }
-  for (const image of [images.node, images.balancer, ...GUARD_FUNCTIONS]) {
+  const functions = GUARD_FUNCTIONS.map((name) => functionImage(name, settings.functionImages));
+  for (const image of [images.node, images.balancer, ...functions]) {
     if (!(await imagePresent(docker, image))) {
       throw new Error(
         `image ${image} is not on the Docker engine: run docker/offline/bootstrap.sh (offline) or docker/build-images.sh`,

@@ -67,6 +67,8 @@ export interface TopologyInfo {
   nodeIds?: string[];
   /** Prefix for app names created by this run: unique per run. */
   appPrefix: string;
+  /** What the names of the function images the routes run start with (--function-images). */
+  functionImages?: string;
   /** Management API base URL of the balancer (fnlb's /1/lb/nodes), when it has one. */
   lbMgmtUrl?: string;
   /** Token for that API, when the topology set one. */

@@ -1,4 +1,4 @@
-// fnguard/crash: starts a response in its format, then exits mid-call with status 3, as a function
+// localhost/fnlb-guard/crash: starts a response in its format, then exits mid-call with status 3, as a function
 // that dies would. `?ok=1` answers normally instead, so a test can show that the call after a crash
 // gets a fresh, working container.
 import { jsonResponse, serve } from './fdk.js';

@@ -1,4 +1,4 @@
-// fnguard/echo: answers the request body with its content type. `?env=A,B` answers instead the
+// localhost/fnlb-guard/echo: answers the request body with its content type. `?env=A,B` answers instead the
 // JSON object of those environment variables, so tests can see what the node gave the function.
 import { jsonResponse, serve } from './fdk.js';
 

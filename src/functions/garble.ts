@@ -1,4 +1,4 @@
-// fnguard/garble: answers bytes that break the framing of its format and then stays alive, so the
+// localhost/fnlb-guard/garble: answers bytes that break the framing of its format and then stays alive, so the
 // node must notice the protocol error itself and retire the container. In the default format there
 // is no framing to break: the garbage is simply the body.
 import { serve } from './fdk.js';

@@ -1,4 +1,4 @@
-// fnguard/hostile: a function that misbehaves in the ways a node must survive, chosen by `?do=`:
+// localhost/fnlb-guard/hostile: a function that misbehaves in the ways a node must survive, chosen by `?do=`:
 //   early-hints  writes a 103 Early Hints head before its answer (http format)
 //   bad-header   answers with a header value HTTP cannot carry (a control character)
 //   reserved     answers with the node's own headers (Fn-Node, Fn-Call-Id, Fn-Container, Fn-Cold) set

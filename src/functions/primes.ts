@@ -1,4 +1,4 @@
-// fnguard/primes: counts the primes up to `max` (default 1000000) with a sieve of Eratosthenes,
+// localhost/fnlb-guard/primes: counts the primes up to `max` (default 1000000) with a sieve of Eratosthenes,
 // `loops` times (default 1), and says which node and container ran it.
 import { jsonResponse, serve } from './fdk.js';
 import { countPrimes } from './sieve.js';

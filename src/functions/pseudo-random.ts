@@ -1,4 +1,4 @@
-// Repeatable pseudo-random bytes for fnguard/hostile's `garbage` mode, in their own module so a test
+// Repeatable pseudo-random bytes for localhost/fnlb-guard/hostile's `garbage` mode, in their own module so a test
 // can compute the very bytes a function wrote for a seed and know what the node must make of them.
 
 /** xorshift32: the same bytes for the same seed, no dependency; the seed 0 would stay 0, so it is moved. */

@@ -1,4 +1,4 @@
-// fnguard/sleep: waits `?ms=N` milliseconds (default 0) per call, then says who ran it, with the status
+// localhost/fnlb-guard/sleep: waits `?ms=N` milliseconds (default 0) per call, then says who ran it, with the status
 // `?status=N` (default 200). Slow calls for scale-out tests; a sleep longer than the route's timeout
 // is a hung function; a 503 of its own is what a balancer must not take for a busy node.
 import { setTimeout as sleep } from 'node:timers/promises';

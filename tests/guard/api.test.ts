@@ -2,11 +2,13 @@
 // speaks: v1's shapes and defaults and its `{"error":{"message"}}`, or v2's records by id and its
 // `{"message"}`, with the right status for every kind of bad input; and the balancer's own management
 // API, when it has one, refusing bad input with its historic `{"msg"}` shape.
+
 import { describe, expect } from 'vitest';
 import { atMost, required } from '../../guard/engine/checks.js';
 import { guardProperty } from '../../guard/engine/property.js';
 import type { SuiteFile } from '../../guard/engine/suite-file.js';
 import { LbManagement } from '../../guard/topology/lb-management.js';
+import { functionImage } from '../../src/common/function-images.js';
 import { LB_PATHS } from '../../src/common/lb-wire.js';
 import { ROUTE_DEFAULTS } from '../../src/common/wire.js';
 import { FN_DEFAULTS } from '../../src/common/wire-v2.js';
@@ -34,7 +36,7 @@ describe('Fn API through the balancer', () => {
   guard.test('creates a route with Fn defaults and returns Fn shapes for every read', async ({ suite }) => {
     if (suite.api.version === 'v2') return fnShapesV2(suite);
     const created = await send(suite, 'POST', `/v1/apps/${suite.app}/routes`, {
-      route: { path: '/conf', image: 'fnguard/echo' },
+      route: { path: '/conf', image: suite.image('echo') },
     });
     expect(created).toEqual({
       status: 200,
@@ -42,7 +44,7 @@ describe('Fn API through the balancer', () => {
         message: expect.any(String),
         route: expect.objectContaining({
           path: '/conf',
-          image: 'fnguard/echo',
+          image: suite.image('echo'),
           format: ROUTE_DEFAULTS.format,
           type: ROUTE_DEFAULTS.type,
           memory: ROUTE_DEFAULTS.memory,
@@ -74,7 +76,7 @@ describe('Fn API through the balancer', () => {
   });
 
   guard.test('invokes a route and names the call', async ({ suite }) => {
-    await suite.createRoute({ path: '/hello', image: 'fnguard/echo', format: 'http' });
+    await suite.createRoute({ path: '/hello', image: suite.image('echo'), format: 'http' });
     const result = await suite.lb.send('POST', suite.invokePath('/hello'), 'hi there');
     expect(result.status).toBe(200);
     expect(result.body).toBe('hi there');
@@ -91,11 +93,16 @@ async function fnShapesV2(suite: SuiteFile): Promise<void> {
   const created = await send(suite, 'POST', '/v2/fns', {
     name: 'conf',
     app_id: appId,
-    image: 'fnguard/echo',
+    image: suite.image('echo'),
   });
   expect(created).toEqual({
     status: 200,
-    body: expect.objectContaining({ name: 'conf', app_id: appId, image: 'fnguard/echo', ...FN_DEFAULTS }),
+    body: expect.objectContaining({
+      name: 'conf',
+      app_id: appId,
+      image: suite.image('echo'),
+      ...FN_DEFAULTS,
+    }),
   });
   const id = created.body.id as string;
   expect((await send(suite, 'GET', `/v2/fns/${id}`)).body).toMatchObject({ id, name: 'conf' });
@@ -110,7 +117,7 @@ const BAD_INPUT_V2: Array<[string, string, unknown, number]> = [
   ['POST', '/v2/apps', '{"name":', 400],
   ['POST', '/v2/apps', { name: 'has space' }, 400],
   ['GET', '/v2/apps/NOSUCHAPP0FNGUARD000000000', undefined, 404],
-  ['POST', '/v2/fns', { name: 'x', app_id: 'NOSUCHAPP0FNGUARD000000000', image: 'fnguard/echo' }, 404],
+  ['POST', '/v2/fns', { name: 'x', app_id: 'NOSUCHAPP0FNGUARD000000000', image: functionImage('echo') }, 404],
   ['POST', '/v2/fns', { name: 'x' }, 400],
   ['POST', '/v2/triggers', {}, 400],
   ['GET', '/v2/fns/NOSUCHFN00FNGUARD000000000', undefined, 404],

@@ -26,7 +26,13 @@ describe(`${ROUTES} routes x ${CALLS_EACH} sequential calls`, () => {
     async ({ suite, judge, bounds }) => {
       // Small, short-lived containers: 500 of them would otherwise sit idle for 30 s each.
       await suite.createRoutes(
-        paths.map((path) => ({ path, image: 'fnguard/sleep', format: 'http', memory: 64, idle_timeout: 2 })),
+        paths.map((path) => ({
+          path,
+          image: suite.image('sleep'),
+          format: 'http',
+          memory: 64,
+          idle_timeout: 2,
+        })),
       );
       const records = await suite.callEachRoute(paths, CALLS_EACH, CONCURRENCY);
       const failed = records.filter((record) => !record.ok);

@@ -14,7 +14,7 @@ describe('one route, sequential calls', () => {
     'start one container per node that got them and are answered hot after the first',
     async ({ suite, judge, skip, bounds }) => {
       const lostBefore = suite.engine?.lost ?? 0;
-      await suite.createRoute({ path: '/primes', image: 'fnguard/primes', format: 'http' });
+      await suite.createRoute({ path: '/primes', image: suite.image('primes'), format: 'http' });
       const { records } = await suite.drive(['/primes'], CALLS, 1, '?max=1000&loops=1');
       const counters = await routeCounters(suite, '/primes', records, lostBefore);
       if (counters.unmeasurable) skip(counters.unmeasurable, counters.context);

@@ -42,7 +42,7 @@ describe('malformed requests', () => {
   guard.test(
     'get a 4xx or a closed connection and cost no node its place',
     async ({ suite, judge, skip }) => {
-      await suite.createRoute({ path: '/target', image: 'fnguard/sleep', format: 'http' });
+      await suite.createRoute({ path: '/target', image: suite.image('sleep'), format: 'http' });
       const { keys, before } = await referencePlacement(
         suite,
         await placementKeys(suite, 'malformed', ROUTES),

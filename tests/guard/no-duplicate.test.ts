@@ -23,7 +23,11 @@ async function executions(suite: SuiteFile, path: string): Promise<number> {
 describe('calls whose function fails', () => {
   guard.test('run once when the function answers 503, 500 or 502 itself', async ({ suite, judge }) => {
     await suite.createRoutes(
-      STATUSES.map((status) => ({ path: `/status-${status}`, image: 'fnguard/sleep', format: 'http' })),
+      STATUSES.map((status) => ({
+        path: `/status-${status}`,
+        image: suite.image('sleep'),
+        format: 'http',
+      })),
     );
     const checks = [];
     const context: string[] = [];
@@ -49,7 +53,7 @@ describe('calls whose function fails', () => {
       const runMs = (timeoutS as number) * 1000 + OUTLIVE_MS;
       await suite.createRoute({
         path: '/long',
-        image: 'fnguard/sleep',
+        image: suite.image('sleep'),
         format: 'http',
         timeout: Math.ceil(runMs / 1000) + 10,
       });

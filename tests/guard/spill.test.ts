@@ -24,7 +24,12 @@ describe(`a hot slow route under ${CALLERS} callers`, () => {
     'spills from its home node to a few neighbours, not to every node',
     async ({ suite, judge, bounds }) => {
       // Idle containers outlive the pause between warm-up and measurement, then soon hand memory back.
-      await suite.createRoute({ path: '/hot', image: 'fnguard/sleep', format: 'http', idle_timeout: 10 });
+      await suite.createRoute({
+        path: '/hot',
+        image: suite.image('sleep'),
+        format: 'http',
+        idle_timeout: 10,
+      });
       await suite.drive(['/hot'], CALLS, CALLERS, '?ms=200');
       await sleep(WAIT_FADE_MS);
       const { records } = await suite.drive(['/hot'], CALLS, CALLERS, '?ms=200');

@@ -15,7 +15,7 @@ const guard = guardProperty('sticky');
 
 describe('one route, sequential calls', () => {
   guard.test('stay on one node', async ({ suite, judge, bounds }) => {
-    await suite.createRoute({ path: '/primes', image: 'fnguard/primes', format: 'http' });
+    await suite.createRoute({ path: '/primes', image: suite.image('primes'), format: 'http' });
     const { records } = await suite.drive(['/primes'], CALLS, 1, '?max=1000&loops=1');
     const perNode = callsPerNode(records, suite.nodes);
     judge(stickinessChecks(bounds, perNode, CALLS), [`calls per node: ${JSON.stringify(perNode)}`]);
@@ -25,7 +25,7 @@ describe('one route, sequential calls', () => {
 describe('spellings of a route path', () => {
   guard.test('reach the route’s node', async ({ suite, judge }) => {
     const routes = Array.from({ length: VARIANT_ROUTES }, (_, index) => `/spell-${index}`);
-    await suite.createRoutes(routes.map((path) => ({ path, image: 'fnguard/sleep', format: 'http' })));
+    await suite.createRoutes(routes.map((path) => ({ path, image: suite.image('sleep'), format: 'http' })));
     const lb = new URL(suite.info.lbUrl);
     const nodeOf = (answer: { headers: Record<string, unknown>; body: string }) => suite.nodeOfAnswer(answer);
     const spellings = (path: string) => {

@@ -96,7 +96,7 @@ function v2Fn(app: AppV2, name: string, overrides: Partial<Fn> = {}): Fn {
     id: ulid(),
     name,
     app_id: app.id,
-    image: 'fnguard/echo',
+    image: 'localhost/fnlb-guard/echo',
     memory: 128,
     timeout: 30,
     idle_timeout: 30,
@@ -320,7 +320,7 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
 
   it('round-trips every route field, config and multi-value headers included', async () => {
     const full = sampleRoute('app', '/deep/path/ünï', {
-      image: 'fnguard/primes:1.2',
+      image: 'localhost/fnlb-guard/primes:1.2',
       format: 'http',
       memory: 8192,
       timeout: 120,
@@ -482,9 +482,9 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
       await old.exec(`
         INSERT INTO apps (name, config) VALUES ('first', '{"A":"1"}'), ('second', '{}'), ('third', '{}');
         INSERT INTO routes (app_name, path, image, format, memory, timeout, idle_timeout, type, config, headers, cpus)
-        VALUES ('first', '/a', 'fnguard/echo', 'default', 128, 30, 30, 'sync', '{"R":"1"}', '{"X":["1","2"]}', '100m'),
-               ('first', '/b', 'fnguard/echo', 'http', 256, 60, 30, 'async', '{}', '{}', ''),
-               ('second', '/a', 'fnguard/echo', 'json', 128, 30, 30, 'sync', '{}', '{}', '');`);
+        VALUES ('first', '/a', 'localhost/fnlb-guard/echo', 'default', 128, 30, 30, 'sync', '{"R":"1"}', '{"X":["1","2"]}', '100m'),
+               ('first', '/b', 'localhost/fnlb-guard/echo', 'http', 256, 60, 30, 'async', '{}', '{}', ''),
+               ('second', '/a', 'localhost/fnlb-guard/echo', 'json', 128, 30, 30, 'sync', '{}', '{}', '');`);
       const before = Date.now();
       expect(await old.migrate([...MIGRATIONS])).toEqual([3]);
       expect(await old.versions()).toEqual([1, 2, 3]);
@@ -671,7 +671,7 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
       const app = await store.insertAppV2(v2App('app'));
       const other = await store.insertAppV2(v2App('other'));
       const fn = v2Fn(app, 'fn', {
-        image: 'fnguard/primes:1.2',
+        image: 'localhost/fnlb-guard/primes:1.2',
         memory: 8192,
         timeout: 300,
         idle_timeout: 3600,
@@ -722,7 +722,7 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
         ...fn,
         name: 'renamed',
         app_id: other.id,
-        image: 'fnguard/echo:2',
+        image: 'localhost/fnlb-guard/echo:2',
         memory: 256,
         timeout: 60,
         idle_timeout: 10,
@@ -736,7 +736,7 @@ describe.each([sqliteEngine(), postgresEngine()])('datastore conformance: $kind'
         id: fn.id,
         name: 'fn',
         app_id: app.id,
-        image: 'fnguard/echo:2',
+        image: 'localhost/fnlb-guard/echo:2',
         memory: 256,
         timeout: 60,
         idle_timeout: 10,

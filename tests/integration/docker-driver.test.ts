@@ -32,7 +32,11 @@ async function unavailable(): Promise<string | undefined> {
   return (await present()) ? undefined : 'the function images are missing: run docker/build-images.sh';
 }
 
-const FUNCTION_IMAGES_USED = ['fnguard/primes', 'fnguard/echo', 'fnguard/crash'];
+const FUNCTION_IMAGES_USED = [
+  'localhost/fnlb-guard/primes',
+  'localhost/fnlb-guard/echo',
+  'localhost/fnlb-guard/crash',
+];
 const engineAnswers = await dockerAnswers(socketPath, 2000);
 const skipReason = await unavailable();
 const engine = skipReason === undefined;
@@ -78,7 +82,7 @@ describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
   });
 
   it('serves hot http calls from one container named after the node, with its limits and labels', async () => {
-    const s = { ...spec('fnguard/primes', 'http', 96), cpus: 0.5 };
+    const s = { ...spec('localhost/fnlb-guard/primes', 'http', 96), cpus: 0.5 };
     const instance = await driver.start(s);
     for (let call = 0; call < 3; call++) {
       const response = await callHttp(instance, 'http://node/r/driverapp/p?max=1000');
@@ -116,7 +120,9 @@ describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
   });
 
   it('runs a default-format call to its end: body on stdin, response on stdout, exit 0, removed', async () => {
-    const s = spec('fnguard/echo', 'default', 64, { FN_REQUEST_URL: 'http://node/r/driverapp/p' });
+    const s = spec('localhost/fnlb-guard/echo', 'default', 64, {
+      FN_REQUEST_URL: 'http://node/r/driverapp/p',
+    });
     const instance = await driver.start(s);
     let output = '';
     instance.stdout.on('data', (chunk: Buffer) => {
@@ -130,7 +136,7 @@ describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
   });
 
   it('reports a crash with its exit code, and a container over its memory limit as `memory`', async () => {
-    const crash = await driver.start(spec('fnguard/crash', 'http'));
+    const crash = await driver.start(spec('localhost/fnlb-guard/crash', 'http'));
     const partial = new Promise<string>((resolve) =>
       crash.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString())),
     );
@@ -139,29 +145,31 @@ describe.skipIf(!engine)('docker driver', { timeout: 60_000 }, () => {
     expect(await crash.exited).toMatchObject({ code: 3, signal: null });
 
     // A sieve up to 100 million needs about 100 MB: a 48 MB container is killed by the kernel.
-    const hog = await driver.start(spec('fnguard/primes', 'http', 48));
+    const hog = await driver.start(spec('localhost/fnlb-guard/primes', 'http', 48));
     hog.stdin.write(formatCodec('http').encodeRequest(request('http://node/r/driverapp/p?max=100000000')));
     expect(await hog.exited).toEqual({ code: 137, signal: 'SIGKILL', reason: 'memory' });
   });
 
   it('refuses an image the engine does not have, without pulling', async () => {
-    await expect(driver.start(spec('fnguard/no-such-function', 'http'))).rejects.toBeInstanceOf(
+    await expect(driver.start(spec('localhost/fnlb-guard/no-such-function', 'http'))).rejects.toBeInstanceOf(
       UnknownImageError,
     );
   });
 
-  it.each(['../../containers/json?all=1', 'fnguard/primes/../../../version', 'Upper/Case', 'a b'])(
-    'refuses %j, which is not an image reference, before any Engine call',
-    async (image) => {
-      await expect(driver.start(spec(image, 'http'))).rejects.toThrow(/is not an image reference/);
-    },
-  );
+  it.each([
+    '../../containers/json?all=1',
+    'localhost/fnlb-guard/primes/../../../version',
+    'Upper/Case',
+    'a b',
+  ])('refuses %j, which is not an image reference, before any Engine call', async (image) => {
+    await expect(driver.start(spec(image, 'http'))).rejects.toThrow(/is not an image reference/);
+  });
 
   it('removes the containers a crashed node of the same id left, and only those', async () => {
     const crashedId = `${nodeId}-crashed`;
     const create = (node: string) =>
       docker.createContainer({
-        Image: 'fnguard/sleep',
+        Image: 'localhost/fnlb-guard/sleep',
         Labels: { [PROJECT_LABEL]: '1', [NODE_LABEL]: node },
       });
     const leftover = await create(crashedId);

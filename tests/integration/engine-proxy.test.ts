@@ -63,7 +63,7 @@ describe.skipIf(skipReason !== undefined)(
         const id = randomBytes(6).toString('hex');
         const instance = await driver.start({
           id,
-          image: 'fnguard/primes',
+          image: 'localhost/fnlb-guard/primes',
           memoryMb: 64,
           env: { FN_FORMAT: 'http', FN_CONTAINER_ID: id, HOSTNAME: nodeId, [ROUTE_MARKER]: 'proxyapp/p' },
           labels: { [NODE_LABEL]: nodeId },
@@ -79,7 +79,11 @@ describe.skipIf(skipReason !== undefined)(
       }
       expect(await record.settle()).toBeUndefined();
       expect(record.containersOf('proxyapp/p')).toEqual([
-        expect.objectContaining({ image: 'fnguard/primes', hostname: nodeId, route: 'proxyapp/p' }),
+        expect.objectContaining({
+          image: 'localhost/fnlb-guard/primes',
+          hostname: nodeId,
+          route: 'proxyapp/p',
+        }),
       ]);
       expect(record.lost).toBe(0);
       record.close();
@@ -88,7 +92,7 @@ describe.skipIf(skipReason !== undefined)(
     it('logs a refused create with its status and counts no container for it', async () => {
       const record = EngineRecord.open(logPath);
       const refused = viaProxy.createContainer({
-        Image: 'fnguard/no-such-image:never',
+        Image: 'localhost/fnlb-guard/no-such-image:never',
         Env: [`${ROUTE_MARKER}=proxyapp/refused`],
         Hostname: nodeId,
       });
@@ -110,7 +114,7 @@ describe.skipIf(skipReason !== undefined)(
         await Promise.all(
           Array.from({ length: BURST }, async () => {
             const container = await viaProxy.createContainer({
-              Image: 'fnguard/sleep',
+              Image: 'localhost/fnlb-guard/sleep',
               Env: [`${ROUTE_MARKER}=proxyapp/burst`, `HOSTNAME=${nodeId}`],
               Labels: { [NODE_LABEL]: nodeId },
             });
@@ -144,7 +148,7 @@ describe.skipIf(skipReason !== undefined)(
       const client = new Docker({ socketPath: own.socketPath });
       const record = EngineRecord.open(own.logPath);
       const container = await client.createContainer({
-        Image: 'fnguard/sleep',
+        Image: 'localhost/fnlb-guard/sleep',
         Env: [`${ROUTE_MARKER}=proxyapp/attach`, 'FN_FORMAT=http'],
         Labels: { [NODE_LABEL]: nodeId },
         OpenStdin: true,

@@ -194,7 +194,7 @@ describe.skipIf(engineMissing !== undefined)('a function image in http-stream, a
     // The function runs as user 1000: the runner's directory must let it create its socket.
     chmodSync(dir, 0o777);
     const container = await docker.createContainer({
-      Image: 'fnguard/sleep',
+      Image: 'localhost/fnlb-guard/sleep',
       name: `fnguard-fdk-${randomBytes(4).toString('hex')}`,
       Hostname: 'runner-7',
       Env: ['FN_FORMAT=http-stream', 'FN_LISTENER=unix:/tmp/iofs/lsnr.sock'],

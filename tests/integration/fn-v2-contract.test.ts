@@ -26,15 +26,15 @@ async function fnUnavailable(): Promise<string | undefined> {
   if (!engineAnswers) return `no Docker engine answers on ${socketPath}`;
   if (!(await imagePresent(docker, FN_IMAGE)))
     return `no ${FN_IMAGE}: build it from Fn's v0.3.753 sources with scripts/build-fn.sh (see the README)`;
-  if (!(await imagePresent(docker, 'fnguard/sleep')))
-    return 'no fnguard/sleep image: run docker/build-images.sh';
+  if (!(await imagePresent(docker, 'localhost/fnlb-guard/sleep')))
+    return 'no localhost/fnlb-guard/sleep image: run docker/build-images.sh';
   return undefined;
 }
 
 async function dockerNodeUnavailable(): Promise<string | undefined> {
   if (!engineAnswers) return `no Docker engine answers on ${socketPath}`;
-  if (!(await imagePresent(docker, 'fnguard/sleep')))
-    return 'no fnguard/sleep image: run docker/build-images.sh';
+  if (!(await imagePresent(docker, 'localhost/fnlb-guard/sleep')))
+    return 'no localhost/fnlb-guard/sleep image: run docker/build-images.sh';
   return undefined;
 }
 
@@ -176,7 +176,7 @@ describe.each(targets)('$label: the v2 API and http-stream calls', (target) => {
       const created = await fn.send('POST', '/v2/fns', {
         name: 'sleep',
         app_id: appBody.id,
-        image: 'fnguard/sleep',
+        image: 'localhost/fnlb-guard/sleep',
         config: { FNG_ROUTE: 'contract/sleep' },
       });
       expect(created.status).toBe(200);
@@ -184,7 +184,7 @@ describe.each(targets)('$label: the v2 API and http-stream calls', (target) => {
       expect(fnBody).toMatchObject({
         name: 'sleep',
         app_id: appBody.id,
-        image: 'fnguard/sleep',
+        image: 'localhost/fnlb-guard/sleep',
         memory: 128,
         timeout: 30,
         idle_timeout: 30,
@@ -193,7 +193,11 @@ describe.each(targets)('$label: the v2 API and http-stream calls', (target) => {
       expect(fnBody.id).toMatch(ULID);
       expect(
         refusal(
-          await fn.send('POST', '/v2/fns', { name: 'sleep', app_id: appBody.id, image: 'fnguard/sleep' }),
+          await fn.send('POST', '/v2/fns', {
+            name: 'sleep',
+            app_id: appBody.id,
+            image: 'localhost/fnlb-guard/sleep',
+          }),
         ),
       ).toEqual(refused(409, 'Fn with specified name already exists'));
       expect(refusal(await fn.send('POST', '/v2/fns', { name: 'x', app_id: appBody.id }))).toEqual(

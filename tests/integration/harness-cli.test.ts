@@ -1,5 +1,5 @@
 // The compiled fnlb-harness CLI against the run's shared topology (with the default processes backend:
-// five fn-node processes with the process driver and the shipped fnguard/primes function, one scratch
+// five fn-node processes with the process driver and the shipped localhost/fnlb-guard/primes function, one scratch
 // Postgres database, a real fnlb), on its own uniquely named app. What the harness attributes to each
 // node is checked against what each node counted itself (GET /stats), so a harness that misattributes
 // calls fails here even when its own numbers look plausible.
@@ -69,7 +69,7 @@ beforeAll(async () => {
   api = new FnClient(topology.nodeUrls[0] as string, { timeoutMs: 10_000 });
   dir = mkdtempSync(join(tmpdir(), 'harness-it-'));
   await api.createApp(app);
-  await api.createRoute(app, { path: '/primes', image: 'fnguard/primes', format: 'http' });
+  await api.createRoute(app, { path: '/primes', image: 'localhost/fnlb-guard/primes', format: 'http' });
   await waitForOnlineNodes();
 });
 
@@ -194,7 +194,7 @@ describe('fnlb-harness on fn-nodes behind fnlb', () => {
       expect((gone as FnApiError).status).toBe(404);
     }
     // The base route is untouched.
-    expect((await api.getRoute(app, '/primes')).image).toBe('fnguard/primes');
+    expect((await api.getRoute(app, '/primes')).image).toBe('localhost/fnlb-guard/primes');
   });
 
   // A second, local fnlb in front of the same nodes (as this test reaches them): not on an external deployment.

@@ -42,7 +42,12 @@ describe('fnlb SIGTERM drain', () => {
   beforeAll(async () => {
     node = await ScratchNode.start({ label: 'lb-cli' });
     const api = new FnClient(node.url, { timeoutMs: 10_000 });
-    await api.createRoute('lbcli', { path: '/sleep', image: 'fnguard/sleep', format: 'http', memory: 64 });
+    await api.createRoute('lbcli', {
+      path: '/sleep',
+      image: 'localhost/fnlb-guard/sleep',
+      format: 'http',
+      memory: 64,
+    });
     expect((await api.call('lbcli', '/sleep', '?ms=1')).status).toBe(200);
   }, 60_000);
 

@@ -98,7 +98,7 @@ describe.skipIf(missing !== undefined)('fnlb -nodes-dns', () => {
     await client.createApp('dnsapp');
     const paths = Array.from({ length: 40 }, (_, index) => `/slow${index}`);
     for (const path of paths)
-      await client.createRoute('dnsapp', { path, image: 'fnguard/sleep', format: 'http' });
+      await client.createRoute('dnsapp', { path, image: 'localhost/fnlb-guard/sleep', format: 'http' });
     // One call at a time lands on each route's home node: keep the routes whose home is a.
     const onA: string[] = [];
     for (const path of paths) {

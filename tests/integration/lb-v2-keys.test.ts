@@ -73,7 +73,7 @@ describe('fnlb keys v2 calls by their fn', () => {
         await api.send('POST', '/v2/fns', {
           name: `sleep${f}`,
           app_id: app.id,
-          image: 'fnguard/sleep',
+          image: 'localhost/fnlb-guard/sleep',
           memory: 64,
         }),
       );

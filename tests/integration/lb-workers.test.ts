@@ -36,7 +36,12 @@ describe('fnlb -workers 2', () => {
       const node = await scratch.startNode({ dbUrl: scratch.sqliteUrl(`${name}.db`) });
       nodes.push(node);
       const api = new FnClient(node.url, { timeoutMs: 10_000 });
-      await api.createRoute(APP, { path: '/sleep', image: 'fnguard/sleep', format: 'http', memory: 64 });
+      await api.createRoute(APP, {
+        path: '/sleep',
+        image: 'localhost/fnlb-guard/sleep',
+        format: 'http',
+        memory: 64,
+      });
     }
   }, 60_000);
 
@@ -165,7 +170,12 @@ describe('fnlb -workers 2', () => {
     for (const node of [doomed, b]) {
       const api = new FnClient(node.url, { timeoutMs: 10_000 });
       for (const one of paths)
-        await api.createRoute(APP, { path: one, image: 'fnguard/sleep', format: 'http', memory: 64 });
+        await api.createRoute(APP, {
+          path: one,
+          image: 'localhost/fnlb-guard/sleep',
+          format: 'http',
+          memory: 64,
+        });
     }
     const lb = await FnlbProcess.start({
       nodes: [doomed.address, b.address],

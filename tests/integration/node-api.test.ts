@@ -57,7 +57,7 @@ describe('system endpoints', () => {
 describe('invocation', () => {
   it('answers a call naming its call id, node, container and whether it started cold', async () => {
     await json('POST', '/v1/apps/invoked/routes', {
-      route: { path: '/hello', image: 'fnguard/echo', format: 'http' },
+      route: { path: '/hello', image: 'localhost/fnlb-guard/echo', format: 'http' },
     });
     const first = await api.call('invoked', '/hello', '', 'hi there');
     expect(first.status).toBe(200);
@@ -79,7 +79,7 @@ describe('invocation', () => {
     const client = new FnClient(opaque.url, { timeoutMs: 10_000 });
     expect((await client.send('GET', '/stats')).status).toBe(404);
     await client.send('POST', '/v1/apps/opaque/routes', {
-      route: { path: '/hello', image: 'fnguard/echo', format: 'http' },
+      route: { path: '/hello', image: 'localhost/fnlb-guard/echo', format: 'http' },
     });
     const call = await client.call('opaque', '/hello', '', 'hi');
     expect(call.status).toBe(200);
@@ -165,13 +165,13 @@ describe('apps', () => {
 describe('routes', () => {
   it('creates a route with Fn defaults and creates its app', async () => {
     const created = await json('POST', '/v1/apps/primesapp/routes', {
-      route: { path: '/primes', image: 'fnguard/primes:0.0.1' },
+      route: { path: '/primes', image: 'localhost/fnlb-guard/primes:0.0.1' },
     });
     expect(created).toEqual({
       status: 200,
       body: {
         message: 'Route successfully created',
-        route: sampleRoute('primesapp', '/primes', { image: 'fnguard/primes:0.0.1' }),
+        route: sampleRoute('primesapp', '/primes', { image: 'localhost/fnlb-guard/primes:0.0.1' }),
       },
     });
     expect((await json('GET', '/v1/apps/primesapp')).status).toBe(200);
@@ -180,15 +180,24 @@ describe('routes', () => {
   });
 
   it("keeps Fn's cpus: millicpus or CPUs, and empty for the node's default", async () => {
-    await api.createRoute('cpus', { path: '/half', image: 'fnguard/echo', cpus: '500m' });
+    await api.createRoute('cpus', { path: '/half', image: 'localhost/fnlb-guard/echo', cpus: '500m' });
     expect((await json('GET', '/v1/apps/cpus/routes/half')).body).toMatchObject({ route: { cpus: '500m' } });
     const patched = await json('PATCH', '/v1/apps/cpus/routes/half', { route: { cpus: '' } });
     expect(patched.body).toMatchObject({ route: { cpus: '' } });
   });
 
   it('loads, lists, patches, upserts and deletes routes', async () => {
-    await api.createRoute('crud', { path: '/b', image: 'fnguard/echo', format: 'http', memory: 64 });
-    await api.createRoute('crud', { path: '/a/nested', image: 'fnguard/echo', config: { K: 'v' } });
+    await api.createRoute('crud', {
+      path: '/b',
+      image: 'localhost/fnlb-guard/echo',
+      format: 'http',
+      memory: 64,
+    });
+    await api.createRoute('crud', {
+      path: '/a/nested',
+      image: 'localhost/fnlb-guard/echo',
+      config: { K: 'v' },
+    });
     const listed = await json('GET', '/v1/apps/crud/routes');
     expect((listed.body.routes as { path: string }[]).map((route) => route.path)).toEqual([
       '/a/nested',
@@ -199,13 +208,18 @@ describe('routes', () => {
     });
 
     const patched = await json('PATCH', '/v1/apps/crud/routes/b', {
-      route: { image: 'fnguard/sleep', timeout: 5, config: { X: '1' }, headers: { 'X-Fn': ['yes'] } },
+      route: {
+        image: 'localhost/fnlb-guard/sleep',
+        timeout: 5,
+        config: { X: '1' },
+        headers: { 'X-Fn': ['yes'] },
+      },
     });
     expect(patched.body).toMatchObject({
       message: 'Route successfully updated',
       route: {
         path: '/b',
-        image: 'fnguard/sleep',
+        image: 'localhost/fnlb-guard/sleep',
         format: 'http',
         memory: 64,
         timeout: 5,
@@ -216,7 +230,9 @@ describe('routes', () => {
     expect(immutable.status).toBe(400);
     expect(immutable.body.error?.message).toMatch(/route\.path is immutable/);
 
-    const upserted = await json('PUT', '/v1/apps/crud/routes/c', { route: { image: 'fnguard/echo' } });
+    const upserted = await json('PUT', '/v1/apps/crud/routes/c', {
+      route: { image: 'localhost/fnlb-guard/echo' },
+    });
     expect(upserted.body).toMatchObject({
       message: 'Route successfully created',
       route: { path: '/c', memory: 128 },
@@ -224,7 +240,7 @@ describe('routes', () => {
     const updated = await json('PUT', '/v1/apps/crud/routes/c', { route: { memory: 256 } });
     expect(updated.body).toMatchObject({
       message: 'Route successfully updated',
-      route: { image: 'fnguard/echo', memory: 256 },
+      route: { image: 'localhost/fnlb-guard/echo', memory: 256 },
     });
 
     expect(await json('DELETE', '/v1/apps/crud/routes/c')).toEqual({
@@ -244,7 +260,7 @@ describe('routes', () => {
   });
 
   it('removes an app together with its routes', async () => {
-    await api.createRoute('gone', { path: '/r1', image: 'fnguard/echo' });
+    await api.createRoute('gone', { path: '/r1', image: 'localhost/fnlb-guard/echo' });
     expect((await json('DELETE', '/v1/apps/gone')).status).toBe(200);
     expect((await json('GET', '/v1/apps/gone/routes/r1')).status).toBe(404);
   });

@@ -31,8 +31,8 @@ describe('nodes on one Postgres', () => {
       FnClient,
       FnClient,
     ];
-    await first.createRoute('shared', { path: '/echo', image: 'fnguard/echo', format: 'http' });
-    expect((await second.getRoute('shared', '/echo')).image).toBe('fnguard/echo');
+    await first.createRoute('shared', { path: '/echo', image: 'localhost/fnlb-guard/echo', format: 'http' });
+    expect((await second.getRoute('shared', '/echo')).image).toBe('localhost/fnlb-guard/echo');
     expect((await third.send('GET', '/v1/apps/shared')).status).toBe(200);
   });
 
@@ -43,7 +43,7 @@ describe('nodes on one Postgres', () => {
     ];
     // The caller looks the route up first, so a stale negative cache entry would show.
     expect((await caller.call('visible', '/now')).status).toBe(404);
-    await writer.createRoute('visible', { path: '/now', image: 'fnguard/echo', format: 'http' });
+    await writer.createRoute('visible', { path: '/now', image: 'localhost/fnlb-guard/echo', format: 'http' });
     const pollFor1s = (message: string) => ({ timeout: 1000, interval: 25, message });
     await expect
       .poll(

@@ -1,6 +1,6 @@
 // fn-node under hostile input: functions that answer what HTTP cannot carry or more than they may,
 // clients that forge call metadata, stall, crowd or walk away, and requests the API must refuse in
-// Fn's error shape. One real node (process driver, SQLite), the fnguard/hostile and fnguard/sleep
+// Fn's error shape. One real node (process driver, SQLite), the localhost/fnlb-guard/hostile and localhost/fnlb-guard/sleep
 // functions. Each case is a defect a node without these limits had; the test pins the fix.
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,12 +30,12 @@ beforeAll(async () => {
   api = new FnClient(node.url, { timeoutMs: 20_000 });
   for (const format of ['http', 'default', 'json'] as const) {
     const created = await api.send('POST', '/v1/apps/hostile/routes', {
-      route: { path: `/${format}`, image: 'fnguard/hostile', format },
+      route: { path: `/${format}`, image: 'localhost/fnlb-guard/hostile', format },
     });
     expect(created.status).toBe(200);
   }
   await api.send('POST', '/v1/apps/hostile/routes', {
-    route: { path: '/slow', image: 'fnguard/sleep', format: 'http', timeout: 20 },
+    route: { path: '/slow', image: 'localhost/fnlb-guard/sleep', format: 'http', timeout: 20 },
   });
 });
 
@@ -123,7 +123,7 @@ describe('what a client sends', () => {
 
   it('a call whose client went away leaves the queue at once and starts no container', async () => {
     await api.send('POST', '/v1/apps/hostile/routes', {
-      route: { path: '/abandoned', image: 'fnguard/sleep', format: 'http', timeout: 20 },
+      route: { path: '/abandoned', image: 'localhost/fnlb-guard/sleep', format: 'http', timeout: 20 },
     });
     const impatient = new FnClient(node.url, { timeoutMs: 300 });
     // One call takes the route's first container; the others wait behind it, then give up.
@@ -251,20 +251,30 @@ describe("the API's refusals, in Fn's error shape", () => {
   it.each([
     [
       'route config NODE_OPTIONS',
-      { route: { path: '/x1', image: 'fnguard/echo', config: { NODE_OPTIONS: '--require /tmp/x.js' } } },
+      {
+        route: {
+          path: '/x1',
+          image: 'localhost/fnlb-guard/echo',
+          config: { NODE_OPTIONS: '--require /tmp/x.js' },
+        },
+      },
       /NODE_OPTIONS/,
     ],
     [
       'route config LD_PRELOAD',
-      { route: { path: '/x2', image: 'fnguard/echo', config: { LD_PRELOAD: '/tmp/x.so' } } },
+      { route: { path: '/x2', image: 'localhost/fnlb-guard/echo', config: { LD_PRELOAD: '/tmp/x.so' } } },
       /LD_PRELOAD/,
     ],
     [
       'a route header value with a control character',
-      { route: { path: '/x3', image: 'fnguard/echo', headers: { 'X-A': ['a\u0001b'] } } },
+      { route: { path: '/x3', image: 'localhost/fnlb-guard/echo', headers: { 'X-A': ['a\u0001b'] } } },
       /control character/,
     ],
-    ['a route path with "%"', { route: { path: '/p%41x', image: 'fnguard/echo' } }, /must not contain "%"/],
+    [
+      'a route path with "%"',
+      { route: { path: '/p%41x', image: 'localhost/fnlb-guard/echo' } },
+      /must not contain "%"/,
+    ],
   ])('refuses %s with 400 naming it', async (_what, body, message) => {
     expectFnError(await api.send('POST', '/v1/apps/hostile/routes', body), 400, message);
   });
@@ -286,7 +296,7 @@ describe("the node's own memory", () => {
     await using fresh = await ScratchNode.start({ label: 'pools' });
     const client = new FnClient(fresh.url, { timeoutMs: 20_000 });
     await client.send('POST', '/v1/apps/pools/routes', {
-      route: { path: '/brief', image: 'fnguard/sleep', format: 'http', idle_timeout: 1 },
+      route: { path: '/brief', image: 'localhost/fnlb-guard/sleep', format: 'http', idle_timeout: 1 },
     });
     const burst = await Promise.all(
       Array.from({ length: 20 }, () => client.send('GET', '/r/pools/brief?ms=5')),

@@ -35,7 +35,7 @@ describe.skipIf(!isRoot)('a root node in a checkout only root may enter (needs r
       const api = new FnClient(node.url, { timeoutMs: 30_000 });
       await api.createRoute('private', {
         path: '/primes',
-        image: 'fnguard/primes',
+        image: 'localhost/fnlb-guard/primes',
         format: 'http',
         memory: 128,
       });

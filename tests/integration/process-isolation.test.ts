@@ -144,7 +144,7 @@ describe('a node killed with SIGKILL', () => {
     const routes = ['/one', '/two', '/three'];
     for (const path of routes)
       await api.send('POST', '/v1/apps/orphans/routes', {
-        route: { path, image: 'fnguard/sleep', format: 'http' },
+        route: { path, image: 'localhost/fnlb-guard/sleep', format: 'http' },
       });
     const calls = routes.map((path) => api.send('GET', `/r/orphans${path}?ms=10000`).catch(() => undefined));
     await waitUntil('three function processes', () => functionProcesses(node.pid).size === 3, 10_000);

@@ -10,9 +10,9 @@ describe('SIGTERM', () => {
     const rn = await startRunnerNode({ LOG_LEVEL: 'info' });
     try {
       const app = uniqueApp('drain');
-      await rn.api.createRoute(app, { path: '/a', image: 'fnguard/sleep', format: 'http' });
-      await rn.api.createRoute(app, { path: '/b', image: 'fnguard/sleep', format: 'json' });
-      await rn.api.createRoute(app, { path: '/idle', image: 'fnguard/echo', format: 'http' });
+      await rn.api.createRoute(app, { path: '/a', image: 'localhost/fnlb-guard/sleep', format: 'http' });
+      await rn.api.createRoute(app, { path: '/b', image: 'localhost/fnlb-guard/sleep', format: 'json' });
+      await rn.api.createRoute(app, { path: '/idle', image: 'localhost/fnlb-guard/echo', format: 'http' });
       expect((await rn.api.call(app, '/idle', '', 'x')).status).toBe(200);
       const inFlight = [rn.api.call(app, '/a', '?ms=1500'), rn.api.call(app, '/b', '?ms=1500')];
       await waitUntil('both calls running', async () => (await rn.stats()).calls.running === 2, 10_000);

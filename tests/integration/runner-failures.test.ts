@@ -29,7 +29,7 @@ describe('failing functions', () => {
   for (const format of ['http', 'json', 'default'] as const) {
     it(`a crash mid-call (${format}) answers 502 JSON; the next call gets a fresh container`, async () => {
       const app = uniqueApp('crash');
-      await rn.api.createRoute(app, { path: '/crash', image: 'fnguard/crash', format });
+      await rn.api.createRoute(app, { path: '/crash', image: 'localhost/fnlb-guard/crash', format });
       // Warm a container first (except default, which never keeps one) so the crash hits a hot one.
       const warm = format === 'default' ? undefined : await rn.api.call(app, '/crash', '?ok=1');
       if (warm) expect(warm.status, warm.body).toBe(200);
@@ -52,7 +52,7 @@ describe('failing functions', () => {
   for (const format of ['http', 'json'] as const) {
     it(`broken ${format} framing answers 502 JSON and the container is killed`, async () => {
       const app = uniqueApp('garble');
-      await rn.api.createRoute(app, { path: '/garble', image: 'fnguard/garble', format });
+      await rn.api.createRoute(app, { path: '/garble', image: 'localhost/fnlb-guard/garble', format });
       const first = await rn.api.call(app, '/garble');
       expect(first.status).toBe(502);
       expect(JSON.parse(first.body).error.message).toMatch(
@@ -75,7 +75,7 @@ describe('failing functions', () => {
     const timeoutS = 1;
     await rn.api.createRoute(app, {
       path: '/hang',
-      image: 'fnguard/sleep',
+      image: 'localhost/fnlb-guard/sleep',
       format: 'http',
       timeout: timeoutS,
     });
@@ -104,7 +104,12 @@ describe('failing functions', () => {
 
   it('stops idle containers after idle_timeout', async () => {
     const app = uniqueApp('idle');
-    await rn.api.createRoute(app, { path: '/idle', image: 'fnguard/echo', format: 'http', idle_timeout: 1 });
+    await rn.api.createRoute(app, {
+      path: '/idle',
+      image: 'localhost/fnlb-guard/echo',
+      format: 'http',
+      idle_timeout: 1,
+    });
     const stoppedBefore = (await rn.stats()).containers.stopped;
     const result = await rn.api.call(app, '/idle', '', 'x');
     expect(result.status).toBe(200);

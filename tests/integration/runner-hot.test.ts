@@ -14,7 +14,7 @@ const rn = runnerNodeForFile();
 describe('fn-node runner (process driver)', () => {
   it(`serves ${SEQUENTIAL_CALLS} sequential calls of a hot http primes route with one container`, async () => {
     const app = uniqueApp('hot');
-    await rn.api.createRoute(app, { path: '/primes', image: 'fnguard/primes', format: 'http' });
+    await rn.api.createRoute(app, { path: '/primes', image: 'localhost/fnlb-guard/primes', format: 'http' });
     const containers = new Set<string>();
     const callIds = new Set<string>();
     const cold: string[] = [];
@@ -47,7 +47,11 @@ describe('fn-node runner (process driver)', () => {
 
   it('runs primes in the json format on a hot container too', async () => {
     const app = uniqueApp('json');
-    await rn.api.createRoute(app, { path: '/primes', image: 'fnguard/primes:latest', format: 'json' });
+    await rn.api.createRoute(app, {
+      path: '/primes',
+      image: 'localhost/fnlb-guard/primes:latest',
+      format: 'json',
+    });
     const first = await rn.api.call(app, '/primes', '?max=100');
     const second = await rn.api.call(app, '/primes', '?max=1000');
     expect([first.status, second.status]).toEqual([200, 200]);
@@ -60,7 +64,11 @@ describe('fn-node runner (process driver)', () => {
 
   it('gives each default-format call a fresh container that ends with the call', async () => {
     const app = uniqueApp('dflt');
-    await rn.api.createRoute(app, { path: '/primes', image: 'fnguard/primes', format: 'default' });
+    await rn.api.createRoute(app, {
+      path: '/primes',
+      image: 'localhost/fnlb-guard/primes',
+      format: 'default',
+    });
     const first = await rn.api.call(app, '/primes', '?max=100');
     const second = await rn.api.call(app, '/primes', '?max=100');
     expect([first.status, second.status]).toEqual([200, 200]);
@@ -79,7 +87,7 @@ describe('fn-node runner (process driver)', () => {
     await rn.api.createApp(app, { APP_WIDE: 'from-app', SHARED: 'app' });
     await rn.api.createRoute(app, {
       path: '/echo',
-      image: 'fnguard/echo',
+      image: 'localhost/fnlb-guard/echo',
       format: 'http',
       memory: 96,
       config: { SHARED: 'route', ROUTE_ONLY: 'yes' },
@@ -109,7 +117,7 @@ describe('fn-node runner (process driver)', () => {
 
   it('gives default-format functions the request URL and method in their environment', async () => {
     const app = uniqueApp('url');
-    await rn.api.createRoute(app, { path: '/echo', image: 'fnguard/echo', format: 'default' });
+    await rn.api.createRoute(app, { path: '/echo', image: 'localhost/fnlb-guard/echo', format: 'default' });
     const result = await rn.api.call(app, '/echo', '?env=FN_REQUEST_URL,FN_METHOD');
     expect(result.status, result.body).toBe(200);
     expect(JSON.parse(result.body)).toEqual({

@@ -90,7 +90,11 @@ for (const { kind, skip } of DRIVERS) {
 
     it('serves calls from one hot container, with the query reaching the function', async () => {
       const app = uniqueApp('hs');
-      await api.createRoute(app, { path: '/primes', image: 'fnguard/primes', format: 'http-stream' });
+      await api.createRoute(app, {
+        path: '/primes',
+        image: 'localhost/fnlb-guard/primes',
+        format: 'http-stream',
+      });
       const first = await api.call(app, '/primes', '?max=1000&loops=2');
       const second = await api.call(app, '/primes', '?max=100');
       expect([first.status, second.status], `${first.body} ${second.body}`).toEqual([200, 200]);
@@ -109,8 +113,16 @@ for (const { kind, skip } of DRIVERS) {
 
     it("gives the function the caller's headers, body and its environment", async () => {
       const app = uniqueApp('hsin');
-      await api.createRoute(app, { path: '/hostile', image: 'fnguard/hostile', format: 'http-stream' });
-      await api.createRoute(app, { path: '/echo', image: 'fnguard/echo', format: 'http-stream' });
+      await api.createRoute(app, {
+        path: '/hostile',
+        image: 'localhost/fnlb-guard/hostile',
+        format: 'http-stream',
+      });
+      await api.createRoute(app, {
+        path: '/echo',
+        image: 'localhost/fnlb-guard/echo',
+        format: 'http-stream',
+      });
       const headers = await api.send('GET', `/r/${app}/hostile?do=headers`, undefined, {
         'x-trace': 'abc',
         accept: 'text/plain',
@@ -138,8 +150,16 @@ for (const { kind, skip } of DRIVERS) {
 
     it("gives the caller the function's status and headers", async () => {
       const app = uniqueApp('hsout');
-      await api.createRoute(app, { path: '/sleep', image: 'fnguard/sleep', format: 'http-stream' });
-      await api.createRoute(app, { path: '/hostile', image: 'fnguard/hostile', format: 'http-stream' });
+      await api.createRoute(app, {
+        path: '/sleep',
+        image: 'localhost/fnlb-guard/sleep',
+        format: 'http-stream',
+      });
+      await api.createRoute(app, {
+        path: '/hostile',
+        image: 'localhost/fnlb-guard/hostile',
+        format: 'http-stream',
+      });
       const created = await api.call(app, '/sleep', '?status=201');
       expect(created.status, created.body).toBe(201);
       expect(JSON.parse(created.body)).toMatchObject({ sleptMs: 0 });
@@ -160,7 +180,11 @@ for (const { kind, skip } of DRIVERS) {
 
     it('refuses an answer over FN_MAX_RESPONSE_SIZE with 502 naming the limit, and drops the container', async () => {
       const app = uniqueApp('hsbig');
-      await api.createRoute(app, { path: '/hostile', image: 'fnguard/hostile', format: 'http-stream' });
+      await api.createRoute(app, {
+        path: '/hostile',
+        image: 'localhost/fnlb-guard/hostile',
+        format: 'http-stream',
+      });
       const fits = await api.call(app, '/hostile', `?do=flood&bytes=${MAX_RESPONSE_BYTES}`);
       expect(fits.status, fits.body.slice(0, 200)).toBe(200);
       expect(fits.body.length).toBe(MAX_RESPONSE_BYTES);
@@ -179,7 +203,11 @@ for (const { kind, skip } of DRIVERS) {
 
     it('logs what the function writes on stdout, and keeps the container', async () => {
       const app = uniqueApp('hslog');
-      await api.createRoute(app, { path: '/hostile', image: 'fnguard/hostile', format: 'http-stream' });
+      await api.createRoute(app, {
+        path: '/hostile',
+        image: 'localhost/fnlb-guard/hostile',
+        format: 'http-stream',
+      });
       // In a stdio format this is a 103 head before the answer; here stdout is only a log.
       const hints = await api.call(app, '/hostile', '?do=early-hints');
       expect(hints.status, hints.body).toBe(200);
@@ -206,7 +234,11 @@ for (const { kind, skip } of DRIVERS) {
 
     it('answers a crash with 502 and never reuses the container', async () => {
       const app = uniqueApp('hscrash');
-      await api.createRoute(app, { path: '/crash', image: 'fnguard/crash', format: 'http-stream' });
+      await api.createRoute(app, {
+        path: '/crash',
+        image: 'localhost/fnlb-guard/crash',
+        format: 'http-stream',
+      });
       const warm = await api.call(app, '/crash', '?ok=1');
       expect(warm.status, warm.body).toBe(200);
       const crashed = await api.call(app, '/crash');
@@ -225,7 +257,7 @@ for (const { kind, skip } of DRIVERS) {
       const app = uniqueApp('hshang');
       await api.createRoute(app, {
         path: '/sleep',
-        image: 'fnguard/sleep',
+        image: 'localhost/fnlb-guard/sleep',
         format: 'http-stream',
         timeout: 1,
       });
@@ -250,7 +282,7 @@ for (const { kind, skip } of DRIVERS) {
       const app = uniqueApp('hsidle');
       await api.createRoute(app, {
         path: '/echo',
-        image: 'fnguard/echo',
+        image: 'localhost/fnlb-guard/echo',
         format: 'http-stream',
         idle_timeout: 1,
       });
@@ -270,7 +302,11 @@ for (const { kind, skip } of DRIVERS) {
       });
       const ownApi = new FnClient(own.url, { timeoutMs: 30_000 });
       const app = uniqueApp('hsorphan');
-      await ownApi.createRoute(app, { path: '/sleep', image: 'fnguard/sleep', format: 'http-stream' });
+      await ownApi.createRoute(app, {
+        path: '/sleep',
+        image: 'localhost/fnlb-guard/sleep',
+        format: 'http-stream',
+      });
       const first = await ownApi.call(app, '/sleep');
       expect(first.status, first.body).toBe(200);
       const container = first.headers[FN_HEADERS.container] ?? '';
@@ -312,7 +348,7 @@ for (const { kind, skip } of DRIVERS) {
         const app = uniqueApp('hslink');
         await api.createRoute(app, {
           path: '/hostile',
-          image: 'fnguard/hostile',
+          image: 'localhost/fnlb-guard/hostile',
           format: 'http-stream',
           config: { HOSTILE_LINK: how },
         });
@@ -320,7 +356,7 @@ for (const { kind, skip } of DRIVERS) {
         const refused = await api.call(app, '/hostile');
         expect(refused.status).toBe(502);
         const message = JSON.parse(refused.body).error.message as string;
-        expect(message).toMatch(/^function failed to start: fnguard\/hostile: /);
+        expect(message).toMatch(/^function failed to start: localhost\/fnlb-guard\/hostile: /);
         expect(message).toMatch(words);
         // Nothing of it is left: no socket directory, no container.
         await waitUntil(
@@ -363,7 +399,10 @@ describe('the runner in http-stream, for a v2 fn', { timeout: 60_000 }, () => {
         const runner = createRunner({ nodeId, driver, logger: silent, capacityMb: 1024 });
         const fn = { id: '01FNID0000000000000000000A', name: 'echo', appId: '01APPID000000000000000000B' };
         const app = { name: 'v2app', config: {} };
-        const route = sampleRoute('v2app', '/echo', { image: 'fnguard/echo', format: 'http-stream' });
+        const route = sampleRoute('v2app', '/echo', {
+          image: 'localhost/fnlb-guard/echo',
+          format: 'http-stream',
+        });
         try {
           // Invoked by id: the caller's headers reach the function as they are (echo answers the
           // content type it got), and its answer's headers come back as they are.

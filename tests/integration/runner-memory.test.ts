@@ -15,10 +15,15 @@ const rn = runnerNodeForFile({ FN_MEMORY_MB: String(CAPACITY_MB) });
 describe(`memory admission (FN_MEMORY_MB=${CAPACITY_MB}, routes of ${ROUTE_MB} MB)`, () => {
   it('evicts the idle container of another route, then refuses with 503 when nothing is idle', async () => {
     const app = uniqueApp('mem');
-    await rn.api.createRoute(app, { path: '/echo', image: 'fnguard/echo', format: 'http', memory: ROUTE_MB });
+    await rn.api.createRoute(app, {
+      path: '/echo',
+      image: 'localhost/fnlb-guard/echo',
+      format: 'http',
+      memory: ROUTE_MB,
+    });
     await rn.api.createRoute(app, {
       path: '/sleep',
-      image: 'fnguard/sleep',
+      image: 'localhost/fnlb-guard/sleep',
       format: 'http',
       memory: ROUTE_MB,
     });

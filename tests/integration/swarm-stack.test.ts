@@ -99,7 +99,7 @@ describe.skipIf(skipReason !== undefined)('the Swarm stack', () => {
         message: 'the first write through the stack accepted within 20 s',
       })
       .toBe(200);
-    await lb.createRoute('swarmapp', { path: '/s', image: 'fnguard/sleep', format: 'http' });
+    await lb.createRoute('swarmapp', { path: '/s', image: 'localhost/fnlb-guard/sleep', format: 'http' });
     const answers = [];
     for (let call = 0; call < 20; call++) answers.push(await lb.send('GET', '/r/swarmapp/s?ms=1'));
     expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));

@@ -27,7 +27,7 @@ beforeAll(async () => {
   for (const path of ['/fast', '/slow', '/fast-b']) {
     await cluster.lbClient.createRoute(APP, {
       path,
-      image: 'fnguard/sleep',
+      image: 'localhost/fnlb-guard/sleep',
       format: 'http',
       memory: 64,
       timeout: 30,
@@ -75,7 +75,7 @@ describe('chaos through fnlb', () => {
       await sleep(500);
       const began = performance.now();
       write = await cluster.lbClient.send('POST', `/v1/apps/${APP}/routes`, {
-        route: { path: '/during-outage', image: 'fnguard/sleep', format: 'http' },
+        route: { path: '/during-outage', image: 'localhost/fnlb-guard/sleep', format: 'http' },
       });
       writeMs = performance.now() - began;
       await sleep(4000);
@@ -93,7 +93,7 @@ describe('chaos through fnlb', () => {
     // And the database is back for writes (the circuit probes it again).
     const writeAfter = () =>
       cluster.lbClient.send('POST', `/v1/apps/${APP}/routes`, {
-        route: { path: `/after-outage`, image: 'fnguard/sleep', format: 'http' },
+        route: { path: `/after-outage`, image: 'localhost/fnlb-guard/sleep', format: 'http' },
       });
     await expect
       .poll(async () => (await writeAfter()).status, {

@@ -59,9 +59,9 @@ beforeAll(async () => {
   logs = [lb, ...nodes].map((server) => watchLog([server.managed.child.stdout, server.managed.child.stderr]));
   const api = new FnClient(nodes[0]?.url as string, { timeoutMs: 15_000 });
   for (const [path, image, timeout] of [
-    ['/echo', 'fnguard/echo', 5],
-    ['/hostile', 'fnguard/hostile', 2],
-    ['/crash', 'fnguard/crash', 5],
+    ['/echo', 'localhost/fnlb-guard/echo', 5],
+    ['/hostile', 'localhost/fnlb-guard/hostile', 2],
+    ['/crash', 'localhost/fnlb-guard/crash', 5],
   ] as const) {
     const created = await api.send('POST', `/v1/apps/${APP}/routes`, {
       route: { path, image, format: 'http', timeout },

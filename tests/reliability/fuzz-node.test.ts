@@ -12,7 +12,7 @@
 //   raw     bytes undici refuses to send (bad header bytes, odd request targets, broken framing).
 // Every answer: no 5xx but the documented ones (invocation: 502 function failed, 503 busy, 504 timed
 // out; API: 503 datastore), every node error in Fn's shape {"error":{"message"}}. At the end the node
-// still runs, answers /version, and logged no uncaught error. A last property gives fnguard/hostile's
+// still runs, answers /version, and logged no uncaught error. A last property gives localhost/fnlb-guard/hostile's
 // seeded garbage to the three formats: the node must answer 502 (or 504 when the bytes could still
 // begin an answer) within the route's timeout, as the format's reader itself judges those bytes.
 // FNG_FUZZ_DEBUG=1 prints every request before it goes out and runs the lanes one after another.
@@ -93,13 +93,13 @@ beforeAll(async () => {
   log = watchLog([node.managed.child.stdout, node.managed.child.stderr]);
   api = new FnClient(node.url, { timeoutMs: 15_000 });
   const routes: [string, string, string, number][] = [
-    ['/echo', 'fnguard/echo', 'http', 5],
-    ['/json', 'fnguard/echo', 'json', 5],
-    ['/hostile', 'fnguard/hostile', 'http', 2],
-    ['/hostile-json', 'fnguard/hostile', 'json', 2],
-    ['/crash', 'fnguard/crash', 'http', 5],
+    ['/echo', 'localhost/fnlb-guard/echo', 'http', 5],
+    ['/json', 'localhost/fnlb-guard/echo', 'json', 5],
+    ['/hostile', 'localhost/fnlb-guard/hostile', 'http', 2],
+    ['/hostile-json', 'localhost/fnlb-guard/hostile', 'json', 2],
+    ['/crash', 'localhost/fnlb-guard/crash', 'http', 5],
     ['/unknown', 'acme/unknown:1.0', 'http', 5],
-    ['/a/b', 'fnguard/echo', 'http', 5],
+    ['/a/b', 'localhost/fnlb-guard/echo', 'http', 5],
   ];
   for (const [path, image, format, timeout] of routes) {
     const created = await api.send('POST', `/v1/apps/${FIXTURE}/routes`, {
@@ -186,9 +186,9 @@ const image = fc.oneof(
   {
     weight: 6,
     arbitrary: fc.constantFrom(
-      'fnguard/echo',
-      'fnguard/crash',
-      'fnguard/garble',
+      'localhost/fnlb-guard/echo',
+      'localhost/fnlb-guard/crash',
+      'localhost/fnlb-guard/garble',
       'acme/unknown:1.0',
       'registry:5000/team/fn:1.0',
     ),
@@ -201,7 +201,7 @@ const image = fc.oneof(
       'a..b',
       `${'x'.repeat(300)}`,
       'a b',
-      'fnguard/echo@sha256:zz',
+      'localhost/fnlb-guard/echo@sha256:zz',
       ':tag',
       'a/',
       '/a',
@@ -292,7 +292,12 @@ const appBody = fc.record(
 const validRoute = fc.record(
   {
     path: validPath,
-    image: fc.constantFrom('fnguard/echo', 'fnguard/crash', 'fnguard/garble', 'acme/unknown:1.0'),
+    image: fc.constantFrom(
+      'localhost/fnlb-guard/echo',
+      'localhost/fnlb-guard/crash',
+      'localhost/fnlb-guard/garble',
+      'acme/unknown:1.0',
+    ),
     format: fc.constantFrom('default', 'http', 'json'),
     memory: fc.integer({ min: 1, max: 8192 }),
     timeout: fc.integer({ min: 1, max: 120 }),
@@ -888,11 +893,11 @@ describe('fn-node under generated requests', () => {
     expect(tally.byStatus.get('closed-early') ?? 0).toBeLessThanOrEqual(tally.total * MAX_CLOSED_EARLY_SHARE);
   });
 
-  it(`fnguard/hostile's seeded garbage (${GARBAGE_RUNS} runs): a 502 at once, or a 504 at the route's timeout when the bytes could still begin an answer`, async () => {
+  it(`localhost/fnlb-guard/hostile's seeded garbage (${GARBAGE_RUNS} runs): a 502 at once, or a 504 at the route's timeout when the bytes could still begin an answer`, async () => {
     const timeoutS = 1;
     for (const format of ['http', 'json', 'default'] as const) {
       const created = await api.send('PUT', `/v1/apps/${FIXTURE}/routes/garbage-${format}`, {
-        route: { image: 'fnguard/hostile', format, timeout: timeoutS },
+        route: { image: 'localhost/fnlb-guard/hostile', format, timeout: timeoutS },
       });
       expect(created.status, created.body).toBe(200);
     }

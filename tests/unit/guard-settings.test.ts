@@ -227,6 +227,14 @@ describe('what is generated from the table', () => {
       'cost: about 125 s, 2000 calls, up to 500 containers started',
     );
     expect(list).toMatch(/All of them: about \d+ min/);
+    expect(list).toContain(
+      'localhost/fnlb-guard/primes, localhost/fnlb-guard/sleep, localhost/fnlb-guard/echo',
+    );
+    const elsewhere = catalogueText(
+      resolved({ env: { FNG_FUNCTION_IMAGES: 'registry.example.com/team/fng-' } }).settings,
+    );
+    expect(elsewhere).toContain('registry.example.com/team/fng-primes');
+    expect(() => resolved({ env: { FNG_FUNCTION_IMAGES: 'Bad Prefix/' } })).toThrow(/FNG_FUNCTION_IMAGES/);
   });
 
   it.each(Object.keys(GENERATED))('%s is current (npm run docs:guard writes it)', (file) => {

@@ -4,9 +4,9 @@ import { engineImagePath, isImageReference } from '../../src/node/image-referenc
 
 describe('image references', () => {
   it.each([
-    'fnguard/primes',
+    'localhost/fnlb-guard/primes',
     'primes',
-    'fnguard/primes:0.0.1',
+    'localhost/fnlb-guard/primes:0.0.1',
     'registry.example.com:5000/team/fn-hello_world:1.2.3-rc1',
     'localhost:5000/a/b/c',
     'ubuntu@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
@@ -19,10 +19,10 @@ describe('image references', () => {
     '',
     'fnguard/Primes',
     '../../containers/json',
-    'fnguard/primes/../../version',
+    'localhost/fnlb-guard/primes/../../version',
     'a b',
-    'fnguard/primes?all=1',
-    'fnguard/primes#x',
+    'localhost/fnlb-guard/primes?all=1',
+    'localhost/fnlb-guard/primes#x',
     'name:',
     'name:-tag',
     '-leading',

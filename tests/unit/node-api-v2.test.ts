@@ -71,7 +71,7 @@ async function created(method: Method, url: string, body: unknown): Promise<Json
 
 const createApp = (name: string, fields: Json = {}) => created('POST', '/v2/apps', { name, ...fields });
 const createFn = (appId: unknown, name: string, fields: Json = {}) =>
-  created('POST', '/v2/fns', { app_id: appId, name, image: 'fnguard/sleep', ...fields });
+  created('POST', '/v2/fns', { app_id: appId, name, image: 'localhost/fnlb-guard/sleep', ...fields });
 const createTrigger = (appId: unknown, fnId: unknown, name: string, source: string) =>
   created('POST', '/v2/triggers', { app_id: appId, fn_id: fnId, name, type: 'http', source });
 
@@ -141,7 +141,7 @@ describe('v2 apps', () => {
     await server.inject({
       method: 'POST',
       url: '/v1/apps/old/routes',
-      payload: { route: { path: '/r', image: 'fnguard/echo' } },
+      payload: { route: { path: '/r', image: 'localhost/fnlb-guard/echo' } },
     });
     const [app] = ((await send('GET', '/v2/apps?name=old')).body as { items: Json[] }).items;
     expect(app?.id).toMatch(ULID_PATTERN);
@@ -160,7 +160,7 @@ describe('v2 fns and triggers', () => {
     expect(fn).toMatchObject({
       name: 'hello',
       app_id: app.id,
-      image: 'fnguard/sleep',
+      image: 'localhost/fnlb-guard/sleep',
       memory: 128,
       timeout: 30,
       idle_timeout: 30,
@@ -190,20 +190,25 @@ describe('v2 fns and triggers', () => {
     const app = await createApp('svc');
     const other = await createApp('other');
     const fn = await createFn(app.id, 'hello');
-    expect(await send('POST', '/v2/fns', { name: 'hello', app_id: app.id, image: 'fnguard/sleep' })).toEqual(
-      refused(409, 'Fn with specified name already exists'),
-    );
+    expect(
+      await send('POST', '/v2/fns', { name: 'hello', app_id: app.id, image: 'localhost/fnlb-guard/sleep' }),
+    ).toEqual(refused(409, 'Fn with specified name already exists'));
     expect(await send('POST', '/v2/fns', { name: 'x', app_id: app.id })).toEqual(
       refused(400, 'Missing image on Fn'),
     );
-    expect(await send('POST', '/v2/fns', { name: 'x', image: 'fnguard/sleep' })).toEqual(
+    expect(await send('POST', '/v2/fns', { name: 'x', image: 'localhost/fnlb-guard/sleep' })).toEqual(
       refused(400, 'Missing AppID on Fn'),
     );
-    expect(await send('POST', '/v2/fns', { name: 'x', app_id: 'NOPE', image: 'fnguard/sleep' })).toEqual(
-      refused(404, 'App not found'),
-    );
     expect(
-      await send('POST', '/v2/fns', { name: 'x', app_id: app.id, image: 'fnguard/sleep', timeout: 301 }),
+      await send('POST', '/v2/fns', { name: 'x', app_id: 'NOPE', image: 'localhost/fnlb-guard/sleep' }),
+    ).toEqual(refused(404, 'App not found'));
+    expect(
+      await send('POST', '/v2/fns', {
+        name: 'x',
+        app_id: app.id,
+        image: 'localhost/fnlb-guard/sleep',
+        timeout: 301,
+      }),
     ).toEqual(refused(400, 'timeout value is out of range, must be between 0 and 300'));
     expect(await send('POST', '/v2/fns', { name: 'x', app_id: app.id, image: 'not an image!' })).toEqual(
       refused(400, 'Invalid Fn image'),
@@ -279,9 +284,9 @@ describe('v2 edge cases', () => {
         refused(400, 'Path malformed'),
       );
     }
-    expect(await send('POST', '/v2/fns', { app_id: app.id, name: '\ud800', image: 'fnguard/sleep' })).toEqual(
-      refused(400, 'name must be a valid string'),
-    );
+    expect(
+      await send('POST', '/v2/fns', { app_id: app.id, name: '\ud800', image: 'localhost/fnlb-guard/sleep' }),
+    ).toEqual(refused(400, 'name must be a valid string'));
     const deep = `{"name":"deep","annotations":{"k":${'['.repeat(20_000)}1${']'.repeat(20_000)}}}`;
     expect((await send('POST', '/v2/apps', deep)).status).toBe(400);
     expect(await send('POST', '/v2/apps', { name: 'cfg', config: [] })).toEqual(refused(400, 'Invalid JSON'));

@@ -53,7 +53,7 @@ const createApp = (name: string, config?: Record<string, string>) =>
   send('POST', '/v1/apps', { app: { name, ...(config ? { config } : {}) } });
 
 const createRoute = (app: string, route: Record<string, unknown>) =>
-  send('POST', `/v1/apps/${app}/routes`, { route: { image: 'fnguard/echo', ...route } });
+  send('POST', `/v1/apps/${app}/routes`, { route: { image: 'localhost/fnlb-guard/echo', ...route } });
 
 /** A route as stored with Fn's defaults and the fields a request gave. */
 const stored = (app: string, path: string, fields: Record<string, unknown> = {}) =>
@@ -140,7 +140,9 @@ describe('apps', () => {
 describe('routes', () => {
   it("creates a route with Fn's defaults, and its app with it", async () => {
     expect(
-      await send('POST', '/v1/apps/made/routes', { route: { path: '/p', image: 'fnguard/echo' } }),
+      await send('POST', '/v1/apps/made/routes', {
+        route: { path: '/p', image: 'localhost/fnlb-guard/echo' },
+      }),
     ).toEqual({
       status: 200,
       body: { message: 'Route successfully created', route: stored('made', '/p') },
@@ -220,7 +222,7 @@ describe('routes', () => {
   it('patches what is set, "" for cpus meaning the node default', async () => {
     await createRoute('set', { path: '/p', cpus: '2' });
     const route = {
-      image: 'fnguard/sleep',
+      image: 'localhost/fnlb-guard/sleep',
       format: 'http',
       memory: 64,
       timeout: 5,
@@ -263,7 +265,9 @@ describe('routes', () => {
 
   it('upserts with PUT: creates the route and its app, then updates it', async () => {
     expect(
-      await send('PUT', '/v1/apps/up/routes/p', { route: { image: 'fnguard/echo', memory: 64 } }),
+      await send('PUT', '/v1/apps/up/routes/p', {
+        route: { image: 'localhost/fnlb-guard/echo', memory: 64 },
+      }),
     ).toEqual({
       status: 200,
       body: { message: 'Route successfully created', route: stored('up', '/p', { memory: 64 }) },
@@ -291,7 +295,13 @@ describe('routes', () => {
 
   it('ignores unknown fields and stores none of them, app_name among them', async () => {
     const created = await send('POST', '/v1/apps/extra/routes', {
-      route: { path: '/p', image: 'fnguard/echo', app_name: 'other', created_at: 'now', annotations: {} },
+      route: {
+        path: '/p',
+        image: 'localhost/fnlb-guard/echo',
+        app_name: 'other',
+        created_at: 'now',
+        annotations: {},
+      },
       extra: 1,
     });
     expect(created.body).toEqual({ message: 'Route successfully created', route: stored('extra', '/p') });
@@ -327,7 +337,7 @@ const limitMessage = (field: string, max: number) =>
 const LOADER = "changes how the function's runtime loads code and is not allowed";
 /** A new route body with a valid path and image, and these fields. */
 const withRoute = (fields: Record<string, unknown>) => ({
-  route: { path: '/p', image: 'fnguard/echo', ...fields },
+  route: { path: '/p', image: 'localhost/fnlb-guard/echo', ...fields },
 });
 
 /** [what, method, url, body, message]: one row per message the API answers with a 400. */
@@ -698,14 +708,18 @@ const INVALID: [string, Method, string, unknown, string][] = [
     'PATCH',
     '/v1/apps/a/routes/p',
     { route: { image: 'fnguard/Echo' } },
-    IMAGE_MESSAGE('must be an image reference such as "fnguard/primes" or "registry:5000/team/fn:1.0"'),
+    IMAGE_MESSAGE(
+      'must be an image reference such as "localhost/fnlb-guard/primes" or "registry:5000/team/fn:1.0"',
+    ),
   ],
   [
     'an image of 256 characters, over the reference limit',
     'POST',
     '/v1/apps/a/routes',
     withRoute({ image: 'i'.repeat(256) }),
-    IMAGE_MESSAGE('must be an image reference such as "fnguard/primes" or "registry:5000/team/fn:1.0"'),
+    IMAGE_MESSAGE(
+      'must be an image reference such as "localhost/fnlb-guard/primes" or "registry:5000/team/fn:1.0"',
+    ),
   ],
   // Format and type.
   [
@@ -912,7 +926,9 @@ describe('validation', () => {
       'POST',
       '/v1/apps/a/routes',
       withRoute({ image: 'UPPER', format: 'grpc' }),
-      IMAGE_MESSAGE('must be an image reference such as "fnguard/primes" or "registry:5000/team/fn:1.0"'),
+      IMAGE_MESSAGE(
+        'must be an image reference such as "localhost/fnlb-guard/primes" or "registry:5000/team/fn:1.0"',
+      ),
     ],
     [
       'the format before the type',

@@ -19,7 +19,7 @@ describe('process image registry', () => {
   it('ships the project functions, run by this Node from dist/', () => {
     const registry = ImageRegistry.load();
     for (const name of ['primes', 'echo', 'sleep', 'crash', 'garble']) {
-      const entry = registry.resolve(`fnguard/${name}`);
+      const entry = registry.resolve(`localhost/fnlb-guard/${name}`);
       expect(entry).toMatchObject({ command: process.execPath, readyFd: true, isNode: true });
       expect(entry.args).toEqual([expect.stringMatching(new RegExp(`/dist/src/functions/${name}\\.js$`))]);
     }
@@ -27,11 +27,19 @@ describe('process image registry', () => {
 
   it('resolves tags and digests to the untagged entry, keeping a registry port', () => {
     const registry = ImageRegistry.load();
-    expect(registry.resolve('fnguard/primes:latest')).toEqual(registry.resolve('fnguard/primes'));
-    expect(registry.resolve('fnguard/primes:0.0.1')).toEqual(registry.resolve('fnguard/primes'));
-    expect(untagged('localhost:5000/fnguard/echo:1.2')).toBe('localhost:5000/fnguard/echo');
-    expect(untagged('fnguard/echo@sha256:abc')).toBe('fnguard/echo');
-    expect(untagged('localhost:5000/fnguard/echo')).toBe('localhost:5000/fnguard/echo');
+    expect(registry.resolve('localhost/fnlb-guard/primes:latest')).toEqual(
+      registry.resolve('localhost/fnlb-guard/primes'),
+    );
+    expect(registry.resolve('localhost/fnlb-guard/primes:0.0.1')).toEqual(
+      registry.resolve('localhost/fnlb-guard/primes'),
+    );
+    expect(untagged('localhost:5000/localhost/fnlb-guard/echo:1.2')).toBe(
+      'localhost:5000/localhost/fnlb-guard/echo',
+    );
+    expect(untagged('localhost/fnlb-guard/echo@sha256:abc')).toBe('localhost/fnlb-guard/echo');
+    expect(untagged('localhost:5000/localhost/fnlb-guard/echo')).toBe(
+      'localhost:5000/localhost/fnlb-guard/echo',
+    );
   });
 
   it('refuses unknown images with a message naming the image and FN_PROCESS_IMAGES', () => {
@@ -45,7 +53,7 @@ describe('process image registry', () => {
       images: {
         'acme/hello': { command: 'node', args: ['./hello.js', '--flag'], ready: 'fd' },
         'acme/hello:2': { command: '/bin/cat' },
-        'fnguard/echo': { command: '../bin/echo-alt' },
+        'localhost/fnlb-guard/echo': { command: '../bin/echo-alt' },
       },
     });
     const registry = ImageRegistry.load(path);
@@ -61,8 +69,8 @@ describe('process image registry', () => {
       readyFd: false,
       isNode: false,
     });
-    expect(registry.resolve('fnguard/echo').command).toBe(join(dir, '../bin/echo-alt'));
-    expect(registry.resolve('fnguard/primes').isNode).toBe(true);
+    expect(registry.resolve('localhost/fnlb-guard/echo').command).toBe(join(dir, '../bin/echo-alt'));
+    expect(registry.resolve('localhost/fnlb-guard/primes').isNode).toBe(true);
   });
 
   it('reports a malformed file naming it and the bad entry', () => {

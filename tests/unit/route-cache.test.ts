@@ -248,7 +248,7 @@ describe('route cache', () => {
       id: 'F'.repeat(26),
       name: 'hello',
       app_id: app.id,
-      image: 'fnguard/sleep',
+      image: 'localhost/fnlb-guard/sleep',
       memory: 128,
       timeout: 30,
       idle_timeout: 30,
@@ -261,7 +261,7 @@ describe('route cache', () => {
     const cache = new RouteCache(here, { now: clock });
     expect(await cache.triggerTarget('v2app', '/hello')).toEqual({ missing: 'Trigger not found' });
     expect(await cache.triggerTarget('nope', '/hello')).toEqual({ missing: 'App not found' });
-    expect(await cache.fnTarget(fn.id)).toMatchObject({ fn: { image: 'fnguard/sleep' } });
+    expect(await cache.fnTarget(fn.id)).toMatchObject({ fn: { image: 'localhost/fnlb-guard/sleep' } });
     await here.insertTrigger({
       id: 'T'.repeat(26),
       name: 'hello',
@@ -276,9 +276,11 @@ describe('route cache', () => {
     expect(await cache.triggerTarget('v2app', '/hello')).toMatchObject({ fn: { id: fn.id } });
     for (let i = 0; i < 10; i++) await cache.triggerTarget('v2app', '/hello');
     expect(reads).toHaveBeenCalledTimes(2);
-    await here.updateFn({ ...fn, image: 'fnguard/echo' });
-    expect(await cache.fnTarget(fn.id)).toMatchObject({ fn: { image: 'fnguard/echo' } });
-    expect(await cache.triggerTarget('v2app', '/hello')).toMatchObject({ fn: { image: 'fnguard/echo' } });
+    await here.updateFn({ ...fn, image: 'localhost/fnlb-guard/echo' });
+    expect(await cache.fnTarget(fn.id)).toMatchObject({ fn: { image: 'localhost/fnlb-guard/echo' } });
+    expect(await cache.triggerTarget('v2app', '/hello')).toMatchObject({
+      fn: { image: 'localhost/fnlb-guard/echo' },
+    });
     cache.close();
   });
 });

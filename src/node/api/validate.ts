@@ -91,7 +91,7 @@ function validateImage(image: unknown): string {
     describeBadText('route.image', image, IMAGE_MAX) ??
     (isImageReference(image)
       ? undefined
-      : 'route.image must be an image reference such as "fnguard/primes" or "registry:5000/team/fn:1.0"');
+      : 'route.image must be an image reference such as "localhost/fnlb-guard/primes" or "registry:5000/team/fn:1.0"');
   if (problem) throw badRequest(`Invalid route image: ${problem}`);
   return image;
 }

@@ -1,5 +1,5 @@
 // The process driver's image registry: image name -> command. The shipped default maps the project's
-// functions (fnguard/primes, echo, sleep, crash, garble) to their compiled entries under dist/; a JSON
+// functions (localhost/fnlb-guard/primes, echo, sleep, crash, garble) to their compiled entries under dist/; a JSON
 // file named by FN_PROCESS_IMAGES adds or overrides entries:
 //   {"images": {"acme/hello": {"command": "node", "args": ["./hello.js"], "ready": "fd"}}}
 // "node" means the Node binary running fn-node; a command or argument starting with ./ or ../ is

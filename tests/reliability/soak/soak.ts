@@ -90,7 +90,7 @@ function routeOf(index: number, idleTimeout: number): RouteBody['route'] & { pat
   const kind = kindOf(index);
   return {
     path: `/${kind}-${index}`,
-    image: kind === 'crash' ? 'fnguard/crash' : 'fnguard/sleep',
+    image: kind === 'crash' ? 'localhost/fnlb-guard/crash' : 'localhost/fnlb-guard/sleep',
     format: kind === 'cold' ? 'default' : 'http',
     memory: 128,
     timeout: 30,
