@@ -4,15 +4,26 @@
 // Vitest's Node API with the guard's own run options (run/project.ts: its setup, reporters and the
 // settings handed to every worker), and exits by the verdict of the report the guard's reporter
 // wrote: 0 every property judged holds, 1 one failed, 2 a flag or variable is wrong, 3 the system
-// under test could not be started or reached (no report), or nothing at all could be judged. With
-// --action it also writes the Action's outputs (report, verdict).
+// under test could not be started or reached, or nothing at all could be judged. With --action it
+// also writes the Action's outputs (report, verdict).
+// A setup that fails (report/setup-failure.ts) ends in one line on stderr naming who failed, its
+// address and the step (`fnlb-guard: balancer 127.0.0.1:1 refused the connection while checking that
+// it answers`), with both reports written with the verdict error; Vitest's own account of that error
+// is kept off stderr. Settings that contradict each other are one line too, with both reports.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { readBaseline } from '../engine/baseline.js';
 import type { GuardReport } from '../report/report.js';
+import {
+  announcedSetupFailure,
+  setupFailureReport,
+  writeSetupFailureReports,
+} from '../report/setup-failure.js';
 import { guardRunOptions, propertyFiles } from '../run/project.js';
 import { reportFile } from '../run/report-files.js';
 import { catalogueText, settingsText, usageText } from '../settings/render.js';
 import { type Resolved, resolveSettings, SettingsError, type Switches } from '../settings/resolve.js';
+import { oneLine, type SetupFailure } from '../topology/setup-error.js';
 
 const EXIT = { pass: 0, fail: 1, usage: 2, unreachable: 3 } as const;
 
@@ -42,7 +53,25 @@ try {
   });
 } catch (error) {
   if (!(error instanceof SettingsError)) throw error;
-  fail(`${error.message}\n(fnlb-guard --help for the settings)`, EXIT.usage);
+  if (error.where !== undefined) reportSettingsError(error.message, error.where);
+  fail(`${error.message} (fnlb-guard --help for the settings)`, EXIT.usage);
+}
+
+/** Settings that contradict each other still leave both reports, errored, where the run would write them. */
+function reportSettingsError(message: string, where: { setting: string; reports: string }): void {
+  const failure: SetupFailure = {
+    role: 'settings',
+    address: where.setting,
+    step: 'reading the settings',
+    message: oneLine(message, Number.POSITIVE_INFINITY),
+  };
+  const now = new Date().toISOString();
+  try {
+    const report = setupFailureReport(failure, { startedAt: now, finishedAt: now });
+    writeSetupFailureReports({ reports: where.reports }, { ...report, setupError: failure });
+  } catch {
+    // The message below is the verdict then; reports that cannot be written change nothing of it.
+  }
 }
 const { settings, notices, switches } = resolved;
 if (switches.help) {
@@ -66,6 +95,25 @@ if (settings.baseline !== undefined) {
   }
 }
 
+/**
+ * Vitest's error stream: the command's own stderr, until the guard's setup says it failed; its account
+ * of that failure (the error, its stack, "no test files") is then left out for the one line.
+ */
+const vitestStderr = new Writable({
+  write(chunk: Buffer | string, _encoding, done) {
+    if (announcedSetupFailure() !== undefined) done();
+    else process.stderr.write(chunk, () => done());
+  },
+});
+
+function readReport(file: string): GuardReport | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as GuardReport;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The verdict the run's report holds, and the exit status it means. */
 async function run(): Promise<{ status: number; verdict: string }> {
   const { startVitest } = await import('vitest/node');
@@ -73,19 +121,29 @@ async function run(): Promise<{ status: number; verdict: string }> {
   let unhandled = 0;
   try {
     // No configuration file: the guard's run options are all there is, whatever the caller's directory holds.
-    const vitest = await startVitest('test', propertyFiles(settings.only), {
-      ...options,
-      root,
-      config: false,
-      watch: false,
-    });
+    const vitest = await startVitest(
+      'test',
+      propertyFiles(settings.only),
+      { ...options, root, config: false, watch: false },
+      undefined,
+      { stderr: vitestStderr },
+    );
     unhandled = vitest.state.getUnhandledErrors().length;
     await vitest.close();
   } catch (error) {
-    process.stderr.write(`fnlb-guard: the suite could not run: ${(error as Error).stack ?? String(error)}\n`);
-    return { status: EXIT.unreachable, verdict: 'error' };
+    if (announcedSetupFailure() === undefined) {
+      process.stderr.write(
+        `fnlb-guard: the suite could not run: ${(error as Error).stack ?? String(error)}\n`,
+      );
+      return { status: EXIT.unreachable, verdict: 'error' };
+    }
   }
   const file = reportFile(settings);
+  const failure = announcedSetupFailure() ?? readReport(file)?.setupError;
+  if (failure !== undefined) {
+    process.stderr.write(`fnlb-guard: ${failure.message}\n`);
+    return { status: EXIT.unreachable, verdict: 'error' };
+  }
   if (!existsSync(file)) {
     process.stderr.write(
       'fnlb-guard: no property was judged: the system under test could not be started or reached (see above)\n',

@@ -3,18 +3,26 @@
 // console and Markdown for a CI job's summary page. One row per property test: the verdict, the
 // property, the component it implicates, and the check that decided it (the first failed one, else the
 // first) with its measured value beside its bound, marked when an environment variable set the bound.
+// A run whose setup failed (the balancer or a node could not be reached, the probe app was refused,
+// the settings contradict each other) judged nothing: its report says `error` and why (setupError),
+// and its renderings are that one line.
 
 import type { Component, PropertyId } from '../catalogue.js';
 import { boundWithSource, type Check, failedChecks, measuredText } from '../engine/checks.js';
+import type { SetupFailure } from '../topology/setup-error.js';
 import type { TopologyInfo } from '../topology/types.js';
 
 /**
  * 2: checks carry `kind` and `tolerance`; the report names its `commit` and `baseline`. A reader of
- * version 1 reads version 2 (fields were only added).
+ * version 1 reads version 2 (fields were only added). Added within 2: the verdict `error` with
+ * `setupError`, written by a run whose setup failed (where no report was written before).
  */
 export const REPORT_SCHEMA = 'fnguard-report/2';
 
+/** A test's verdict. */
 export type Verdict = 'pass' | 'fail' | 'skipped';
+/** The run's verdict: a test's, or `error` when the setup failed and nothing was judged. */
+export type RunVerdict = Verdict | 'error';
 
 export interface ReportedTest {
   property: PropertyId;
@@ -41,8 +49,17 @@ export interface GuardReport {
     'kind' | 'lbUrl' | 'nodes' | 'balancer' | 'nodeBuild' | 'capabilities' | 'missing'
   > | null;
   tests: ReportedTest[];
-  /** fail when any test failed, pass when at least one passed and none failed, else skipped. */
-  verdict: Verdict;
+  /**
+   * error when the setup failed (setupError says why; tests is empty), else fail when any test
+   * failed, pass when at least one passed and none failed, else skipped.
+   */
+  verdict: RunVerdict;
+  /**
+   * Only with the verdict error: who failed (`role`: balancer, node, topology or settings), its
+   * `address` (host:port, the topology's kind, or the setting's spelling), the `step` the guard was
+   * at, the one-line `message` fnlb-guard printed, and the `cause` the step met, when there was one.
+   */
+  setupError?: SetupFailure;
 }
 
 export function overallVerdict(tests: readonly ReportedTest[]): Verdict {
@@ -85,6 +102,7 @@ function rows(report: GuardReport): Row[] {
 
 /** The end-of-run table for the console. */
 export function verdictTable(report: GuardReport): string {
+  if (report.setupError) return `guard verdict: error\n${report.setupError.message}`;
   const lines = rows(report).map((row) => {
     const judged = row.measured === '' ? row.check : `${row.check}: ${row.measured} ${row.bound}`;
     return [row.verdict.padEnd(4), row.property.padEnd(13), row.implicates.padEnd(8), judged].join('  ');
@@ -98,6 +116,14 @@ function escapeCell(text: string): string {
 
 /** The table as Markdown, with what was under test, for $GITHUB_STEP_SUMMARY. */
 export function markdownSummary(report: GuardReport): string {
+  if (report.setupError) {
+    return [
+      '### fnlb-guard: error',
+      '',
+      `Nothing was judged: ${escapeCell(report.setupError.message)}`,
+      '',
+    ].join('\n');
+  }
   const under = report.topology
     ? `balancer **${escapeCell(report.topology.balancer.label)}**, nodes **${escapeCell(report.topology.nodeBuild)}**, topology ${report.topology.kind}`
     : 'no topology (the run did not start one)';

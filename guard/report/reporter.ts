@@ -6,19 +6,23 @@
 // them to the property files; a run without property files writes nothing. A property test is pass,
 // fail, or skipped with its reason; a test that failed before it judged anything (a setup error) is a
 // fail with that error.
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { ProvidedContext } from 'vitest';
-import type { Reporter, TestCase, TestModule, TestSuite, Vitest } from 'vitest/node';
-import { JUnitReporter } from 'vitest/reporters';
+import {
+  JUnitReporter,
+  type Reporter,
+  type TestCase,
+  type TestModule,
+  type TestSuite,
+  type Vitest,
+} from 'vitest/node';
 import { PROPERTIES, type PropertyId } from '../catalogue.js';
-import { readBaseline } from '../engine/baseline.js';
 import { failedChecks } from '../engine/checks.js';
 import type { GuardMeta } from '../engine/property.js';
 import '../run/context.js';
 import { JUNIT_FILE, reportFile } from '../run/report-files.js';
-import type { GuardSettings } from '../settings/resolve.js';
+import { baselineOfRun, suiteCommit } from './provenance.js';
 import {
   type GuardReport,
   markdownSummary,
@@ -98,34 +102,6 @@ function moduleTests(module: TestModule, property: PropertyId): ReportedTest[] {
   return reported;
 }
 
-/** The commit the report names: the commit setting, else git's; null outside a checkout. */
-function suiteCommit(settings: GuardSettings, root: string): string | null {
-  if (settings.commit !== undefined) return settings.commit;
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], {
-      cwd: root,
-      timeout: 5000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
-      .toString()
-      .trim();
-  } catch {
-    return null;
-  }
-}
-
-function baselineOfRun(settings: GuardSettings): GuardReport['baseline'] {
-  const path = settings.baseline;
-  if (path === undefined) return null;
-  try {
-    const baseline = readBaseline(path);
-    return { path, startedAt: baseline.startedAt, commit: baseline.commit };
-  } catch {
-    // The tests that compare with it fail with the reason; the report still names it.
-    return { path, startedAt: null, commit: null };
-  }
-}
-
 export default class GuardReporter implements Reporter {
   #vitest: Vitest | undefined;
   readonly #startedAt = new Date().toISOString();
@@ -158,7 +134,7 @@ export default class GuardReporter implements Reporter {
       schema: REPORT_SCHEMA,
       startedAt: this.#startedAt,
       finishedAt: new Date().toISOString(),
-      commit: suiteCommit(settings, this.#vitest?.config.root ?? process.cwd()),
+      commit: suiteCommit(settings.commit, this.#vitest?.config.root ?? process.cwd()),
       baseline: baselineOfRun(settings),
       topology: topology
         ? {

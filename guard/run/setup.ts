@@ -4,13 +4,16 @@
 // needs (a throwaway PostgreSQL for the processes topology unless dbUrl names one; nothing of the kind
 // for containers, swarm or external, which bring their own database or have one), prints what is
 // under test and what it offers, serves the topology's faults to the test workers (topology/control.ts)
-// and hands settings and topology to the property files (context.ts).
+// and hands settings and topology to the property files (context.ts). A setup that fails stops what
+// it started, writes both reports with the verdict error and the reason (report/setup-failure.ts),
+// tells fnlb-guard, and fails with one line naming who failed, where, and at which step.
 
 import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/databases.js';
 import { type LocalPostgres, startPostgres } from '../../helpers/postgres.js';
-import { distPath } from '../../src/common/package-root.js';
+import { distPath, PACKAGE } from '../../src/common/package-root.js';
+import { announceSetupFailure, writeSetupFailure } from '../report/setup-failure.js';
 import { type GuardSettings, resolveSettings } from '../settings/resolve.js';
 import { type FaultServer, serveFaults } from '../topology/control.js';
 import {
@@ -21,6 +24,7 @@ import {
   unreadSettings,
 } from '../topology/index.js';
 import { describeTopology } from '../topology/probe.js';
+import { SetupError } from '../topology/setup-error.js';
 import { beginReports } from './report-files.js';
 import './context.js';
 
@@ -71,6 +75,7 @@ async function processesDatabase(settings: GuardSettings): Promise<Database> {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const startedAt = new Date().toISOString();
   const settings = beginReports(settingsOf(project));
   project.provide('guardSettings', settings);
   const choice = await chooseTopology(settings);
@@ -88,9 +93,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
     topology = await startTopology(choice, settings, database ? { dbUrl: database.url } : {});
     faults = await serveFaults(topology);
   } catch (error) {
-    await topology?.close();
-    await database?.close();
-    throw error;
+    await topology?.close().catch(() => {});
+    await database?.close().catch(() => {});
+    const failed =
+      error instanceof SetupError
+        ? error
+        : new SetupError({ role: 'topology', address: choice.kind, step: 'starting it' }, error);
+    const failure = failed.toFailure();
+    try {
+      writeSetupFailure(settings, failure, startedAt, PACKAGE.root);
+    } catch (written) {
+      say(`the reports of the failed setup could not be written: ${(written as Error).message}`);
+    }
+    announceSetupFailure(failure);
+    // Vitest's own account of it (npm run test:guard): the one line, the step's error as its cause.
+    throw failed;
   }
   const info: TopologyInfo = { ...topology.info, controlUrl: faults.url };
   for (const line of describeTopology(info)) say(line);

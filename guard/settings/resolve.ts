@@ -19,6 +19,16 @@ import {
 
 export class SettingsError extends Error {
   override readonly name = 'SettingsError';
+  /**
+   * Set on an error found once every value was read (a contradiction, a setting that needs another):
+   * the spelling the message names first, and the reports directory the run would have written to.
+   */
+  readonly where: { setting: string; reports: string } | undefined;
+
+  constructor(message: string, where?: { setting: string; reports: string }) {
+    super(message);
+    this.where = where;
+  }
 }
 
 /** One bound as the checks use it: its value in this run and where it came from. */
@@ -272,31 +282,39 @@ function parseValue(key: SettingKey | BoundKey, raw: Raw, cwd: string): unknown 
   }
 }
 
+/** A contradiction between settings: names the first setting involved and the run's reports. */
+type Contradiction = (first: SettingKey, message: string) => SettingsError;
+
 /** Which topology the build settings need, and the setting that says so. */
 function impliedTopology(
   values: SettingValues,
   spelled: (key: SettingKey) => string,
+  contradiction: Contradiction,
 ): { kind: 'processes' | 'containers' | 'external'; by: string } | undefined {
   const set = (key: SettingKey) => values[key] !== undefined;
   if (set('lb') !== set('nodes')) {
-    throw new SettingsError(
+    throw contradiction(
+      set('lb') ? 'lb' : 'nodes',
       `${spelled('lb')} and ${spelled('nodes')} go together: the balancer and the nodes behind it`,
     );
   }
   const builds = (['balancerCommand', 'balancerImage', 'nodeImage'] as const).filter(set);
   if (set('lb') && builds.length > 0) {
-    throw new SettingsError(
+    throw contradiction(
+      'lb',
       `${spelled('lb')}/${spelled('nodes')} name a running deployment: ${spelled(builds[0] as SettingKey)} has nothing to start`,
     );
   }
   if (set('lb')) return { kind: 'external', by: `${spelled('lb')} and ${spelled('nodes')}` };
   if (set('balancerCommand') && set('balancerImage')) {
-    throw new SettingsError(
+    throw contradiction(
+      'balancerCommand',
       `${spelled('balancerCommand')} and ${spelled('balancerImage')}: one balancer build at a time`,
     );
   }
   if (set('balancerCommand') && set('nodeImage')) {
-    throw new SettingsError(
+    throw contradiction(
+      'balancerCommand',
       `${spelled('balancerCommand')} runs on the processes topology, ${spelled('nodeImage')} on containers: not both`,
     );
   }
@@ -340,8 +358,11 @@ export function resolveSettings(input: ResolveInput = {}): Resolved {
   const settings = values as unknown as SettingValues;
   const spelled = (key: SettingKey) => origin[key] ?? flagName(SETTINGS[key].flag ?? key);
 
+  const contradiction: Contradiction = (first, message) =>
+    new SettingsError(message, { setting: spelled(first), reports: settings.reports });
+
   let topologyReason = origin.topology;
-  const implied = impliedTopology(settings, spelled);
+  const implied = impliedTopology(settings, spelled, contradiction);
   if (implied !== undefined) {
     if (settings.topology === 'auto') {
       settings.topology = implied.kind;
@@ -350,10 +371,17 @@ export function resolveSettings(input: ResolveInput = {}): Resolved {
       settings.topology !== implied.kind &&
       !(implied.kind === 'containers' && settings.topology === 'swarm')
     ) {
-      throw new SettingsError(
+      throw contradiction(
+        'topology',
         `${spelled('topology')} ${settings.topology} contradicts ${implied.by}, which needs the ${implied.kind} topology`,
       );
     }
+  } else if (settings.topology === 'external') {
+    // The external topology is a running deployment: without its addresses there is nothing to guard.
+    throw contradiction(
+      'topology',
+      `${spelled('topology')} external needs the running deployment: ${spelled('lb')} host:port and ${spelled('nodes')} host:port,host:port,...`,
+    );
   }
   const logs = settings.logs ?? join(settings.reports, 'logs');
   return {

@@ -409,6 +409,7 @@ export class ContainerTopology implements Topology {
         : await startBalancer(ctx, nodes, settings.balancerArgs, started);
       const endpoints = {
         ...balancer.endpoints,
+        functionImages: settings.functionImages,
         ...(apiUrl === undefined ? {} : { apiUrl }),
         // Functions report the hostname of the node that ran them, which the topology gave it: on
         // Fn's pure runners, which take no HTTP calls, nothing else could tell the suite.

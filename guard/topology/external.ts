@@ -8,17 +8,30 @@
 // skipped saying which setting to give. nodesDockerHost names the Docker engine the nodes run their
 // functions on, when the guard can reach it: node properties are then counted there for nodes that
 // serve no /stats. Test files create uniquely named apps and remove them.
+// The deployment is expected up: before anything else the balancer, its management API (when named
+// apart) and every node must answer at all, within ANSWER_BUDGET_MS, and an address that refuses the
+// connection fails the setup at once, naming it (a SetupError: setup-error.ts).
 import { exec } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { GuardSettings } from '../settings/resolve.js';
 import { SETTINGS } from '../settings/table.js';
 import { DownNodes } from './down-nodes.js';
 import { LbManagement } from './lb-management.js';
-import { probeCapabilities, waitForBalancer, waitUntilNodesOnline, waitUntilServing } from './probe.js';
+import {
+  type AnswerTarget,
+  checkAnswers,
+  probeCapabilities,
+  waitForBalancer,
+  waitUntilNodesOnline,
+  waitUntilServing,
+} from './probe.js';
+import { duringStep } from './setup-error.js';
 import type { Capability, Faults, Topology, TopologyInfo } from './types.js';
 
 const COMMAND_TIMEOUT_MS = 120_000;
 const READY_TIMEOUT_MS = 30_000;
+/** How long an address that does not answer (rather than refuse) is asked again before the setup fails. */
+const ANSWER_BUDGET_MS = 4000;
 
 const FAULT_COMMANDS = {
   kill: 'nodeKillCmd',
@@ -29,6 +42,7 @@ const FAULT_COMMANDS = {
 /** What the external topology reads of the settings. */
 export type ExternalSettings = Pick<
   GuardSettings,
+  | 'functionImages'
   | 'lb'
   | 'nodes'
   | 'lbMgmt'
@@ -68,8 +82,29 @@ export async function externalTopology(settings: ExternalSettings): Promise<Topo
     nodes,
     nodeUrls: nodes.map(asUrl),
     appPrefix: `fng${randomBytes(3).toString('hex')}`,
+    functionImages: settings.functionImages,
   };
-  const api = await waitForBalancer(partial, READY_TIMEOUT_MS, settings.api);
+  const targets: AnswerTarget[] = [
+    { role: 'balancer', address: lb, url: partial.lbUrl, step: 'checking that it answers' },
+    ...(settings.lbMgmt !== undefined && settings.lbMgmt !== lb
+      ? [
+          {
+            role: 'balancer' as const,
+            address: settings.lbMgmt,
+            url: partial.lbMgmtUrl,
+            step: 'checking that its management API answers',
+          },
+        ]
+      : []),
+    ...nodes.map((node, index) => ({
+      role: 'node' as const,
+      address: node,
+      url: partial.nodeUrls[index] as string,
+      step: 'checking that it answers',
+    })),
+  ];
+  await checkAnswers(targets, ANSWER_BUDGET_MS);
+  const api = await waitForBalancer(partial, READY_TIMEOUT_MS, settings.api, { refusedIsFinal: true });
   const engineSocket = settings.nodesDockerHost;
   const probed = await probeCapabilities(
     partial,
@@ -88,7 +123,14 @@ export async function externalTopology(settings: ExternalSettings): Promise<Topo
       console.warn(
         `[external] the balancer does not list ${unlisted.join(', ')} under those names: ${JSON.stringify(view)}`,
       );
-    await waitUntilNodesOnline(partial, listed, READY_TIMEOUT_MS);
+    await duringStep(
+      {
+        role: 'balancer',
+        address: settings.lbMgmt ?? lb,
+        step: `waiting until its management API reports ${listed.join(', ')} online`,
+      },
+      () => waitUntilNodesOnline(partial, listed, READY_TIMEOUT_MS),
+    );
   }
   const missing: Partial<Record<Capability, string>> = { ...probed.missing };
   const faults: Faults = {};

@@ -2,16 +2,29 @@
 // balancer (a call through it answers 200, on a probe route created through a node), then measures
 // what the deployment offers instead of assuming it: fnlb's management API (read, and write with the
 // token or from loopback), per-route counters on every node (GET /stats), and a Docker engine the
-// nodes run their functions on that answers the suite (for counting containers there).
+// nodes run their functions on that answers the suite (for counting containers there). A step that
+// fails is a SetupError naming the balancer or the node, its address and the step (setup-error.ts);
+// for a deployment the guard did not start, every address is first asked for any answer at all, and
+// one that refuses the connection fails at once (checkAnswers).
+
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
-import { waitUntil } from '../../helpers/wait.js';
+import { tryWaitUntil, waitUntil } from '../../helpers/wait.js';
 import { within } from '../../src/common/deadline.js';
 import { FnClient } from '../../src/common/fn-client.js';
+import { functionImage } from '../../src/common/function-images.js';
 import { LB_PATHS } from '../../src/common/lb-wire.js';
 import type { NodeStats } from '../../src/common/wire.js';
 import { chooseApi, type FnApiChoice, type FnApiVersion, fnApi, offeredApis } from './fn-api.js';
 import { LbManagement, parseNodes } from './lb-management.js';
+import {
+  addressOf,
+  duringStep,
+  isFinalConnectError,
+  oneLine,
+  SetupError,
+  type SetupStep,
+} from './setup-error.js';
 import type { Capabilities, Capability, TopologyInfo } from './types.js';
 
 const PROBE_TIMEOUT_MS = 5000;
@@ -48,26 +61,55 @@ async function engineAnswers(offer: EngineOffer): Promise<string | undefined> {
   }
 }
 
+/** The steps of waitForBalancer, as a failed one is named. */
+export const PROBE_STEPS = {
+  api: 'asking which Fn API it offers',
+  app: 'creating the probe app',
+  route: 'creating the probe route',
+  call: 'calling the probe route through it',
+} as const;
+
+export interface WaitForBalancerOptions {
+  /**
+   * A refused connection to the balancer ends the wait at once: right for a deployment that should
+   * be up already (external), not for one still starting.
+   */
+  refusedIsFinal?: boolean;
+}
+
 /**
  * Finds the Fn API the run speaks (fn-api.ts: asked of the first node, or of `apiUrl`), then waits
  * until a call through the balancer answers 200, on a probe route it creates there and removes.
+ * Fails with a SetupError naming the node or the balancer and the step.
  */
 export async function waitForBalancer(
-  info: Pick<TopologyInfo, 'lbUrl' | 'nodeUrls' | 'appPrefix' | 'apiUrl'>,
+  info: Pick<TopologyInfo, 'lbUrl' | 'nodeUrls' | 'appPrefix' | 'apiUrl' | 'functionImages'>,
   timeoutMs: number,
   choice: FnApiChoice,
+  options: WaitForBalancerOptions = {},
 ): Promise<{ api: FnApiVersion; apiReason: string }> {
   const apiUrl = info.apiUrl ?? (info.nodeUrls[0] as string);
+  const node = (step: string): SetupStep => ({ role: 'node', address: addressOf(apiUrl), step });
   const client = new FnClient(apiUrl, { timeoutMs: PROBE_TIMEOUT_MS });
-  const chosen = chooseApi(choice, await offeredApis(client), apiUrl);
+  const chosen = await duringStep(node(PROBE_STEPS.api), async () =>
+    chooseApi(choice, await offeredApis(client), apiUrl),
+  );
   const api = fnApi(chosen.version, client);
   const lb = new FnClient(info.lbUrl, { timeoutMs: PROBE_TIMEOUT_MS });
   const app = `${info.appPrefix}-probe${randomBytes(2).toString('hex')}`;
-  await api.createApp(app);
+  await duringStep(node(PROBE_STEPS.app), () => api.createApp(app));
   try {
-    await api.createRoute(app, { path: '/probe', image: 'fnguard/echo', format: 'http' });
+    await duringStep(node(PROBE_STEPS.route), () =>
+      api.createRoute(app, {
+        path: '/probe',
+        image: functionImage('echo', info.functionImages),
+        format: 'http',
+      }),
+    );
+    const balancer: SetupStep = { role: 'balancer', address: addressOf(info.lbUrl), step: PROBE_STEPS.call };
     let last = 'no answer yet';
-    await waitUntil(
+    let final: unknown;
+    const waited = await tryWaitUntil(
       `a call through the balancer at ${info.lbUrl} to answer 200`,
       async () => {
         try {
@@ -76,18 +118,65 @@ export async function waitForBalancer(
           return result.status === 200;
         } catch (error) {
           last = String(error);
-          return false;
+          if (options.refusedIsFinal && isFinalConnectError(error)) final = error;
+          return final !== undefined;
         }
       },
       timeoutMs,
       100,
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}; last answer: ${last}`);
-    });
+    );
+    if (final !== undefined) throw new SetupError(balancer, final);
+    if (waited === undefined) {
+      throw new SetupError(balancer, undefined, {
+        problem: `did not answer 200 within ${seconds(timeoutMs / 1000)}`,
+        detail: `last answer: ${oneLine(last)}`,
+      });
+    }
   } finally {
     await api.deleteApp(app).catch(() => {});
   }
   return { api: chosen.version, apiReason: chosen.reason };
+}
+
+/** An address the guard must reach before anything else: the balancer, its management API, a node. */
+export interface AnswerTarget extends SetupStep {
+  url: string;
+}
+
+/** One attempt to be answered: long enough for a loaded machine, short enough to try again. */
+const ANSWER_ATTEMPT_MS = 2000;
+
+/**
+ * Asks every target for any HTTP answer at all (GET /, whatever its status), at once: an address
+ * that refuses the connection or whose name does not resolve fails at once; one that does not answer
+ * is asked again until `budgetMs` has passed. Fails with the SetupError of the first target, in the
+ * order given, that did not answer.
+ */
+export async function checkAnswers(targets: readonly AnswerTarget[], budgetMs: number): Promise<void> {
+  const deadline = performance.now() + budgetMs;
+  const answers = async (target: AnswerTarget): Promise<void> => {
+    for (;;) {
+      // An attempt ends by its own deadline, and never past the budget (undici's timers are coarse).
+      const left = Math.max(1, deadline - performance.now());
+      const client = new FnClient(target.url, { timeoutMs: Math.ceil(Math.min(ANSWER_ATTEMPT_MS, left)) });
+      try {
+        await within(`GET ${target.url}/`, client.send('GET', '/'), left);
+        return;
+      } catch (error) {
+        if (isFinalConnectError(error)) throw new SetupError(target, error);
+        if (performance.now() + 100 >= deadline) {
+          throw new SetupError(target, error, {
+            problem: `did not answer within ${seconds(budgetMs / 1000)}`,
+            detail: oneLine(error instanceof Error ? error.message : String(error)),
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  };
+  const settled = await Promise.allSettled(targets.map(answers));
+  const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 export async function probeCapabilities(

@@ -137,6 +137,7 @@ export class SwarmTopology implements Topology {
         nodes: endpoints.map((endpoint) => endpoint.address),
         nodeUrls: endpoints.map((endpoint) => endpoint.url),
         appPrefix: stack.name,
+        functionImages: settings.functionImages,
       };
       const api = await waitForBalancer(partial, DEPLOY_TIMEOUT_MS, settings.api);
       const probed = await probeCapabilities(partial, { socketPath });

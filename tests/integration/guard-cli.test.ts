@@ -2,32 +2,86 @@
 // starts it judges, writes fnlb-guard.json and junit.xml and exits by the verdict; against a running
 // deployment (--lb, --nodes) likewise; and a baseline holding a better value fails exactly the
 // property it measured better, although the run stays inside the absolute bound (loosened by --bound).
-// A run of this repository's unit tests leaves the guard's reports as they were.
+// A run of this repository's unit tests leaves the guard's reports as they were. A setup that fails
+// (a balancer or a node that refuses the connection, a node that refuses the probe app, settings that
+// contradict each other) ends the command within seconds with one line on stderr naming who failed,
+// its address and the step, and both reports errored with that line: never "0 tests, 0 failures".
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { FnlbProcess } from '../../helpers/fnlb-process.js';
+import { freePort } from '../../helpers/ports.js';
 import { distPath, PACKAGE } from '../../src/common/package-root.js';
 import { NESTED_TEST_TIMEOUT_MS, type NestedRun, runNestedGuard } from './support/nested-run.js';
 
+interface CommandRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  output: string;
+  /** How long the command took, in ms. */
+  ms: number;
+}
+
+/**
+ * The outer run's environment without what chooses or bounds a guard run (FN_*, FNG_*, FNLB_*) or
+ * would write to the outer CI job's summary or outputs.
+ */
+const quietEnvironment = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([name]) => !/^(FN|FNG|FNLB)_|^GITHUB_(STEP_SUMMARY|OUTPUT)$/.test(name),
+  ),
+);
+
 /** The command's exit status and output, for the runs that must end before any test. */
-function fnguard(args: string[]): Promise<{ code: number | null; output: string }> {
+function fnguard(args: string[], reports = join(scratch, 'unreachable')): Promise<CommandRun> {
+  const started = performance.now();
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [distPath('guard/cli/main.js'), ...args],
-      {
-        timeout: 120_000,
-        env: { ...process.env, FN_TOPOLOGY: '', FNG_REPORTS: join(scratch, 'unreachable') },
-      },
+      { timeout: 120_000, env: { ...quietEnvironment, FNG_REPORTS: reports } },
       (error, stdout, stderr) =>
         resolve({
           code: error ? ((error as { code?: number }).code ?? null) : 0,
+          stdout,
+          stderr,
           output: `${stdout}${stderr}`,
+          ms: performance.now() - started,
         }),
     );
   });
+}
+
+/** A port nothing listens on (it was free a moment ago). */
+const deadPort = () => freePort();
+
+/** What a failed setup leaves: both reports, errored with the command's one line. */
+function expectErroredReports(reports: string, line: string, failure: Record<string, string>): void {
+  const report = JSON.parse(readFileSync(join(reports, 'fnlb-guard.json'), 'utf8'));
+  expect(report).toMatchObject({
+    schema: 'fnguard-report/2',
+    verdict: 'error',
+    tests: [],
+    setupError: { ...failure, message: line },
+  });
+  const junit = readFileSync(join(reports, 'junit.xml'), 'utf8');
+  expect(junit).toMatch(/<testsuites [^>]*tests="1" failures="0" errors="1"/);
+  expect(junit.match(/<testcase /g)).toHaveLength(1);
+  const message = /<error message="([^"]*)"/.exec(junit)?.[1];
+  expect(message?.replaceAll('&quot;', '"').replaceAll('&apos;', "'").replaceAll('&amp;', '&')).toBe(line);
+}
+
+/** stderr is the one line, and nothing else. */
+function oneLineOf(run: CommandRun): string {
+  expect(
+    run.stderr.split('\n').filter((line) => line !== ''),
+    run.output.slice(-3000),
+  ).toHaveLength(1);
+  return run.stderr.trim().replace(/^fnlb-guard: /, '');
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'fnguard-cli-'));
@@ -46,11 +100,79 @@ describe('fnlb-guard, the command, before any test', () => {
     expect(run.output).toContain('--only: unknown property stickyness');
   });
 
-  it('exits 3 when the deployment it is pointed at does not answer', async () => {
-    const run = await fnguard(['--lb', '127.0.0.1:9', '--nodes', '127.0.0.1:9', '--only', 'sticky']);
+  it('exits 3 at once, in one line naming the balancer, when the balancer refuses the connection', async () => {
+    const [lb, node] = [await deadPort(), await deadPort()];
+    const reports = join(scratch, 'dead-balancer');
+    const run = await fnguard(
+      ['--lb', `127.0.0.1:${lb}`, '--nodes', `127.0.0.1:${node}`, '--only', 'sticky'],
+      reports,
+    );
     expect(run.code, run.output.slice(-3000)).toBe(3);
-    expect(run.output).toContain('could not be started or reached');
-  }, 150_000);
+    const line = oneLineOf(run);
+    expect(line).toBe(`balancer 127.0.0.1:${lb} refused the connection while checking that it answers`);
+    // A bound on hanging, not a measurement: a refused connection is final.
+    expect(run.ms).toBeLessThan(15_000);
+    expectErroredReports(reports, line, {
+      role: 'balancer',
+      address: `127.0.0.1:${lb}`,
+      step: 'checking that it answers',
+    });
+  }, 60_000);
+
+  it('names the node that refuses the connection behind a balancer that answers', async () => {
+    const node = `127.0.0.1:${await deadPort()}`;
+    const balancer = await FnlbProcess.start({ nodes: [node] });
+    try {
+      const reports = join(scratch, 'dead-node');
+      const run = await fnguard(['--lb', balancer.address, '--nodes', node, '--only', 'sticky'], reports);
+      expect(run.code, run.output.slice(-3000)).toBe(3);
+      const line = oneLineOf(run);
+      expect(line).toBe(`node ${node} refused the connection while checking that it answers`);
+      expect(run.ms).toBeLessThan(15_000);
+      expectErroredReports(reports, line, { role: 'node', address: node, step: 'checking that it answers' });
+    } finally {
+      await balancer.stop();
+    }
+  }, 60_000);
+
+  it('names the node that refuses the probe app, with its answer', async () => {
+    // Answers every read (an empty list of apps: the v1 API) and refuses every write.
+    const server = createServer((request, response) => {
+      response.writeHead(request.method === 'GET' ? 200 : 500, { 'content-type': 'application/json' });
+      response.end(request.method === 'GET' ? '{"apps":[]}' : '{"error":{"message":"read-only datastore"}}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const reports = join(scratch, 'refused-app');
+      const run = await fnguard(['--lb', address, '--nodes', address, '--only', 'sticky'], reports);
+      expect(run.code, run.output.slice(-3000)).toBe(3);
+      const line = oneLineOf(run);
+      expect(line).toBe(
+        `node ${address} answered HTTP 500 while creating the probe app: {"error":{"message":"read-only datastore"}}`,
+      );
+      expect(run.ms).toBeLessThan(15_000);
+      expectErroredReports(reports, line, { role: 'node', address, step: 'creating the probe app' });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 60_000);
+
+  it('exits 2, in one line, for the external topology without the deployment, reports errored', async () => {
+    const reports = join(scratch, 'external-without-lb');
+    const run = await fnguard(['--topology', 'external', '--only', 'sticky'], reports);
+    expect(run.code, run.output).toBe(2);
+    const line = oneLineOf(run);
+    const reason =
+      '--topology external needs the running deployment: --lb host:port and --nodes host:port,host:port,...';
+    expect(line).toBe(`${reason} (fnlb-guard --help for the settings)`);
+    expectErroredReports(reports, reason, {
+      role: 'settings',
+      address: '--topology',
+      step: 'reading the settings',
+    });
+  });
 });
 
 describe('the reports of the last guard run', () => {
