@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 // fnlb-guard: the guard as a command. Resolves the settings once from its flags, the environment and,
 // with --action, the GitHub Action's inputs (settings/resolve.ts), runs the property files through
 // Vitest's Node API with the guard's own run options (run/project.ts: its setup, reporters and the
@@ -10,8 +12,7 @@
 // address and the step (`fnlb-guard: balancer 127.0.0.1:1 refused the connection while checking that
 // it answers`), with both reports written with the verdict error; Vitest's own account of that error
 // is kept off stderr. Settings that contradict each other are one line too, with both reports.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
+import { PACKAGE } from '../../src/common/package-root.js';
 import { readBaseline } from '../engine/baseline.js';
 import type { GuardReport } from '../report/report.js';
 import {
@@ -33,6 +34,7 @@ const SWITCHES: Switches = {
   action: {
     doc: "read the GitHub Action's inputs (INPUT_*) too and write its outputs: what action.yml runs",
   },
+  version: { doc: "the guard's name and version" },
   help: { doc: 'this text', short: 'h' },
 };
 
@@ -74,6 +76,10 @@ function reportSettingsError(message: string, where: { setting: string; reports:
   }
 }
 const { settings, notices, switches } = resolved;
+if (switches.version) {
+  process.stdout.write(`fnlb-guard ${PACKAGE.version}\n`);
+  process.exit(EXIT.pass);
+}
 if (switches.help) {
   process.stdout.write(`${usageText(SWITCHES)}\n`);
   process.exit(EXIT.pass);

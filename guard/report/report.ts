@@ -40,8 +40,17 @@ export interface GuardReport {
   schema: typeof REPORT_SCHEMA;
   startedAt: string;
   finishedAt: string;
-  /** The commit of the suite that ran (GITHUB_SHA, else git's HEAD), null when unknown. */
+  /** The guard that judged: its version, and its commit when it ran from a git checkout. */
+  guard?: { name: string; version: string; commit: string | null };
+  /**
+   * The commit the run was started for, null when unknown: the commit setting (--commit or
+   * GITHUB_SHA: under the Action, the caller's repository), else git's HEAD where the run started.
+   * `commitOf` says which, so a baseline tells a change of the build under test from the guard's.
+   */
   commit: string | null;
+  commitOf?: string | null;
+  /** The settings in force (bounds included) and where each came from; secrets are not shown. */
+  settings?: Record<string, { value: unknown; from: string }>;
   /** The run compared with (FNG_BASELINE), null when none. */
   baseline: { path: string; startedAt: string | null; commit: string | null } | null;
   topology: Pick<
@@ -60,6 +69,13 @@ export interface GuardReport {
    * at, the one-line `message` fnlb-guard printed, and the `cause` the step met, when there was one.
    */
   setupError?: SetupFailure;
+}
+
+/** The guard that judged, as the summary names it. */
+function guardLine(report: GuardReport): string {
+  if (report.guard === undefined) return 'guard version unknown';
+  const commit = report.guard.commit ? ` at ${report.guard.commit.slice(0, 12)}` : '';
+  return `${report.guard.name} ${report.guard.version}${commit}`;
 }
 
 export function overallVerdict(tests: readonly ReportedTest[]): Verdict {
@@ -130,7 +146,7 @@ export function markdownSummary(report: GuardReport): string {
   const lines = [
     `### fnlb-guard: ${report.verdict}`,
     '',
-    `${under}; suite commit ${report.commit ?? 'unknown'}${report.baseline ? `; compared with ${escapeCell(report.baseline.path)} (commit ${report.baseline.commit ?? 'unknown'})` : ''}`,
+    `${under}; ${guardLine(report)}; run for commit ${report.commit ?? 'unknown'}${report.commitOf ? ` (${escapeCell(report.commitOf)})` : ''}${report.baseline ? `; compared with ${escapeCell(report.baseline.path)} (commit ${report.baseline.commit ?? 'unknown'})` : ''}`,
     '',
     '| verdict | property | implicates | check | measured | bound |',
     '|---|---|---|---|---|---|',

@@ -22,7 +22,7 @@ import { failedChecks } from '../engine/checks.js';
 import type { GuardMeta } from '../engine/property.js';
 import '../run/context.js';
 import { JUNIT_FILE, reportFile } from '../run/report-files.js';
-import { baselineOfRun, suiteCommit } from './provenance.js';
+import { provenanceOfRun } from './provenance.js';
 import {
   type GuardReport,
   markdownSummary,
@@ -134,8 +134,7 @@ export default class GuardReporter implements Reporter {
       schema: REPORT_SCHEMA,
       startedAt: this.#startedAt,
       finishedAt: new Date().toISOString(),
-      commit: suiteCommit(settings.commit, this.#vitest?.config.root ?? process.cwd()),
-      baseline: baselineOfRun(settings),
+      ...provenanceOfRun(settings, process.cwd()),
       topology: topology
         ? {
             kind: topology.kind,

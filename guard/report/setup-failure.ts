@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { JUNIT_FILE, reportFile } from '../run/report-files.js';
 import type { GuardSettings } from '../settings/resolve.js';
 import type { SetupFailure } from '../topology/setup-error.js';
-import { baselineOfRun, suiteCommit } from './provenance.js';
+import { provenanceOfRun } from './provenance.js';
 import { type GuardReport, markdownSummary, REPORT_SCHEMA } from './report.js';
 
 export interface RunTimes {
@@ -22,7 +22,10 @@ export interface RunTimes {
 export function setupFailureReport(
   failure: SetupFailure,
   times: RunTimes,
-  provenance: Pick<GuardReport, 'commit' | 'baseline'> = { commit: null, baseline: null },
+  provenance: Pick<GuardReport, 'guard' | 'commit' | 'commitOf' | 'settings' | 'baseline'> = {
+    commit: null,
+    baseline: null,
+  },
 ): GuardReport {
   return {
     schema: REPORT_SCHEMA,
@@ -93,12 +96,13 @@ export function writeSetupFailure(
   settings: GuardSettings,
   failure: SetupFailure,
   startedAt: string,
-  root: string,
+  /** Where the run started (its commit is the one the run was for, when no setting names one). */
+  cwd: string,
 ): void {
   const report = setupFailureReport(
     failure,
     { startedAt, finishedAt: new Date().toISOString() },
-    { commit: suiteCommit(settings.commit, root), baseline: baselineOfRun(settings) },
+    provenanceOfRun(settings, cwd),
   );
   writeSetupFailureReports(settings, { ...report, setupError: failure });
 }

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/databases.js';
 import { type LocalPostgres, startPostgres } from '../../helpers/postgres.js';
-import { distPath, PACKAGE } from '../../src/common/package-root.js';
+import { distPath } from '../../src/common/package-root.js';
 import { announceSetupFailure, writeSetupFailure } from '../report/setup-failure.js';
 import { type GuardSettings, resolveSettings } from '../settings/resolve.js';
 import { type FaultServer, serveFaults } from '../topology/control.js';
@@ -101,7 +101,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
         : new SetupError({ role: 'topology', address: choice.kind, step: 'starting it' }, error);
     const failure = failed.toFailure();
     try {
-      writeSetupFailure(settings, failure, startedAt, PACKAGE.root);
+      writeSetupFailure(settings, failure, startedAt, process.cwd());
     } catch (written) {
       say(`the reports of the failed setup could not be written: ${(written as Error).message}`);
     }

@@ -2,9 +2,11 @@
 // (guard/engine/checks.ts): a baseline holding a better value fails exactly the check it measured better,
 // per-node checks are compared by their worst node whatever the nodes are called, timings only when
 // asked, and a file that is not a report is refused naming it.
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { baselineChecks, parseBaseline } from '../../guard/engine/baseline.js';
 import { atLeast, atMost, type Check, required, stickinessChecks } from '../../guard/engine/checks.js';
+import { commitOfRun, provenanceOfRun } from '../../guard/report/provenance.js';
 import {
   type GuardReport,
   markdownSummary,
@@ -14,6 +16,7 @@ import {
   verdictTable,
 } from '../../guard/report/report.js';
 import { resolveSettings } from '../../guard/settings/resolve.js';
+import { PACKAGE } from '../../src/common/package-root.js';
 
 /** The table's bounds, as a run that sets none has them. */
 const { bounds } = resolveSettings().settings;
@@ -35,7 +38,9 @@ function report(tests: ReportedTest[]): GuardReport {
     schema: REPORT_SCHEMA,
     startedAt: '2026-12-01T00:00:00.000Z',
     finishedAt: '2026-12-01T00:01:00.000Z',
+    guard: { name: 'fnlb-guard', version: '9.9.9', commit: null },
     commit: 'abc123',
+    commitOf: 'GITHUB_SHA',
     baseline: null,
     topology: null,
     tests,
@@ -85,7 +90,7 @@ describe('guard report', () => {
     expect(markdown).toContain(
       '| FAIL | balance | balancer | busiest node over the mean | 2.500 | <= 1.500 |',
     );
-    expect(markdown).toContain('suite commit abc123');
+    expect(markdown).toContain('fnlb-guard 9.9.9; run for commit abc123 (GITHUB_SHA)');
   });
 
   it('marks a bound an environment variable set', () => {
@@ -196,5 +201,24 @@ describe('baseline comparison', () => {
       /baseline x\.json: not an fnlb-guard report/,
     );
     expect(() => parseBaseline('x.json', '{"schema":"fnguard-report/2"}')).toThrow(/no "tests" array/);
+  });
+});
+
+describe("the report's provenance", () => {
+  it('names the guard by its version, apart from the commit the run was for, and where that came from', () => {
+    const { settings } = resolveSettings({ env: { GITHUB_SHA: 'feedbeef', FNLB_MGMT_TOKEN: 's3cret' } });
+    const provenance = provenanceOfRun(settings, tmpdir());
+    expect(provenance.guard).toMatchObject({ name: 'fnlb-guard', version: PACKAGE.version });
+    expect(provenance).toMatchObject({ commit: 'feedbeef', commitOf: 'GITHUB_SHA' });
+    expect(provenance.settings?.mgmtToken, 'a secret is said to be set, never shown').toEqual({
+      value: '(set, not shown)',
+      from: 'FNLB_MGMT_TOKEN',
+    });
+    expect(provenance.settings?.stickyMaxNodes).toEqual({ value: 1, from: 'default' });
+  });
+
+  it('has no commit to name outside a checkout when no setting names one', () => {
+    const { settings } = resolveSettings({ env: {} });
+    expect(commitOfRun(settings, tmpdir())).toEqual({ commit: null, commitOf: null });
   });
 });
