@@ -6,6 +6,7 @@
 // (a balancer or a node that refuses the connection, a node that refuses the probe app, settings that
 // contradict each other) ends the command within seconds with one line on stderr naming who failed,
 // its address and the step, and both reports errored with that line: never "0 tests, 0 failures".
+
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -16,6 +17,7 @@ import { FnlbProcess } from '../../helpers/fnlb-process.js';
 import { freePort } from '../../helpers/ports.js';
 import { distPath, PACKAGE } from '../../src/common/package-root.js';
 import { NESTED_TEST_TIMEOUT_MS, type NestedRun, runNestedGuard } from './support/nested-run.js';
+import { reportProblems } from './support/report-schema.js';
 
 interface CommandRun {
   code: number | null;
@@ -205,6 +207,7 @@ describe.skipIf(process.env.FNG_BITE === '0')('fnlb-guard, the command', () => {
       expect(sound.code, sound.output.slice(-4000)).toBe(0);
       expect(sound.report.verdict).toBe('pass');
       expect(sound.report.schema).toBe('fnguard-report/2');
+      expect(reportProblems(sound.report), 'the report by its JSON Schema').toEqual([]);
       expect(sound.report.topology?.kind).toBe('processes');
       expect(sound.output).toMatch(/\[fnlb-guard\] sticky: pass/);
       expect(sound.output).toMatch(/guard verdict: pass/);
