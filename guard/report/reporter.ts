@@ -14,6 +14,7 @@ import {
   type Reporter,
   type TestCase,
   type TestModule,
+  type TestSpecification,
   type TestSuite,
   type Vitest,
 } from 'vitest/node';
@@ -22,6 +23,7 @@ import { failedChecks } from '../engine/checks.js';
 import type { GuardMeta } from '../engine/property.js';
 import '../run/context.js';
 import { JUNIT_FILE, reportFile } from '../run/report-files.js';
+import { progressLine } from './progress.js';
 import { provenanceOfRun } from './provenance.js';
 import {
   type GuardReport,
@@ -105,9 +107,18 @@ function moduleTests(module: TestModule, property: PropertyId): ReportedTest[] {
 export default class GuardReporter implements Reporter {
   #vitest: Vitest | undefined;
   readonly #startedAt = new Date().toISOString();
+  /** The properties this run is to judge, and those it has, for the progress line. */
+  #planned: PropertyId[] = [];
+  readonly #done: PropertyId[] = [];
+  #runStart = Date.now();
 
   onInit(vitest: Vitest): void {
     this.#vitest = vitest;
+  }
+
+  onTestRunStart(specifications: ReadonlyArray<TestSpecification>): void {
+    this.#runStart = Date.now();
+    this.#planned = specifications.flatMap((spec) => propertyOfFile(spec.moduleId) ?? []);
   }
 
   onTestModuleEnd(module: TestModule): void {
@@ -118,7 +129,11 @@ export default class GuardReporter implements Reporter {
     const counts = (['pass', 'fail', 'skipped'] as const)
       .map((kind) => `${tests.filter((test) => test.verdict === kind).length} ${kind}`)
       .join(', ');
-    process.stdout.write(`[fnlb-guard] ${property}: ${verdict} (${counts})\n`);
+    this.#done.push(property);
+    const planned = this.#planned.includes(property) ? this.#planned : [...this.#planned, property];
+    const elapsedS = (Date.now() - this.#runStart) / 1000;
+    const line = progressLine(property, `${verdict} (${counts})`, this.#done, planned, elapsedS);
+    process.stdout.write(`[fnlb-guard] ${line}\n`);
   }
 
   async onTestRunEnd(testModules: ReadonlyArray<TestModule>): Promise<void> {
