@@ -12,7 +12,9 @@
 # $TMPDIR/fnlb-guard-images-<uid>. An image whose inputs (base, dist/src, Dockerfile, dependencies)
 # are unchanged is not rebuilt at all: a run with nothing to do takes about 2 s.
 # FNGUARD_NODE_BASE names the Node base image; by default the offline bootstrap's
-# fnguard/base-node:local when it exists, else the Dockerfiles' public node:20-bookworm-slim.
+# fnguard/base-node:local when it exists (the host's own node), else the public node:<major>-bookworm-slim
+# of the Node running this script: better-sqlite3 is copied from the host, built for its Node, so the
+# images run the host's Node major (22 or 24 LTS where users run the guard).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,7 +43,8 @@ base=${FNGUARD_NODE_BASE:-}
 if [ -z "$base" ] && docker image inspect fnguard/base-node:local >/dev/null 2>&1; then
   base=fnguard/base-node:local
 fi
-base_id=$(if [ -n "$base" ]; then docker image inspect --format '{{.Id}}' "$base"; else echo public; fi)
+if [ -z "$base" ]; then base="node:$(node -p 'process.versions.node.split(".")[0]')-bookworm-slim"; fi
+base_id=$(docker image inspect --format '{{.Id}}' "$base" 2>/dev/null || echo "$base")
 code_hash=$(find package.json dist/src -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 
 # Builds one image from a tar of just the paths it needs (sending the whole repository as context
@@ -61,7 +64,7 @@ build() {
   local staged=()
   if [ "$with_deps" = yes ]; then staged=(-C "$deps" node_modules); fi
   local args=(--label fnlb-guard=1 --label "fnlb-guard.inputs=$inputs" -t "$tag" -f "$dockerfile" "$@")
-  if [ -n "$base" ]; then args+=(--build-arg "NODE_IMAGE=$base"); fi
+  args+=(--build-arg "NODE_IMAGE=$base")
   # The legacy builder: it needs no buildx plugin, and Testcontainers builds with it too.
   tar -c --transform "s,^node_modules,dist/docker-deps/node_modules," "${paths[@]}" "${staged[@]}" |
     DOCKER_BUILDKIT=0 docker build -q "${args[@]}" - >/dev/null 2>"$deps/build.log" || {

@@ -1,7 +1,8 @@
 # fnguard/fn-node: the functions node. It runs as root because it talks to the Docker socket mounted
 # into it (FN_DRIVER=docker); its functions run in their own unprivileged containers.
 # Build from the repository root after docker/build-images.sh staged dist/ (see .dockerignore).
-ARG NODE_IMAGE=node:20-bookworm-slim
+# docker/build-images.sh always sets it: the offline base, or node:<the host's Node major>-bookworm-slim.
+ARG NODE_IMAGE=node:22-bookworm-slim
 FROM ${NODE_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production

@@ -1,6 +1,7 @@
 # fnguard/fnlb: the balancer, as an unprivileged user. Pass its flags as the command, for example
 # `-nodes node1:8080,node2:8080 -listen :8081`.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# docker/build-images.sh always sets it: the offline base, or node:<the host's Node major>-bookworm-slim.
+ARG NODE_IMAGE=node:22-bookworm-slim
 FROM ${NODE_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production

@@ -1,7 +1,8 @@
 # The function images localhost/fnlb-guard/primes, echo, sleep, crash and garble: FUNCTION selects the compiled
 # entry under dist/src/functions. The functions need no npm package, only the compiled code. The node
 # runs them with stdin/stdout attached (the format) and FN_* in the environment.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# docker/build-images.sh always sets it: the offline base, or node:<the host's Node major>-bookworm-slim.
+ARG NODE_IMAGE=node:22-bookworm-slim
 FROM ${NODE_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production

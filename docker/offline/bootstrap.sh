@@ -12,7 +12,7 @@
 #      the version it came from;
 #   4. builds the project images (docker/build-images.sh) on those bases.
 # With --public-bases, steps 1-3 are skipped and the images build on the public bases the Dockerfiles
-# name (node:20-bookworm-slim): for machines with a registry, such as GitHub Actions.
+# name (node:<the host's Node major>-bookworm-slim): for machines with a registry, such as GitHub Actions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=docker/offline/image-tree.sh
