@@ -13,7 +13,7 @@ export interface Property {
   needs: readonly Capability[];
   /** Judged by which node served each call, so it needs nodes that can be told apart. */
   byNode: boolean;
-  /** One line for --list and the README. */
+  /** One line for --list and the README's table of properties (npm run docs:guard writes it). */
   summary: string;
   /** What a full run of it costs the system under test, for --list and the run's estimate. */
   cost: Cost;

@@ -1,4 +1,4 @@
-// The guard's report: the versioned shape of reports/fnlb-guard.json (REPORT_SCHEMA; README "Reports"
+// The guard's report: the versioned shape of reports/fnlb-guard.json (REPORT_SCHEMA; docs/guard.md "Reports"
 // documents every field), the overall verdict, and the two renderings of its table: text for the
 // console and Markdown for a CI job's summary page. One row per property test: the verdict, the
 // property, the component it implicates, and the check that decided it (the first failed one, else the

@@ -1,13 +1,7 @@
 // action.yml, the reusable GitHub Action, as text: its inputs and the step environment that hands
 // them to the guard come from the settings table (render.ts), the rest is written here once.
 // generated.ts lists it with the other generated files.
-import { PROPERTIES, PROPERTY_IDS } from '../catalogue.js';
-import { actionInputsYaml } from './render.js';
-
-/** The catalogue's typical duration of every property, in minutes. */
-function fullRunMinutes(): number {
-  return Math.round(PROPERTY_IDS.reduce((sum, id) => sum + PROPERTIES[id].cost.seconds, 0) / 60);
-}
+import { actionInputsYaml, totalMinutes } from './render.js';
 
 export function actionYaml(): string {
   const { inputs, env } = actionInputsYaml();
@@ -17,7 +11,7 @@ export function actionYaml(): string {
 # docs/configuration.md). Reports (fnlb-guard.json, junit.xml, logs/) land in \`reports\`; the verdict
 # table goes to the job's summary page.
 name: fnlb-guard
-description: Guard an Fn-compatible balancer or node build - stickiness, hot reuse, no stampede, balance, failover and more - with measured values against explicit bounds. A full run takes about ${fullRunMinutes()} min on this project's nodes (more on Fn servers; fnlb-guard --list gives each property's cost), plus a minute or two to install.
+description: Guard an Fn-compatible balancer or node build - stickiness, hot reuse, no stampede, balance, failover and more - with measured values against explicit bounds. A full run takes about ${totalMinutes()} min on this project's nodes (more on Fn servers; fnlb-guard --list gives each property's cost), plus a minute or two to install.
 branding:
   icon: shield
   color: blue

@@ -1,8 +1,8 @@
 // The settings table (table.ts) as people read it: fnlb-guard's --help, its --list (the properties
 // and the bounds in force), --show-settings (what this run resolved, and from where), the GitHub
-// Action's inputs (action.yml) and the configuration page (docs/configuration.md). Generated, so
-// none of them can list a setting the table lacks or miss one it has; tests/unit/guard-settings
-// holds the committed files to these renderings.
+// Action's inputs (action.yml), the configuration page (docs/configuration.md) and the README's table
+// of properties (from the catalogue). Generated, so none of them can list a setting or a property the
+// code lacks or miss one it has; tests/unit/guard-settings holds the committed files to these renderings.
 import { type Cost, PROPERTIES, PROPERTY_IDS } from '../catalogue.js';
 import { type GuardSettings, inputVariable, type Switches } from './resolve.js';
 import { BOUNDS, GROUPS, type Group, SETTINGS, type SettingKey, tableEntries } from './table.js';
@@ -72,18 +72,53 @@ export function usageText(switches: Switches): string {
   return lines.join('\n');
 }
 
-/** A property's cost as --list says it. */
-export function costText(cost: Cost): string {
+/** A property's cost in words: its time, calls, containers and faults, and what it costs on Fn servers. */
+function costWords(cost: Cost): string {
   const parts = [
     `about ${cost.seconds} s`,
     `${cost.calls} calls`,
-    cost.containers > 0 ? `up to ${cost.containers} containers started` : 'no container started',
+    cost.containers > 0
+      ? `up to ${cost.containers} container${cost.containers === 1 ? '' : 's'} started`
+      : 'no container started',
     ...(cost.faults ? [cost.faults] : []),
   ];
   const routes = cost.onRoutes
     ? `; on nodes whose 404 names no node (Fn servers): about ${Math.round(cost.onRoutes.seconds / 60)} min, up to ${cost.onRoutes.containers} containers`
     : '';
-  return `cost: ${parts.join(', ')}${routes}`;
+  return `${parts.join(', ')}${routes}`;
+}
+
+/** A property's cost as --list says it. */
+export function costText(cost: Cost): string {
+  return `cost: ${costWords(cost)}`;
+}
+
+/** The whole run's duration on this project's nodes, in minutes, as --list and the README say it. */
+export function totalMinutes(): number {
+  return Math.round(PROPERTY_IDS.reduce((sum, id) => sum + PROPERTIES[id].cost.seconds, 0) / 60);
+}
+
+/** The README's table of properties (between its properties markers; generated.ts puts it there). */
+export function propertiesTable(): string {
+  const lines = [
+    '<!-- Generated from guard/catalogue.ts by `npm run docs:guard`; a unit test fails when it is stale. -->',
+    '',
+    '| property | implicates | what it proves | typical cost |',
+    '|---|---|---|---|',
+  ];
+  for (const id of PROPERTY_IDS) {
+    const property = PROPERTIES[id];
+    lines.push(
+      `| [\`${id}\`](tests/guard/${id}.test.ts) | ${property.implicates} | ${prose(property.summary)} | ${prose(costWords(property.cost))} |`,
+    );
+  }
+  lines.push(
+    '',
+    `All of them: about ${totalMinutes()} min on this project's nodes (more on Fn servers). Costs are for`,
+    "a 2-core machine with this project's nodes and balancer; `fnlb-guard --list` prints them with the",
+    'bounds in force.',
+  );
+  return lines.join('\n');
 }
 
 /** fnlb-guard --list: the properties and the bounds in force. */
@@ -98,10 +133,7 @@ export function catalogueText(settings: GuardSettings): string {
       `                ${costText(property.cost)}`,
     );
   }
-  const total = PROPERTY_IDS.reduce((sum, id) => sum + PROPERTIES[id].cost.seconds, 0);
-  lines.push(
-    `  All of them: about ${Math.round(total / 60)} min on this project's nodes (more on Fn servers).`,
-  );
+  lines.push(`  All of them: about ${totalMinutes()} min on this project's nodes (more on Fn servers).`);
   const images = ['primes', 'sleep', 'echo'].map((name) => `${settings.functionImages}${name}`);
   lines.push(
     '',

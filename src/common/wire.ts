@@ -63,7 +63,7 @@ export interface VersionResponse {
   version: string;
 }
 
-/** Route defaults and limits (README "fn-node" documents them). */
+/** Route defaults and limits (docs/node.md documents them). */
 export const ROUTE_DEFAULTS = {
   format: 'default' as RouteFormat,
   type: 'sync' as RouteType,

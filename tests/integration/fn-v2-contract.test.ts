@@ -25,7 +25,7 @@ const engineAnswers = await dockerAnswers(socketPath, 2000);
 async function fnUnavailable(): Promise<string | undefined> {
   if (!engineAnswers) return `no Docker engine answers on ${socketPath}`;
   if (!(await imagePresent(docker, FN_IMAGE)))
-    return `no ${FN_IMAGE}: build it from Fn's v0.3.753 sources with scripts/build-fn.sh (see the README)`;
+    return `no ${FN_IMAGE}: build it from Fn's v0.3.753 sources with scripts/build-fn.sh (see docs/guard.md, Building a real Fn server)`;
   if (!(await imagePresent(docker, 'localhost/fnlb-guard/sleep')))
     return 'no localhost/fnlb-guard/sleep image: run docker/build-images.sh';
   return undefined;

@@ -702,7 +702,7 @@ const isInvoke = (target: string) => {
   return parsed.ok && parsed.path.startsWith('/r/');
 };
 
-/** What README documents: 502/503/504 for a call, 503 (datastore) for the API; 4xx in Fn's shape. */
+/** What docs/node.md documents: 502/503/504 for a call, 503 (datastore) for the API; 4xx in Fn's shape. */
 function judge(fuzz: { method: string; target: string }, answer: Answer): void {
   if (answer.kind === 'unsendable' || answer.kind === 'closed-early') {
     tally.count(answer.kind);

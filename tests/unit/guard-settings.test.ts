@@ -1,14 +1,21 @@
 // The guard's settings: one table read once from flags, Action inputs and variables (in that order of
 // precedence), each value typed and each error naming the spelling the user wrote; a typo of a
 // variable or flag refused naming the closest setting; the topology a build needs; and the files
-// generated from the table (action.yml, docs/configuration.md, --help) current and complete.
+// generated from the table and the catalogue (action.yml, docs/configuration.md, the README's table of
+// properties, --help) current and complete.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { PROPERTIES, PROPERTY_IDS } from '../../guard/catalogue.js';
-import { GENERATED } from '../../guard/settings/generated.js';
-import { catalogueText, costText, usageText } from '../../guard/settings/render.js';
+import { GENERATED, GENERATED_SECTIONS, withSections } from '../../guard/settings/generated.js';
+import {
+  catalogueText,
+  costText,
+  propertiesTable,
+  totalMinutes,
+  usageText,
+} from '../../guard/settings/render.js';
 import {
   inputVariable,
   type ResolveInput,
@@ -239,6 +246,40 @@ describe('what is generated from the table', () => {
 
   it.each(Object.keys(GENERATED))('%s is current (npm run docs:guard writes it)', (file) => {
     expect(readFileSync(join(PACKAGE.root, file), 'utf8')).toBe(GENERATED[file]?.());
+  });
+
+  it.each(Object.keys(GENERATED_SECTIONS))(
+    '%s: its generated sections are current (npm run docs:guard)',
+    (file) => {
+      const committed = readFileSync(join(PACKAGE.root, file), 'utf8');
+      expect(committed).toBe(withSections(file, committed, GENERATED_SECTIONS[file] ?? {}));
+    },
+  );
+
+  it("the README's table of properties: every property, what it implicates, proves and costs", () => {
+    const table = propertiesTable();
+    const readme = readFileSync(join(PACKAGE.root, 'README.md'), 'utf8');
+    expect(readme).toContain(table);
+    for (const id of PROPERTY_IDS) {
+      const property = PROPERTIES[id];
+      const row = table.split('\n').find((line) => line.startsWith(`| [\`${id}\`]`));
+      expect(row, id).toBeDefined();
+      expect(row).toContain(`](tests/guard/${id}.test.ts) | ${property.implicates} | ${property.summary} |`);
+      expect(row).toContain(`about ${property.cost.seconds} s, ${property.cost.calls} calls`);
+    }
+    expect(table).toContain(`All of them: about ${totalMinutes()} min`);
+    expect(catalogueText(settingsOf({}))).toContain(`All of them: about ${totalMinutes()} min`);
+  });
+
+  it('writes a generated section only between its markers, and refuses a file without them', () => {
+    const sections = { part: () => 'new' };
+    expect(withSections('f.md', 'a\n<!-- part:start -->\nold\n<!-- part:end -->\nb\n', sections)).toBe(
+      'a\n<!-- part:start -->\nnew\n<!-- part:end -->\nb\n',
+    );
+    expect(() => withSections('f.md', 'a\n<!-- part:end -->\n<!-- part:start -->\n', sections)).toThrow(
+      'f.md: needs one <!-- part:start --> followed by one <!-- part:end -->',
+    );
+    expect(() => withSections('f.md', 'no markers', sections)).toThrow(/part:start/);
   });
 
   it("action.yml's inputs are the table's, each handed to the guard as its INPUT_ variable", () => {

@@ -169,7 +169,7 @@ export class ProcessDriver implements Driver {
    * a root node still reaches it), so other users of the machine cannot. Its parent is the node's,
    * 0711 when functions run as another user so that they can reach their own directory but list
    * nobody's. Functions all run as that one user, so this keeps the machine's other users out, not
-   * one function from another's socket: the process driver is not a sandbox (README, Security).
+   * one function from another's socket: the process driver is not a sandbox (docs/security.md).
    */
   private socketDir(id: string): string {
     if (this.socketDirs === undefined) {

@@ -1,5 +1,5 @@
 // What the fuzz files (fuzz-node, fuzz-lb) share: sending one generated request with undici under a
-// deadline (or as raw bytes), judging an answer against what README documents (which 5xx exist, the
+// deadline (or as raw bytes), judging an answer against what docs/node.md documents (which 5xx exist, the
 // error shapes), and watching a process's log for what must never appear in it.
 import type { Readable } from 'node:stream';
 import { Client, type Dispatcher } from 'undici';
@@ -124,7 +124,7 @@ export function rawAnswer(
 }
 
 /**
- * fn-node's error shapes (README, api/errors.ts), and nothing else: v1's `{"error":{"message": "..."}}`,
+ * fn-node's error shapes (docs/node.md, api/errors.ts), and nothing else: v1's `{"error":{"message": "..."}}`,
  * or v2's `{"message": "..."}` on the v2 API and its calls.
  */
 export function isFnError(body: string, shape: 'v1' | 'v2' = 'v1'): boolean {
@@ -151,7 +151,7 @@ export function isFnErrorFor(target: string, status: number, body: string): bool
   return isFnError(body, parsed.ok && /^\/(?:v2|t|invoke)(?:\/|$)/.test(parsed.path) ? 'v2' : 'v1');
 }
 
-/** fnlb's management shape: `{"msg": "..."}` (README, src/lb/mgmt.ts). */
+/** fnlb's management shape: `{"msg": "..."}` (docs/balancer.md, src/lb/mgmt.ts). */
 export function isLbMsg(body: string): boolean {
   try {
     const value = JSON.parse(body) as { msg?: unknown };
