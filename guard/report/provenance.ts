@@ -50,14 +50,28 @@ export function commitOfRun(
     : { commit: head, commitOf: `git HEAD of ${cwd}, where the run started` };
 }
 
-/** The settings in force and where each came from; secrets (the management token) are not shown. */
+/** Credentials a value may carry: a URL's password, and KEY=value pairs whose key names a secret. */
+function redacted(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  return value
+    .replace(/(\/\/[^/:@\s]*):[^@\s/]*@/g, '$1:***@')
+    .replace(/\b([A-Za-z0-9_]*(?:PASS|PASSWORD|TOKEN|SECRET|KEY)[A-Za-z0-9_]*)=(\S+)/gi, '$1=***');
+}
+
+/**
+ * The settings in force and where each came from; secrets (the management token) are not shown, nor
+ * passwords in URLs or secret-named variables in a value (a database URL, the nodes' environment).
+ */
 export function settingsOfRun(settings: GuardSettings): GuardReport['settings'] {
   const shown: NonNullable<GuardReport['settings']> = {};
   for (const [key, entry] of Object.entries(SETTINGS) as [SettingKey, (typeof SETTINGS)[SettingKey]][]) {
     const value = settings[key];
     if (value === undefined) continue;
     const secret = 'secret' in entry && entry.secret;
-    shown[key] = { value: secret ? '(set, not shown)' : value, from: settings.origin[key] ?? 'default' };
+    shown[key] = {
+      value: secret ? '(set, not shown)' : redacted(value),
+      from: settings.origin[key] ?? 'default',
+    };
   }
   for (const [key, bound] of Object.entries(settings.bounds)) {
     shown[key] = { value: bound.value, from: settings.origin[key as BoundKey] ?? 'default' };

@@ -74,9 +74,23 @@ async function processesDatabase(settings: GuardSettings): Promise<Database> {
   };
 }
 
+/** The reports folder made ready, or the run's one line saying it cannot be (no report can be written). */
+function reportsBegun(settings: GuardSettings): GuardSettings {
+  try {
+    return beginReports(settings);
+  } catch (error) {
+    const failed = new SetupError(
+      { role: 'settings', address: settings.reports, step: 'preparing the reports folder' },
+      error,
+    );
+    announceSetupFailure(failed.toFailure());
+    throw failed;
+  }
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const startedAt = new Date().toISOString();
-  const settings = beginReports(settingsOf(project));
+  const settings = reportsBegun(settingsOf(project));
   project.provide('guardSettings', settings);
   const choice = await chooseTopology(settings);
   say(`topology: ${choice.kind} (${choice.reason})`);

@@ -114,6 +114,15 @@ export function setupMessage(step: SetupStep, { problem, detail }: Problem): str
   return line.replace(/\s*\n\s*/g, ' ');
 }
 
+/**
+ * A cause as the report keeps it: its message when it is a failure of the network or of HTTP, the
+ * whole stack otherwise, since that is a bug to find (in the guard or a topology) and this is where.
+ */
+function causeText(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  return describeFailure(cause).problem === 'failed' ? (cause.stack ?? cause.message) : cause.message;
+}
+
 /** A failure of the setup at a step of the balancer's, a node's, the topology's or the settings'. */
 export class SetupError extends Error {
   override readonly name = 'SetupError';
@@ -137,7 +146,7 @@ export class SetupError extends Error {
       address: this.address,
       step: this.step,
       message: this.message,
-      ...(cause === undefined ? {} : { cause: cause instanceof Error ? cause.message : String(cause) }),
+      ...(cause === undefined ? {} : { cause: causeText(cause) }),
     };
   }
 }

@@ -235,6 +235,7 @@ export class FnlbCluster {
         this.#log.warn({ seq, applied: [...this.#applied.values()] }, 'workers slow to apply the node set');
         waiter.done();
       }, VIEW_APPLY_TIMEOUT_MS);
+      timer.unref();
       this.#viewWaiters.add(waiter);
     });
   }

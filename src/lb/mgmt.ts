@@ -221,6 +221,7 @@ export async function manage(req: IncomingMessage, res: ServerResponse, ctx: Mgm
           await ctx.settled();
           return sendMsg(res, 200, LB_MESSAGES.added);
         case 'known':
+          await ctx.settled();
           return sendMsg(res, 200, LB_MESSAGES.added);
       }
       break;

@@ -217,6 +217,19 @@ describe("the report's provenance", () => {
     expect(provenance.settings?.stickyMaxNodes).toEqual({ value: 1, from: 'default' });
   });
 
+  it("shows no password of a URL and no secret-named variable of the nodes' environment", () => {
+    const { settings } = resolveSettings({
+      env: {
+        FN_TEST_DB_URL: 'postgres://fn:hunter2@db:5432/fn',
+        FN_NODE_ENV: 'DB_URL=postgres://a:b@c/d FN_API_TOKEN=t0ken LOG_LEVEL=info',
+      },
+    });
+    const shown = JSON.stringify(provenanceOfRun(settings, tmpdir()).settings);
+    expect(shown).not.toMatch(/hunter2|t0ken|a:b@/);
+    expect(shown).toContain('postgres://fn:***@db:5432/fn');
+    expect(shown).toContain('LOG_LEVEL=info');
+  });
+
   it('has no commit to name outside a checkout when no setting names one', () => {
     const { settings } = resolveSettings({ env: {} });
     expect(commitOfRun(settings, tmpdir())).toEqual({ commit: null, commitOf: null });

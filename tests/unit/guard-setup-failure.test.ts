@@ -231,3 +231,16 @@ describe('checkAnswers', () => {
     expect(took).toBeLessThan(3000);
   });
 });
+
+describe('a setup that met a bug rather than a failure of the network', () => {
+  it('keeps the stack of the cause for whoever must find it', () => {
+    const failure = new SetupError(
+      { role: 'topology', address: 'processes', step: 'starting it' },
+      new TypeError('cannot read properties of undefined'),
+    ).toFailure();
+    expect(failure.message).toBe(
+      'the processes topology failed while starting it: cannot read properties of undefined',
+    );
+    expect(failure.cause).toMatch(/^TypeError: cannot read properties of undefined\n\s+at /);
+  });
+});

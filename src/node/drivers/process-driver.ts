@@ -144,6 +144,7 @@ export class ProcessDriver implements Driver {
       unreadable = this.confinement.unreadable(registry.files());
     }
     if (unreadable.length > 0) {
+      if (this.functionStage !== undefined) rmSync(this.functionStage, { recursive: true, force: true });
       throw new Error(
         `functions run as ${this.confinement.userName} but cannot read ${unreadable.slice(0, 3).join(', ')}: ` +
           'make them and their folders readable by that user, or set FN_PROCESS_USER',
