@@ -324,14 +324,17 @@ export function recoveryChecks(
 export const MEMBERSHIP_ROUTES = 1000;
 
 /**
- * The membership bound for a share measured over fewer routes than it was set for: widened by the
- * extra sampling spread (three standard deviations of the share a new 6th node takes, 1/6, over
- * `routes` against over MEMBERSHIP_ROUTES), so an ideal balancer passes as often as over 1000.
+ * The membership bound for a share measured over fewer routes than it was set for: its margin above
+ * the ideal share (1/6, a new 6th node's) is the same number of standard deviations of that share
+ * over `routes` as over MEMBERSHIP_ROUTES, so it grows by sqrt(MEMBERSHIP_ROUTES / routes) and an
+ * ideal balancer fails it as rarely as over 1000 (the default 1/6 + 0.05: about 4.2 deviations). A
+ * bound at or below the ideal share is left as it is.
  */
 export function sampledShareBound(threshold: Threshold, routes: number): Threshold {
-  if (routes >= MEMBERSHIP_ROUTES) return threshold;
-  const spread = 3 * Math.sqrt((1 / 6) * (5 / 6));
-  const allowance = spread * (1 / Math.sqrt(routes) - 1 / Math.sqrt(MEMBERSHIP_ROUTES));
+  const ideal = 1 / 6;
+  const margin = threshold.value - ideal;
+  if (routes >= MEMBERSHIP_ROUTES || margin <= 0) return threshold;
+  const allowance = margin * (Math.sqrt(MEMBERSHIP_ROUTES / routes) - 1);
   return {
     ...threshold,
     value: threshold.value + allowance,

@@ -239,6 +239,13 @@ describe('recorded bad distributions fail the thresholds', () => {
       over(sampledShareBound(bounds.membershipAddMaxMoved, 100).value),
     );
     expect(sampledShareBound(bounds.membershipAddMaxMoved, 1000)).toBe(bounds.membershipAddMaxMoved);
+    // The same margin in standard deviations: 1/6 + 0.05 over 1000 routes is 1/6 + 0.05 * sqrt(10) over 100.
+    expect(sampledShareBound(bounds.membershipAddMaxMoved, 100).value).toBeCloseTo(
+      1 / 6 + 0.05 * Math.sqrt(10),
+      6,
+    );
+    // A reshuffle (5/6 of the routes move) still fails the widened bound by far.
+    expect(5 / 6).toBeGreaterThan(sampledShareBound(bounds.membershipAddMaxMoved, 100).value + 0.4);
   });
 
   it('membership: a reshuffle, an unused new node or moves between old nodes fail, about 1/6 passes', () => {
