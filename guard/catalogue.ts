@@ -189,6 +189,11 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
   },
 };
 
+/** The catalogue's typical seconds of the properties `ids` (all of them by default). */
+export function typicalSeconds(ids: readonly PropertyId[] = PROPERTY_IDS): number {
+  return ids.reduce((sum, id) => sum + PROPERTIES[id].cost.seconds, 0);
+}
+
 export const PROPERTIES: Record<PropertyId, Property> = Object.fromEntries(
   PROPERTY_IDS.map((id) => [id, { id, ...catalogue[id] }]),
 ) as Record<PropertyId, Property>;

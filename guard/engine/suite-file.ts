@@ -11,7 +11,7 @@
 import { tryWaitUntil } from '../../helpers/wait.js';
 import { forEachBounded } from '../../src/common/bounded.js';
 import { FnClient } from '../../src/common/fn-client.js';
-import { functionImage } from '../../src/common/function-images.js';
+import { functionImage, type GuardFunction } from '../../src/common/function-images.js';
 import { FN_HEADERS, type NodeStats } from '../../src/common/wire.js';
 import { NodeDirectory } from '../../src/harness/attribution.js';
 import { type DiscoveredNode, discoverNodes } from '../../src/harness/discovery.js';
@@ -50,7 +50,7 @@ export class SuiteFile {
   private readonly nodeClients: Map<string, FnClient>;
 
   /** The image of a shipped function (primes, sleep, echo) as the nodes know it. */
-  image(name: 'primes' | 'sleep' | 'echo'): string {
+  image(name: GuardFunction): string {
     return functionImage(name, this.info.functionImages);
   }
 

@@ -2,7 +2,7 @@
 // and an estimate of the time left. The estimate is the catalogue's typical cost of the properties
 // still to run (catalogue.ts), scaled by how this run's pace compares with those figures so far: a
 // slower machine or a slower system under test stretches it alike.
-import { PROPERTIES, type PropertyId } from '../catalogue.js';
+import { type PropertyId, typicalSeconds } from '../catalogue.js';
 
 export function durationText(seconds: number): string {
   if (seconds < 90) return `${Math.round(seconds)} s`;
@@ -15,11 +15,9 @@ export function estimateLeft(
   left: readonly PropertyId[],
   elapsedS: number,
 ): number {
-  const typical = (ids: readonly PropertyId[]) =>
-    ids.reduce((sum, id) => sum + PROPERTIES[id].cost.seconds, 0);
-  const typicalDone = typical(done);
+  const typicalDone = typicalSeconds(done);
   const pace = typicalDone > 0 ? elapsedS / typicalDone : 1;
-  return typical(left) * pace;
+  return typicalSeconds(left) * pace;
 }
 
 /** `3/13 sticky: pass (2 pass, 0 fail, 0 skipped); 45 s so far, about 4 min left` */

@@ -3,7 +3,8 @@
 // Action's inputs (action.yml), the configuration page (docs/configuration.md) and the README's table
 // of properties (from the catalogue). Generated, so none of them can list a setting or a property the
 // code lacks or miss one it has; tests/unit/guard-settings holds the committed files to these renderings.
-import { type Cost, PROPERTIES, PROPERTY_IDS } from '../catalogue.js';
+import { functionImage, GUARD_FUNCTIONS } from '../../src/common/function-images.js';
+import { type Cost, PROPERTIES, PROPERTY_IDS, typicalSeconds } from '../catalogue.js';
 import { type GuardSettings, inputVariable, type Switches } from './resolve.js';
 import { BOUNDS, GROUPS, type Group, SETTINGS, type SettingKey, tableEntries } from './table.js';
 
@@ -95,7 +96,7 @@ export function costText(cost: Cost): string {
 
 /** The whole run's duration on this project's nodes, in minutes, as --list and the README say it. */
 export function totalMinutes(): number {
-  return Math.round(PROPERTY_IDS.reduce((sum, id) => sum + PROPERTIES[id].cost.seconds, 0) / 60);
+  return Math.round(typicalSeconds() / 60);
 }
 
 /** The README's table of properties (between its properties markers; generated.ts puts it there). */
@@ -134,7 +135,7 @@ export function catalogueText(settings: GuardSettings): string {
     );
   }
   lines.push(`  All of them: about ${totalMinutes()} min on this project's nodes (more on Fn servers).`);
-  const images = ['primes', 'sleep', 'echo'].map((name) => `${settings.functionImages}${name}`);
+  const images = GUARD_FUNCTIONS.map((name) => functionImage(name, settings.functionImages));
   lines.push(
     '',
     `Function images the routes run (--function-images): ${images.join(', ')}`,

@@ -6,14 +6,12 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { functionImage } from '../../src/common/function-images.js';
+import { functionImage, GUARD_FUNCTIONS } from '../../src/common/function-images.js';
 import { PACKAGE } from '../../src/common/package-root.js';
 import type { GuardSettings } from '../settings/resolve.js';
 
 const BUILD_TIMEOUT_MS = 300_000;
 const LOCAL_POSTGRES = 'fnguard/base-postgres:local';
-/** The functions the properties' routes run, on whatever node build (their images: --function-images). */
-const GUARD_FUNCTIONS = ['primes', 'sleep', 'echo'] as const;
 
 export interface Images {
   node: string;

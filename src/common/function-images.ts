@@ -22,6 +22,10 @@ export function functionEntry(name: string): string {
   return distPath(`src/functions/${name}.js`);
 }
 
+/** The functions the guard's properties run, on whatever node build (their images: --function-images). */
+export const GUARD_FUNCTIONS = ['primes', 'sleep', 'echo'] as const;
+export type GuardFunction = (typeof GUARD_FUNCTIONS)[number];
+
 /** The guard's name for one of the shipped function images, under `prefix` (--function-images). */
 export function functionImage(name: string, prefix: string = FUNCTION_IMAGE_PREFIX): string {
   return `${prefix}${name}`;
