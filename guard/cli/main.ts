@@ -95,7 +95,7 @@ if (switches['show-settings']) {
 for (const notice of notices) process.stderr.write(`fnlb-guard: ${notice}\n`);
 if (settings.baseline !== undefined) {
   try {
-    readBaseline(settings.baseline);
+    readBaseline(settings.baseline, settings.scale);
   } catch (error) {
     fail(`${settings.origin.baseline}: ${(error as Error).message}`, EXIT.usage);
   }

@@ -3,10 +3,13 @@
 // compared (counts and ratios; timings too with baselineTimings) gets a second check beside it: no
 // worse than the baseline's value by more than the check's tolerance (settings/table.ts). So a balancer
 // whose hot route went from 1 node to 2 fails even inside an absolute bound of 2. Checks named after a
-// node (host:port) are compared by their worst node, since node addresses change between runs.
+// node (host:port) are compared by their worst node, since node addresses change between runs. Only
+// runs of the same scale are compared (workload.ts): a quick run's measures over fewer calls are not
+// a full run's.
 import { readFileSync } from 'node:fs';
 import { withinBound } from '../../src/common/bound-check.js';
 import type { Check } from './checks.js';
+import type { Scale } from './workload.js';
 
 export interface BaselineMeasure {
   measured: number;
@@ -18,6 +21,8 @@ export interface Baseline {
   /** When the baseline run started and which commit it ran, as its report says. */
   startedAt: string | null;
   commit: string | null;
+  /** The scale the baseline ran at: full for reports that name none (every run was full before). */
+  scale: string;
   measures: Map<string, BaselineMeasure>;
 }
 
@@ -46,6 +51,7 @@ interface ReportShape {
   schema?: unknown;
   startedAt?: unknown;
   commit?: unknown;
+  settings?: { scale?: { value?: unknown } };
   tests?: Array<{ property?: unknown; test?: unknown; verdict?: unknown; checks?: Array<Partial<Check>> }>;
 }
 
@@ -82,14 +88,18 @@ export function parseBaseline(path: string, text: string): Baseline {
     path,
     startedAt: typeof report.startedAt === 'string' ? report.startedAt : null,
     commit: typeof report.commit === 'string' ? report.commit : null,
+    scale: typeof report.settings?.scale?.value === 'string' ? report.settings.scale.value : 'full',
     measures,
   };
 }
 
 const loaded = new Map<string, Baseline>();
 
-/** The baseline file at `path`, read once per process; throws naming the file and what is wrong. */
-export function readBaseline(path: string): Baseline {
+/**
+ * The baseline file at `path`, read once per process; throws naming the file and what is wrong,
+ * including a baseline run at another scale than `scale`, the run's.
+ */
+export function readBaseline(path: string, scale?: Scale): Baseline {
   let baseline = loaded.get(path);
   if (baseline === undefined) {
     let text: string;
@@ -101,6 +111,11 @@ export function readBaseline(path: string): Baseline {
     if (text.length > MAX_BASELINE_BYTES) throw new Error(`baseline ${path}: larger than 16 MiB`);
     baseline = parseBaseline(path, text);
     loaded.set(path, baseline);
+  }
+  if (scale !== undefined && baseline.scale !== scale) {
+    throw new Error(
+      `baseline ${path}: it ran at scale ${baseline.scale} and this run is ${scale}: measures over other workloads are not comparable (compare with a ${scale} run)`,
+    );
   }
   return baseline;
 }

@@ -6,6 +6,7 @@
 import { type BoundCheck, boundText, formatMeasure, withinBound } from '../../src/common/bound-check.js';
 import type { Bounds, Threshold } from '../settings/resolve.js';
 import type { MeasureKind } from '../settings/table.js';
+import { FULL_WORKLOAD } from './workload.js';
 
 export interface Check extends BoundCheck {
   name: string;
@@ -218,27 +219,30 @@ export function scaleOutChecks(
   ];
 }
 
-/** Many routes, sequential calls each: nodes used per route and calls served per node. */
+/**
+ * Many routes, sequential calls each: nodes used per route and calls served per node. The load
+ * ratios' bounds were set for the full workload's routes and widen over fewer (sampledBound).
+ */
 export function balanceChecks(
   bounds: Bounds,
-  nodesPerRoute: readonly number[],
-  loadPerNode: PerNode,
-  calls: number,
+  measured: { routes: number; nodesPerRoute: readonly number[]; loadPerNode: PerNode; calls: number },
 ): Check[] {
+  const { nodesPerRoute, loadPerNode, calls } = measured;
   const loads = values(loadPerNode);
   const mean = loads.length === 0 ? 0 : sum(loads) / loads.length;
+  const sample = { ideal: 1, samples: measured.routes, setFor: FULL_WORKLOAD.balance.routes };
   return [
     allSucceed(sum(loads), calls),
     atMost('most nodes used by one route', Math.max(0, ...nodesPerRoute), bounds.balanceMaxNodesPerRoute),
     atMost(
       'busiest node load / mean',
       mean === 0 ? Number.POSITIVE_INFINITY : Math.max(...loads) / mean,
-      bounds.balanceMaxOverMean,
+      sampledBound(bounds.balanceMaxOverMean, { ...sample, op: '<=' }),
     ),
     atLeast(
       'idlest node load / mean',
       mean === 0 ? 0 : Math.min(...loads) / mean,
-      bounds.balanceMinNodeShare,
+      sampledBound(bounds.balanceMinNodeShare, { ...sample, op: '>=' }),
     ),
   ];
 }
@@ -319,29 +323,33 @@ export function recoveryChecks(
   ];
 }
 
-/** A node added: the share of routes whose node changed, and where they went. */
-/** The number of routes the membership bound was set for: the share moved varies less over more. */
-export const MEMBERSHIP_ROUTES = 1000;
-
 /**
- * The membership bound for a share measured over fewer routes than it was set for: its margin above
- * the ideal share (1/6, a new 6th node's) is the same number of standard deviations of that share
- * over `routes` as over MEMBERSHIP_ROUTES, so it grows by sqrt(MEMBERSHIP_ROUTES / routes) and an
- * ideal balancer fails it as rarely as over 1000 (the default 1/6 + 0.05: about 4.2 deviations). A
- * bound at or below the ideal share is left as it is.
+ * A bound set for a share or ratio measured over `setFor` samples (routes, keys), applied to one
+ * measured over `samples`: its margin from the ideal value keeps the same number of standard
+ * deviations of the measure, which grow by sqrt(setFor / samples) over fewer samples, so an ideal
+ * balancer fails it as rarely as over `setFor` (membership's 1/6 + 0.05 over 1000 routes is about
+ * 4.2 deviations; balance's 1.5 and 0.5 of the mean over 500 routes about 5.6). A bound on the wrong
+ * side of the ideal (it could never hold), or measured over as many samples, is left as it is.
  */
-export function sampledShareBound(threshold: Threshold, routes: number): Threshold {
-  const ideal = 1 / 6;
-  const margin = threshold.value - ideal;
-  if (routes >= MEMBERSHIP_ROUTES || margin <= 0) return threshold;
-  const allowance = margin * (Math.sqrt(MEMBERSHIP_ROUTES / routes) - 1);
+export function sampledBound(
+  threshold: Threshold,
+  sample: { ideal: number; op: Check['op']; samples: number; setFor: number },
+): Threshold {
+  const margin = threshold.value - sample.ideal;
+  const wide = sample.op === '<=' ? margin > 0 : margin < 0;
+  if (sample.samples >= sample.setFor || sample.samples <= 0 || !wide) return threshold;
+  const allowance = margin * (Math.sqrt(sample.setFor / sample.samples) - 1);
   return {
     ...threshold,
     value: threshold.value + allowance,
-    reason: `${threshold.reason}; +${allowance.toFixed(3)} for measuring ${routes} routes, not ${MEMBERSHIP_ROUTES}`,
+    reason: `${threshold.reason}; ${allowance > 0 ? '+' : ''}${allowance.toFixed(3)} for measuring ${sample.samples} routes, not ${sample.setFor}`,
   };
 }
 
+/** The number of routes the membership bound was set for: the share moved varies less over more. */
+export const MEMBERSHIP_ROUTES = FULL_WORKLOAD.placement.keys;
+
+/** A node added: the share of routes whose node changed, and where they went. */
 export function membershipAddChecks(
   bounds: Bounds,
   moved: number,
@@ -349,7 +357,16 @@ export function membershipAddChecks(
   movedElsewhere = 0,
 ): Check[] {
   return [
-    atMost('share of routes moved', moved / routes, sampledShareBound(bounds.membershipAddMaxMoved, routes)),
+    atMost(
+      'share of routes moved',
+      moved / routes,
+      sampledBound(bounds.membershipAddMaxMoved, {
+        ideal: 1 / 6,
+        op: '<=',
+        samples: routes,
+        setFor: MEMBERSHIP_ROUTES,
+      }),
+    ),
     atLeast(
       'routes moved to the new node',
       moved - movedElsewhere,

@@ -19,6 +19,7 @@ import type { Capability, TopologyInfo } from '../topology/types.js';
 import { baselineChecks, readBaseline } from './baseline.js';
 import { type Check, checkReport, describeCheck, failedChecks, undecided } from './checks.js';
 import { SuiteFile } from './suite-file.js';
+import { WORKLOADS, type Workload } from './workload.js';
 
 /** What a guard test leaves in its Vitest task meta, for the reporters. */
 export interface GuardMeta {
@@ -44,6 +45,8 @@ export interface GuardContext {
   readonly property: Property;
   /** The bounds in force in this run (the table's defaults, or what the run set). */
   readonly bounds: Bounds;
+  /** How much the test sends, at the run's scale. */
+  readonly workload: Workload;
   /** The topology's faults; a test may use those its needs declared. */
   readonly faults: FaultClient;
   /** Records the checks and fails the test if one fails. */
@@ -65,6 +68,8 @@ export interface GuardFile {
   readonly suite: SuiteFile;
   /** The run's settings, as its setup resolved them. */
   readonly settings: GuardSettings;
+  /** How much the file's tests send, at the run's scale (for names and constants of its own). */
+  readonly workload: Workload;
 }
 
 /** The first need of `needs` the topology lacks, with the reason; undefined when all are met. */
@@ -76,6 +81,7 @@ export function unmetNeed(info: TopologyInfo, needs: readonly Capability[]): str
 export function guardProperty(id: PropertyId): GuardFile {
   const property = PROPERTIES[id];
   const settings = guardSettings();
+  const workload = WORKLOADS[settings.scale];
   const provided = inject('topology');
   const faults = provided.controlUrl ? new FaultClient(provided.controlUrl) : undefined;
   let info = provided;
@@ -97,6 +103,7 @@ export function guardProperty(id: PropertyId): GuardFile {
 
   return {
     settings,
+    workload,
     get suite(): SuiteFile {
       if (!suite) throw new Error('the guard file is not open yet (use it inside a test or beforeAll)');
       return suite;
@@ -132,6 +139,7 @@ export function guardProperty(id: PropertyId): GuardFile {
             info,
             property,
             bounds: settings.bounds,
+            workload,
             faults: faults as FaultClient,
             skip,
             judge(measured, context = []) {
@@ -143,7 +151,7 @@ export function guardProperty(id: PropertyId): GuardFile {
                   : [
                       ...measured,
                       ...baselineChecks(
-                        readBaseline(settings.baseline),
+                        readBaseline(settings.baseline, settings.scale),
                         id,
                         name,
                         measured,

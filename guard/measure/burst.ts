@@ -4,19 +4,17 @@
 import type { SuiteFile } from '../engine/suite-file.js';
 import { type RouteCounters, routeCounters } from './node-counters.js';
 
-export const BURST = 100;
-
 export interface Burst {
   counters: RouteCounters;
   calls: number;
   context: string[];
 }
 
-export async function burst(suite: SuiteFile, path: string, ms: number): Promise<Burst> {
+export async function burst(suite: SuiteFile, path: string, ms: number, calls: number): Promise<Burst> {
   // A short idle timeout hands the burst's containers' memory back soon after the test.
   const lostBefore = suite.engine?.lost ?? 0;
   await suite.createRoute({ path, image: suite.image('sleep'), format: 'http', idle_timeout: 5 });
-  const { records } = await suite.drive([path], BURST, BURST, `?ms=${ms}`);
+  const { records } = await suite.drive([path], calls, calls, `?ms=${ms}`);
   const counters = await routeCounters(suite, path, records, lostBefore);
   const ewmas = suite.info.capabilities.nodeStats
     ? [
@@ -31,7 +29,7 @@ export async function burst(suite: SuiteFile, path: string, ms: number): Promise
   const unnamed = records.filter((record) => record.ok && record.node === null);
   return {
     counters,
-    calls: BURST,
+    calls,
     context: [
       `per node (received, started, hot), from ${counters.source}: ${JSON.stringify(counters.counts)}`,
       ...counters.context,

@@ -1,6 +1,6 @@
 // The shared shape of failover and graceful stop: routes with calls of about 20 ms, so a node always has
 // calls in flight; a placement run to learn each route's node; 1000 calls at concurrency 8 with the
-// fault after 300 (the file's restore brings the node back afterwards: started again, or replaced by
+// fault after 300 (400 and 120 at quick scale; the file's restore brings the node back afterwards: started again, or replaced by
 // the orchestrator). And when the balancer took the node out: from its management API when it has one
 // (the node offline there, or gone from its list as a balancer that discovers nodes by DNS drops it),
 // else after a detection window of a few health intervals.
@@ -13,13 +13,8 @@ import { type FaultedLoad, homes, loadWithFault } from './load.js';
 import { countByNode } from './placement.js';
 import { DETECTION_INTERVALS, detectionWindow } from './settle.js';
 
-export const NODE_DOWN_LOAD = {
-  routes: 40,
-  calls: 1000,
-  concurrency: 8,
-  faultAfter: 300,
-  query: '?ms=20',
-} as const;
+const CONCURRENCY = 8;
+const QUERY = '?ms=20';
 /** How long the load goes on after the node counts as taken out. */
 const AFTER_DOWN_MS = 1000;
 const WATCH_TIMEOUT_MS = 30_000;
@@ -39,15 +34,16 @@ export async function nodeDown(
   fault: (node: string) => Promise<void>,
 ): Promise<NodeDown> {
   const { suite, info } = guard;
-  const paths = Array.from({ length: NODE_DOWN_LOAD.routes }, (_, index) => `/down-${index}`);
+  const { routes: routeCount, calls, faultAfter } = guard.workload.nodeDown;
+  const paths = Array.from({ length: routeCount }, (_, index) => `/down-${index}`);
   await suite.createRoutes(
     paths.map((path) => ({ path, image: suite.image('sleep'), format: 'http', memory: 64 })),
   );
   const routes = paths.map((path) => suite.invokePath(path));
   const warm = await loadWithFault(suite, routes, {
     calls: routes.length,
-    concurrency: NODE_DOWN_LOAD.concurrency,
-    query: NODE_DOWN_LOAD.query,
+    concurrency: CONCURRENCY,
+    query: QUERY,
   });
   const home = homes(warm.calls);
   const victim = [...countByNode(home)].sort((a, b) => b[1] - a[1])[0]?.[0];
@@ -58,7 +54,10 @@ export async function nodeDown(
   let watched: Promise<number | undefined> = Promise.resolve(undefined);
   let faultDoneAt = Number.POSITIVE_INFINITY;
   const load = await loadWithFault(suite, routes, {
-    ...NODE_DOWN_LOAD,
+    calls,
+    concurrency: CONCURRENCY,
+    faultAfter,
+    query: QUERY,
     fault: async () => {
       watched = watchOffline(info, victim);
       await fault(victim);

@@ -10,10 +10,9 @@
 // of 1000 paths between two passes.)
 import { forEachBounded } from '../../src/common/bounded.js';
 import type { SuiteFile } from '../engine/suite-file.js';
+import type { Workload } from '../engine/workload.js';
 
 export const PLACEMENT_CONCURRENCY = 1;
-/** Routes created as keys where unrouted paths cannot be placed: each costs a container per node it visits. */
-export const ROUTE_KEYS = 100;
 /**
  * The test timeout of a property placed this way: passes over routes made for it are a cold call per
  * key (four passes of 100 on Fn 0.3.550 took over the two minutes a test gets by default).
@@ -47,10 +46,15 @@ function unroutedPaths(suite: SuiteFile, prefix: string, count: number): string[
 }
 
 /**
- * The keys a placement test uses: `count` unrouted paths where the balancer's answers to them name
- * their node, else ROUTE_KEYS routes created for it in the file's app.
+ * The keys a placement test uses: `keys` unrouted paths where the balancer's answers to them name
+ * their node, else `routeKeys` routes created for it in the file's app (each costs a container per
+ * node it visits).
  */
-export async function placementKeys(suite: SuiteFile, prefix: string, count: number): Promise<PlacementKeys> {
+export async function placementKeys(
+  suite: SuiteFile,
+  prefix: string,
+  { keys: count, routeKeys }: Workload['placement'],
+): Promise<PlacementKeys> {
   const probe = await placement(suite, {
     kind: 'unrouted',
     paths: unroutedPaths(suite, `${prefix}-probe`, PROBE_PATHS),
@@ -67,7 +71,7 @@ export async function placementKeys(suite: SuiteFile, prefix: string, count: num
     probe.anonymous > 0
       ? `${probe.anonymous} of ${PROBE_PATHS} unrouted paths were answered 404 naming no node`
       : `unrouted paths got no node's 404 (${[...probe.failures.values()][0] ?? 'no answer'})`;
-  const paths = Array.from({ length: ROUTE_KEYS }, (_, index) => `/${prefix}-key-${index}`);
+  const paths = Array.from({ length: routeKeys }, (_, index) => `/${prefix}-key-${index}`);
   await suite.createRoutes(
     paths.map((path) => ({
       path,
@@ -80,7 +84,7 @@ export async function placementKeys(suite: SuiteFile, prefix: string, count: num
   return {
     kind: 'routes',
     paths: paths.map((path) => suite.invokePath(path)),
-    description: `${ROUTE_KEYS} routes created for it, each placed by the node its function ran on (${why})`,
+    description: `${routeKeys} routes created for it, each placed by the node its function ran on (${why})`,
   };
 }
 

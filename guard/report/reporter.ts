@@ -132,7 +132,8 @@ export default class GuardReporter implements Reporter {
     this.#done.push(property);
     const planned = this.#planned.includes(property) ? this.#planned : [...this.#planned, property];
     const elapsedS = (Date.now() - this.#runStart) / 1000;
-    const line = progressLine(property, `${verdict} (${counts})`, this.#done, planned, elapsedS);
+    const scale = this.#provided().guardSettings?.scale;
+    const line = progressLine(property, `${verdict} (${counts})`, this.#done, planned, elapsedS, scale);
     process.stdout.write(`[fnlb-guard] ${line}\n`);
   }
 

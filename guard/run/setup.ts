@@ -95,6 +95,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const choice = await chooseTopology(settings);
   say(`topology: ${choice.kind} (${choice.reason})`);
   for (const notice of unreadSettings(choice.kind, settings)) say(notice);
+  if (settings.scale !== 'full') {
+    say(`scale: ${settings.scale} (${settings.origin.scale}): smaller workloads, bounds on shares widened`);
+  }
 
   let database: Database | undefined;
   let topology: Topology | undefined;

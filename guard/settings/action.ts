@@ -11,7 +11,7 @@ export function actionYaml(): string {
 # docs/configuration.md). Reports (fnlb-guard.json, junit.xml, logs/) land in \`reports\`; the verdict
 # table goes to the job's summary page.
 name: fnlb-guard
-description: Guard an Fn-compatible balancer or node build - stickiness, hot reuse, no stampede, balance, failover and more - with measured values against explicit bounds. A full run takes about ${totalMinutes()} min on this project's nodes (more on Fn servers; fnlb-guard --list gives each property's cost), plus a minute or two to install.
+description: Guard an Fn-compatible balancer or node build - stickiness, hot reuse, no stampede, balance, failover and more - with measured values against explicit bounds. A full run takes about ${totalMinutes()} min on this project's nodes, about ${totalMinutes('quick')} min with scale quick (more on Fn servers; fnlb-guard --list gives each property's cost), plus a minute or two to install.
 branding:
   icon: shield
   color: blue

@@ -1,9 +1,9 @@
-// The files generated from the settings table and the catalogue, by their path in the package:
+// The files generated from the settings table, the catalogue and the workloads, by their path in the package:
 // `npm run docs:guard` (write-docs.ts) writes them, and tests/unit/guard-settings.test.ts fails when a
 // committed one differs. GENERATED are whole files; GENERATED_SECTIONS are parts of a file written by
 // hand, each between the marker comments `<!-- <name>:start -->` and `<!-- <name>:end -->`.
 import { actionYaml } from './action.js';
-import { configurationPage, propertiesTable } from './render.js';
+import { configurationPage, propertiesTable, workloadTable } from './render.js';
 
 export const GENERATED: Record<string, () => string> = {
   'action.yml': actionYaml,
@@ -12,6 +12,7 @@ export const GENERATED: Record<string, () => string> = {
 
 export const GENERATED_SECTIONS: Record<string, Record<string, () => string>> = {
   'README.md': { properties: propertiesTable },
+  'docs/guard.md': { workloads: workloadTable },
 };
 
 /** `text` with each named section's body between its markers replaced by its rendering. */

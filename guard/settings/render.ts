@@ -4,7 +4,8 @@
 // of properties (from the catalogue). Generated, so none of them can list a setting or a property the
 // code lacks or miss one it has; tests/unit/guard-settings holds the committed files to these renderings.
 import { functionImage, GUARD_FUNCTIONS } from '../../src/common/function-images.js';
-import { type Cost, PROPERTIES, PROPERTY_IDS, typicalSeconds } from '../catalogue.js';
+import { type Cost, PROPERTIES, PROPERTY_IDS, type Property, typicalSeconds } from '../catalogue.js';
+import { type Scale, WORKLOADS, type Workload } from '../engine/workload.js';
 import { type GuardSettings, inputVariable, type Switches } from './resolve.js';
 import { BOUNDS, GROUPS, type Group, SETTINGS, type SettingKey, tableEntries } from './table.js';
 
@@ -73,15 +74,16 @@ export function usageText(switches: Switches): string {
   return lines.join('\n');
 }
 
-/** A property's cost in words: its time, calls, containers and faults, and what it costs on Fn servers. */
-function costWords(cost: Cost): string {
+/** A property's cost in words at `scale`: its time, calls, containers and faults, and what it costs on Fn servers. */
+function costWords(property: Property, scale: Scale): string {
+  const cost: Cost = property.cost[scale];
   const parts = [
     `about ${cost.seconds} s`,
     `${cost.calls} calls`,
     cost.containers > 0
       ? `up to ${cost.containers} container${cost.containers === 1 ? '' : 's'} started`
       : 'no container started',
-    ...(cost.faults ? [cost.faults] : []),
+    ...(property.faults ? [property.faults] : []),
   ];
   const routes = cost.onRoutes
     ? `; on nodes whose 404 names no node (Fn servers): about ${Math.round(cost.onRoutes.seconds / 60)} min, up to ${cost.onRoutes.containers} containers`
@@ -89,14 +91,14 @@ function costWords(cost: Cost): string {
   return `${parts.join(', ')}${routes}`;
 }
 
-/** A property's cost as --list says it. */
-export function costText(cost: Cost): string {
-  return `cost: ${costWords(cost)}`;
+/** A property's cost as --list says it, at the run's scale. */
+export function costText(property: Property, scale: Scale): string {
+  return `cost${scale === 'full' ? '' : ` at ${scale} scale`}: ${costWords(property, scale)}`;
 }
 
 /** The whole run's duration on this project's nodes, in minutes, as --list and the README say it. */
-export function totalMinutes(): number {
-  return Math.round(typicalSeconds() / 60);
+export function totalMinutes(scale: Scale = 'full'): number {
+  return Math.round(typicalSeconds(PROPERTY_IDS, scale) / 60);
 }
 
 /** The README's table of properties (between its properties markers; generated.ts puts it there). */
@@ -110,16 +112,55 @@ export function propertiesTable(): string {
   for (const id of PROPERTY_IDS) {
     const property = PROPERTIES[id];
     lines.push(
-      `| [\`${id}\`](tests/guard/${id}.test.ts) | ${property.implicates} | ${prose(property.summary)} | ${prose(costWords(property.cost))} |`,
+      `| [\`${id}\`](tests/guard/${id}.test.ts) | ${property.implicates} | ${prose(property.summary)} | ${prose(costWords(property, 'full'))} |`,
     );
   }
   lines.push(
     '',
-    `All of them: about ${totalMinutes()} min on this project's nodes (more on Fn servers). Costs are for`,
-    "a 2-core machine with this project's nodes and balancer; `fnlb-guard --list` prints them with the",
-    'bounds in force.',
+    `All of them: about ${totalMinutes()} min on this project's nodes (more on Fn servers); about`,
+    `${totalMinutes('quick')} min with \`--scale quick\`, which shrinks every workload for a pre-merge check. Costs`,
+    "are for a 2-core machine with this project's nodes and balancer; `fnlb-guard --list` prints them",
+    'at the scale chosen, with the bounds in force.',
   );
   return lines.join('\n');
+}
+
+/** What each property sends at each scale, for docs/guard.md (between its workloads markers). */
+export function workloadTable(): string {
+  const rows: Array<[string, (work: Workload) => string]> = [
+    ['sticky', (w) => `${w.sticky.calls} sequential calls; ${w.sticky.variantRoutes} routes x 5 spellings`],
+    ['hot-reuse', (w) => `${w.hotReuse.calls} sequential calls`],
+    ['herd, scale-out', (w) => `a burst of ${w.burst.calls} concurrent calls`],
+    ['balance', (w) => `${w.balance.routes} routes x ${w.balance.callsEach} sequential calls`],
+    [
+      'spill',
+      (w) => `${w.spill.callers} callers, ${w.spill.callsPerCaller} calls each, twice (warm-up, measured)`,
+    ],
+    [
+      'failover, graceful-stop',
+      (w) =>
+        `${w.nodeDown.calls} calls over ${w.nodeDown.routes} routes, the fault after ${w.nodeDown.faultAfter}`,
+    ],
+    [
+      'membership, recovery, malformed',
+      (w) => `${w.placement.keys} unrouted paths placed (or ${w.placement.routeKeys} routes made for it)`,
+    ],
+    ['malformed', (w) => `${w.malformed.calls} calls after the malformed requests`],
+    [
+      'no-duplicate',
+      (w) =>
+        `${w.noDuplicate.callsEach} calls per status; the long call ${w.noDuplicate.outliveMs / 1000} s past the timeout`,
+    ],
+  ];
+  return [
+    '<!-- Generated from guard/engine/workload.ts by `npm run docs:guard`; a unit test fails when it is stale. -->',
+    '',
+    '| property | full (the default) | quick |',
+    '|---|---|---|',
+    ...rows.map(([name, text]) => `| ${name} | ${text(WORKLOADS.full)} | ${text(WORKLOADS.quick)} |`),
+    '',
+    `All of them: about ${totalMinutes('full')} min at full scale, about ${totalMinutes('quick')} min at quick.`,
+  ].join('\n');
 }
 
 /** fnlb-guard --list: the properties and the bounds in force. */
@@ -131,10 +172,13 @@ export function catalogueText(settings: GuardSettings): string {
     lines.push(
       `  ${id.padEnd(13)} implicates the ${property.implicates}${needs}`,
       `                ${property.summary}`,
-      `                ${costText(property.cost)}`,
+      `                ${costText(property, settings.scale)}`,
     );
   }
-  lines.push(`  All of them: about ${totalMinutes()} min on this project's nodes (more on Fn servers).`);
+  const other: Scale = settings.scale === 'full' ? 'quick' : 'full';
+  lines.push(
+    `  All of them: about ${totalMinutes(settings.scale)} min on this project's nodes (more on Fn servers); about ${totalMinutes(other)} min at --scale ${other}.`,
+  );
   const images = GUARD_FUNCTIONS.map((name) => functionImage(name, settings.functionImages));
   lines.push(
     '',

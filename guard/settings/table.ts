@@ -8,6 +8,7 @@
 
 import { FUNCTION_IMAGE_PREFIX } from '../../src/common/function-images.js';
 import { PROPERTY_IDS } from '../catalogue.js';
+import { SCALES } from '../engine/workload.js';
 import { BALANCER_PLACEHOLDERS } from '../topology/balancer-template.js';
 import { FN_API_CHOICES } from '../topology/fn-api.js';
 import {
@@ -377,6 +378,16 @@ export const SETTINGS = {
     parse: listOf(PROPERTY_IDS, 'property'),
     defaultDoc: 'every property',
     doc: 'only these properties (--list names them)',
+  }),
+  scale: setting({
+    group: 'run',
+    flag: 'scale',
+    arg: 'full|quick',
+    env: 'FNG_SCALE',
+    input: 'scale',
+    parse: oneOf(SCALES),
+    default: 'full',
+    doc: 'how much each property sends: full, or quick for a pre-merge check (about half the time; fewer calls, routes and keys, with the bounds on shares and ratios widened for the fewer samples); a baseline compares only runs of the same scale',
   }),
   balanceBudgetMs: setting({
     group: 'run',

@@ -1,4 +1,4 @@
-// Failover (balancer): a node SIGKILLed under load (1000 calls at concurrency 8 over 40 routes) may
+// Failover (balancer): a node SIGKILLed under load (1000 calls at concurrency 8 over 40 routes at full scale) may
 // cost the calls it had in flight, and none once the balancer has taken it out; the other nodes'
 // routes stay where they were. Calls sent in the moment between the signal and the process being gone
 // were delivered to the dying node, so they count as in flight there too.

@@ -6,8 +6,8 @@ import { hotReuseChecks } from '../../guard/engine/checks.js';
 import { guardProperty } from '../../guard/engine/property.js';
 import { routeCounters } from '../../guard/measure/node-counters.js';
 
-const CALLS = 100;
 const guard = guardProperty('hot-reuse');
+const CALLS = guard.workload.hotReuse.calls;
 
 describe('one route, sequential calls', () => {
   guard.test(

@@ -9,11 +9,10 @@ import { exactlyOnceChecks } from '../../guard/engine/checks.js';
 import { guardProperty } from '../../guard/engine/property.js';
 import type { SuiteFile } from '../../guard/engine/suite-file.js';
 
-const CALLS_EACH = 5;
 const STATUSES = [503, 500, 502] as const;
-/** How much longer than the balancer's upstream timeout the long call runs. */
-const OUTLIVE_MS = 2000;
 const guard = guardProperty('no-duplicate');
+/** Calls per status; how much longer than the balancer's upstream timeout the long call runs. */
+const { callsEach: CALLS_EACH, outliveMs: OUTLIVE_MS } = guard.workload.noDuplicate;
 
 async function executions(suite: SuiteFile, path: string): Promise<number> {
   const [hot, cold] = await Promise.all([suite.routeCounter(path, 'hot'), suite.routeCounter(path, 'cold')]);

@@ -1,7 +1,7 @@
 // Recovery (balancer): a node killed, then started again, gets exactly its own routes back, and soon:
 // within 3 of the balancer's health intervals from the moment it answers again. While it is down its
 // routes are served by the others. Placement is measured on 1000 unrouted paths, or where their
-// answers name no node on 100 routes made for it (guard/measure/placement.ts).
+// answers name no node on 100 routes made for it (200 and 50 at quick scale: guard/measure/placement.ts).
 import { describe } from 'vitest';
 import { recoveryChecks } from '../../guard/engine/checks.js';
 import { guardProperty } from '../../guard/engine/property.js';
@@ -15,7 +15,6 @@ import {
 } from '../../guard/measure/placement.js';
 import { tryWaitUntil, waitUntil } from '../../helpers/wait.js';
 
-const ROUTES = 1000;
 const POLL_MS = 100;
 const guard = guardProperty('recovery');
 
@@ -29,7 +28,10 @@ describe('a killed node started again', () => {
           "the balancer's health interval is unknown (its command takes no {hc_interval}; external: set FN_LB_HC_INTERVAL)",
         );
       }
-      const { keys, before } = await referencePlacement(suite, await placementKeys(suite, 'recover', ROUTES));
+      const { keys, before } = await referencePlacement(
+        suite,
+        await placementKeys(suite, 'recover', guard.workload.placement),
+      );
       const paths = keys.paths;
       const unmeasurable = placementUnmeasurable(before, keys);
       if (unmeasurable) skip(unmeasurable);

@@ -7,9 +7,9 @@ import { burst } from '../../guard/measure/burst.js';
 
 const guard = guardProperty('scale-out');
 
-describe('a burst of 100 concurrent calls to a cold slow route', () => {
+describe(`a burst of ${guard.workload.burst.calls} concurrent calls to a cold slow route`, () => {
   guard.test('scales out on every node that got calls', async ({ suite, judge, skip, bounds }) => {
-    const measured = await burst(suite, '/slow', 1000);
+    const measured = await burst(suite, '/slow', 1000, guard.workload.burst.calls);
     const { counters } = measured;
     if (counters.unmeasurable) skip(counters.unmeasurable, measured.context);
     judge(

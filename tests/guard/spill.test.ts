@@ -13,11 +13,11 @@ import { spillChecks } from '../../guard/engine/checks.js';
 import { guardProperty } from '../../guard/engine/property.js';
 import { callsPerNode } from '../../guard/engine/suite-file.js';
 
-const CALLERS = 24;
-const CALLS = CALLERS * 5;
 /** fnlb's average of reported waits halves every 2 s: the warm-up's cold waits fade before measuring. */
 const WAIT_FADE_MS = 3000;
 const guard = guardProperty('spill');
+const { callers: CALLERS, callsPerCaller } = guard.workload.spill;
+const CALLS = CALLERS * callsPerCaller;
 
 describe(`a hot slow route under ${CALLERS} callers`, () => {
   guard.test(

@@ -1,4 +1,4 @@
-// Stickiness (balancer): 100 sequential calls to one route reach one node; and every spelling of a
+// Stickiness (balancer): sequential calls to one route (100 at full scale) reach one node; and every spelling of a
 // route's path that the node reads as that route (a trailing /, a doubled /, a query string,
 // %-escaped unreserved characters, an absolute-form target) reaches the route's node too, or a client
 // could move a route off its hot containers by spelling its URL differently. The spellings are sent
@@ -9,9 +9,8 @@ import { guardProperty } from '../../guard/engine/property.js';
 import { callsPerNode } from '../../guard/engine/suite-file.js';
 import { exactGet } from '../../guard/measure/raw-http.js';
 
-const CALLS = 100;
-const VARIANT_ROUTES = 8;
 const guard = guardProperty('sticky');
+const { calls: CALLS, variantRoutes: VARIANT_ROUTES } = guard.workload.sticky;
 
 describe('one route, sequential calls', () => {
   guard.test('stay on one node', async ({ suite, judge, bounds }) => {

@@ -2,9 +2,12 @@
 // front of the processes topology through FNLB_CMD, as a balancer team would put theirs, and the guard
 // runs on it in a nested run (tests/integration/support/nested-run.ts). Each must fail its own property, and pass
 // properties its flaw does not touch (a balancer that sprays calls must not make the nodes look bad).
-// One short run per mutant; FNG_BITE=0 skips them, saying so (CI sets it on its second pass, which
-// would only repeat them).
+// One short run per mutant, at the quick scale (guard/engine/workload.ts): the smallest workloads the
+// guard offers, with their widened bounds, must still catch every flaw, and a flaw caught there is
+// caught at full scale too (more calls, bounds no wider). The runs on sound balancers below are full.
+// FNG_BITE=0 skips them, saying so (CI sets it on its second pass, which would only repeat them).
 import { describe, expect, inject, it } from 'vitest';
+import { WORKLOADS } from '../../guard/engine/workload.js';
 import type { Verdict } from '../../guard/report/report.js';
 import { distPath } from '../../src/common/package-root.js';
 import { VERDICT } from './support/guard-verdicts.js';
@@ -19,6 +22,9 @@ interface Mutant {
   /** A check that must be among the failed ones: the flaw is caught for the right reason. */
   failedCheck: string;
 }
+
+/** What the mutants' runs add to their environment: the quick scale. */
+const QUICK = { FNG_SCALE: 'quick' };
 
 const MUTANTS: Mutant[] = [
   {
@@ -75,11 +81,13 @@ describe.skipIf(process.env.FNG_BITE === '0')('the guard on deliberately broken 
         FN_TOPOLOGY: 'processes',
         FNLB_CMD: `"${process.execPath}" "${distPath('tests/integration/support/mutant-lb.js')}" -flaw ${mutant.flaw} -nodes {nodes} -listen {listen} -hc-interval {hc_interval}`,
         FN_TEST_DB_URL: inject('pgUrl'),
+        ...QUICK,
       });
       expect(run.verdicts, run.output.slice(-6000)).toEqual(expect.objectContaining(mutant.expected));
       expect(run.failedChecks, 'the check that catches the flaw').toContain(mutant.failedCheck);
       expect(run.code, 'a guard that finds a failure exits non-zero').not.toBe(0);
       expect(run.report.topology?.balancer.label).toContain(`-flaw ${mutant.flaw}`);
+      expect(run.report.settings?.scale?.value).toBe('quick');
     },
     NESTED_TEST_TIMEOUT_MS,
   );
@@ -144,12 +152,13 @@ describe.skipIf(process.env.FNG_BITE === '0')('placement on routes made for it',
         FN_TOPOLOGY: 'processes',
         FNLB_CMD: mutantLb('blame-node'),
         FN_TEST_DB_URL: inject('pgUrl'),
+        ...QUICK,
       });
       expect(run.verdicts, run.output.slice(-6000)).toEqual(
         expect.objectContaining({ [VERDICT.malformed]: 'fail' }),
       );
       expect(run.failedChecks).toContain('routes served by another node afterwards');
-      expect(run.output).toContain('100 routes created for it');
+      expect(run.output).toContain(`${WORKLOADS.quick.placement.routeKeys} routes created for it`);
     },
     NESTED_TEST_TIMEOUT_MS,
   );

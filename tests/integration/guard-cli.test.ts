@@ -258,6 +258,17 @@ describe.skipIf(process.env.FNG_BITE === '0')('fnlb-guard, the command', () => {
     NESTED_TEST_TIMEOUT_MS,
   );
 
+  it('refuses a baseline of another scale in one line, exit 2, before starting anything', async (ctx) => {
+    if (!sound) ctx.skip('the first run did not pass');
+    const baseline = join(scratch, 'full-baseline.json');
+    writeFileSync(baseline, JSON.stringify(sound?.report));
+    const run = await fnguard(['--scale', 'quick', '--baseline', baseline, '--only', 'sticky']);
+    expect(run.code, run.output).toBe(2);
+    expect(oneLineOf(run)).toBe(
+      `--baseline: baseline ${baseline}: it ran at scale full and this run is quick: measures over other workloads are not comparable (compare with a quick run)`,
+    );
+  });
+
   const outer = inject('topology');
   it.skipIf(outer.kind !== 'processes')(
     `judges a running deployment given by --lb and --nodes${outer.kind === 'processes' ? '' : ` (skipped: the outer topology is ${outer.kind}: its balancer names nodes the test process cannot reach)`}`,

@@ -6,11 +6,13 @@ import { durationText, estimateLeft, progressLine } from '../../guard/report/pro
 
 describe('progress', () => {
   it("estimates what is left at this run's pace", () => {
-    const typicalBalance = PROPERTIES.balance.cost.seconds;
-    const typicalSticky = PROPERTIES.sticky.cost.seconds;
+    const typicalBalance = PROPERTIES.balance.cost.full.seconds;
+    const typicalSticky = PROPERTIES.sticky.cost.full.seconds;
     // Sticky took twice its typical time: balance is expected to as well.
     expect(estimateLeft(['sticky'], ['balance'], 2 * typicalSticky)).toBeCloseTo(2 * typicalBalance);
     expect(estimateLeft([], ['balance'], 0)).toBe(typicalBalance);
+    // At quick scale, from the quick costs.
+    expect(estimateLeft([], ['balance'], 0, 'quick')).toBe(PROPERTIES.balance.cost.quick.seconds);
   });
 
   it('says which property of how many, and the time so far and left', () => {

@@ -1,12 +1,14 @@
 // The guard's report renderings and its baseline comparison, on reports built from real checks
 // (guard/engine/checks.ts): a baseline holding a better value fails exactly the check it measured better,
 // per-node checks are compared by their worst node whatever the nodes are called, timings only when
-// asked, and a file that is not a report is refused naming it.
+// asked, and a file that is not a report, or a run at another scale, is refused naming it.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baselineChecks, parseBaseline } from '../../guard/engine/baseline.js';
+import { baselineChecks, parseBaseline, readBaseline } from '../../guard/engine/baseline.js';
 import { atLeast, atMost, type Check, required, stickinessChecks } from '../../guard/engine/checks.js';
-import { commitOfRun, provenanceOfRun } from '../../guard/report/provenance.js';
+import { commitOfRun, provenanceOfRun, settingsOfRun } from '../../guard/report/provenance.js';
 import {
   type GuardReport,
   markdownSummary,
@@ -193,6 +195,26 @@ describe('baseline comparison', () => {
     const timed = baselineChecks(baseline, 'recovery', 'comes back', now, true);
     expect(timed.map((check) => check.name)).toEqual(['intervals until routed again against the baseline']);
     expect(timed[0]?.ok).toBe(false);
+  });
+
+  it('compares only runs of the same scale: a quick baseline is refused by a full run, and the other way', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fnlb-guard-baseline-'));
+    try {
+      const quickSettings = settingsOfRun(resolveSettings({ env: { FNG_SCALE: 'quick' } }).settings);
+      const quick = join(dir, 'quick.json');
+      writeFileSync(quick, JSON.stringify({ ...report([]), settings: quickSettings }));
+      expect(readBaseline(quick, 'quick').scale).toBe('quick');
+      expect(() => readBaseline(quick, 'full')).toThrow(
+        `baseline ${quick}: it ran at scale quick and this run is full`,
+      );
+      // A report that names no scale is from before there was one: every run then was full.
+      const older = join(dir, 'older.json');
+      writeFileSync(older, JSON.stringify(report([])));
+      expect(readBaseline(older, 'full').scale).toBe('full');
+      expect(() => readBaseline(older, 'quick')).toThrow(/it ran at scale full and this run is quick/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a file that is not a report, naming it', () => {

@@ -222,18 +222,30 @@ describe('resolving the settings', () => {
 });
 
 describe('what is generated from the table', () => {
-  it('--list gives every property its cost, and the whole run its duration', () => {
+  it('--list gives every property its cost at the scale chosen, and the whole run its duration', () => {
     const list = catalogueText(resolved({ env: {} }).settings);
+    const quickList = catalogueText(resolved({ env: { FNG_SCALE: 'quick' } }).settings);
     for (const id of PROPERTY_IDS) {
-      const { cost } = PROPERTIES[id];
-      expect(cost.seconds, id).toBeGreaterThan(0);
-      expect(cost.calls, id).toBeGreaterThan(0);
-      expect(list, id).toContain(costText(cost));
+      const property = PROPERTIES[id];
+      for (const scale of ['full', 'quick'] as const) {
+        expect(property.cost[scale].seconds, id).toBeGreaterThan(0);
+        expect(property.cost[scale].calls, id).toBeGreaterThan(0);
+      }
+      // A quick run never costs more than a full one.
+      expect(property.cost.quick.seconds, id).toBeLessThanOrEqual(property.cost.full.seconds);
+      expect(property.cost.quick.calls, id).toBeLessThanOrEqual(property.cost.full.calls);
+      expect(list, id).toContain(costText(property, 'full'));
+      expect(quickList, id).toContain(costText(property, 'quick'));
     }
-    expect(costText(PROPERTIES.balance.cost)).toBe(
+    expect(costText(PROPERTIES.balance, 'full')).toBe(
       'cost: about 125 s, 2000 calls, up to 500 containers started',
     );
+    expect(costText(PROPERTIES.balance, 'quick')).toBe(
+      'cost at quick scale: about 50 s, 400 calls, up to 200 containers started',
+    );
     expect(list).toMatch(/All of them: about \d+ min/);
+    expect(totalMinutes('quick')).toBeLessThan(totalMinutes('full'));
+    expect(quickList).toContain(`All of them: about ${totalMinutes('quick')} min`);
     expect(list).toContain(
       'localhost/fnlb-guard/primes, localhost/fnlb-guard/sleep, localhost/fnlb-guard/echo',
     );
@@ -265,7 +277,7 @@ describe('what is generated from the table', () => {
       const row = table.split('\n').find((line) => line.startsWith(`| [\`${id}\`]`));
       expect(row, id).toBeDefined();
       expect(row).toContain(`](tests/guard/${id}.test.ts) | ${property.implicates} | ${property.summary} |`);
-      expect(row).toContain(`about ${property.cost.seconds} s, ${property.cost.calls} calls`);
+      expect(row).toContain(`about ${property.cost.full.seconds} s, ${property.cost.full.calls} calls`);
     }
     expect(table).toContain(`All of them: about ${totalMinutes()} min`);
     expect(catalogueText(settingsOf({}))).toContain(`All of them: about ${totalMinutes()} min`);

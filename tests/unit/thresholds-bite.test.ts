@@ -20,7 +20,7 @@ import {
   type NodeRouteCounts,
   pathVariantChecks,
   recoveryChecks,
-  sampledShareBound,
+  sampledBound,
   scaleOutChecks,
   spillChecks,
   stickinessChecks,
@@ -155,23 +155,42 @@ describe('recorded bad distributions fail the thresholds', () => {
     expectFails(scaleOutChecks(bounds, routeCounts([[90, 30, 60]]), 100), 'calls succeeded');
   });
 
+  const balance = (routes: number, nodesEach: number, loads: number[], calls: number) =>
+    balanceChecks(bounds, {
+      routes,
+      nodesPerRoute: new Array(routes).fill(nodesEach),
+      loadPerNode: perNode(loads),
+      calls,
+    });
+
   it('balance: everything on one node fails, round-robin fails, an even ring passes', () => {
-    const oneNode = balanceChecks(bounds, new Array(500).fill(1), perNode([2000]), 2000);
+    const oneNode = balance(500, 1, [2000], 2000);
     expectFails(oneNode, 'busiest node load / mean');
     expectFails(oneNode, 'idlest node load / mean');
-    expectFails(
-      balanceChecks(bounds, new Array(500).fill(4), perNode([400, 400, 400, 400, 400]), 2000),
-      'most nodes used by one route',
-    );
-    expectFails(
-      balanceChecks(bounds, new Array(500).fill(1), perNode([1000, 250, 250, 250, 250]), 2000),
-      'busiest node load / mean',
-    );
-    expectPasses(balanceChecks(bounds, new Array(500).fill(1), perNode([420, 380, 400, 410, 390]), 2000));
-    expectFails(
-      balanceChecks(bounds, new Array(500).fill(1), perNode([0, 0, 0, 0, 0]), 2000),
-      'calls succeeded',
-    );
+    expectFails(balance(500, 4, [400, 400, 400, 400, 400], 2000), 'most nodes used by one route');
+    expectFails(balance(500, 1, [1000, 250, 250, 250, 250], 2000), 'busiest node load / mean');
+    expectPasses(balance(500, 1, [420, 380, 400, 410, 390], 2000));
+    expectFails(balance(500, 1, [0, 0, 0, 0, 0], 2000), 'calls succeeded');
+  });
+
+  it('balance at quick scale (200 routes x 2): the same flaws fail the widened ratio bounds', () => {
+    const quick = (loads: number[]) => balance(200, 1, loads, 400);
+    const oneNode = quick([400]);
+    expectFails(oneNode, 'busiest node load / mean');
+    expectFails(oneNode, 'idlest node load / mean');
+    // Round-robin: each route's two calls on two nodes.
+    expectFails(balance(200, 2, [80, 80, 80, 80, 80], 400), 'most nodes used by one route');
+    // Historic jump hash's busiest node at 2.5x the mean, and a node left idle.
+    expectFails(quick([200, 50, 50, 50, 50]), 'busiest node load / mean');
+    expectFails(quick([100, 100, 100, 100, 0]), 'idlest node load / mean');
+    // An ideal ring's sampling spread over 200 routes is sqrt(200 x 1/5 x 4/5) = 5.7 routes a node:
+    // loads 4.5 deviations out on both sides (the full bounds allow 5.6 over 500 routes) pass at quick
+    // scale and would fail the bounds set for 500 routes.
+    const spread = 4.5 * Math.sqrt(200 * 0.2 * 0.8) * 2;
+    const sampled = [80 + spread, 80 - spread, 80, 80, 80];
+    expectPasses(quick(sampled));
+    expectFails(balance(500, 1, sampled, 400), 'busiest node load / mean');
+    expectFails(balance(500, 1, sampled, 400), 'idlest node load / mean');
   });
 
   it('spill: one node fails, all five fail, two to four pass', () => {
@@ -227,25 +246,32 @@ describe('recorded bad distributions fail the thresholds', () => {
     const five = ['n1', 'n2', 'n3', 'n4', 'n5'].map((node) => `${node}:8080`);
     const before = new Ring(five, 160);
     const after = before.with('n6:8080');
+    const widened = (samples: number) =>
+      sampledBound(bounds.membershipAddMaxMoved, { ideal: 1 / 6, op: '<=', samples, setFor: 1000 });
     // 300 sets of 100 keys (fnlb's own ring): how often the share moved exceeds each bound.
     const shares = Array.from({ length: 300 }, (_, set) => {
       const keys = Array.from({ length: 100 }, (_, index) => `/t/app-${set}/key-${index}`);
       return keys.filter((key) => before.home(key) !== after.home(key)).length / keys.length;
     });
     const over = (bound: number) => shares.filter((share) => share > bound).length;
-    expect(over(sampledShareBound(bounds.membershipAddMaxMoved, 100).value)).toBeLessThanOrEqual(3);
+    expect(over(widened(100).value)).toBeLessThanOrEqual(3);
     // The bound set for 1000 routes would fail an ideal ring on 100 routes far more often.
-    expect(over(bounds.membershipAddMaxMoved.value)).toBeGreaterThan(
-      over(sampledShareBound(bounds.membershipAddMaxMoved, 100).value),
-    );
-    expect(sampledShareBound(bounds.membershipAddMaxMoved, 1000)).toBe(bounds.membershipAddMaxMoved);
+    expect(over(bounds.membershipAddMaxMoved.value)).toBeGreaterThan(over(widened(100).value));
+    expect(widened(1000)).toBe(bounds.membershipAddMaxMoved);
     // The same margin in standard deviations: 1/6 + 0.05 over 1000 routes is 1/6 + 0.05 * sqrt(10) over 100.
-    expect(sampledShareBound(bounds.membershipAddMaxMoved, 100).value).toBeCloseTo(
-      1 / 6 + 0.05 * Math.sqrt(10),
-      6,
-    );
+    expect(widened(100).value).toBeCloseTo(1 / 6 + 0.05 * Math.sqrt(10), 6);
     // A reshuffle (5/6 of the routes move) still fails the widened bound by far.
-    expect(5 / 6).toBeGreaterThan(sampledShareBound(bounds.membershipAddMaxMoved, 100).value + 0.4);
+    expect(5 / 6).toBeGreaterThan(widened(100).value + 0.4);
+  });
+
+  it('a widened bound moves away from the ideal on its own side only, and never for a bound that cannot hold', () => {
+    const threshold = bounds.balanceMinNodeShare;
+    const lower = sampledBound(threshold, { ideal: 1, op: '>=', samples: 125, setFor: 500 });
+    expect(lower.value).toBeCloseTo(1 - 0.5 * 2, 6);
+    expect(lower.reason).toContain('measuring 125 routes, not 500');
+    const impossible = { ...threshold, value: 1.2 };
+    expect(sampledBound(impossible, { ideal: 1, op: '>=', samples: 125, setFor: 500 })).toBe(impossible);
+    expect(sampledBound(threshold, { ideal: 1, op: '>=', samples: 0, setFor: 500 })).toBe(threshold);
   });
 
   it('membership: a reshuffle, an unused new node or moves between old nodes fail, about 1/6 passes', () => {
