@@ -5,16 +5,18 @@
 #   garble, hostile) from docker/function.Dockerfile with its FUNCTION build argument.
 # The images carry only what fn-node, fnlb and the functions run: docker/image-deps.mjs stages the
 # closure of the runtime dependencies as they are installed on disk (not the suite's Vitest,
-# Testcontainers and PostgreSQL; better-sqlite3 is native and was built for this host's Node, which
-# the offline base image is). So it needs no lockfile, no TypeScript and no dev dependency: it runs
-# alike from a checkout after `npm ci` and from the package installed in a project. The staging goes
+# Testcontainers and PostgreSQL). So it needs no lockfile, no TypeScript and no dev dependency: it
+# runs alike from a checkout after `npm ci` and from the package installed in a project. The staged
+# native addons (better-sqlite3's) were compiled for this host's Node; on a base that runs another
+# (the offline bootstrap's Node LTS, named by its fnlb-guard.node-version label) they are rebuilt for
+# it (docker/native-addons.sh, against that Node's headers from docker/node-dist.sh; cached). The staging goes
 # to dist/docker-deps, or, when the package's folder is not writable (a global install), to
 # $TMPDIR/fnlb-guard-images-<uid>. An image whose inputs (base, dist/src, Dockerfile, dependencies)
 # are unchanged is not rebuilt at all: a run with nothing to do takes about 2 s.
 # FNGUARD_NODE_BASE names the Node base image; by default the offline bootstrap's
-# fnguard/base-node:local when it exists (the host's own node), else the public node:<major>-bookworm-slim
-# of the Node running this script: better-sqlite3 is copied from the host, built for its Node, so the
-# images run the host's Node major (22 or 24 LTS where users run the guard).
+# fnguard/base-node:local when it exists (a Node LTS from the npm registry), else the public
+# node:<major>-bookworm-slim of the Node running this script (22 or 24 LTS where users run the guard),
+# whose addons are the host's own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,16 +37,25 @@ flock 9
 # A checkout compiles its sources; an installed package has no sources to compile (and no tsc).
 if [ -f tsconfig.build.json ]; then npx tsc -p tsconfig.build.json; fi
 
-# Production dependencies, restaged only when what is installed changed.
-deps=$work/docker-deps
-node docker/image-deps.mjs "$deps"
-
 base=${FNGUARD_NODE_BASE:-}
 if [ -z "$base" ] && docker image inspect fnguard/base-node:local >/dev/null 2>&1; then
   base=fnguard/base-node:local
 fi
 if [ -z "$base" ]; then base="node:$(node -p 'process.versions.node.split(".")[0]')-bookworm-slim"; fi
 base_id=$(docker image inspect --format '{{.Id}}' "$base" 2>/dev/null || echo "$base")
+# The Node the base runs, where it says (the offline base's label), else this host's.
+host_node=$(node --version)
+base_node=$(docker image inspect --format '{{index .Config.Labels "fnlb-guard.node-version"}}' "$base" 2>/dev/null || true)
+[[ $base_node == v[0-9]* ]] || base_node=$host_node
+
+# Production dependencies, restaged only when what is installed changed, or when their addons were
+# rebuilt for another Node than the base's; then rebuilt for the base's Node when it is not the host's.
+deps=$work/docker-deps
+if [ -f "$deps/.native-addons" ] && [ "$(cat "$deps/.native-addons")" != "$base_node" ]; then rm -rf "$deps"; fi
+node docker/image-deps.mjs "$deps"
+if [ "$base_node" != "$host_node" ]; then
+  docker/native-addons.sh "$deps/node_modules" "$(docker/node-dist.sh "$base_node")"
+fi
 code_hash=$(find package.json dist/src -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 
 # Builds one image from a tar of just the paths it needs (sending the whole repository as context

