@@ -1,13 +1,14 @@
-// This repository's test run (`npm test`): three projects. `unit` runs in seconds with no processes
-// or servers beyond the test itself; `reliability` (fuzz, chaos and a short soak of this project's own
-// fn-node and fnlb, tests/reliability) starts its own processes and Postgres servers; `integration`
-// drives real fn-node and balancer processes or containers, a real Postgres started once per run, and
-// the guard's topology under test: its white-box files (tests/integration) and the guard's properties
-// (tests/guard), with the guard's own setup and reporter (guard/run/project.ts), so what users run is
-// what this repository tests. Vitest runs the groups one after another (sequence.groupOrder: unit,
-// reliability, integration), so the reliability suite's load and faults never share the two cores with
-// the integration files. Every global setup runs before the first group: the topology is up, idle,
-// while reliability runs.
+// This repository's test run (`npm test`): four projects. `unit` runs in seconds with no processes
+// or servers beyond the test itself; `browser` opens the guard's HTML report in a headless chromium
+// (tests/browser: no topology, skipped where no chromium is installed); `reliability` (fuzz, chaos and
+// a short soak of this project's own fn-node and fnlb, tests/reliability) starts its own processes and
+// Postgres servers; `integration` drives real fn-node and balancer processes or containers, a real
+// Postgres started once per run, and the guard's topology under test: its white-box files
+// (tests/integration) and the guard's properties (tests/guard), with the guard's own setup and
+// reporter (guard/run/project.ts), so what users run is what this repository tests. Vitest runs the
+// groups one after another (sequence.groupOrder: unit and browser, reliability, integration), so the
+// reliability suite's load and faults never share the two cores with the integration files. Every
+// global setup runs before the first group: the topology is up, idle, while reliability runs.
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { GUARD_PROJECT, GUARD_REPORTER } from './guard/run/project.js';
@@ -29,6 +30,16 @@ export default defineConfig({
           include: ['tests/unit/**/*.test.ts'],
           environment: 'node',
           testTimeout: 20_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['tests/browser/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
           sequence: { groupOrder: 0 },
         },
       },

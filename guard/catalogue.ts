@@ -46,6 +46,7 @@ export const PROPERTY_IDS = [
   'scale-out',
   'balance',
   'spill',
+  'overhead',
   'failover',
   'graceful-stop',
   'recovery',
@@ -124,6 +125,18 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     cost: {
       full: { seconds: 15, calls: 240, containers: 24 },
       quick: { seconds: 15, calls: 240, containers: 24 },
+    },
+  },
+  overhead: {
+    title: 'overhead',
+    implicates: 'balancer',
+    needs: [],
+    byNode: true,
+    summary:
+      'a hot 1 ms call through the balancer against the same call straight to its node, paired: at most 2 ms more at the median and 15 ms at the 99th percentile, one caller and eight',
+    cost: {
+      full: { seconds: 10, calls: 4000, containers: 8 },
+      quick: { seconds: 4, calls: 1200, containers: 8 },
     },
   },
   failover: {

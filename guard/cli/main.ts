@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 // fnlb-guard: the guard as a command. Resolves the settings once from its flags, the environment and,
 // with --action, the GitHub Action's inputs (settings/resolve.ts), runs the property files through
@@ -7,7 +8,7 @@ import { Writable } from 'node:stream';
 // settings handed to every worker), and exits by the verdict of the report the guard's reporter
 // wrote: 0 every property judged holds, 1 one failed, 2 a flag or variable is wrong, 3 the system
 // under test could not be started or reached, or nothing at all could be judged. With --action it
-// also writes the Action's outputs (report, verdict).
+// also writes the Action's outputs (report, html, verdict).
 // A setup that fails (report/setup-failure.ts) ends in one line on stderr naming who failed, its
 // address and the step (`fnlb-guard: balancer 127.0.0.1:1 refused the connection while checking that
 // it answers`), with both reports written with the verdict error; Vitest's own account of that error
@@ -21,7 +22,7 @@ import {
   writeSetupFailureReports,
 } from '../report/setup-failure.js';
 import { guardRunOptions, propertyFiles } from '../run/project.js';
-import { reportFile } from '../run/report-files.js';
+import { HTML_FILE, reportFile } from '../run/report-files.js';
 import { catalogueText, settingsText, usageText } from '../settings/render.js';
 import { type Resolved, resolveSettings, SettingsError, type Switches } from '../settings/resolve.js';
 import { oneLine, type SetupFailure } from '../topology/setup-error.js';
@@ -176,7 +177,8 @@ const { status, verdict } = await run();
 if (switches.action) {
   process.stdout.write(`fnlb-guard: verdict ${verdict} (exit ${status}), report ${reportFile(settings)}\n`);
   if (settings.outputs !== undefined) {
-    appendFileSync(settings.outputs, `report=${reportFile(settings)}\nverdict=${verdict}\n`);
+    const html = join(settings.reports, HTML_FILE);
+    appendFileSync(settings.outputs, `report=${reportFile(settings)}\nhtml=${html}\nverdict=${verdict}\n`);
   }
 }
 process.exit(status);

@@ -44,7 +44,12 @@ function worse(op: Check['op'], a: number, b: number): number {
 
 /** Whether a check is compared with a baseline at all. */
 function compared(check: Pick<Check, 'kind'>, timings: boolean): boolean {
-  return check.kind === 'count' || check.kind === 'ratio' || (check.kind === 'timing' && timings);
+  return (
+    check.kind === 'count' ||
+    check.kind === 'ratio' ||
+    check.kind === 'latency' ||
+    (check.kind === 'timing' && timings)
+  );
 }
 
 interface ReportShape {

@@ -407,6 +407,34 @@ export function membershipRemoveChecks(measured: { movedFromOtherNodes: number; 
   ];
 }
 
+/**
+ * A hot route straight to its node and through the balancer, paired: the milliseconds the balancer
+ * added at the 50th and 99th percentiles, every call answered, and the balancer's calls on that node.
+ */
+export function overheadChecks(
+  bounds: Bounds,
+  measured: {
+    concurrency: number;
+    addedP50Ms: number;
+    addedP99Ms: number;
+    calls: number;
+    succeeded: number;
+    elsewhere: number;
+  },
+): Check[] {
+  const at = `at ${measured.concurrency} caller${measured.concurrency === 1 ? '' : 's'}`;
+  return [
+    atMost(`ms added to the median call ${at}`, measured.addedP50Ms, bounds.overheadP50Ms),
+    atMost(`ms added to the 99th percentile call ${at}`, measured.addedP99Ms, bounds.overheadP99Ms),
+    allSucceed(measured.succeeded, measured.calls),
+    atMost(
+      `calls through the balancer served by another node ${at}`,
+      measured.elsewhere,
+      required(0, 'the comparison is with the route’s own node: a hot route under light load stays there'),
+    ),
+  ];
+}
+
 /** Executions the nodes counted for calls made through the balancer. */
 export function exactlyOnceChecks(what: string, measured: { calls: number; executions: number }): Check[] {
   return [

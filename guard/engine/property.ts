@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, expect, inject, it, type TestContext } from 'vitest';
 import { type Component, PROPERTIES, type Property, type PropertyId } from '../catalogue.js';
 import { settleAfterFaults } from '../measure/settle.js';
+import type { Figures } from '../report/figures.js';
 import { guardSettings } from '../run/context.js';
 import type { Bounds, GuardSettings } from '../settings/resolve.js';
 import { FaultClient } from '../topology/control.js';
@@ -31,6 +32,8 @@ export interface GuardMeta {
   context: string[];
   /** Why the test could not judge its property here. */
   skipped?: string;
+  /** What it measured for a person to look at (the HTML report's timeline and distributions). */
+  figures?: Figures;
 }
 
 declare module 'vitest' {
@@ -53,6 +56,8 @@ export interface GuardContext {
   judge(checks: readonly Check[], context?: readonly string[]): void;
   /** Skips the rest of the test, with the reason and what was measured before it in the reports. */
   skip(reason: string, measured?: readonly string[]): never;
+  /** Records figures for the reports (a timeline, distributions); call before judge, which may throw. */
+  draw(figures: Figures): void;
 }
 
 export interface GuardTestOptions {
@@ -142,6 +147,13 @@ export function guardProperty(id: PropertyId): GuardFile {
             workload,
             faults: faults as FaultClient,
             skip,
+            draw(figures) {
+              meta.figures = {
+                ...meta.figures,
+                ...figures,
+                distributions: [...(meta.figures?.distributions ?? []), ...(figures.distributions ?? [])],
+              };
+            },
             judge(measured, context = []) {
               // A judgement of nothing would pass whatever happened.
               if (measured.length === 0) throw new Error(`${id}: nothing was judged (no checks)`);

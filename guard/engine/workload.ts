@@ -35,6 +35,8 @@ export interface Workload {
   malformed: { calls: number };
   /** Calls per status the function answers; how much longer than the balancer's timeout the long call runs. */
   noDuplicate: { callsEach: number; outliveMs: number };
+  /** Calls each way (straight to the node, through the balancer) at each number of callers. */
+  overhead: { callsEach: number };
 }
 
 export const WORKLOADS: Record<Scale, Workload> = {
@@ -48,6 +50,7 @@ export const WORKLOADS: Record<Scale, Workload> = {
     placement: { keys: 1000, routeKeys: 100 },
     malformed: { calls: 100 },
     noDuplicate: { callsEach: 5, outliveMs: 2000 },
+    overhead: { callsEach: 1000 },
   },
   quick: {
     sticky: { calls: 30, variantRoutes: 4 },
@@ -59,6 +62,7 @@ export const WORKLOADS: Record<Scale, Workload> = {
     placement: { keys: 200, routeKeys: 50 },
     malformed: { calls: 40 },
     noDuplicate: { callsEach: 2, outliveMs: 1000 },
+    overhead: { callsEach: 300 },
   },
 };
 

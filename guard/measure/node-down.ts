@@ -3,10 +3,12 @@
 // fault after 300 (400 and 120 at quick scale; the file's restore brings the node back afterwards: started again, or replaced by
 // the orchestrator). And when the balancer took the node out: from its management API when it has one
 // (the node offline there, or gone from its list as a balancer that discovers nodes by DNS drops it),
-// else after a detection window of a few health intervals.
+// else after a detection window of a few health intervals. The load is drawn for the reports: its
+// calls by node over time, the fault, the node gone and taken out.
 
 import { tryWaitUntil } from '../../helpers/wait.js';
 import type { GuardContext } from '../engine/property.js';
+import { timelineOf } from '../report/figures.js';
 import { LbManagement } from '../topology/lb-management.js';
 import type { TopologyInfo } from '../topology/types.js';
 import { type FaultedLoad, homes, loadWithFault } from './load.js';
@@ -31,6 +33,8 @@ export interface NodeDown {
 
 export async function nodeDown(
   guard: GuardContext,
+  /** What the fault is, for the timeline (SIGKILL, SIGTERM). */
+  faultName: string,
   fault: (node: string) => Promise<void>,
 ): Promise<NodeDown> {
   const { suite, info } = guard;
@@ -73,6 +77,13 @@ export async function nodeDown(
     observed !== undefined
       ? `the management API reported ${victim} offline or gone ${Math.round(observed - load.faultAt)} ms after the fault`
       : `no management API: ${DETECTION_INTERVALS} health intervals of ${detection.intervalS} s${detection.assumed ? ' (interval unknown, assumed)' : ''} after the node was gone`;
+  guard.draw({
+    timeline: timelineOf(suite.nodes, load.calls, [
+      { at: load.faultAt, label: `${faultName} ${victim}` },
+      { at: load.faultDoneAt, label: `${victim} gone` },
+      { at: downAt, label: observed !== undefined ? 'taken out (management API)' : 'taken out (assumed)' },
+    ]),
+  });
   return { victim, home, load, downAt, downBasis };
 }
 

@@ -9,8 +9,10 @@
 
 import type { Component, PropertyId } from '../catalogue.js';
 import { boundWithSource, type Check, failedChecks, measuredText } from '../engine/checks.js';
+import { HTML_FILE } from '../run/report-files.js';
 import type { SetupFailure } from '../topology/setup-error.js';
 import type { TopologyInfo } from '../topology/types.js';
+import type { Figures } from './figures.js';
 
 /**
  * 2: checks carry `kind` and `tolerance`; the report names its `commit` and `baseline`. A reader of
@@ -34,6 +36,8 @@ export interface ReportedTest {
   reason?: string;
   checks: Check[];
   context: string[];
+  /** What the test measured for a person to look at: a timeline of a faulted load, distributions. */
+  figures?: Figures;
 }
 
 export interface GuardReport {
@@ -154,6 +158,8 @@ export function markdownSummary(report: GuardReport): string {
       (row) =>
         `| ${row.verdict} | ${row.property} | ${row.implicates} | ${escapeCell(row.check)} | ${row.measured} | ${escapeCell(row.bound)} |`,
     ),
+    '',
+    `Every check, with the timelines and distributions: open \`${HTML_FILE}\` in the run's reports (the CI artifact).`,
     '',
   ];
   return lines.join('\n');

@@ -1,13 +1,13 @@
 // The guard's Vitest reporter: turns the checks each guard test recorded in its task meta (never the
 // console output) into the run's verdicts: a line per property file as it ends, and at the end of the
-// run a table, <reports>/fnlb-guard.json (report.ts), <reports>/junit.xml (Vitest's JUnit report of every
+// run a table, <reports>/fnlb-guard.json (report.ts), <reports>/fnlb-guard.html (html.ts: the same
+// report for a person, with each test's figures), <reports>/junit.xml (Vitest's JUnit report of every
 // test of the run, for CI systems that read it) and, when the summary setting names a file (GitHub's
 // job summary), the table in Markdown appended to it. The settings are the run's, as its setup handed
 // them to the property files; a run without property files writes nothing. A property test is pass,
 // fail, or skipped with its reason; a test that failed before it judged anything (a setup error) is a
 // fail with that error.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ProvidedContext } from 'vitest';
 import {
   JUnitReporter,
@@ -22,17 +22,17 @@ import { PROPERTIES, type PropertyId } from '../catalogue.js';
 import { failedChecks } from '../engine/checks.js';
 import type { GuardMeta } from '../engine/property.js';
 import '../run/context.js';
-import { JUNIT_FILE, reportFile } from '../run/report-files.js';
+import { JUNIT_FILE } from '../run/report-files.js';
 import { progressLine } from './progress.js';
 import { provenanceOfRun } from './provenance.js';
 import {
   type GuardReport,
-  markdownSummary,
   overallVerdict,
   REPORT_SCHEMA,
   type ReportedTest,
   verdictTable,
 } from './report.js';
+import { writeReports } from './write.js';
 
 function propertyOfFile(moduleId: string): PropertyId | undefined {
   if (!/[\\/]tests[\\/]guard[\\/]/.test(moduleId)) return undefined;
@@ -59,6 +59,7 @@ function reportTest(test: TestCase, property: PropertyId): ReportedTest | undefi
     test: test.name,
     checks: meta?.checks ?? [],
     context: meta?.context ?? [],
+    ...(meta?.figures ? { figures: meta.figures } : {}),
   };
   switch (result.state) {
     case 'passed':
@@ -165,11 +166,8 @@ export default class GuardReporter implements Reporter {
       tests,
       verdict: overallVerdict(tests),
     };
-    const file = reportFile(settings);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(`\n${verdictTable(report)}\nreport: ${file}\n`);
-    if (settings.summary !== undefined) appendFileSync(settings.summary, markdownSummary(report));
+    const written = writeReports(settings, report);
+    process.stdout.write(`\n${verdictTable(report)}\nreport: ${written.json}\nhtml: ${written.html}\n`);
     // Vitest's own JUnit reporter, started only now: as a reporter of its own it would open (and
     // empty) its file when any run starts, a unit run too.
     if (this.#vitest !== undefined) {

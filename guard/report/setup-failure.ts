@@ -1,17 +1,19 @@
 // A run whose setup failed judged nothing, and says so everywhere a pipeline looks: fnlb-guard.json
-// with the verdict `error` and its setupError, junit.xml with one errored testcase (a JUnit dashboard
-// shows red, never "0 tests, 0 failures"), the CI summary, and one line from fnlb-guard. The guard's
-// setup (run/setup.ts) writes the reports and tells fnlb-guard, which runs it in the same process,
-// that it failed (announceSetupFailure), so the command can keep Vitest's account of the error off
-// its stderr and print the one line instead; fnlb-guard writes them itself for contradicting settings.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+// with the verdict `error` and its setupError (and fnlb-guard.html showing it), junit.xml with one
+// errored testcase (a JUnit dashboard shows red, never "0 tests, 0 failures"), the CI summary, and one
+// line from fnlb-guard. The guard's setup (run/setup.ts) writes the reports and tells fnlb-guard,
+// which runs it in the same process, that it failed (announceSetupFailure), so the command can keep
+// Vitest's account of the error off its stderr and print the one line instead; fnlb-guard writes them
+// itself for contradicting settings.
+import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { JUNIT_FILE, reportFile } from '../run/report-files.js';
+import { JUNIT_FILE } from '../run/report-files.js';
 import type { GuardSettings } from '../settings/resolve.js';
 import type { SetupFailure } from '../topology/setup-error.js';
 import { provenanceOfRun } from './provenance.js';
-import { type GuardReport, markdownSummary, REPORT_SCHEMA } from './report.js';
+import { type GuardReport, REPORT_SCHEMA } from './report.js';
+import { writeReports } from './write.js';
 
 export interface RunTimes {
   startedAt: string;
@@ -80,18 +82,16 @@ export function setupFailureJunit(failure: SetupFailure, times: RunTimes): strin
   ].join('\n');
 }
 
-/** Writes both reports of a failed setup into `reports` (and the CI summary, when one is named). */
+/** Writes the reports of a failed setup into `reports` (and the CI summary, when one is named). */
 export function writeSetupFailureReports(
   settings: Pick<GuardSettings, 'reports'> & Partial<Pick<GuardSettings, 'summary'>>,
   report: GuardReport & { setupError: SetupFailure },
 ): void {
-  mkdirSync(settings.reports, { recursive: true });
-  writeFileSync(reportFile(settings), `${JSON.stringify(report, null, 2)}\n`);
+  writeReports(settings, report);
   writeFileSync(join(settings.reports, JUNIT_FILE), setupFailureJunit(report.setupError, report));
-  if (settings.summary !== undefined) appendFileSync(settings.summary, markdownSummary(report));
 }
 
-/** The guard's setup, when it failed: both reports, named as the reporter names a run's. */
+/** The guard's setup, when it failed: its reports, named as the reporter names a run's. */
 export function writeSetupFailure(
   settings: GuardSettings,
   failure: SetupFailure,

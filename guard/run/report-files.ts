@@ -10,6 +10,8 @@ import type { GuardSettings } from '../settings/resolve.js';
 
 export const REPORT_FILE = 'fnlb-guard.json';
 export const JUNIT_FILE = 'junit.xml';
+/** The report for a person to look at (guard/report/html.ts), beside fnlb-guard.json. */
+export const HTML_FILE = 'fnlb-guard.html';
 
 export function reportFile(settings: Pick<GuardSettings, 'reports'>): string {
   return join(settings.reports, REPORT_FILE);
@@ -25,6 +27,7 @@ export function beginReports(settings: GuardSettings): GuardSettings {
   }
   rmSync(file, { force: true });
   rmSync(join(settings.reports, JUNIT_FILE), { force: true });
+  rmSync(join(settings.reports, HTML_FILE), { force: true });
   keepRunLogsIn(settings.logs);
   return { ...settings, baseline };
 }

@@ -23,6 +23,9 @@ outputs:
   report:
     description: Path of the run's fnlb-guard.json.
     value: \${{ steps.guard.outputs.report }}
+  html:
+    description: Path of the run's fnlb-guard.html, the report for a person (timelines and distributions drawn).
+    value: \${{ steps.guard.outputs.html }}
   verdict:
     description: pass, fail, skipped, or error when nothing was judged (the setup failed or no report was written; the report's setupError says why).
     value: \${{ steps.guard.outputs.verdict }}

@@ -133,6 +133,10 @@ export function workloadTable(): string {
     ['herd, scale-out', (w) => `a burst of ${w.burst.calls} concurrent calls`],
     ['balance', (w) => `${w.balance.routes} routes x ${w.balance.callsEach} sequential calls`],
     [
+      'overhead',
+      (w) => `${w.overhead.callsEach} calls each way (straight, through the balancer) at 1 and at 8 callers`,
+    ],
+    [
       'spill',
       (w) => `${w.spill.callers} callers, ${w.spill.callsPerCaller} calls each, twice (warm-up, measured)`,
     ],

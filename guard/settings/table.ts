@@ -436,7 +436,7 @@ export const SETTINGS = {
     env: 'GITHUB_OUTPUT',
     parse: path,
     defaultDoc: 'none (GitHub sets it in a job)',
-    doc: "with --action: a file the step's outputs report=<fnlb-guard.json> and verdict=<pass|fail|skipped|error> are appended to",
+    doc: "with --action: a file the step's outputs report=<fnlb-guard.json>, html=<fnlb-guard.html> and verdict=<pass|fail|skipped|error> are appended to",
   }),
   commit: setting({
     group: 'reports',
@@ -472,11 +472,13 @@ export const SETTINGS = {
 
 /**
  * What a measured value is, for the comparison with a baseline run (engine/baseline.ts): counts and
- * ratios are compared by default; timings only with baselineTimings, since the machines that run
- * pipelines are noisy; `own`, a bound the test sets itself from what it did (every call it made must
- * succeed), never.
+ * ratios are compared by default; `latency`, the balancer's added milliseconds, too (measured against
+ * the node in the same moment, so a slower machine slows both sides, and its tolerance absorbs the
+ * rest); timings (waits counted in the balancer's intervals) only with baselineTimings, since the
+ * machines that run pipelines are noisy; `own`, a bound the test sets itself from what it did (every
+ * call it made must succeed), never.
  */
-export type MeasureKind = 'count' | 'ratio' | 'timing' | 'own';
+export type MeasureKind = 'count' | 'ratio' | 'latency' | 'timing' | 'own';
 
 export interface Bound extends Setting<number, number> {
   group: 'bounds';
@@ -603,6 +605,20 @@ export const BOUNDS = {
     'a node that appears in DNS must be online after the next read and its first health check',
     'timing',
     1,
+  ),
+  overheadP50Ms: bound(
+    'FNG_OVERHEAD_P50_MS',
+    2,
+    'a balancer may add little to a median call: fnlb adds about 0.5 ms on 2 cores, one caller or eight',
+    'latency',
+    0.5,
+  ),
+  overheadP99Ms: bound(
+    'FNG_OVERHEAD_P99_MS',
+    15,
+    'nor much to the slowest calls: the 99th percentile, against the node’s own in the same moment',
+    'latency',
+    3,
   ),
 } as const satisfies Record<string, Bound>;
 

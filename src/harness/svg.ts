@@ -1,29 +1,18 @@
 // A self-contained SVG of a run: executions per node as horizontal bars (every node, zero included),
-// with the run's key numbers underneath. Hand-written (no dependency), no external fonts, styles or
-// scripts, so it renders the same in a browser, a CI artifact viewer or a README. Every piece of text
-// from the run (node names, routes) is escaped.
+// with the run's key numbers underneath, drawn with the project's own SVG primitives
+// (src/common/svg.ts: no dependency, no external fonts, styles or scripts, every text escaped).
+import { BAR_ROW, barRows, svgOpen, text } from '../common/svg.js';
 import type { HarnessReport } from './report.js';
 import { formatSeconds } from './text.js';
 
+// Where the bench's flame graph and the harness's tests have always taken it from.
+export { escapeXml } from '../common/svg.js';
+
 const WIDTH = 760;
-const ROW = 30;
-const BAR_HEIGHT = 20;
 const TOP = 78;
 const LINE = 20;
-const CHAR_WIDTH = 7.5; // of 13px sans-serif, for sizing the label column
 /** Footer lines wrap at this many characters, so a long threshold verdict stays inside the picture. */
 const WRAP = 96;
-
-export function escapeXml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (char) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' }[char]};`,
-  );
-}
-
-function text(x: number, y: number, content: string, attributes = ''): string {
-  return `<text x="${x}" y="${y}"${attributes ? ` ${attributes}` : ''}>${escapeXml(content)}</text>`;
-}
 
 /** Splits at spaces into lines of at most WRAP characters (a longer word stays whole). */
 export function wrap(line: string): string[] {
@@ -58,21 +47,15 @@ function footer(report: HarnessReport): string[] {
 
 export function renderSvg(report: HarnessReport): string {
   const nodes = report.nodes;
-  const labelWidth = Math.min(260, Math.max(80, ...nodes.map((n) => n.node.length * CHAR_WIDTH))) + 16;
-  const valueWidth = 70;
-  const barMax = WIDTH - labelWidth - valueWidth - 20;
-  const maxValue = Math.max(1, ...nodes.map((n) => n.executions));
   const notes = footer(report).flatMap((note) =>
     wrap(note).map((line) => ({ line, failed: note.startsWith('FAIL') })),
   );
-  const chartBottom = TOP + nodes.length * ROW;
+  const chartBottom = TOP + nodes.length * BAR_ROW;
   const height = chartBottom + 24 + notes.length * LINE + 12;
   const routes = report.options.routes;
   const target = routes.length === 1 ? routes[0] : `${routes.length} routes (${routes[0]} ..)`;
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="13">`,
-    `<title>${escapeXml(`fnlb-harness: executions per node, ${report.totals.made} calls to ${target}`)}</title>`,
-    `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
+    ...svgOpen(WIDTH, height, `fnlb-harness: executions per node, ${report.totals.made} calls to ${target}`),
     text(16, 28, 'Executions per node', 'font-size="18" font-weight="600" fill="#222222"'),
     text(
       16,
@@ -80,20 +63,16 @@ export function renderSvg(report: HarnessReport): string {
       `${report.totals.made} calls to ${target} through ${report.options.lb}, concurrency ${report.options.concurrency}`,
       'fill="#555555"',
     ),
+    ...barRows(
+      nodes.map((node) => ({
+        label: node.node,
+        value: node.executions,
+        ...(node.discovered ? {} : { labelColour: '#b03030' }),
+      })),
+      TOP,
+      WIDTH,
+    ),
   ];
-  nodes.forEach((node, index) => {
-    const y = TOP + index * ROW;
-    const width = node.executions === 0 ? 0 : Math.max(2, (node.executions / maxValue) * barMax);
-    const labelColour = node.discovered ? '#222222' : '#b03030';
-    parts.push(
-      text(labelWidth - 8, y + BAR_HEIGHT / 2 + 4, node.node, `text-anchor="end" fill="${labelColour}"`),
-      `<rect x="${labelWidth}" y="${y}" width="${width.toFixed(1)}" height="${BAR_HEIGHT}" rx="2" fill="#4c78a8"/>`,
-      text(labelWidth + width + 6, y + BAR_HEIGHT / 2 + 4, String(node.executions), 'fill="#222222"'),
-    );
-  });
-  parts.push(
-    `<line x1="${labelWidth}" y1="${TOP - 6}" x2="${labelWidth}" y2="${chartBottom - 4}" stroke="#999999"/>`,
-  );
   notes.forEach(({ line, failed }, index) => {
     parts.push(
       text(

@@ -5,6 +5,7 @@ import { describe, inject } from 'vitest';
 import { balanceChecks } from '../../guard/engine/checks.js';
 import { guardProperty } from '../../guard/engine/property.js';
 import { callsPerNode, nodesPerRoute } from '../../guard/engine/suite-file.js';
+import { distributionOf } from '../../guard/report/figures.js';
 
 /** Well under fnlb's floor of 8 in flight per node, so every call may stay on its home node. */
 const CONCURRENCY = 8;
@@ -22,7 +23,7 @@ const budgetMs =
 describe(`${ROUTES} routes x ${CALLS_EACH} sequential calls`, () => {
   guard.test(
     'keep each route on one node and spread the routes evenly over every node',
-    async ({ suite, judge, bounds }) => {
+    async ({ suite, judge, draw, bounds }) => {
       // Small, short-lived containers: 500 of them would otherwise sit idle for 30 s each.
       await suite.createRoutes(
         paths.map((path) => ({
@@ -38,6 +39,17 @@ describe(`${ROUTES} routes x ${CALLS_EACH} sequential calls`, () => {
       const perRoute = [...nodesPerRoute(records).values()].map((nodes) => nodes.size);
       const perNode = callsPerNode(records, suite.nodes);
       const ranked = Object.entries(perNode).sort(([, a], [, b]) => a - b);
+      const routesSpread = new Map<string, number>();
+      for (const nodes of perRoute) {
+        const key = `${nodes} node${nodes === 1 ? '' : 's'}`;
+        routesSpread.set(key, (routesSpread.get(key) ?? 0) + 1);
+      }
+      draw({
+        distributions: [
+          distributionOf('calls per node', 'calls', perNode),
+          distributionOf('nodes per route', 'routes', routesSpread),
+        ],
+      });
       const [idlest, busiest] = [ranked[0], ranked.at(-1)];
       judge(
         balanceChecks(bounds, {

@@ -11,7 +11,7 @@ const guard = guardProperty('failover');
 
 describe('a node SIGKILLed under load', () => {
   guard.test('costs at most its calls in flight, and none after it is marked down', async (context) => {
-    const { victim, home, load, downAt, downBasis } = await nodeDown(context, (node) =>
+    const { victim, home, load, downAt, downBasis } = await nodeDown(context, 'SIGKILL', (node) =>
       context.faults.kill(node),
     );
     const onVictim = (path: string) => home.get(path) === victim;

@@ -17,6 +17,7 @@ import {
   placementUnmeasurable,
   referencePlacement,
 } from '../../guard/measure/placement.js';
+import { distributionOf } from '../../guard/report/figures.js';
 import { LbManagement } from '../../guard/topology/lb-management.js';
 
 const ONLINE_TIMEOUT_MS = 30_000;
@@ -26,7 +27,7 @@ const KEYS = guard.workload.placement;
 describe(`membership changes over ${KEYS.keys} routes`, () => {
   guard.test(
     'a 6th node takes about 1/6 of the routes, all onto itself, and gives them back when removed',
-    async ({ suite, info, faults, judge, skip, bounds }) => {
+    async ({ suite, info, faults, judge, draw, skip, bounds }) => {
       const { keys, before } = await referencePlacement(suite, await placementKeys(suite, 'member', KEYS));
       const paths = keys.paths;
       const unmeasurable = placementUnmeasurable(before, keys);
@@ -77,6 +78,13 @@ describe(`membership changes over ${KEYS.keys} routes`, () => {
         inBalancer = false;
         const after = await placement(suite, keys);
         const notBack = paths.filter((path) => after.nodeOf.get(path) !== before.nodeOf.get(path));
+        draw({
+          distributions: [
+            distributionOf('routes per node before', 'routes', countByNode(before.nodeOf)),
+            distributionOf(`routes per node with ${sixth.address}`, 'routes', countByNode(withSixth.nodeOf)),
+            distributionOf('routes per node after it left', 'routes', countByNode(after.nodeOf)),
+          ],
+        });
         judge(
           [
             ...membershipAddChecks(bounds, moved.length, paths.length, elsewhere.length),
@@ -108,7 +116,7 @@ describe(`membership changes over ${KEYS.keys} routes`, () => {
 
   guard.test(
     'removing a node moves only its routes',
-    async ({ suite, info, judge, skip }) => {
+    async ({ suite, info, judge, draw, skip }) => {
       const { keys, before } = await referencePlacement(suite, await placementKeys(suite, 'leave', KEYS));
       const paths = keys.paths;
       const unmeasurable = placementUnmeasurable(before, keys);
@@ -124,6 +132,12 @@ describe(`membership changes over ${KEYS.keys} routes`, () => {
         const orphaned = paths.filter(
           (path) => before.nodeOf.get(path) === removed && (after.nodeOf.get(path) ?? removed) === removed,
         ).length;
+        draw({
+          distributions: [
+            distributionOf('routes per node before', 'routes', countByNode(before.nodeOf)),
+            distributionOf(`routes per node without ${removed}`, 'routes', countByNode(after.nodeOf)),
+          ],
+        });
         judge(membershipRemoveChecks({ movedFromOtherNodes, orphaned }), [
           `placed: ${keys.description}`,
           `removed ${removed}, which had ${countByNode(before.nodeOf).get(removed) ?? 0} routes`,

@@ -13,6 +13,7 @@ import {
   placementUnmeasurable,
   referencePlacement,
 } from '../../guard/measure/placement.js';
+import { distributionOf } from '../../guard/report/figures.js';
 import { tryWaitUntil, waitUntil } from '../../helpers/wait.js';
 
 const POLL_MS = 100;
@@ -21,7 +22,7 @@ const guard = guardProperty('recovery');
 describe('a killed node started again', () => {
   guard.test(
     'gets exactly its own routes back within 3 health intervals',
-    async ({ suite, info, faults, judge, skip, bounds }) => {
+    async ({ suite, info, faults, judge, draw, skip, bounds }) => {
       const intervalS = info.balancer.hcIntervalS;
       if (intervalS === undefined) {
         skip(
@@ -70,6 +71,17 @@ describe('a killed node started again', () => {
       await tryWaitUntil("the killed node's routes back on it", probeBack, budgetMs, POLL_MS);
       const after = await placement(suite, keys);
       const wrong = paths.filter((path) => after.nodeOf.get(path) !== before.nodeOf.get(path));
+      draw({
+        distributions: [
+          distributionOf('routes per node before the kill', 'routes', countByNode(before.nodeOf)),
+          distributionOf(
+            `${victim}'s routes per node while it was down`,
+            'routes',
+            countByNode(whileDown.nodeOf),
+          ),
+          distributionOf('routes per node after it came back', 'routes', countByNode(after.nodeOf)),
+        ],
+      });
       judge(
         recoveryChecks(bounds, {
           intervalsUntilBack: msUntilBack / 1000 / (intervalS as number),

@@ -12,6 +12,7 @@ import { describe } from 'vitest';
 import { spillChecks } from '../../guard/engine/checks.js';
 import { guardProperty } from '../../guard/engine/property.js';
 import { callsPerNode } from '../../guard/engine/suite-file.js';
+import { distributionOf } from '../../guard/report/figures.js';
 
 /** fnlb's average of reported waits halves every 2 s: the warm-up's cold waits fade before measuring. */
 const WAIT_FADE_MS = 3000;
@@ -22,7 +23,7 @@ const CALLS = CALLERS * callsPerCaller;
 describe(`a hot slow route under ${CALLERS} callers`, () => {
   guard.test(
     'spills from its home node to a few neighbours, not to every node',
-    async ({ suite, judge, bounds }) => {
+    async ({ suite, judge, draw, bounds }) => {
       // Idle containers outlive the pause between warm-up and measurement, then soon hand memory back.
       await suite.createRoute({
         path: '/hot',
@@ -35,6 +36,7 @@ describe(`a hot slow route under ${CALLERS} callers`, () => {
       const { records } = await suite.drive(['/hot'], CALLS, CALLERS, '?ms=200');
       const perNode = callsPerNode(records, suite.nodes);
       const failed = records.filter((record) => !record.ok).length;
+      draw({ distributions: [distributionOf('calls of the hot route per node', 'calls', perNode)] });
       judge(spillChecks(bounds, perNode, CALLS), [
         `calls per node: ${JSON.stringify(perNode)}`,
         `failed calls: ${failed}`,

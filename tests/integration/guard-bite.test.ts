@@ -71,6 +71,15 @@ const MUTANTS: Mutant[] = [
     },
     failedCheck: 'nodes serving the hot route',
   },
+  {
+    flaw: 'slow',
+    properties: ['overhead', 'sticky'],
+    expected: {
+      [VERDICT.overhead]: 'fail',
+      [VERDICT.sticky]: 'pass',
+    },
+    failedCheck: 'ms added to the median call at 1 caller',
+  },
 ];
 
 describe.skipIf(process.env.FNG_BITE === '0')('the guard on deliberately broken balancers', () => {

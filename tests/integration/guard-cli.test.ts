@@ -203,13 +203,22 @@ describe.skipIf(process.env.FNG_BITE === '0')('fnlb-guard, the command', () => {
   it(
     'judges a topology it starts: reports written, exit 0 when every property holds',
     async () => {
-      sound = await runNestedGuard(['sticky', 'herd'], {}, { command: ['--topology', 'processes'] });
+      // recovery draws figures (routes per node before, during and after): the schema holds them too.
+      sound = await runNestedGuard(
+        ['sticky', 'herd', 'recovery'],
+        {},
+        { command: ['--topology', 'processes'] },
+      );
       expect(sound.code, sound.output.slice(-4000)).toBe(0);
       expect(sound.report.verdict).toBe('pass');
       expect(sound.report.schema).toBe('fnguard-report/2');
       expect(reportProblems(sound.report), 'the report by its JSON Schema').toEqual([]);
       expect(sound.report.topology?.kind).toBe('processes');
-      expect(sound.output).toMatch(/\[fnlb-guard\] \d+\/2 sticky: pass .*(so far|in all)/);
+      expect(sound.output).toMatch(/\[fnlb-guard\] \d+\/3 sticky: pass .*(so far|in all)/);
+      expect(
+        sound.report.tests.find((test) => test.property === 'recovery')?.figures?.distributions,
+      ).toHaveLength(3);
+      expect(sound.output).toMatch(/html: .*fnlb-guard\.html/);
       expect(sound.output).toMatch(/guard verdict: pass/);
       expect(sound.junit).toMatch(/<testsuites[^>]*tests="\d+"/);
       expect(sound.junit).toContain('tests/guard/herd.test.ts');

@@ -197,6 +197,16 @@ describe('baseline comparison', () => {
     expect(timed[0]?.ok).toBe(false);
   });
 
+  it("compares the balancer's added latency by default: milliseconds added fail within the absolute bound", () => {
+    const added = (ms: number) => atMost('ms added to the median call at 1 caller', ms, bounds.overheadP50Ms);
+    const baseline = baselineOf([reported('overhead', 'adds little', [added(0.4)])]);
+    const slower = baselineChecks(baseline, 'overhead', 'adds little', [added(1.4)], false);
+    expect(added(1.4).ok, 'within the absolute bound').toBe(true);
+    expect(slower).toHaveLength(1);
+    expect(slower[0]).toMatchObject({ ok: false, bound: 0.4 + bounds.overheadP50Ms.tolerance });
+    expect(baselineChecks(baseline, 'overhead', 'adds little', [added(0.7)], false)[0]?.ok).toBe(true);
+  });
+
   it('compares only runs of the same scale: a quick baseline is refused by a full run, and the other way', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fnlb-guard-baseline-'));
     try {

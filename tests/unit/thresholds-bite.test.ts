@@ -18,6 +18,7 @@ import {
   membershipAddChecks,
   membershipRemoveChecks,
   type NodeRouteCounts,
+  overheadChecks,
   pathVariantChecks,
   recoveryChecks,
   sampledBound,
@@ -228,6 +229,34 @@ describe('recorded bad distributions fail the thresholds', () => {
       'routes not on their node before the kill',
     );
     expectPasses(recoveryChecks(bounds, { intervalsUntilBack: 1.5, wrongPlacements: 0, victimRoutes: 200 }));
+  });
+
+  it('overhead: milliseconds added to every call fail, a balancer that adds little passes', () => {
+    const run = (addedP50Ms: number, addedP99Ms: number, elsewhere = 0) =>
+      overheadChecks(bounds, {
+        concurrency: 1,
+        addedP50Ms,
+        addedP99Ms,
+        calls: 600,
+        succeeded: 600,
+        elsewhere,
+      });
+    // The slow mutant's 5 ms on every call.
+    expectFails(run(5.2, 6.1), 'ms added to the median call at 1 caller');
+    expectFails(run(0.4, 40), 'ms added to the 99th percentile call at 1 caller');
+    expectFails(run(0.4, 2, 3), 'calls through the balancer served by another node at 1 caller');
+    expectPasses(run(0.4, 2.5));
+    expectFails(
+      overheadChecks(bounds, {
+        concurrency: 8,
+        addedP50Ms: 0.4,
+        addedP99Ms: 2,
+        calls: 600,
+        succeeded: 590,
+        elsewhere: 0,
+      }),
+      'calls succeeded',
+    );
   });
 
   it('no duplicate execution: a retried call and a call never run both fail', () => {

@@ -8,6 +8,7 @@ export const VERDICT = {
   herd: 'herd: queues behind a few containers per node',
   scaleOut: 'scale-out: scales out on every node that got calls',
   spill: 'spill: spills from its home node to a few neighbours, not to every node',
+  overhead: 'overhead: the balancer adds little to the median and the 99th percentile call',
   failover: 'failover: costs at most its calls in flight, and none after it is marked down',
   graceful: 'graceful-stop: costs no call',
   malformed: 'malformed: get a 4xx or a closed connection and cost no node its place',

@@ -11,11 +11,14 @@
 //   no-spill     always the route's home node, however loaded (spill)
 //   blame-node   a request it refuses as malformed takes the node its path hashes to out for 30 s, as
 //                a balancer that counts a client's error against a node (malformed)
+//   slow         waits 5 ms before forwarding each call, as a change that adds work to every call
+//                (overhead)
 // -hide-node (not a flaw) strips the nodes' Fn-Node header from every answer, as a balancer that hides
 // its nodes does: a 404 then names no node, and placement must be measured on routes made for it.
 // It takes only the historic fnlb flags (-nodes, -listen, an integer -hc-interval) and has no
 // management API. Not a product: a test double of a foreign balancer.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { parseGoFlags } from '../../../src/common/go-flags.js';
 import { parseRequestTarget } from '../../../src/common/request-target.js';
@@ -30,6 +33,7 @@ const FLAWS = [
   'no-health',
   'no-spill',
   'blame-node',
+  'slow',
 ] as const;
 type Flaw = (typeof FLAWS)[number];
 
@@ -55,6 +59,7 @@ interface Node {
 }
 
 const BLAME_MS = 30_000;
+const SLOW_MS = 5;
 
 function main(): void {
   const { values } = parseGoFlags(process.argv.slice(2), SPECS);
@@ -158,6 +163,7 @@ function main(): void {
       tried.add(node);
       node.inFlight++;
       try {
+        if (flaw === 'slow') await sleep(SLOW_MS);
         const answer = await node.pool.request({
           method: (req.method ?? 'GET') as 'GET',
           path: `${target.path}${target.query}`,
