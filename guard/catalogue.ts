@@ -49,6 +49,7 @@ export const PROPERTY_IDS = [
   'overhead',
   'failover',
   'graceful-stop',
+  'frozen',
   'recovery',
   'membership',
   'no-duplicate',
@@ -161,6 +162,19 @@ const catalogue: Record<PropertyId, Omit<Property, 'id'>> = {
     cost: {
       full: { seconds: 30, calls: 1050, containers: 50 },
       quick: { seconds: 15, calls: 420, containers: 25 },
+    },
+  },
+  frozen: {
+    title: 'frozen node',
+    implicates: 'balancer',
+    needs: ['freeze'],
+    byNode: true,
+    summary:
+      'a node frozen under load (SIGSTOP, docker pause) costs at most the calls it had or was sent until taken out, is taken out within 4 health intervals, and gets exactly its routes back once thawed',
+    faults: 'freezes a node, then thaws it',
+    cost: {
+      full: { seconds: 40, calls: 1090, containers: 50 },
+      quick: { seconds: 35, calls: 440, containers: 25 },
     },
   },
   recovery: {

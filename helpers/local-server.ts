@@ -39,6 +39,15 @@ export abstract class LocalServer {
     return this.managed.kill();
   }
 
+  /** SIGSTOP, and SIGCONT: a hung process and its recovery. */
+  freeze(): void {
+    this.managed.freeze();
+  }
+
+  thaw(): void {
+    this.managed.thaw();
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }

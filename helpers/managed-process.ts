@@ -138,6 +138,8 @@ export class ManagedProcess {
   async stop(graceMs = 10_000): Promise<number | null> {
     if (!this.running) return this.exited;
     this.signal('SIGTERM');
+    // A frozen process would take the SIGTERM only once it runs again.
+    this.signal('SIGCONT');
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     try {
       return await this.exited;
@@ -150,6 +152,16 @@ export class ManagedProcess {
   async kill(): Promise<void> {
     if (this.running) this.signal('SIGKILL');
     await this.exited;
+  }
+
+  /** SIGSTOP: the process stops running, its sockets stay open and unanswered, as a hung process's. */
+  freeze(): void {
+    if (this.running) this.signal('SIGSTOP');
+  }
+
+  /** SIGCONT: a frozen process runs again. */
+  thaw(): void {
+    if (this.running) this.signal('SIGCONT');
   }
 
   private signal(name: NodeJS.Signals): void {

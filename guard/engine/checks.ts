@@ -280,6 +280,68 @@ export function failoverChecks(
   ];
 }
 
+/**
+ * A node frozen mid-run (SIGSTOP, docker pause): it answers nothing and closes nothing, so only a
+ * health check with a timeout notices. Failures bounded by the calls it had and was sent until the
+ * balancer took it out, none after; taken out within a few health intervals; and once thawed it gets
+ * exactly its routes back.
+ */
+export function frozenChecks(
+  bounds: Bounds,
+  measured: {
+    failed: number;
+    /** Calls in flight on it at the freeze, and calls of its routes sent to it until it was taken out. */
+    onFrozenNode: number;
+    failedAfterTakenOut: number;
+    /** Health intervals from the freeze until the balancer took it out. */
+    intervalsUntilOut: number;
+    /** Calls of its routes that failed when called again, still frozen, past the upstream timeout. */
+    failedWhileStillFrozen: number;
+    /** Routes on another node than before the freeze, once it was thawed and back. */
+    wrongPlacements: number;
+    frozenRoutes: number;
+  },
+): Check[] {
+  return [
+    atMost(
+      'failed calls',
+      measured.failed,
+      required(
+        measured.onFrozenNode,
+        'only the calls that were on the frozen node, or sent to it before it was taken out, may fail',
+      ),
+    ),
+    atMost(
+      'failed calls after the node was taken out',
+      measured.failedAfterTakenOut,
+      bounds.failoverMaxAfterDown,
+    ),
+    atMost(
+      'health intervals until the frozen node was taken out',
+      measured.intervalsUntilOut,
+      bounds.frozenMaxIntervals,
+    ),
+    atMost(
+      'calls of its routes that failed past the upstream timeout, the node still frozen',
+      measured.failedWhileStillFrozen,
+      required(
+        0,
+        'a frozen node stays out: a balancer that went round it only while its hung calls filled it sends it calls again once they time out',
+      ),
+    ),
+    atMost(
+      'routes not on their node before the freeze, once it was thawed',
+      measured.wrongPlacements,
+      required(0, 'a node that answers again gets exactly its own routes back'),
+    ),
+    atLeast(
+      'routes of the frozen node',
+      measured.frozenRoutes,
+      required(1, 'the frozen node must have had routes, or nothing was tested'),
+    ),
+  ];
+}
+
 /** A node stopped with SIGTERM mid-run: it drains, so no call may fail. */
 export function gracefulStopChecks(
   bounds: Bounds,

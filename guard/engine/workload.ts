@@ -27,7 +27,7 @@ export interface Workload {
    * 2 s of the property's 15.
    */
   spill: { callers: number; callsPerCaller: number };
-  /** failover and graceful-stop: routes, calls, and after how many completed calls the fault comes. */
+  /** failover, graceful-stop and frozen: routes, calls, and after how many completed calls the fault comes. */
   nodeDown: { routes: number; calls: number; faultAfter: number };
   /** Unrouted paths placed by membership, recovery and malformed; routes made where those name no node. */
   placement: { keys: number; routeKeys: number };

@@ -2,6 +2,7 @@
 // `faultAfter` of them have completed the fault runs (kill or stop a node) while the load goes on.
 // Every call keeps its start and end on one clock, its status and the node that says it ran it, and
 // the calls in flight at the fault are kept, so a property can tell what the fault could cost.
+import type { FnClient } from '../../src/common/fn-client.js';
 import { execute } from '../../src/harness/execute.js';
 import type { SuiteFile } from '../engine/suite-file.js';
 
@@ -35,6 +36,8 @@ export async function loadWithFault(
     calls: number;
     concurrency: number;
     query: string;
+    /** Who sends the calls: the suite's client of the balancer unless another (a shorter timeout). */
+    client?: FnClient;
     /** After how many completed calls `fault` runs; no fault when absent. */
     faultAfter?: number;
     fault?: () => Promise<void>;
@@ -65,7 +68,7 @@ export async function loadWithFault(
       const path = paths[index % paths.length] as string;
       inFlight.set(index, path);
       const startedAt = performance.now();
-      const execution = await execute(suite.lb, path, options.query);
+      const execution = await execute(options.client ?? suite.lb, path, options.query);
       inFlight.delete(index);
       calls.push({
         path,

@@ -7,6 +7,7 @@
 // calls by node over time, the fault, the node gone and taken out.
 
 import { tryWaitUntil } from '../../helpers/wait.js';
+import { FnClient } from '../../src/common/fn-client.js';
 import type { GuardContext } from '../engine/property.js';
 import { timelineOf } from '../report/figures.js';
 import { LbManagement } from '../topology/lb-management.js';
@@ -29,14 +30,28 @@ export interface NodeDown {
   /** When the balancer stopped sending to the victim, on the calls' clock, and how that is known. */
   downAt: number;
   downBasis: string;
+  /** Whether the management API said so (else downAt is a detection window after the fault). */
+  downSeen: boolean;
 }
 
-export async function nodeDown(
-  guard: GuardContext,
-  /** What the fault is, for the timeline (SIGKILL, SIGTERM). */
-  faultName: string,
-  fault: (node: string) => Promise<void>,
-): Promise<NodeDown> {
+/** A fault on one node: what it is and what it leaves, for the timeline, and how it is done. */
+export interface NodeFault {
+  /** SIGKILL, SIGTERM, SIGSTOP. */
+  name: string;
+  /** The node once the fault is done: gone, exited, frozen. */
+  leaves: string;
+  run(node: string): Promise<void>;
+  /**
+   * How long a call of the load may take before the guard gives up on it (default the suite's 30 s).
+   * A frozen node never answers: with a short one, a call sent to it fails soon and its caller goes
+   * on, so a balancer that keeps sending it calls shows it for as long as the load lasts.
+   */
+  callTimeoutMs?: number;
+  /** How long the load goes on after the node counts as taken out (default 1 s). */
+  loadAfterMs?: number;
+}
+
+export async function nodeDown(guard: GuardContext, fault: NodeFault): Promise<NodeDown> {
   const { suite, info } = guard;
   const { routes: routeCount, calls, faultAfter } = guard.workload.nodeDown;
   const paths = Array.from({ length: routeCount }, (_, index) => `/down-${index}`);
@@ -64,12 +79,15 @@ export async function nodeDown(
     query: QUERY,
     fault: async () => {
       watched = watchOffline(info, victim);
-      await fault(victim);
+      await fault.run(victim);
       faultDoneAt = performance.now();
     },
     // Calls go on until the balancer without a management API is deemed to have taken the node out,
     // and a while after: the property is about those calls too.
-    until: () => faultDoneAt + detection.ms + AFTER_DOWN_MS,
+    until: () => faultDoneAt + detection.ms + (fault.loadAfterMs ?? AFTER_DOWN_MS),
+    ...(fault.callTimeoutMs !== undefined
+      ? { client: new FnClient(info.lbUrl, { timeoutMs: fault.callTimeoutMs }) }
+      : {}),
   });
   const observed = await watched;
   const downAt = observed ?? load.faultDoneAt + detection.ms;
@@ -79,12 +97,12 @@ export async function nodeDown(
       : `no management API: ${DETECTION_INTERVALS} health intervals of ${detection.intervalS} s${detection.assumed ? ' (interval unknown, assumed)' : ''} after the node was gone`;
   guard.draw({
     timeline: timelineOf(suite.nodes, load.calls, [
-      { at: load.faultAt, label: `${faultName} ${victim}` },
-      { at: load.faultDoneAt, label: `${victim} gone` },
+      { at: load.faultAt, label: `${fault.name} ${victim}` },
+      { at: load.faultDoneAt, label: `${victim} ${fault.leaves}` },
       { at: downAt, label: observed !== undefined ? 'taken out (management API)' : 'taken out (assumed)' },
     ]),
   });
-  return { victim, home, load, downAt, downBasis };
+  return { victim, home, load, downAt, downBasis, downSeen: observed !== undefined };
 }
 
 /**

@@ -141,7 +141,7 @@ export function workloadTable(): string {
       (w) => `${w.spill.callers} callers, ${w.spill.callsPerCaller} calls each, twice (warm-up, measured)`,
     ],
     [
-      'failover, graceful-stop',
+      'failover, graceful-stop, frozen',
       (w) =>
         `${w.nodeDown.calls} calls over ${w.nodeDown.routes} routes, the fault after ${w.nodeDown.faultAfter}`,
     ],

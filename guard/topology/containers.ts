@@ -351,6 +351,13 @@ export class ContainerTopology implements Topology {
         await engine(node).start();
         await this.waitServing(this.node(node));
       },
+      // The node's container only: its functions run in containers of their own, as on any node.
+      freeze: async (node) => {
+        await engine(node).pause();
+      },
+      thaw: async (node) => {
+        await engine(node).unpause();
+      },
       add: async (): Promise<AddedNode> => {
         const node = await startNodeContainer(ctx, this.nodes.length + this.added.length + 1);
         this.added.push(node);

@@ -1,6 +1,7 @@
 // Faults across processes. The topology lives in Vitest's globalSetup (the main process); test files
 // run in workers. So the topology serves its faults on 127.0.0.1, behind a random token, and test
-// files call them with FaultClient: POST /kill|stop|start|discard {"node"}, POST /add, POST /restore.
+// files call them with FaultClient: POST /kill|stop|start|discard|freeze|thaw {"node"}, POST /add,
+// POST /restore.
 // Each answers when the operation is done (a killed node is gone, a started one answers /version).
 // POST /info answers the topology's current description: where an orchestrator replaced a node a
 // fault took down (Swarm), the next file must address the replacement, not what inject() handed out.
@@ -16,7 +17,7 @@ import type { AddedNode, Faults, Topology, TopologyInfo } from './types.js';
 
 /** Inside a guard test's own timeout (120 s), so a fault that hangs fails the test with its reason. */
 const CALL_TIMEOUT_MS = 100_000;
-const NODE_OPS = ['kill', 'stop', 'start', 'discard'] as const;
+const NODE_OPS = ['kill', 'stop', 'start', 'discard', 'freeze', 'thaw'] as const;
 
 export interface FaultServer {
   url: string;
@@ -128,6 +129,8 @@ export class FaultClient implements Required<Faults> {
   stop = async (node: string) => void (await this.#call('stop', { node }));
   start = async (node: string) => void (await this.#call('start', { node }));
   discard = async (node: string) => void (await this.#call('discard', { node }));
+  freeze = async (node: string) => void (await this.#call('freeze', { node }));
+  thaw = async (node: string) => void (await this.#call('thaw', { node }));
   add = async () => (await this.#call('add')) as AddedNode;
   restore = async () => void (await this.#call('restore'));
   info = async () => (await this.#call('info')) as TopologyInfo;

@@ -4,6 +4,8 @@
 //   nodeKillCmd   kill the node abruptly (SIGKILL, docker kill, ...)
 //   nodeStopCmd   stop it gracefully (SIGTERM, docker stop, ...), returning once it has exited
 //   nodeStartCmd  start it again at the same address, returning once it was launched
+//   nodeFreezeCmd freeze it: every process of it stops running, its connections left open (kill
+//                 -STOP, docker pause); nodeThawCmd lets it run again (kill -CONT, docker unpause)
 // A fault without its command is a capability the topology lacks, and the properties needing it are
 // skipped saying which setting to give. nodesDockerHost names the Docker engine the nodes run their
 // functions on, when the guard can reach it: node properties are then counted there for nodes that
@@ -37,6 +39,8 @@ const FAULT_COMMANDS = {
   kill: 'nodeKillCmd',
   stop: 'nodeStopCmd',
   start: 'nodeStartCmd',
+  freeze: 'nodeFreezeCmd',
+  thaw: 'nodeThawCmd',
 } as const satisfies Record<string, keyof GuardSettings>;
 
 /** What the external topology reads of the settings. */
@@ -140,7 +144,8 @@ export async function externalTopology(settings: ExternalSettings): Promise<Topo
   ][]) {
     const template = settings[key];
     if (template === undefined) {
-      missing[fault] = `external: ${variable(key)} not set`;
+      // thaw is no capability of its own: freeze needs both commands (below).
+      if (fault !== 'thaw') missing[fault] = `external: ${variable(key)} not set`;
       continue;
     }
     faults[fault] = (node) => runCommand(variable(key), template, node);
@@ -152,6 +157,12 @@ export async function externalTopology(settings: ExternalSettings): Promise<Topo
       const url = partial.nodeUrls[partial.nodes.indexOf(node)] ?? asUrl(node);
       await waitUntilServing(node, url, READY_TIMEOUT_MS);
     };
+  }
+  // Freezing needs both commands: a node frozen for good is no test of anything.
+  if ((faults.freeze === undefined) !== (faults.thaw === undefined)) {
+    missing.freeze = `external: ${variable('nodeFreezeCmd')} and ${variable('nodeThawCmd')} go together`;
+    delete faults.freeze;
+    delete faults.thaw;
   }
   missing.add = 'external: the suite cannot start a node in a deployment it does not own';
   missing.discover = missing.add;
@@ -173,6 +184,7 @@ export async function externalTopology(settings: ExternalSettings): Promise<Topo
       stop: faults.stop !== undefined,
       start: faults.start !== undefined,
       add: false,
+      freeze: faults.freeze !== undefined,
       restore: faults.start !== undefined,
       discover: false,
     },

@@ -35,6 +35,7 @@ export const OWN_NODE_FAULTS = {
   stop: true,
   start: true,
   add: true,
+  freeze: true,
   restore: true,
   discover: false,
 } as const;

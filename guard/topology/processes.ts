@@ -4,8 +4,8 @@
 // and stopped by that group's pid), or this project's fnlb. No Docker needed. The nodes get the
 // nodeEnv template's pairs when one is set (placeholders of node-template.ts), on top of what
 // fn-node needs here: its database, port, id, loopback and the process driver. Faults reach nodes by
-// pid: SIGKILL, SIGTERM, a new process on the same port and node id, one more node on the same
-// database.
+// pid: SIGKILL, SIGTERM, SIGSTOP and SIGCONT, a new process on the same port and node id, one more node
+// on the same database.
 import { randomBytes } from 'node:crypto';
 import { childEnvironment } from '../../helpers/child-env.js';
 import type { FnNodeProcess } from '../../helpers/fn-node-process.js';
@@ -62,6 +62,8 @@ export class ProcessTopology implements Topology {
         await this.node(node).stop(30_000);
       },
       start: (node) => this.startAgain(node),
+      freeze: async (node) => this.node(node).freeze(),
+      thaw: async (node) => this.node(node).thaw(),
       add: () => this.addNode(),
       discard: async (node) => {
         const index = this.added.findIndex((added) => added.address === node);

@@ -161,11 +161,14 @@ export class SwarmTopology implements Topology {
           stop: true,
           start: false,
           add: true,
+          freeze: false,
           restore: true,
           discover: true,
         },
         missing: {
           ...probed.missing,
+          freeze:
+            'swarm: a paused task fails its health check and Swarm replaces it, so a frozen node never thaws',
           start:
             'swarm: Swarm replaces a task that ended with a new one at another address, so the same node never comes back',
         },

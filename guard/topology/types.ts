@@ -30,6 +30,11 @@ export interface Capabilities {
   start: boolean;
   add: boolean;
   /**
+   * The topology can freeze a node (every process of it stops running; its connections stay open and
+   * unanswered, as a hung node's: SIGSTOP, docker pause) and thaw it.
+   */
+  freeze: boolean;
+  /**
    * restore() brings every node a fault took down back into service: it starts it again (start), or
    * waits for the one an orchestrator starts in its place, at an address of its own (Swarm).
    */
@@ -117,13 +122,17 @@ export interface Faults {
   add?(): Promise<AddedNode>;
   /** Stops a node add() started and forgets it. */
   discard?(node: string): Promise<void>;
+  /** Freezes a node (SIGSTOP, docker pause); resolves once it no longer runs. */
+  freeze?(node: string): Promise<void>;
+  /** Lets a frozen node run again (SIGCONT, docker unpause). */
+  thaw?(node: string): Promise<void>;
 }
 
 export interface Topology extends AsyncDisposable {
   /** Current: a topology whose faults replace nodes (Swarm) names the replacements here. */
   readonly info: TopologyInfo;
   readonly faults: Faults;
-  /** Starts every node a fault left down and discards added ones, so the next file finds the cluster whole. */
+  /** Thaws every frozen node, starts every node a fault left down and discards added ones, so the next file finds the cluster whole. */
   restore(): Promise<void>;
   /** Brings `info` up to date with nodes the topology's orchestrator replaced on its own (Swarm). */
   refresh?(): Promise<void>;

@@ -72,7 +72,12 @@ const SPECS = {
   },
   'hc-interval': { kind: 'float', default: 1, min: 0.01, usage: 'seconds between health checks of a node' },
   'hc-path': { kind: 'string', default: '/version', usage: 'path to check node health with' },
-  'hc-timeout': { kind: 'float', default: 5, min: 0.01, usage: 'seconds a health check may take' },
+  'hc-timeout': {
+    kind: 'float',
+    default: 5,
+    min: 0.01,
+    usage: 'seconds a health check may take (when not given: the interval, at most 5)',
+  },
   'hc-unhealthy': {
     kind: 'int',
     default: 2,
@@ -270,7 +275,12 @@ export function parseFlags(argv: readonly string[]): ParseResult {
         mgmtListen: shared ? undefined : listen('mgmt-listen', mgmt),
         hcIntervalMs: Math.round(v['hc-interval'] * 1000),
         hcPath: v['hc-path'],
-        hcTimeoutMs: Math.round(v['hc-timeout'] * 1000),
+        // A check that outlives the interval delays the next one: a node that hangs without closing
+        // anything (frozen) would be taken out only after hc-unhealthy whole timeouts.
+        hcTimeoutMs: Math.round(
+          (parsed.given.has('hc-timeout') ? v['hc-timeout'] : Math.min(v['hc-timeout'], v['hc-interval'])) *
+            1000,
+        ),
         hcUnhealthy: v['hc-unhealthy'],
         hcHealthy: v['hc-healthy'],
         minApiVersion: v['min-api-version'],

@@ -11,9 +11,11 @@ const guard = guardProperty('failover');
 
 describe('a node SIGKILLed under load', () => {
   guard.test('costs at most its calls in flight, and none after it is marked down', async (context) => {
-    const { victim, home, load, downAt, downBasis } = await nodeDown(context, 'SIGKILL', (node) =>
-      context.faults.kill(node),
-    );
+    const { victim, home, load, downAt, downBasis } = await nodeDown(context, {
+      name: 'SIGKILL',
+      leaves: 'gone',
+      run: (node) => context.faults.kill(node),
+    });
     const onVictim = (path: string) => home.get(path) === victim;
     const sentWhileDying = load.calls.filter(
       (call) => onVictim(call.path) && call.startedAt >= load.faultAt && call.startedAt < load.faultDoneAt,

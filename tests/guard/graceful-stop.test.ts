@@ -11,7 +11,11 @@ const guard = guardProperty('graceful-stop');
 
 describe('a node stopped with SIGTERM under load', () => {
   guard.test('costs no call', async (context) => {
-    const { victim, load } = await nodeDown(context, 'SIGTERM', (node) => context.faults.stop(node));
+    const { victim, load } = await nodeDown(context, {
+      name: 'SIGTERM',
+      leaves: 'exited',
+      run: (node) => context.faults.stop(node),
+    });
     const failures = load.calls.filter((call) => !call.ok);
     const servedByStopped = load.calls.filter(
       (call) => call.ok && call.node === victim && call.startedAt < load.faultAt,

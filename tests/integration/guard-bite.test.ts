@@ -21,6 +21,10 @@ interface Mutant {
   expected: Record<string, Verdict>;
   /** A check that must be among the failed ones: the flaw is caught for the right reason. */
   failedCheck: string;
+  /** Flags added to its command line. */
+  args?: string;
+  /** More checks that must be among the failed ones, for its other properties. */
+  alsoFailed?: string[];
 }
 
 /** What the mutants' runs add to their environment: the quick scale. */
@@ -55,12 +59,17 @@ const MUTANTS: Mutant[] = [
   },
   {
     flaw: 'no-health',
-    properties: ['failover', 'sticky'],
+    // Its upstream timeout known to the guard: frozen holds the node frozen past it, when a balancer
+    // that only went round the node because its hung calls filled it sends it calls again.
+    args: '-upstream-timeout {upstream_timeout}',
+    properties: ['failover', 'frozen', 'sticky'],
     expected: {
       [VERDICT.failover]: 'fail',
+      [VERDICT.frozen]: 'fail',
       [VERDICT.sticky]: 'pass',
     },
     failedCheck: 'failed calls after the node was marked down',
+    alsoFailed: ['calls of its routes that failed past the upstream timeout, the node still frozen'],
   },
   {
     flaw: 'no-spill',
@@ -88,12 +97,13 @@ describe.skipIf(process.env.FNG_BITE === '0')('the guard on deliberately broken 
     async (mutant) => {
       const run = await runNestedGuard(mutant.properties, {
         FN_TOPOLOGY: 'processes',
-        FNLB_CMD: `"${process.execPath}" "${distPath('tests/integration/support/mutant-lb.js')}" -flaw ${mutant.flaw} -nodes {nodes} -listen {listen} -hc-interval {hc_interval}`,
+        FNLB_CMD: `"${process.execPath}" "${distPath('tests/integration/support/mutant-lb.js')}" -flaw ${mutant.flaw} -nodes {nodes} -listen {listen} -hc-interval {hc_interval} ${mutant.args ?? ''}`,
         FN_TEST_DB_URL: inject('pgUrl'),
         ...QUICK,
       });
       expect(run.verdicts, run.output.slice(-6000)).toEqual(expect.objectContaining(mutant.expected));
       expect(run.failedChecks, 'the check that catches the flaw').toContain(mutant.failedCheck);
+      for (const check of mutant.alsoFailed ?? []) expect(run.failedChecks).toContain(check);
       expect(run.code, 'a guard that finds a failure exits non-zero').not.toBe(0);
       expect(run.report.topology?.balancer.label).toContain(`-flaw ${mutant.flaw}`);
       expect(run.report.settings?.scale?.value).toBe('quick');

@@ -17,7 +17,7 @@ function error(argv: string[]): string {
 }
 
 describe('fnlb flags', () => {
-  it('has the historic defaults', () => {
+  it('has the historic defaults, but for the health check timeout (the interval, at most 5 s)', () => {
     expect(ok([])).toEqual({
       nodes: [],
       nodesDns: [],
@@ -27,7 +27,7 @@ describe('fnlb flags', () => {
       mgmtListen: undefined,
       hcIntervalMs: 1000,
       hcPath: '/version',
-      hcTimeoutMs: 5000,
+      hcTimeoutMs: 1000,
       hcUnhealthy: 2,
       hcHealthy: 1,
       minApiVersion: '0.0.235',
@@ -55,6 +55,13 @@ describe('fnlb flags', () => {
       expect(error(['-api-url', bad])).toContain('-api-url');
     expect(error(['-v2-resolve=false', '-api-url', 'http://x:1'])).toContain('-v2-resolve');
     expect(error(['-v2-resolve=maybe'])).toContain('-v2-resolve');
+  });
+
+  it('times a health check out after the interval, at most 5 s, unless -hc-timeout says otherwise', () => {
+    expect(ok([]).hcTimeoutMs).toBe(1000);
+    expect(ok(['-hc-interval', '0.5']).hcTimeoutMs).toBe(500);
+    expect(ok(['-hc-interval', '30']).hcTimeoutMs).toBe(5000);
+    expect(ok(['-hc-interval', '1', '-hc-timeout', '5']).hcTimeoutMs).toBe(5000);
   });
 
   it('takes -workers from 1 to 256, naming the flag otherwise', () => {

@@ -12,6 +12,7 @@ import {
   exactlyOnceChecks,
   failedChecks,
   failoverChecks,
+  frozenChecks,
   gracefulStopChecks,
   herdChecks,
   hotReuseChecks,
@@ -257,6 +258,38 @@ describe('recorded bad distributions fail the thresholds', () => {
       }),
       'calls succeeded',
     );
+  });
+
+  it('frozen: a node never taken out, failures beyond its calls, or routes moved after the thaw fail', () => {
+    const frozen = (measured: Partial<Parameters<typeof frozenChecks>[1]>) =>
+      frozenChecks(bounds, {
+        failed: 6,
+        onFrozenNode: 6,
+        failedAfterTakenOut: 0,
+        intervalsUntilOut: 1.4,
+        failedWhileStillFrozen: 0,
+        wrongPlacements: 0,
+        frozenRoutes: 8,
+        ...measured,
+      });
+    expectPasses(frozen({}));
+    // A health check without a timeout never notices: calls go on failing to the end of the load.
+    expectFails(
+      frozen({ intervalsUntilOut: 6, failed: 40, onFrozenNode: 40 }),
+      'health intervals until the frozen node was taken out',
+    );
+    expectFails(frozen({ failed: 12 }), 'failed calls');
+    // Gone round only by its bounded load: once the hung calls time out, the node gets calls again.
+    expectFails(
+      frozen({ failedWhileStillFrozen: 8 }),
+      'calls of its routes that failed past the upstream timeout, the node still frozen',
+    );
+    expectFails(frozen({ failedAfterTakenOut: 2 }), 'failed calls after the node was taken out');
+    expectFails(
+      frozen({ wrongPlacements: 3 }),
+      'routes not on their node before the freeze, once it was thawed',
+    );
+    expectFails(frozen({ frozenRoutes: 0 }), 'routes of the frozen node');
   });
 
   it('no duplicate execution: a retried call and a call never run both fail', () => {

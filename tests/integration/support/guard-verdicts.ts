@@ -11,6 +11,8 @@ export const VERDICT = {
   overhead: 'overhead: the balancer adds little to the median and the 99th percentile call',
   failover: 'failover: costs at most its calls in flight, and none after it is marked down',
   graceful: 'graceful-stop: costs no call',
+  frozen:
+    'frozen: costs at most its calls, is taken out within a few health intervals, and gets its routes back once thawed',
   malformed: 'malformed: get a 4xx or a closed connection and cost no node its place',
   recovery: 'recovery: gets exactly its own routes back within 3 health intervals',
   addSixth:

@@ -15,8 +15,8 @@
 //                (overhead)
 // -hide-node (not a flaw) strips the nodes' Fn-Node header from every answer, as a balancer that hides
 // its nodes does: a 404 then names no node, and placement must be measured on routes made for it.
-// It takes only the historic fnlb flags (-nodes, -listen, an integer -hc-interval) and has no
-// management API. Not a product: a test double of a foreign balancer.
+// It takes the historic fnlb flags (-nodes, -listen, an integer -hc-interval) and -upstream-timeout,
+// and has no management API. Not a product: a test double of a foreign balancer.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
@@ -43,6 +43,7 @@ const SPECS = {
   'hc-interval': { kind: 'int', default: 1, min: 1, usage: 'whole seconds between health checks' },
   flaw: { kind: 'string', default: 'none', usage: FLAWS.join(', ') },
   'hide-node': { kind: 'bool', default: false, usage: 'strip Fn-Node from answers' },
+  'upstream-timeout': { kind: 'int', default: 190, min: 1, usage: 'whole seconds a node may take to answer' },
 } as const;
 
 const FLOOR = 8;
@@ -72,8 +73,8 @@ function main(): void {
       address,
       pool: new Pool(`http://${address}`, {
         connect: { timeout: 2000 },
-        headersTimeout: 190_000,
-        bodyTimeout: 190_000,
+        headersTimeout: values['upstream-timeout'] * 1000,
+        bodyTimeout: values['upstream-timeout'] * 1000,
       }),
       online: flaw === 'no-health',
       inFlight: 0,
