@@ -97,7 +97,7 @@ function externalOfOuterTopology(): Foreign {
       outer.kind === 'processes'
         ? undefined
         : `the outer topology is ${outer.kind}: its balancer names nodes by addresses the test process cannot reach`,
-    properties: ['failover', 'recovery', 'membership'],
+    properties: ['failover', 'frozen', 'recovery', 'membership'],
     env: () => ({
       FN_TOPOLOGY: 'external',
       FN_LB: outer.lbUrl,
@@ -109,9 +109,12 @@ function externalOfOuterTopology(): Foreign {
       FN_NODE_KILL_CMD: `${faultCli} kill {node}`,
       FN_NODE_STOP_CMD: `${faultCli} stop {node}`,
       FN_NODE_START_CMD: `${faultCli} start {node}`,
+      FN_NODE_FREEZE_CMD: `${faultCli} freeze {node}`,
+      FN_NODE_THAW_CMD: `${faultCli} thaw {node}`,
     }),
     expected: {
       [VERDICT.failover]: 'pass',
+      [VERDICT.frozen]: 'pass',
       [VERDICT.recovery]: 'pass',
       [VERDICT.addSixth]: 'skipped',
       [VERDICT.remove]: 'pass',

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// The run's fault control server (control.ts) as a command, `fault-cli <kill|stop|start> <node>`, with
-// the server's URL in FNG_CONTROL_URL: what the suite's own tests of the external topology give as
-// FN_NODE_KILL_CMD, FN_NODE_STOP_CMD and FN_NODE_START_CMD, so faults on a deployment the nested run
-// does not own still reach the nodes the outer run started. Exit 0 done, 1 the fault failed, 2 bad use.
+// The run's fault control server (control.ts) as a command, `fault-cli <kill|stop|start|freeze|thaw>
+// <node>`, with the server's URL in FNG_CONTROL_URL: what the suite's own tests of the external
+// topology give as FN_NODE_KILL_CMD, FN_NODE_STOP_CMD, FN_NODE_START_CMD, FN_NODE_FREEZE_CMD and
+// FN_NODE_THAW_CMD, so faults on a deployment the nested run does not own still reach the nodes the
+// outer run started. Exit 0 done, 1 the fault failed, 2 bad use.
 import { FaultClient } from '../../../guard/topology/control.js';
 
-const OPS = ['kill', 'stop', 'start'] as const;
+const OPS = ['kill', 'stop', 'start', 'freeze', 'thaw'] as const;
 type Op = (typeof OPS)[number];
 
 async function main(): Promise<number> {
