@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 // fnlb-guard: the guard as a command. Resolves the settings once from its flags, the environment and,
 // with --action, the GitHub Action's inputs (settings/resolve.ts), runs the property files through
@@ -22,7 +21,7 @@ import {
   writeSetupFailureReports,
 } from '../report/setup-failure.js';
 import { guardRunOptions, propertyFiles } from '../run/project.js';
-import { HTML_FILE, reportFile } from '../run/report-files.js';
+import { htmlFile, reportFile } from '../run/report-files.js';
 import { catalogueText, settingsText, usageText } from '../settings/render.js';
 import { type Resolved, resolveSettings, SettingsError, type Switches } from '../settings/resolve.js';
 import { oneLine, type SetupFailure } from '../topology/setup-error.js';
@@ -177,8 +176,10 @@ const { status, verdict } = await run();
 if (switches.action) {
   process.stdout.write(`fnlb-guard: verdict ${verdict} (exit ${status}), report ${reportFile(settings)}\n`);
   if (settings.outputs !== undefined) {
-    const html = join(settings.reports, HTML_FILE);
-    appendFileSync(settings.outputs, `report=${reportFile(settings)}\nhtml=${html}\nverdict=${verdict}\n`);
+    appendFileSync(
+      settings.outputs,
+      `report=${reportFile(settings)}\nhtml=${htmlFile(settings)}\nverdict=${verdict}\n`,
+    );
   }
 }
 process.exit(status);

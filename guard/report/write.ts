@@ -3,8 +3,7 @@
 // reporter) and a run whose setup failed (setup-failure.ts) write them the same way; each writes its
 // own junit.xml.
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { HTML_FILE, reportFile } from '../run/report-files.js';
+import { htmlFile, reportFile } from '../run/report-files.js';
 import type { GuardSettings } from '../settings/resolve.js';
 import { htmlReport } from './html.js';
 import { type GuardReport, markdownSummary } from './report.js';
@@ -15,7 +14,7 @@ export function writeReports(
   report: GuardReport,
 ): { json: string; html: string } {
   const json = reportFile(settings);
-  const html = join(settings.reports, HTML_FILE);
+  const html = htmlFile(settings);
   mkdirSync(settings.reports, { recursive: true });
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(html, htmlReport(report));

@@ -17,6 +17,10 @@ export function reportFile(settings: Pick<GuardSettings, 'reports'>): string {
   return join(settings.reports, REPORT_FILE);
 }
 
+export function htmlFile(settings: Pick<GuardSettings, 'reports'>): string {
+  return join(settings.reports, HTML_FILE);
+}
+
 /** Clears the last run's reports (and logs); answers the settings to run with. */
 export function beginReports(settings: GuardSettings): GuardSettings {
   const file = reportFile(settings);
